@@ -1,0 +1,163 @@
+# ksmpilot - feedback-loop tuner for Linux KSM
+#
+# Targets: all check asan valgrind run install uninstall clean deps
+# The user's CFLAGS/LDFLAGS are kept; ours are added to them.
+
+VERSION        := 0.1.0
+PREFIX         ?= /usr/local
+SBINDIR        ?= $(PREFIX)/sbin
+SYSCONFDIR     ?= /etc
+MANDIR         ?= $(PREFIX)/share/man
+DOCDIR         ?= $(PREFIX)/share/doc/ksmpilot
+RUNSTATEDIR    ?= /run
+SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
+CATALOGDIR     ?= $(shell pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)
+DESTDIR        ?=
+
+CC      ?= cc
+B       := build
+# make V=1 shows the whole command lines
+V       ?= 0
+Q       := $(if $(filter 1,$(V)),,@)
+say      = $(if $(filter 1,$(V)),,@echo "  $(1) $(2)")
+PKGS    := libsystemd inih libproc2
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wformat=2 -Wconversion -Wcast-qual -Wvla -Wundef
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS  ?= -O2 -g
+ifneq ($(WERROR),)
+WARN    += -Werror
+endif
+DEFS    := -DKSMPILOT_VERSION='"$(VERSION)"' \
+           -DKSMPILOT_CONFIG='"$(SYSCONFDIR)/ksmpilot.conf"' \
+           -DKSMPILOT_RUNSTATEDIR='"$(RUNSTATEDIR)/ksmpilot"'
+ALL_CFLAGS  = -std=gnu11 $(WARN) $(HARDEN) $(DEFS) -Isrc $(CFLAGS)
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS        = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
+TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# Modules shared by the daemon, the control tool and the tests.
+LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c \
+            src/log.c src/report.c src/daemon.c
+LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
+
+# Every tests/test_*.c is a cmocka binary; every tests/*.sh a shell test.
+TEST_NAMES := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
+TEST_BINS  := $(TEST_NAMES:%=$(B)/tests/%)
+TEST_PROGS := $(B)/tests/workload
+TEST_SCRIPTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
+
+.PHONY: all check asan valgrind run install uninstall clean deps
+# keep the objects of the test binaries
+.SECONDARY:
+all: $(B)/ksmpilotd $(B)/ksmpilot.conf.check
+
+# --- build dependencies ---------------------------------------------------
+# Checked once per build directory. As root, missing -dev packages are
+# installed with apt-get; otherwise the exact command is printed.
+DEP_DEBS := pkg-config libsystemd-dev libinih-dev libproc2-dev libcmocka-dev
+deps: $(B)/.deps
+$(B)/.deps:
+	@mkdir -p $(B)
+	@missing=""; \
+	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
+	for pair in libsystemd:libsystemd-dev inih:libinih-dev libproc2:libproc2-dev cmocka:libcmocka-dev; do \
+		pc=$${pair%%:*}; deb=$${pair#*:}; \
+		pkg-config --exists $$pc 2>/dev/null || missing="$$missing $$deb"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+			echo "Installing build dependencies:$$missing"; \
+			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
+			{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; } || exit 1; \
+		else \
+			echo "Missing build dependencies:$$missing" >&2; \
+			echo "Install them with:" >&2; \
+			echo "    sudo apt-get install$$missing" >&2; \
+			exit 1; \
+		fi; \
+	fi
+	@touch $@
+
+# --- objects ----------------------------------------------------------------
+$(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)/.deps
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(B)/ksmpilotd: $(B)/ksmpilotd.o $(LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# The shipped config must always pass --check-config.
+$(B)/ksmpilot.conf.check: conf/ksmpilot.conf $(B)/ksmpilotd
+	$(Q)$(B)/ksmpilotd --check-config -c conf/ksmpilot.conf >/dev/null
+	@touch $@
+
+# --- tests ------------------------------------------------------------------
+$(B)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*.h) | $(B)/.deps
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Wno-missing-prototypes -c -o $@ $<
+
+# Test support code linked into every test binary.
+TEST_SUPPORT := $(B)/tests/plant.o
+
+$(B)/tests/test_%: $(B)/tests/test_%.o $(TEST_SUPPORT) $(LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(B)/tests/workload: tests/workload.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+check: all $(TEST_BINS) $(TEST_PROGS)
+	@KSMPILOT_BUILD=$(B) tests/run-tests $(TEST_BINS) $(TEST_SCRIPTS)
+
+# --- sanitizers -------------------------------------------------------------
+asan:
+	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" check
+
+valgrind: all $(TEST_BINS) $(TEST_PROGS)
+	@KSMPILOT_BUILD=$(B) KSMPILOT_VALGRIND=1 tests/run-tests $(TEST_BINS) $(TEST_SCRIPTS)
+
+# --- install ----------------------------------------------------------------
+# Never overwrites an existing configuration, never runs systemctl.
+install: all
+	install -D -m 0755 $(B)/ksmpilotd $(DESTDIR)$(SBINDIR)/ksmpilotd
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/ksmpilot.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
+	install -D -m 0644 docs/ksmpilotd.8 $(DESTDIR)$(MANDIR)/man8/ksmpilotd.8
+	install -D -m 0644 docs/ksmpilot.conf.5 $(DESTDIR)$(MANDIR)/man5/ksmpilot.conf.5
+	install -D -m 0644 conf/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
+		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf (the shipped one is $(DOCDIR)/ksmpilot.conf.example)"; \
+	else \
+		install -D -m 0644 conf/ksmpilot.conf $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf; \
+	fi
+	@echo "installed. Enable with: systemctl daemon-reload && systemctl enable --now ksmpilot"
+
+# Removes what install put there; an edited configuration stays.
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/ksmpilotd $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service \
+		$(DESTDIR)$(MANDIR)/man8/ksmpilotd.8 $(DESTDIR)$(MANDIR)/man5/ksmpilot.conf.5
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
+		if cmp -s $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example; then \
+			rm -f $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf; \
+		else \
+			echo "keeping the edited $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf"; \
+		fi; \
+	fi
+	rm -f $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+
+# --- running ----------------------------------------------------------------
+run: all
+	$(B)/ksmpilotd -c conf/ksmpilot.conf --log-target=stderr
+
+clean:
+	rm -rf build build-asan build-fuzz

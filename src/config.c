@@ -1,0 +1,709 @@
+/* config.c - INI configuration: one table of keys, one parse path.
+ *
+ * inih splits lines into sections and key/value pairs. Everything it would
+ * get wrong quietly is handled before it sees a line, by our own line reader
+ * (cfg_next_line): overlong lines (inih would split them and shift every
+ * later line number), NUL bytes and control characters, indented lines
+ * (inih would take them as continuations of the previous value), '#'
+ * comments after a value, and lines that are neither a section nor a key.
+ * The reader counts lines itself, so every error names FILE:LINE. */
+#include "config.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <ini.h>
+#include <inttypes.h>
+#include <math.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum key_type { T_BOOL, T_U64, T_DOUBLE, T_DURATION, T_SIZE, T_STRING, T_ENUM };
+
+struct key {
+	const char *section;
+	const char *name;
+	enum key_type type;
+	size_t offset;
+	double min, max;               /* U64, DOUBLE, DURATION (ms), SIZE (bytes) */
+	const char *const *names;      /* ENUM: NULL-terminated */
+	const int *values;             /* ENUM: value for each name */
+	size_t len;                    /* STRING: buffer size */
+	const char *def;
+	const char *help;
+};
+
+static const char *const on_exit_names[] = { "restore", "leave", "stop", NULL };
+static const int on_exit_values[] = { ON_EXIT_RESTORE, ON_EXIT_LEAVE, ON_EXIT_STOP };
+static const char *const advisor_names[] = { "takeover", "defer", NULL };
+static const int advisor_values[] = { ADVISOR_TAKEOVER, ADVISOR_DEFER };
+static const char *const level_names[] = { "err", "warning", "notice", "info", "debug", NULL };
+static const int level_values[] = { LOGL_ERR, LOGL_WARNING, LOGL_NOTICE, LOGL_INFO, LOGL_DEBUG };
+
+#define OFF(f) offsetof(struct cfg, f)
+#define TiB (1024.0 * 1024 * 1024 * 1024)
+#define DAY_MS (86400.0 * 1000)
+
+static const struct key keys[] = {
+	/* [daemon] */
+	{ "daemon", "interval", T_DURATION, OFF(interval_ms), 100, 600000, NULL, NULL, 0,
+	  "2s", "time between two samples and decisions" },
+	{ "daemon", "dry_run", T_BOOL, OFF(dry_run), 0, 0, NULL, NULL, 0,
+	  "no", "decide and log, but write nothing to sysfs" },
+	{ "daemon", "on_exit", T_ENUM, OFF(on_exit), 0, 0, on_exit_names, on_exit_values, 0,
+	  "restore", "on SIGTERM: restore the knobs found at start-up, leave them, or stop ksmd (run=0)" },
+	{ "daemon", "kernel_advisor", T_ENUM, OFF(kernel_advisor), 0, 0, advisor_names, advisor_values, 0,
+	  "takeover", "kernel scan-time advisor: switch it off while running (takeover) or leave pages_to_scan to it (defer)" },
+	{ "daemon", "state_dir", T_STRING, OFF(state_dir), 0, 0, NULL, NULL, CFG_PATH_MAX,
+	  KSMPILOT_RUNSTATEDIR, "directory for the start-up snapshot, the instance lock and the state file" },
+	{ "daemon", "log_level", T_ENUM, OFF(log_level), 0, 0, level_names, level_values, 0,
+	  "info", "lowest priority logged: err, warning, notice, info or debug" },
+	/* [memory] */
+	{ "memory", "target_available", T_SIZE, OFF(target_available), 0, 64 * TiB, NULL, NULL, 0,
+	  "20%", "setpoint: KSM works while MemAvailable is below this (size or % of MemTotal)" },
+	{ "memory", "stop_margin", T_SIZE, OFF(stop_margin), 0, 64 * TiB, NULL, NULL, 0,
+	  "5%", "hysteresis: pressure counts as gone once MemAvailable exceeds target_available by this" },
+	{ "memory", "stop_delay", T_DURATION, OFF(stop_delay_ms), 0, DAY_MS, NULL, NULL, 0,
+	  "5min", "ksmd is stopped (run=0, merged pages stay merged) after this long without pressure" },
+	{ "memory", "psi_threshold", T_DOUBLE, OFF(psi_threshold), 0, 100, NULL, NULL, 0,
+	  "0", "memory PSI 'some avg10' (%) above which stalls count as pressure; 0 turns it off" },
+	{ "memory", "guest_cmdline", T_STRING, OFF(guest_cmdline), 0, 0, NULL, NULL, CFG_STR_MAX,
+	  "", "extended regex on command lines; the RSS of matching processes counts as committed memory; empty turns it off" },
+	{ "memory", "guest_scan_interval", T_DURATION, OFF(guest_scan_interval_ms), 10000, DAY_MS, NULL, NULL, 0,
+	  "60s", "how often /proc is scanned for guest_cmdline processes" },
+	/* [controller] */
+	{ "controller", "kp", T_DOUBLE, OFF(kp), 0, 1000, NULL, NULL, 0,
+	  "10", "proportional gain on the memory error (fraction of MemTotal)" },
+	{ "controller", "ki", T_DOUBLE, OFF(ki), 0, 100, NULL, NULL, 0,
+	  "0.5", "integral gain, per second" },
+	{ "controller", "kd", T_DOUBLE, OFF(kd), 0, 100000, NULL, NULL, 0,
+	  "20", "derivative gain on falling MemAvailable, in seconds" },
+	{ "controller", "derivative_filter", T_DURATION, OFF(derivative_filter_ms), 0, 3600000, NULL, NULL, 0,
+	  "10s", "time constant of the low-pass filter on the derivative" },
+	{ "controller", "max_cpu", T_DOUBLE, OFF(max_cpu), 1, 100, NULL, NULL, 0,
+	  "25", "cap on ksmd CPU, in % of one core" },
+	{ "controller", "idle_scan_period", T_DURATION, OFF(idle_scan_period_ms), 10000, 7 * DAY_MS, NULL, NULL, 0,
+	  "10min", "once nothing is left to merge: one full scan per this period" },
+	{ "controller", "min_yield", T_DOUBLE, OFF(min_yield), 0, 1, NULL, NULL, 0,
+	  "0.001", "pages merged per page scanned below which a full scan counts as fruitless" },
+	{ "controller", "full_yield", T_DOUBLE, OFF(full_yield), 0, 1, NULL, NULL, 0,
+	  "0.02", "pages merged per page scanned at which scanning gets full effort" },
+	{ "controller", "volatile_limit", T_DOUBLE, OFF(volatile_limit), 0, 100, NULL, NULL, 0,
+	  "50", "share (%) of volatile among unshared+volatile pages above which effort backs off" },
+	{ "controller", "wake_threshold", T_SIZE, OFF(wake_threshold), 0, 64 * TiB, NULL, NULL, 0,
+	  "128M", "new memory (MemAvailable drop or rmap growth) that ends idling" },
+	/* [scan] */
+	{ "scan", "pages_to_scan_min", T_U64, OFF(pages_to_scan_min), 1, 1000000, NULL, NULL, 0,
+	  "100", "lower bound written to pages_to_scan" },
+	{ "scan", "pages_to_scan_max", T_U64, OFF(pages_to_scan_max), 1, 1000000, NULL, NULL, 0,
+	  "5000", "upper bound written to pages_to_scan" },
+	{ "scan", "sleep_ms_min", T_U64, OFF(sleep_ms_min), 1, 60000, NULL, NULL, 0,
+	  "10", "lower bound written to sleep_millisecs" },
+	{ "scan", "sleep_ms_max", T_U64, OFF(sleep_ms_max), 1, 60000, NULL, NULL, 0,
+	  "1000", "upper bound written to sleep_millisecs" },
+};
+
+#define NKEYS ARRAY_SIZE(keys)
+_Static_assert(ARRAY_SIZE(keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
+/* add_source_file() relies on a free slot once unused names are dropped. */
+_Static_assert(CFG_MAX_FILES > ARRAY_SIZE(keys) && CFG_MAX_FILES <= 256, "CFG_MAX_FILES");
+/* A line, its '\n' and the NUL must fit inih's line buffer. */
+_Static_assert(CFG_MAX_LINE_LEN + 2 <= INI_MAX_LINE, "CFG_MAX_LINE_LEN");
+static const char *const sections[] = { "daemon", "memory", "controller", "scan" };
+
+const char *on_exit_name(int v)
+{
+	return (unsigned)v < ARRAY_SIZE(on_exit_values) ? on_exit_names[v] : "?";
+}
+
+const char *advisor_policy_name(int v)
+{
+	return (unsigned)v < ARRAY_SIZE(advisor_values) ? advisor_names[v] : "?";
+}
+
+void cfg_error(struct cfg_errors *errs, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errs->n >= CFG_MAX_ERRORS) {
+		errs->dropped++;
+		return;
+	}
+	va_start(ap, fmt);
+	vsnprintf(errs->msg[errs->n], CFG_ERROR_LEN, fmt, ap);
+	va_end(ap);
+	errs->n++;
+}
+
+static void *field(struct cfg *cfg, const struct key *k)
+{
+	return (char *)cfg + k->offset;
+}
+
+static const void *cfield(const struct cfg *cfg, const struct key *k)
+{
+	return (const char *)cfg + k->offset;
+}
+
+static const char *type_name(enum key_type t)
+{
+	static const char *const n[] = { "bool", "integer", "number", "duration", "size", "string", "choice" };
+	return n[t];
+}
+
+/* Parse value into the key's field. On failure, write a message (without
+ * location) to why and return negative. */
+static int set_value(struct cfg *cfg, const struct key *k, const char *value, char *why, size_t why_len)
+{
+	void *p = field(cfg, k);
+	int r = 0;
+
+	if (*value == '\0' && k->type != T_STRING) {
+		snprintf(why, why_len, "%s: empty value", k->name);
+		return -EINVAL;
+	}
+	switch (k->type) {
+	case T_BOOL:
+		r = parse_bool(value, p);
+		if (r < 0)
+			snprintf(why, why_len, "%s: '%s' is not a boolean (yes/no, true/false, on/off, 1/0)",
+				 k->name, value);
+		break;
+	case T_U64: {
+		uint64_t v;
+		r = parse_u64(value, (uint64_t)k->min, (uint64_t)k->max, &v);
+		if (r == -ERANGE)
+			snprintf(why, why_len, "%s: %s is out of range [%.0f, %.0f]", k->name, value, k->min, k->max);
+		else if (r < 0)
+			snprintf(why, why_len, "%s: '%s' is not a non-negative integer", k->name, value);
+		else
+			*(uint64_t *)p = v;
+		break;
+	}
+	case T_DOUBLE: {
+		double v;
+		r = parse_double(value, k->min, k->max, &v);
+		if (r == -ERANGE)
+			snprintf(why, why_len, "%s: %s is out of range [%g, %g]", k->name, value, k->min, k->max);
+		else if (r < 0)
+			snprintf(why, why_len, "%s: '%s' is not a number", k->name, value);
+		else
+			*(double *)p = v;
+		break;
+	}
+	case T_DURATION: {
+		uint64_t v;
+		char lo[32], hi[32];
+		r = parse_duration_ms(value, (uint64_t)k->min, (uint64_t)k->max, &v);
+		duration_format((uint64_t)k->min, lo, sizeof(lo));
+		duration_format((uint64_t)k->max, hi, sizeof(hi));
+		if (r == -ERANGE)
+			snprintf(why, why_len, "%s: %s is out of range [%s, %s]", k->name, value, lo, hi);
+		else if (r < 0)
+			snprintf(why, why_len, "%s: '%s' is not a duration (e.g. 500ms, 10s, 5min, 1h)", k->name, value);
+		else
+			*(uint64_t *)p = v;
+		break;
+	}
+	case T_SIZE: {
+		struct size_spec v;
+		memset(&v, 0, sizeof(v)); /* padding too: configs compare with memcmp */
+		r = parse_size(value, (uint64_t)k->max, &v);
+		if (r == -ERANGE)
+			snprintf(why, why_len, "%s: %s is out of range (0..100%% or 0..%.0fT)", k->name, value,
+				 k->max / TiB);
+		else if (r < 0)
+			snprintf(why, why_len, "%s: '%s' is not a size (e.g. 20%%, 512M, 4G)", k->name, value);
+		else
+			*(struct size_spec *)p = v;
+		break;
+	}
+	case T_STRING:
+		if (strlen(value) >= k->len) {
+			snprintf(why, why_len, "%s: value is longer than %zu characters", k->name, k->len - 1);
+			r = -ERANGE;
+		} else {
+			strcpy(p, value);
+		}
+		break;
+	case T_ENUM:
+		r = -EINVAL;
+		for (unsigned i = 0; k->names[i]; i++) {
+			if (strcmp(value, k->names[i]) == 0) {
+				*(int *)p = k->values[i];
+				r = 0;
+				break;
+			}
+		}
+		if (r < 0) {
+			char list[128] = "";
+			for (unsigned i = 0; k->names[i]; i++) {
+				strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+				strncat(list, k->names[i], sizeof(list) - strlen(list) - 1);
+			}
+			snprintf(why, why_len, "%s: '%s' is not one of: %s", k->name, value, list);
+		}
+		break;
+	}
+	return r;
+}
+
+void cfg_defaults(struct cfg *cfg)
+{
+	char why[CFG_ERROR_LEN];
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < NKEYS; i++) {
+		/* The defaults are constants checked by the test suite. */
+		if (set_value(cfg, &keys[i], keys[i].def, why, sizeof(why)) < 0)
+			abort();
+	}
+}
+
+static void format_value(const struct cfg *cfg, const struct key *k, char *buf, size_t len)
+{
+	const void *p = cfield(cfg, k);
+
+	switch (k->type) {
+	case T_BOOL:
+		snprintf(buf, len, "%s", *(const bool *)p ? "yes" : "no");
+		break;
+	case T_U64:
+		snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p);
+		break;
+	case T_DOUBLE:
+		double_format(*(const double *)p, buf, len); /* %g would round: the dump must read back */
+		break;
+	case T_DURATION:
+		duration_format(*(const uint64_t *)p, buf, len);
+		break;
+	case T_SIZE:
+		size_format(p, buf, len);
+		break;
+	case T_STRING:
+		snprintf(buf, len, "%s", (const char *)p);
+		break;
+	case T_ENUM:
+		snprintf(buf, len, "?");
+		for (unsigned i = 0; k->names[i]; i++)
+			if (k->values[i] == *(const int *)p)
+				snprintf(buf, len, "%s", k->names[i]);
+		break;
+	}
+}
+
+void cfg_dump(const struct cfg *cfg, FILE *f)
+{
+	const char *sect = NULL;
+	char buf[CFG_PATH_MAX + 32];
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (!sect || strcmp(sect, keys[i].section) != 0) {
+			fprintf(f, "%s[%s]\n", sect ? "\n" : "", keys[i].section);
+			sect = keys[i].section;
+		}
+		format_value(cfg, &keys[i], buf, sizeof(buf));
+		fprintf(f, "%s = %s\n", keys[i].name, buf);
+	}
+}
+
+unsigned cfg_key_count(void)
+{
+	return (unsigned)NKEYS;
+}
+
+const struct cfg_key_info *cfg_key(unsigned i, struct cfg_key_info *out)
+{
+	if (i >= NKEYS)
+		return NULL;
+	out->section = keys[i].section;
+	out->name = keys[i].name;
+	out->type = type_name(keys[i].type);
+	out->def = keys[i].def;
+	out->help = keys[i].help;
+	return out;
+}
+
+/* ---- parsing -------------------------------------------------------- */
+
+struct parse_ctx {
+	struct cfg *cfg;
+	struct cfg_errors *errs;
+	const char *file;
+	const char *p, *end;           /* the rest of the text */
+	unsigned line;                 /* number of the line inih is handling */
+	bool section_known;
+	unsigned file_index;           /* into cfg->src.file[] */
+	unsigned set_line[NKEYS];      /* where each key was set in this file */
+};
+
+static bool known_section(const char *s)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
+		if (strcmp(s, sections[i]) == 0)
+			return true;
+	return false;
+}
+
+static void trim_right(char *s)
+{
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t'))
+		s[--n] = '\0';
+}
+
+/* Remove a comment starting with ';' or '#' that follows whitespace. */
+static void strip_inline_comment(char *s)
+{
+	for (char *c = s + 1; *c; c++) {
+		if ((*c == ';' || *c == '#') && (c[-1] == ' ' || c[-1] == '\t')) {
+			*c = '\0';
+			break;
+		}
+	}
+	trim_right(s);
+}
+
+/* Check one raw line. Returns the text inih should see ("" to skip it). */
+static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out, size_t out_len)
+{
+	const char *s = raw;
+	size_t len = n;
+
+	out[0] = '\0';
+	if (len > 0 && s[len - 1] == '\r')
+		len--;
+	if (c->line == 1 && len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0) {
+		s += 3; /* UTF-8 byte order mark */
+		len -= 3;
+	}
+	if (memchr(s, '\0', len)) {
+		cfg_error(c->errs, "%s:%u: binary data (NUL byte) in the file", c->file, c->line);
+		return;
+	}
+	for (size_t i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
+			cfg_error(c->errs, "%s:%u: control character 0x%02x in the line", c->file, c->line, ch);
+			return;
+		}
+	}
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	if (len > CFG_MAX_LINE_LEN || len + 2 > out_len) {
+		/* Name the key when the line is "key = ...": for a string
+		 * value this is the "too long" error. */
+		size_t k = 0, e;
+		while (k < len && k < 64 && (isalnum((unsigned char)s[k]) || s[k] == '_'))
+			k++;
+		for (e = k; e < len && (s[e] == ' ' || s[e] == '\t'); e++)
+			;
+		if (k > 0 && e < len && (s[e] == '=' || s[e] == ':'))
+			cfg_error(c->errs, "%s:%u: %.*s: line is longer than %d characters", c->file, c->line, (int)k,
+				  s, CFG_MAX_LINE_LEN);
+		else
+			cfg_error(c->errs, "%s:%u: line is longer than %d characters", c->file, c->line,
+				  CFG_MAX_LINE_LEN);
+		return;
+	}
+	if (len == 0 || *s == ';' || *s == '#')
+		return;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	strip_inline_comment(out);
+
+	if (out[0] == '[') {
+		char *close = strchr(out, ']');
+		if (!close || close[1] != '\0') {
+			cfg_error(c->errs, "%s:%u: section header must be '[name]'", c->file, c->line);
+			/* inih does not see this line and stays in the previous
+			 * section: ignore the keys under it, like those of an
+			 * unknown section, instead of blaming them on that one. */
+			c->section_known = false;
+			out[0] = '\0';
+			return;
+		}
+		*close = '\0';
+		c->section_known = known_section(out + 1);
+		if (!c->section_known)
+			cfg_error(c->errs, "%s:%u: unknown section [%s]", c->file, c->line, out + 1);
+		*close = ']';
+		return;
+	}
+	if (!strpbrk(out, "=:")) {
+		cfg_error(c->errs, "%s:%u: expected 'key = value' or '[section]', got '%s'", c->file, c->line,
+			  out);
+		out[0] = '\0';
+	}
+}
+
+/* fgets()-like reader for ini_parse_stream: hands inih one cleaned line. */
+static char *cfg_next_line(char *str, int num, void *stream)
+{
+	struct parse_ctx *c = stream;
+	const char *nl;
+	size_t n;
+
+	if (c->p >= c->end)
+		return NULL;
+	nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
+	n = nl ? (size_t)(nl - c->p) : (size_t)(c->end - c->p);
+	c->line++;
+	/* num is inih's buffer size; CFG_MAX_LINE_LEN keeps us well inside. */
+	clean_line(c, c->p, n, str, (size_t)num);
+	c->p += n + (nl ? 1 : 0);
+	strcat(str, "\n");
+	return str;
+}
+
+static int cfg_handler(void *user, const char *section, const char *name, const char *value)
+{
+	struct parse_ctx *c = user;
+	char why[CFG_ERROR_LEN - 64];
+
+	if (!c->section_known)
+		return 1; /* already reported at the section header */
+	if (section[0] == '\0') {
+		const char *hint = "";
+		if (strncmp(name, "KSM_", 4) == 0 || strncmp(name, "export ", 7) == 0)
+			hint = " (this looks like ksmtuned.conf; convert it with 'ksmpilotctl import-ksmtuned')";
+		cfg_error(c->errs, "%s:%u: key '%s' outside of any section%s", c->file, c->line, name, hint);
+		return 1;
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].section, section) != 0 || strcmp(keys[i].name, name) != 0)
+			continue;
+		if (c->set_line[i]) {
+			cfg_error(c->errs, "%s:%u: %s is already set on line %u", c->file, c->line, name,
+				  c->set_line[i]);
+			return 1;
+		}
+		c->set_line[i] = c->line;
+		c->cfg->src.key_file[i] = (unsigned char)c->file_index;
+		c->cfg->src.key_line[i] = c->line;
+		if (set_value(c->cfg, &keys[i], value, why, sizeof(why)) < 0)
+			cfg_error(c->errs, "%s:%u: %s", c->file, c->line, why);
+		return 1;
+	}
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (strcmp(keys[i].name, name) == 0) {
+			cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s] (it belongs in [%s])", c->file, c->line,
+				  name, section, keys[i].section);
+			return 1;
+		}
+	}
+	cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s]", c->file, c->line, name, section);
+	return 1;
+}
+
+/* A slot in src->file[] for the next file. When the table is full, the
+ * names that no key points to any more (a later file set the key again)
+ * are dropped. At most NKEYS names are in use, so a slot always frees up,
+ * and the order is kept, so where() can still tell the later file. */
+static unsigned add_source_file(struct cfg_source *src, const char *file)
+{
+	if (src->nfiles >= CFG_MAX_FILES) {
+		bool used[CFG_MAX_FILES] = { false };
+		unsigned char map[CFG_MAX_FILES] = { 0 };
+		unsigned n = 0;
+
+		for (size_t i = 0; i < NKEYS; i++)
+			if (src->key_line[i])
+				used[src->key_file[i]] = true;
+		for (unsigned f = 0; f < CFG_MAX_FILES; f++) {
+			if (!used[f])
+				continue;
+			if (f != n)
+				memcpy(src->file[n], src->file[f], sizeof(src->file[n]));
+			map[f] = (unsigned char)n++;
+		}
+		for (size_t i = 0; i < NKEYS; i++)
+			if (src->key_line[i])
+				src->key_file[i] = map[src->key_file[i]];
+		src->nfiles = n;
+	}
+	snprintf(src->file[src->nfiles], CFG_PATH_MAX, "%s", file);
+	return src->nfiles++;
+}
+
+static int key_index(const char *name)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* "FILE:LINE" of the later of two keys, or of the one that was set. */
+static const char *where(const struct cfg *cfg, const char *fallback, const char *a, const char *b, char *buf,
+			 size_t len)
+{
+	int ia = key_index(a), ib = b ? key_index(b) : -1, k = -1;
+	const struct cfg_source *s = &cfg->src;
+
+	if (ia >= 0 && s->key_line[ia])
+		k = ia;
+	if (ib >= 0 && s->key_line[ib] &&
+	    (k < 0 || s->key_file[ib] > s->key_file[k] ||
+	     (s->key_file[ib] == s->key_file[k] && s->key_line[ib] > s->key_line[k])))
+		k = ib;
+	if (k < 0)
+		snprintf(buf, len, "%s", fallback);
+	else
+		snprintf(buf, len, "%s:%u", s->file[s->key_file[k]], s->key_line[k]);
+	return buf;
+}
+
+int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *filename,
+		     struct cfg_errors *errs)
+{
+	struct parse_ctx *c;
+	unsigned before = errs->n + errs->dropped;
+	int r;
+
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	c->cfg = cfg;
+	c->errs = errs;
+	c->file = filename;
+	c->p = text;
+	c->end = text + len;
+	c->section_known = true;
+	c->file_index = add_source_file(&cfg->src, filename);
+	r = ini_parse_stream(cfg_next_line, c, cfg_handler, c);
+	if (r > 0 && errs->n + errs->dropped == before)
+		cfg_error(errs, "%s:%d: syntax error", filename, r); /* not expected: the reader checks first */
+	else if (r < 0)
+		cfg_error(errs, "%s: cannot parse (error %d)", filename, r);
+	free(c);
+	return errs->n + errs->dropped > before ? -EINVAL : 0;
+}
+
+int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors *errs)
+{
+	unsigned before = errs->n + errs->dropped;
+	char w[CFG_PATH_MAX + 16];
+
+	if (cfg->pages_to_scan_min > cfg->pages_to_scan_max)
+		cfg_error(errs, "%s: pages_to_scan_min (%" PRIu64 ") is above pages_to_scan_max (%" PRIu64 ")",
+			  where(cfg, filename, "pages_to_scan_min", "pages_to_scan_max", w, sizeof(w)),
+			  cfg->pages_to_scan_min, cfg->pages_to_scan_max);
+	if (cfg->sleep_ms_min > cfg->sleep_ms_max)
+		cfg_error(errs, "%s: sleep_ms_min (%" PRIu64 ") is above sleep_ms_max (%" PRIu64 ")",
+			  where(cfg, filename, "sleep_ms_min", "sleep_ms_max", w, sizeof(w)), cfg->sleep_ms_min,
+			  cfg->sleep_ms_max);
+	if (cfg->min_yield >= cfg->full_yield) {
+		char lo[32], hi[32];
+		double_format(cfg->min_yield, lo, sizeof(lo));
+		double_format(cfg->full_yield, hi, sizeof(hi));
+		cfg_error(errs, "%s: min_yield (%s) must be below full_yield (%s)",
+			  where(cfg, filename, "min_yield", "full_yield", w, sizeof(w)), lo, hi);
+	}
+	if (cfg->state_dir[0] != '/')
+		cfg_error(errs, "%s: state_dir must be an absolute path, not '%s'",
+			  where(cfg, filename, "state_dir", NULL, w, sizeof(w)), cfg->state_dir);
+	if (cfg->guest_cmdline[0]) {
+		regex_t re;
+		int r = regcomp(&re, cfg->guest_cmdline, REG_EXTENDED | REG_NOSUB);
+		if (r != 0) {
+			char msg[128];
+			regerror(r, &re, msg, sizeof(msg));
+			cfg_error(errs, "%s: guest_cmdline: bad regular expression '%s': %s",
+				  where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)), cfg->guest_cmdline, msg);
+		} else {
+			regfree(&re);
+		}
+	}
+	return errs->n + errs->dropped > before ? -EINVAL : 0;
+}
+
+static int parse_file(struct cfg *cfg, const char *path, struct cfg_errors *errs, bool must_exist)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r;
+
+	r = read_file(path, CFG_MAX_FILE_SIZE, &text, &len);
+	if (r == -ENOENT && !must_exist)
+		return -ENOENT;
+	if (r == -EFBIG) {
+		cfg_error(errs, "%s: file is larger than %d bytes", path, CFG_MAX_FILE_SIZE);
+		return -EINVAL;
+	}
+	if (r == -EINVAL) {
+		cfg_error(errs, "%s: not a regular file", path);
+		return -EINVAL;
+	}
+	if (r < 0) {
+		cfg_error(errs, "%s: cannot read: %s", path, strerror(-r));
+		return -EINVAL;
+	}
+	r = cfg_parse_string(cfg, text, len, path, errs);
+	free(text);
+	if (r < 0 && r != -EINVAL) {
+		/* -ENOMEM adds no message: without one, cfg_load would count
+		 * no error and hand out a half-parsed configuration. */
+		cfg_error(errs, "%s: cannot parse: %s", path, strerror(-r));
+		r = -EINVAL;
+	}
+	return r;
+}
+
+static int conf_filter(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name);
+	return d->d_name[0] != '.' && n > 5 && strcmp(d->d_name + n - 5, ".conf") == 0;
+}
+
+/* Byte order, like systemd's drop-ins: alphasort() uses strcoll(), and a
+ * locale may sort "10-b.conf" after "10_a.conf" (en_US ignores
+ * punctuation). */
+static int name_order(const struct dirent **a, const struct dirent **b)
+{
+	return strcmp((*a)->d_name, (*b)->d_name);
+}
+
+int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs)
+{
+	struct cfg *tmp;
+	struct dirent **list = NULL;
+	char dir[PATH_MAX];
+	unsigned before = errs->n + errs->dropped;
+	int n, r;
+
+	tmp = malloc(sizeof(*tmp));
+	if (!tmp)
+		return -ENOMEM;
+	cfg_defaults(tmp);
+	/* 0, -ENOENT (missing and optional) or -EINVAL (reported in errs) */
+	parse_file(tmp, path, errs, must_exist);
+
+	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) >= sizeof(dir)) {
+		cfg_error(errs, "%s: path too long", path);
+		goto out;
+	}
+	n = scandir(dir, &list, conf_filter, name_order);
+	if (n < 0 && errno != ENOENT)
+		cfg_error(errs, "%s: cannot list drop-in directory: %s", dir, strerror(errno));
+	for (int i = 0; i < n; i++) {
+		char f[PATH_MAX + 256];
+		snprintf(f, sizeof(f), "%s/%s", dir, list[i]->d_name);
+		parse_file(tmp, f, errs, true);
+		free(list[i]);
+	}
+	free(list);
+	if (errs->n + errs->dropped == before)
+		cfg_validate(tmp, path, errs);
+out:
+	r = errs->n + errs->dropped > before ? -EINVAL : 0;
+	if (r == 0)
+		*out = *tmp;
+	free(tmp);
+	return r;
+}

@@ -1,0 +1,124 @@
+/* config.h - the validated configuration of ksmpilotd.
+ *
+ * Every key is described once, in the table in config.c: section, name,
+ * type, range, default and a one-line meaning. Defaults, parsing, range
+ * checks and --dump-config all come from that table. */
+#ifndef KSMPILOT_CONFIG_H
+#define KSMPILOT_CONFIG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "util.h"
+
+enum on_exit_action { ON_EXIT_RESTORE, ON_EXIT_LEAVE, ON_EXIT_STOP };
+enum advisor_policy { ADVISOR_TAKEOVER, ADVISOR_DEFER };
+enum log_level_cfg { LOGL_ERR = 3, LOGL_WARNING = 4, LOGL_NOTICE = 5, LOGL_INFO = 6, LOGL_DEBUG = 7 };
+
+#define CFG_PATH_MAX 256
+#define CFG_STR_MAX 256
+#define CFG_MAX_KEYS 48
+/* One name per key plus the file being read: with fewer, more drop-ins
+ * than slots would make cross-key errors name the wrong file. */
+#define CFG_MAX_FILES (CFG_MAX_KEYS + 1)
+
+/* Where each key was last set, so that cross-key errors can name a line. */
+struct cfg_source {
+	unsigned nfiles;
+	char file[CFG_MAX_FILES][CFG_PATH_MAX];
+	unsigned char key_file[CFG_MAX_KEYS];  /* index into file[], valid when key_line != 0 */
+	unsigned key_line[CFG_MAX_KEYS];
+};
+
+struct cfg {
+	/* [daemon] */
+	uint64_t interval_ms;
+	bool dry_run;
+	int on_exit;            /* enum on_exit_action */
+	int kernel_advisor;     /* enum advisor_policy */
+	char state_dir[CFG_PATH_MAX];
+	int log_level;          /* syslog priority */
+	/* [memory] */
+	struct size_spec target_available;
+	struct size_spec stop_margin;
+	uint64_t stop_delay_ms;
+	double psi_threshold;   /* % of some avg10; 0 = off */
+	char guest_cmdline[CFG_STR_MAX]; /* extended regex; "" = off */
+	uint64_t guest_scan_interval_ms;
+	/* [controller] */
+	double kp;
+	double ki;              /* per second */
+	double kd;              /* seconds */
+	uint64_t derivative_filter_ms;
+	double max_cpu;         /* % of one core */
+	uint64_t idle_scan_period_ms;
+	double min_yield;
+	double full_yield;
+	double volatile_limit;  /* % */
+	struct size_spec wake_threshold;
+	/* [scan] */
+	uint64_t pages_to_scan_min;
+	uint64_t pages_to_scan_max;
+	uint64_t sleep_ms_min;
+	uint64_t sleep_ms_max;
+
+	struct cfg_source src;
+};
+
+#define CFG_MAX_ERRORS 32
+#define CFG_ERROR_LEN 384
+struct cfg_errors {
+	unsigned n;
+	unsigned dropped;       /* errors past CFG_MAX_ERRORS */
+	char msg[CFG_MAX_ERRORS][CFG_ERROR_LEN];
+};
+
+/* The largest file cfg_load() reads, and the longest line it accepts
+ * (inih splits longer lines silently, so they are rejected first). */
+#define CFG_MAX_FILE_SIZE (1024 * 1024)
+#define CFG_MAX_LINE_LEN 196
+
+/* Fill cfg with every default. */
+void cfg_defaults(struct cfg *cfg);
+
+/* Parse one INI text on top of *cfg; errors are appended to errs as
+ * "FILENAME:LINE: message". Returns 0 or -EINVAL when errs gained any.
+ * On error *cfg may hold a mix of old and new values: callers parse into a
+ * copy (cfg_load does). Does not run the cross-key checks. */
+int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *filename,
+		     struct cfg_errors *errs);
+
+/* The cross-key checks (min <= max, regex compiles, ...). */
+int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors *errs);
+
+/* Defaults, then path, then path.d/ (*.conf in byte order of the name,
+ * dotfiles skipped), then cfg_validate(). When must_exist is false a
+ * missing main file means "defaults" (drop-ins are still read). On success
+ * *out is replaced; on any error it is left as it was and -EINVAL (see
+ * errs) is returned, or -ENOMEM before anything was read. errs is not
+ * cleared: zero it first. */
+int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs);
+
+/* Print the configuration as INI, every key included. */
+void cfg_dump(const struct cfg *cfg, FILE *f);
+
+/* Appends a formatted message to errs. */
+void cfg_error(struct cfg_errors *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Iteration over the key table, for documentation checks and tests. */
+struct cfg_key_info {
+	const char *section;
+	const char *name;
+	const char *type;       /* "duration", "size", "bool", ... */
+	const char *def;
+	const char *help;
+};
+unsigned cfg_key_count(void);
+const struct cfg_key_info *cfg_key(unsigned i, struct cfg_key_info *out);
+
+const char *on_exit_name(int v);
+const char *advisor_policy_name(int v);
+
+#endif

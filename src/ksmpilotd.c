@@ -1,0 +1,153 @@
+/* ksmpilotd.c - command line: parse options, load the configuration, and
+ * hand over to the service or to a one-shot mode. Exit codes: daemon.h. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: ksmpilotd [OPTION]...\n"
+		"Feedback-loop tuner for Linux KSM (Kernel Samepage Merging).\n"
+		"\n"
+		"  -c, --config FILE      configuration file (default %s);\n"
+		"                         drop-ins are read from FILE.d/*.conf in name order\n"
+		"  -t, --check-config     check the configuration, print 'configuration OK', exit\n"
+		"      --dump-config      print the effective configuration, defaults included\n"
+		"      --once             sample twice, 1 s apart, print the inputs and the decision, exit\n"
+		"      --apply            with --once: write the decision to sysfs\n"
+		"      --dry-run          decide and log, but write nothing to sysfs\n"
+		"      --sysfs-dir DIR    KSM sysfs directory (default %s)\n"
+		"      --log-target T     auto, journal or stderr (default auto: the journal when\n"
+		"                         stderr is connected to it, else stderr)\n"
+		"  -h, --help             show this help and exit\n"
+		"  -V, --version          show the version and exit\n"
+		"\n"
+		"Exit codes: 0 success, 1 runtime failure, 2 bad usage, 3 bad configuration,\n"
+		"4 KSM not available, 5 KSM not writable, 6 another instance is running.\n"
+		"See ksmpilotd(8) and ksmpilot.conf(5).\n",
+		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
+}
+
+enum { OPT_DUMP = 256, OPT_ONCE, OPT_APPLY, OPT_DRY_RUN, OPT_SYSFS, OPT_LOG_TARGET };
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 't' },
+		{ "dump-config", no_argument, NULL, OPT_DUMP },
+		{ "once", no_argument, NULL, OPT_ONCE },
+		{ "apply", no_argument, NULL, OPT_APPLY },
+		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "sysfs-dir", required_argument, NULL, OPT_SYSFS },
+		{ "log-target", required_argument, NULL, OPT_LOG_TARGET },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct daemon_opts o = {
+		.config_path = KSMPILOT_CONFIG,
+		.sysfs_dir = KSM_SYSFS_DIR,
+		.log_target = LOG_TARGET_AUTO,
+		.psi_path = "/proc/pressure/memory",
+	};
+	bool check = false, dump = false, once = false;
+	struct cfg_errors *errs;
+	struct cfg cfg;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			o.config_path = optarg;
+			o.config_explicit = true;
+			break;
+		case 't':
+			check = true;
+			break;
+		case OPT_DUMP:
+			dump = true;
+			break;
+		case OPT_ONCE:
+			once = true;
+			break;
+		case OPT_APPLY:
+			o.apply = true;
+			break;
+		case OPT_DRY_RUN:
+			o.dry_run = true;
+			break;
+		case OPT_SYSFS:
+			o.sysfs_dir = optarg;
+			break;
+		case OPT_LOG_TARGET:
+			if (log_parse_target(optarg, &o.log_target) < 0) {
+				fprintf(stderr, "ksmpilotd: --log-target: '%s' is not auto, journal or stderr\n", optarg);
+				return EXIT_USAGE;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return EXIT_OK;
+		case 'V':
+			printf("ksmpilotd %s\n", KSMPILOT_VERSION);
+			return EXIT_OK;
+		default:
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ksmpilotd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	if (o.apply && !once) {
+		fprintf(stderr, "ksmpilotd: --apply only goes with --once\n");
+		return EXIT_USAGE;
+	}
+	if ((check + dump + once) > 1) {
+		fprintf(stderr, "ksmpilotd: --check-config, --dump-config and --once exclude each other\n");
+		return EXIT_USAGE;
+	}
+
+	errs = calloc(1, sizeof(*errs));
+	if (!errs) {
+		fprintf(stderr, "ksmpilotd: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	r = cfg_load(o.config_path, o.config_explicit, &cfg, errs);
+	if (r < 0) {
+		for (unsigned i = 0; i < errs->n; i++)
+			fprintf(stderr, "%s\n", errs->msg[i]);
+		if (errs->dropped)
+			fprintf(stderr, "(%u more errors)\n", errs->dropped);
+		free(errs);
+		return EXIT_CONFIG;
+	}
+	free(errs);
+	if (check) {
+		printf("configuration OK\n");
+		return EXIT_OK;
+	}
+	if (dump) {
+		cfg_dump(&cfg, stdout);
+		return EXIT_OK;
+	}
+	o.dry_run = o.dry_run || cfg.dry_run;
+	if (once) {
+		log_open(LOG_TARGET_STDERR);
+		log_set_level(cfg.log_level);
+		return daemon_once(&o, &cfg);
+	}
+	log_open(o.log_target);
+	log_set_level(cfg.log_level);
+	return daemon_run(&o, &cfg);
+}

@@ -1,0 +1,336 @@
+/* sample.c - see sample.h */
+#include "sample.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libproc2/meminfo.h>
+#include <libproc2/pids.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "util.h"
+
+/* ---- libproc2 ----------------------------------------------------------- */
+
+struct procps_ctx {
+	struct meminfo_info *mem;
+	struct pids_info *one;          /* ksmd by pid: PID, CMD, TICS_ALL */
+};
+
+enum { ONE_PID, ONE_CMD, ONE_TICS, ONE_PPID };
+static enum pids_item one_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_TICS_ALL, PIDS_ID_PPID };
+/* Kernel threads are children of kthreadd, pid 2; a user process may call
+ * itself "ksmd" too. */
+#define KTHREADD_PID 2
+static enum meminfo_item mem_items[] = { MEMINFO_MEM_TOTAL, MEMINFO_MEM_AVAILABLE, MEMINFO_MEM_FREE };
+
+static int pp_meminfo(void *ctx, struct meminfo_values *out)
+{
+	struct procps_ctx *c = ctx;
+	struct meminfo_stack *st;
+
+	/* procps_meminfo_get() caches for a second; select re-reads. */
+	st = procps_meminfo_select(c->mem, mem_items, (int)ARRAY_SIZE(mem_items));
+	if (!st)
+		return errno ? -errno : -EIO;
+	out->total = (uint64_t)MEMINFO_VAL(0, ul_int, st, c->mem) * 1024u;
+	out->available = (uint64_t)MEMINFO_VAL(1, ul_int, st, c->mem) * 1024u;
+	out->free = (uint64_t)MEMINFO_VAL(2, ul_int, st, c->mem) * 1024u;
+	if (out->total == 0)
+		return -EBADMSG;
+	return 0;
+}
+
+static int pp_find_ksmd(void *ctx, int *pid)
+{
+	struct procps_ctx *c = ctx;
+	struct pids_fetch *f;
+
+	f = procps_pids_reap(c->one, PIDS_FETCH_TASKS_ONLY);
+	if (!f)
+		return errno ? -errno : -EIO;
+	for (int i = 0; i < f->counts->total; i++) {
+		const char *cmd = PIDS_VAL(ONE_CMD, str, f->stacks[i], c->one);
+		if (cmd && strcmp(cmd, "ksmd") == 0 && PIDS_VAL(ONE_PPID, s_int, f->stacks[i], c->one) == KTHREADD_PID) {
+			*pid = PIDS_VAL(ONE_PID, s_int, f->stacks[i], c->one);
+			return 0;
+		}
+	}
+	return -ESRCH;
+}
+
+static int pp_task_ticks(void *ctx, int pid, uint64_t *ticks)
+{
+	struct procps_ctx *c = ctx;
+	struct pids_fetch *f;
+	unsigned p = (unsigned)pid;
+	const char *cmd;
+
+	f = procps_pids_select(c->one, &p, 1, PIDS_SELECT_PID);
+	if (!f)
+		return errno ? -errno : -EIO;
+	if (f->counts->total < 1)
+		return -ESRCH;
+	cmd = PIDS_VAL(ONE_CMD, str, f->stacks[0], c->one);
+	if (!cmd || strcmp(cmd, "ksmd") != 0)
+		return -ESRCH;
+	*ticks = PIDS_VAL(ONE_TICS, ull_int, f->stacks[0], c->one);
+	return 0;
+}
+
+static int pp_guest_usage(void *ctx, const regex_t *re, struct guest_usage *out)
+{
+	static enum pids_item items[] = { PIDS_CMDLINE, PIDS_MEM_RES };
+	struct pids_info *info = NULL;
+	struct pids_fetch *f;
+	int r;
+
+	(void)ctx;
+	/* A separate handle: this runs once a minute and reads every task. */
+	r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
+	if (r < 0)
+		return r;
+	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
+	if (!f) {
+		r = errno ? -errno : -EIO;
+		procps_pids_unref(&info);
+		return r;
+	}
+	out->rss = 0;
+	out->count = 0;
+	for (int i = 0; i < f->counts->total; i++) {
+		const char *cl = PIDS_VAL(0, str, f->stacks[i], info);
+		if (!cl || !cl[0] || regexec(re, cl, 0, NULL, 0) != 0)
+			continue;
+		out->rss += (uint64_t)PIDS_VAL(1, ul_int, f->stacks[i], info) * 1024u;
+		out->count++;
+	}
+	procps_pids_unref(&info);
+	return 0;
+}
+
+static void pp_destroy(void *ctx)
+{
+	struct procps_ctx *c = ctx;
+
+	if (!c)
+		return;
+	if (c->one)
+		procps_pids_unref(&c->one);
+	if (c->mem)
+		procps_meminfo_unref(&c->mem);
+	free(c);
+}
+
+void *proc_libproc2_new(void)
+{
+	struct procps_ctx *c = calloc(1, sizeof(*c));
+	int r;
+
+	if (!c)
+		return NULL;
+	/* libproc2 hides kernel threads, ksmd among them, when this is set. */
+	unsetenv("LIBPROC_HIDE_KERNEL");
+	r = procps_meminfo_new(&c->mem);
+	if (r >= 0)
+		r = procps_pids_new(&c->one, one_items, (int)ARRAY_SIZE(one_items));
+	if (r < 0) {
+		pp_destroy(c);
+		errno = -r;
+		return NULL;
+	}
+	return c;
+}
+
+const struct proc_ops proc_ops_libproc2 = {
+	.meminfo = pp_meminfo,
+	.find_ksmd = pp_find_ksmd,
+	.task_ticks = pp_task_ticks,
+	.guest_usage = pp_guest_usage,
+	.destroy = pp_destroy,
+};
+
+/* ---- sampler ----------------------------------------------------------- */
+
+int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops, void *ctx, const char *psi_path)
+{
+	memset(s, 0, sizeof(*s));
+	s->psi_fd = -1;
+	s->ksm = ksm;
+	if (!ops) {
+		ctx = proc_libproc2_new();
+		if (!ctx)
+			return -errno;
+		ops = &proc_ops_libproc2;
+	}
+	s->ops = ops;
+	s->ctx = ctx;
+	s->clk_tck = sysconf(_SC_CLK_TCK);
+	if (s->clk_tck <= 0)
+		s->clk_tck = 100;
+	if (psi_path)
+		s->psi_fd = open(psi_path, O_RDONLY | O_CLOEXEC);
+	return 0;
+}
+
+int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms)
+{
+	regex_t re;
+
+	if (regex && regex[0]) {
+		if (regcomp(&re, regex, REG_EXTENDED | REG_NOSUB) != 0)
+			return -EINVAL;
+	}
+	if (s->guest_on)
+		regfree(&s->guest_re);
+	s->guest_on = regex && regex[0];
+	if (s->guest_on)
+		s->guest_re = re;
+	s->guest_interval_ms = interval_ms;
+	s->guest_next_ms = 0; /* scan at the next sample */
+	s->guest_valid = false;
+	return 0;
+}
+
+void sampler_fini(struct sampler *s)
+{
+	if (s->guest_on)
+		regfree(&s->guest_re);
+	s->guest_on = false;
+	if (s->psi_fd >= 0)
+		close(s->psi_fd);
+	s->psi_fd = -1;
+	if (s->ops && s->ops->destroy)
+		s->ops->destroy(s->ctx);
+	s->ops = NULL;
+	s->ctx = NULL;
+}
+
+int sample_parse_psi(const char *text, double *avg10)
+{
+	const char *line = text, *p;
+	char buf[256], *end;
+	size_t n;
+	double v;
+
+	/* The "some" line, at the start of a line. */
+	while (strncmp(line, "some ", 5) != 0) {
+		line = strchr(line, '\n');
+		if (!line)
+			return -EBADMSG;
+		line++;
+	}
+	/* Look for avg10 in that line only, never in the "full" line. */
+	n = strcspn(line, "\n");
+	if (n >= sizeof(buf))
+		return -EBADMSG;
+	memcpy(buf, line, n);
+	buf[n] = '\0';
+	p = strstr(buf, " avg10=");
+	if (!p)
+		return -EBADMSG;
+	p += 7;
+	if (!isdigit((unsigned char)*p))
+		return -EBADMSG;
+	errno = 0;
+	v = strtod(p, &end);
+	if (end == p || errno || (*end != ' ' && *end != '\0') || !(v >= 0 && v <= 100))
+		return -EBADMSG;
+	*avg10 = v;
+	return 0;
+}
+
+uint64_t sample_rmap_items(const struct sample *s)
+{
+	static const enum ksm_item parts[] = { KSM_PAGES_SHARED, KSM_PAGES_SHARING, KSM_PAGES_UNSHARED,
+					       KSM_PAGES_VOLATILE };
+	uint64_t n = 0;
+
+	/* Each term is at most INT64_MAX: sum without overflow, and stay in
+	 * int64_t range for callers that subtract. */
+	for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+		int64_t v = s->ksm.v[parts[i]];
+		if (v > 0)
+			n += (uint64_t)v;
+		if (n > (uint64_t)INT64_MAX)
+			return (uint64_t)INT64_MAX;
+	}
+	return n;
+}
+
+static void sample_ksmd(struct sampler *s, uint64_t now, struct sample *out)
+{
+	bool fresh = false;
+	uint64_t ticks;
+	int pid = 0, r;
+
+	out->have_ksmd_cpu = false;
+	if (s->ksmd_pid <= 0) {
+		if (now < s->ksmd_retry_ms)
+			return;
+		r = s->ops->find_ksmd(s->ctx, &pid);
+		if (r < 0 || pid <= 0) {
+			s->ksmd_pid = 0;
+			s->ksmd_retry_ms = now + SAMPLE_KSMD_RETRY_MS;
+			return;
+		}
+		s->ksmd_pid = pid;
+		fresh = true;
+	}
+	r = s->ops->task_ticks(s->ctx, s->ksmd_pid, &ticks);
+	if (r < 0) {
+		/* A pid that worked before: look for ksmd again at the next
+		 * sample. One found just now that cannot be read: wait for the
+		 * retry, or every sample would walk the whole of /proc. */
+		s->ksmd_pid = 0;
+		s->ksmd_retry_ms = fresh ? now + SAMPLE_KSMD_RETRY_MS : 0;
+		return;
+	}
+	out->have_ksmd_cpu = true;
+	out->ksmd_pid = s->ksmd_pid;
+	out->ksmd_cpu_s = (double)ticks / (double)s->clk_tck;
+}
+
+int sample_take(struct sampler *s, uint64_t now, struct sample *out)
+{
+	struct meminfo_values mi;
+	int first = 0;
+
+	memset(out, 0, sizeof(*out));
+	out->meminfo_err = s->ops->meminfo(s->ctx, &mi);
+	if (out->meminfo_err == 0) {
+		out->mem_total = mi.total;
+		out->mem_available = mi.available;
+		out->mem_free = mi.free;
+	} else {
+		first = out->meminfo_err;
+	}
+	out->ksm_err = ksm_read_all(s->ksm, &out->ksm);
+	if (out->ksm_err && !first)
+		first = out->ksm_err;
+	sample_ksmd(s, now, out);
+
+	if (s->psi_fd >= 0) {
+		char buf[256];
+		if (pread_text(s->psi_fd, buf, sizeof(buf)) >= 0 && sample_parse_psi(buf, &out->psi_some_avg10) == 0)
+			out->have_psi = true;
+	}
+
+	if (s->guest_on) {
+		if (now >= s->guest_next_ms) {
+			struct guest_usage g;
+			s->guest_next_ms = now + s->guest_interval_ms;
+			if (s->ops->guest_usage(s->ctx, &s->guest_re, &g) == 0) {
+				s->guest = g;
+				s->guest_valid = true;
+			}
+			out->guest_scanned = true;
+		}
+		out->have_guest = s->guest_valid;
+		out->guest_rss = s->guest.rss;
+		out->guest_count = s->guest.count;
+	}
+	return first;
+}

@@ -1,0 +1,103 @@
+/* sample.h - one plain struct with everything the controller reads each
+ * tick, and the sampler that fills it.
+ *
+ * Sources: /proc/meminfo and ksmd's CPU time through libproc2, the KSM
+ * counters through ksm.h, memory PSI, and (at most once per configured
+ * interval) the RSS of processes whose command line matches a pattern.
+ * /proc is behind struct proc_ops so that tests can feed their own values;
+ * the libproc2 implementation is proc_ops_libproc2. Nothing here logs. */
+#ifndef KSMPILOT_SAMPLE_H
+#define KSMPILOT_SAMPLE_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "ksm.h"
+
+struct sample {
+	/* /proc/meminfo, bytes */
+	uint64_t mem_total;
+	uint64_t mem_available;
+	uint64_t mem_free;
+	int meminfo_err;            /* 0 or -errno; values invalid when set */
+	/* /sys/kernel/mm/ksm */
+	struct ksm_values ksm;
+	int ksm_err;                /* first read error, 0 if none */
+	/* ksmd */
+	bool have_ksmd_cpu;         /* false: ksmd not visible (degraded) */
+	int ksmd_pid;
+	double ksmd_cpu_s;          /* utime + stime since boot, seconds */
+	/* /proc/pressure/memory */
+	bool have_psi;
+	double psi_some_avg10;      /* percent */
+	/* processes matching guest_cmdline (cached between scans) */
+	bool have_guest;
+	uint64_t guest_rss;         /* bytes */
+	unsigned guest_count;
+	bool guest_scanned;         /* the /proc scan ran during this sample */
+};
+
+struct meminfo_values {
+	uint64_t total, available, free; /* bytes */
+};
+
+struct guest_usage {
+	uint64_t rss;                   /* bytes */
+	unsigned count;
+};
+
+/* How the sampler reads /proc. Each returns 0 or -errno. */
+struct proc_ops {
+	int (*meminfo)(void *ctx, struct meminfo_values *out);
+	/* Find the ksmd kernel thread: -ESRCH when it is not visible. */
+	int (*find_ksmd)(void *ctx, int *pid);
+	/* utime + stime of a task in clock ticks; -ESRCH when it is gone. */
+	int (*task_ticks)(void *ctx, int pid, uint64_t *ticks);
+	/* Sum the RSS of processes whose command line matches re. */
+	int (*guest_usage)(void *ctx, const regex_t *re, struct guest_usage *out);
+	void (*destroy)(void *ctx);
+};
+
+/* libproc2: returns a context for the ops below, or NULL (errno set). */
+extern const struct proc_ops proc_ops_libproc2;
+void *proc_libproc2_new(void);
+
+struct sampler {
+	struct ksm *ksm;
+	const struct proc_ops *ops;
+	void *ctx;
+	long clk_tck;
+	int ksmd_pid;               /* cached; 0 = not found */
+	uint64_t ksmd_retry_ms;     /* next time to look for ksmd again */
+	int psi_fd;
+	bool guest_on;
+	regex_t guest_re;
+	uint64_t guest_interval_ms;
+	uint64_t guest_next_ms;
+	struct guest_usage guest;
+	bool guest_valid;
+};
+
+#define SAMPLE_KSMD_RETRY_MS 60000u
+
+/* psi_path may be NULL (PSI off). ops/ctx: NULL means libproc2. The sampler
+ * owns ctx from here on: sampler_fini() passes it to ops->destroy. */
+int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops, void *ctx,
+		 const char *psi_path);
+/* regex "" turns the guest scan off. -EINVAL for a bad regex. */
+int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms);
+void sampler_fini(struct sampler *s);
+
+/* Fill out. now_ms paces the slow parts (guest scan, ksmd lookup).
+ * Returns 0 or the first error; out says which parts are valid. */
+int sample_take(struct sampler *s, uint64_t now_ms, struct sample *out);
+
+/* Parse the "some avg10=" value of /proc/pressure/memory. */
+int sample_parse_psi(const char *text, double *avg10);
+
+/* rmap items tracked by KSM: shared + sharing + unshared + volatile. A
+ * negative term counts as 0; the sum stops at INT64_MAX. */
+uint64_t sample_rmap_items(const struct sample *s);
+
+#endif

@@ -1,0 +1,507 @@
+/* util.c - see util.h */
+#include "util.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *skip_space(const char *s)
+{
+	while (*s && isspace((unsigned char)*s))
+		s++;
+	return s;
+}
+
+/* True when only whitespace is left. */
+static bool at_end(const char *s)
+{
+	return *skip_space(s) == '\0';
+}
+
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	s = skip_space(s);
+	if (!isdigit((unsigned char)*s))
+		return -EINVAL; /* rejects "-1", which strtoull would wrap */
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || !at_end(end))
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out)
+{
+	char *end;
+	long long v;
+
+	s = skip_space(s);
+	if (!isdigit((unsigned char)*s) && *s != '-' && *s != '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno == ERANGE)
+		return -ERANGE;
+	if (end == s || !at_end(end))
+		return -EINVAL;
+	if (v < min || v > max)
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+/* strtod accepts "nan", "inf" and hex floats; configuration numbers are
+ * plain decimals: [+-]digits[.digits][e[+-]digits]. Check the characters
+ * first, then require strtod to stop exactly where the check did (it would
+ * read "0x10" as 16 where the check saw "0"). */
+static int strict_double(const char *s, double *v, const char **rest)
+{
+	const char *p = s;
+	char *end;
+	bool digits = false;
+	double d;
+
+	if (*p == '-' || *p == '+')
+		p++;
+	while (isdigit((unsigned char)*p) || *p == '.') {
+		digits |= isdigit((unsigned char)*p) != 0;
+		p++;
+	}
+	if (!digits)
+		return -EINVAL;
+	if (*p == 'e' || *p == 'E') {
+		p++;
+		if (*p == '-' || *p == '+')
+			p++;
+		if (!isdigit((unsigned char)*p))
+			return -EINVAL;
+		while (isdigit((unsigned char)*p))
+			p++;
+	}
+	errno = 0;
+	d = strtod(s, &end);
+	if (end != p)
+		return -EINVAL; /* "0x10", "1.2.3" */
+	if (errno == ERANGE || !isfinite(d))
+		return -ERANGE;
+	*v = d;
+	*rest = end;
+	return 0;
+}
+
+/* 2^64 as a double: the first value a uint64_t cannot hold. */
+#define TWO_POW_64 18446744073709551616.0
+
+/* The number in s..end (as read by strict_double, value v) times mult,
+ * rounded to an integer in [min, max]. Plain digits are computed exactly in
+ * integers, so every uint64_t that *_format() writes reads back unchanged;
+ * anything else goes through the double, checked before it is converted. */
+static int scale_u64(const char *s, const char *end, double v, uint64_t mult, uint64_t min, uint64_t max,
+		     uint64_t *out)
+{
+	const char *p = s;
+	uint64_t r;
+
+	while (p < end && isdigit((unsigned char)*p))
+		p++;
+	if (p == end) {
+		unsigned long long u;
+
+		errno = 0;
+		u = strtoull(s, NULL, 10);
+		if (errno == ERANGE || (mult && u > UINT64_MAX / mult))
+			return -ERANGE;
+		r = u * mult;
+	} else {
+		double x = v * (double)mult;
+
+		if (!(x >= 0) || x >= TWO_POW_64)
+			return -ERANGE;
+		if (x < (double)min || x > (double)max)
+			return -ERANGE; /* before rounding: "99.6ms" is below 100ms */
+		r = (uint64_t)round(x); /* x < 2^64, and round() cannot reach it */
+	}
+	if (r < min || r > max)
+		return -ERANGE;
+	*out = r;
+	return 0;
+}
+
+int parse_double(const char *s, double min, double max, double *out)
+{
+	const char *rest;
+	double v;
+	int r;
+
+	s = skip_space(s);
+	r = strict_double(s, &v, &rest);
+	if (r < 0)
+		return r;
+	if (!at_end(rest))
+		return -EINVAL;
+	if (!(v >= min && v <= max))
+		return -ERANGE;
+	*out = v;
+	return 0;
+}
+
+int parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = { "1", "yes", "true", "on" };
+	static const char *const no[] = { "0", "no", "false", "off" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0) {
+			*out = true;
+			return 0;
+		}
+		if (strcasecmp(s, no[i]) == 0) {
+			*out = false;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *out)
+{
+	static const struct {
+		const char *suffix;
+		uint64_t ms;
+	} units[] = {
+		{ "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "min", 60000 },
+		{ "m", 60000 }, { "h", 3600000 },
+	};
+	const char *rest, *num_end;
+	double v;
+	uint64_t mult = 1000;
+	char unit[8];
+	size_t n = 0;
+	int r;
+
+	s = skip_space(s);
+	r = strict_double(s, &v, &rest);
+	if (r < 0)
+		return r;
+	num_end = rest;
+	rest = skip_space(rest);
+	while (isalpha((unsigned char)rest[n]) && n < sizeof(unit) - 1) {
+		unit[n] = (char)tolower((unsigned char)rest[n]);
+		n++;
+	}
+	unit[n] = '\0';
+	if (!at_end(rest + n))
+		return -EINVAL;
+	if (n > 0) {
+		bool found = false;
+		for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+			if (strcmp(unit, units[i].suffix) == 0) {
+				mult = units[i].ms;
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			return -EINVAL;
+	}
+	if (v < 0)
+		return -ERANGE;
+	return scale_u64(s, num_end, v, mult, min_ms, max_ms, out);
+}
+
+int parse_size(const char *s, uint64_t max_bytes, struct size_spec *out)
+{
+	const char *rest, *num_end;
+	double v;
+	uint64_t mult = 1, bytes;
+	int r;
+
+	s = skip_space(s);
+	r = strict_double(s, &v, &rest);
+	if (r < 0)
+		return r;
+	if (v < 0)
+		return -ERANGE;
+	num_end = rest;
+	rest = skip_space(rest);
+	if (*rest == '%') {
+		if (!at_end(rest + 1))
+			return -EINVAL;
+		if (v > 100)
+			return -ERANGE;
+		out->is_percent = true;
+		out->percent = v;
+		out->bytes = 0;
+		return 0;
+	}
+	switch (toupper((unsigned char)*rest)) {
+	case '\0':
+		break;
+	case 'K':
+		mult = UINT64_C(1) << 10;
+		break;
+	case 'M':
+		mult = UINT64_C(1) << 20;
+		break;
+	case 'G':
+		mult = UINT64_C(1) << 30;
+		break;
+	case 'T':
+		mult = UINT64_C(1) << 40;
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (*rest) {
+		rest++;
+		/* Accept "M", "MB", "MiB" alike. */
+		if ((*rest == 'i' || *rest == 'I') && (rest[1] == 'B' || rest[1] == 'b'))
+			rest += 2;
+		else if (*rest == 'B' || *rest == 'b')
+			rest++;
+	}
+	if (!at_end(rest))
+		return -EINVAL;
+	r = scale_u64(s, num_end, v, mult, 0, max_bytes, &bytes);
+	if (r < 0)
+		return r;
+	out->is_percent = false;
+	out->percent = 0;
+	out->bytes = bytes;
+	return 0;
+}
+
+uint64_t size_resolve(const struct size_spec *s, uint64_t mem_total)
+{
+	double v;
+
+	if (!s->is_percent)
+		return s->bytes;
+	if (s->percent >= 100)
+		return mem_total;
+	if (!(s->percent > 0))
+		return 0;
+	/* Below 100% the share is below mem_total; the double may still
+	 * round up to 2^64 (or past mem_total) for totals beyond 2^53. */
+	v = (double)mem_total * s->percent / 100.0;
+	if (v >= (double)mem_total)
+		return mem_total;
+	return (uint64_t)v;
+}
+
+void double_format(double v, char *buf, size_t len)
+{
+	if (len == 0)
+		return;
+	snprintf(buf, len, "%.15g", v);
+	if (strtod(buf, NULL) != v)
+		snprintf(buf, len, "%.17g", v);
+}
+
+void size_format(const struct size_spec *s, char *buf, size_t len)
+{
+	static const char units[] = "KMGT";
+	uint64_t b = s->bytes;
+	int u = -1;
+
+	if (s->is_percent) {
+		char num[32];
+		double_format(s->percent, num, sizeof(num));
+		snprintf(buf, len, "%s%%", num);
+		return;
+	}
+	while (b >= 1024 && b % 1024 == 0 && u < 3) {
+		b /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%" PRIu64, b);
+	else
+		snprintf(buf, len, "%" PRIu64 "%c", b, units[u]);
+}
+
+void duration_format(uint64_t ms, char *buf, size_t len)
+{
+	if (ms % 3600000 == 0 && ms)
+		snprintf(buf, len, "%" PRIu64 "h", ms / 3600000);
+	else if (ms % 60000 == 0 && ms)
+		snprintf(buf, len, "%" PRIu64 "min", ms / 60000);
+	else if (ms % 1000 == 0)
+		snprintf(buf, len, "%" PRIu64 "s", ms / 1000);
+	else
+		snprintf(buf, len, "%" PRIu64 "ms", ms);
+}
+
+int read_file(const char *path, size_t max, char **out, size_t *len)
+{
+	struct stat st;
+	char *buf = NULL;
+	size_t size, used = 0;
+	int fd, r = 0;
+
+	/* O_NONBLOCK: a FIFO in place of a config file must not hang us. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		r = -EISDIR;
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if ((uint64_t)st.st_size > max) {
+		r = -EFBIG;
+		goto out;
+	}
+	/* Room for what fstat() saw, one byte more to notice growth and the
+	 * NUL. /proc files say 0: the buffer grows as long as the file does;
+	 * reading past max means -EFBIG. */
+	size = (size_t)st.st_size + 2;
+	if (size < 64)
+		size = 64;
+	buf = malloc(size);
+	if (!buf) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (;;) {
+		ssize_t n;
+
+		if (size - used < 2) {
+			char *bigger;
+
+			if (size > SIZE_MAX / 2) {
+				r = -EFBIG;
+				goto out;
+			}
+			bigger = realloc(buf, size * 2);
+			if (!bigger) {
+				r = -ENOMEM;
+				goto out;
+			}
+			buf = bigger;
+			size *= 2;
+		}
+		n = read(fd, buf + used, size - used - 1);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto out;
+		}
+		if (n == 0)
+			break;
+		used += (size_t)n;
+		if (used > max) {
+			r = -EFBIG;
+			goto out;
+		}
+	}
+	buf[used] = '\0';
+	*out = buf;
+	*len = used;
+	buf = NULL;
+out:
+	free(buf);
+	close(fd);
+	return r;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
+{
+	char tmp[4096];
+	size_t off = 0;
+	int fd, r = 0;
+
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
+		return -ENAMETOOLONG;
+	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		return -errno;
+	if (fchmod(fd, mode) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			r = -errno;
+			goto fail;
+		}
+		off += (size_t)n;
+	}
+	if (fsync(fd) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		r = -errno;
+		goto fail;
+	}
+	fd = -1;
+	if (rename(tmp, path) < 0) {
+		r = -errno;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (fd >= 0)
+		close(fd);
+	unlink(tmp);
+	return r;
+}
+
+ssize_t pread_text(int fd, char *buf, size_t len)
+{
+	ssize_t n;
+
+	if (len == 0)
+		return -EINVAL;
+	do
+		n = pread(fd, buf, len - 1, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	if (n > 0 && buf[n - 1] == '\n')
+		buf[--n] = '\0';
+	return n;
+}
+
+uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+uint64_t now_ms(void)
+{
+	return now_us() / 1000u;
+}

@@ -1,0 +1,56 @@
+/* util.h - small helpers shared by every module: number parsing with range
+ * checks, whole-file reads and atomic file replacement. Nothing here logs. */
+#ifndef KSMPILOT_UTIL_H
+#define KSMPILOT_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Each parser returns 0, -EINVAL (not a number of that kind) or -ERANGE
+ * (outside [min, max]). *out is untouched on failure. */
+int parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int parse_double(const char *s, double min, double max, double *out);
+int parse_bool(const char *s, bool *out);
+
+/* "500ms", "10s", "5min", "1h"; a bare number is seconds. Result in ms. */
+int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *out);
+
+/* A size is either absolute ("512M", "4G", "1024K", "1T", bare = bytes) or a
+ * share of MemTotal ("20%", "2.5%"). */
+struct size_spec {
+	bool is_percent;
+	double percent;     /* 0..100 when is_percent */
+	uint64_t bytes;     /* when !is_percent */
+};
+int parse_size(const char *s, uint64_t max_bytes, struct size_spec *out);
+uint64_t size_resolve(const struct size_spec *s, uint64_t mem_total);
+/* Format back into the syntax parse_size() / parse_duration_ms() read;
+ * the text reads back to the same value. */
+void size_format(const struct size_spec *s, char *buf, size_t len);
+void duration_format(uint64_t ms, char *buf, size_t len);
+/* The shortest of %.15g and %.17g that strtod() reads back to v exactly. */
+void double_format(double v, char *buf, size_t len);
+
+/* Read a whole regular file (at most max bytes; SIZE_MAX for no limit) into
+ * a NUL-terminated malloc()ed buffer. -EISDIR/-EINVAL (not a regular file),
+ * -EFBIG, -errno. A FIFO or device gives -EINVAL without blocking. */
+int read_file(const char *path, size_t max, char **out, size_t *len);
+
+/* Write data to path through path.tmp, fsync, rename(); mode is applied
+ * with fchmod so the umask does not matter. */
+int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+
+/* pread() the whole of a small file from offset 0 into buf, NUL-terminate,
+ * strip one trailing newline. Returns length or -errno. */
+ssize_t pread_text(int fd, char *buf, size_t len);
+
+/* Monotonic time in ms and in µs. */
+uint64_t now_ms(void);
+uint64_t now_us(void);
+
+#endif

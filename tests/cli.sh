@@ -1,0 +1,131 @@
+# cli.sh - the command line of ksmpilotd: options, exit codes, --check-config,
+# --dump-config, and --once on fake KSM trees. Needs neither root nor KSM.
+. tests/lib.sh
+set -u
+make_tmp
+D=$KSMPILOTD
+
+expect_rc() { # expect_rc RC CMD...: run CMD, check its exit code
+	local want=$1 rc
+	shift
+	"$@" >"$TMPD/out" 2>"$TMPD/err"
+	rc=$?
+	[ "$rc" = "$want" ] || { cat "$TMPD/out" "$TMPD/err"; fail "'$*' exited $rc, expected $want"; }
+}
+
+# --help names every option
+expect_rc 0 $D --help
+for o in -c --config -t --check-config --dump-config --once --apply --dry-run --sysfs-dir --log-target \
+	-h --help -V --version; do
+	grep -q -- "$o" "$TMPD/out" || fail "--help does not mention $o"
+done
+expect_rc 0 $D --version
+grep -q '^ksmpilotd [0-9]' "$TMPD/out" || fail "--version output"
+
+# bad usage: exit 2
+expect_rc 2 $D --bogus
+expect_rc 2 $D extra-argument
+expect_rc 2 $D --apply
+expect_rc 2 $D --log-target=syslog
+expect_rc 2 $D --once --check-config
+
+# the shipped config
+expect_rc 0 $D -t -c conf/ksmpilot.conf
+grep -qx 'configuration OK' "$TMPD/out" || fail "no 'configuration OK'"
+
+# a bad config: exit 3, each error as FILE:LINE: message
+printf '[daemon]\ninterval = 5 parsecs\n[scan]\npages_to_scan_min = -3\n[nope]\n' > "$TMPD/bad.conf"
+expect_rc 3 $D --check-config -c "$TMPD/bad.conf"
+grep -q "^$TMPD/bad.conf:2: interval" "$TMPD/err" || fail "no FILE:LINE for interval"
+grep -q "^$TMPD/bad.conf:4: pages_to_scan_min" "$TMPD/err" || fail "no FILE:LINE for pages_to_scan_min"
+grep -q "^$TMPD/bad.conf:5: unknown section" "$TMPD/err" || fail "no FILE:LINE for the section"
+[ "$(wc -l < "$TMPD/err")" = 3 ] || fail "expected 3 errors, got: $(cat "$TMPD/err")"
+# a missing config given with -c is an error; a drop-in error names the drop-in
+expect_rc 3 $D -t -c "$TMPD/missing.conf"
+grep -q "missing.conf: cannot read" "$TMPD/err" || fail "missing file not reported"
+cp conf/ksmpilot.conf "$TMPD/k.conf"
+mkdir "$TMPD/k.conf.d"
+printf '[controller]\nmax_cpu = 150\n' > "$TMPD/k.conf.d/50-cap.conf"
+expect_rc 3 $D -t -c "$TMPD/k.conf"
+grep -q "k.conf.d/50-cap.conf:2: max_cpu" "$TMPD/err" || fail "drop-in error not located"
+printf '[controller]\nmax_cpu = 15\n' > "$TMPD/k.conf.d/50-cap.conf"
+printf '[controller]\nmax_cpu = 12\n' > "$TMPD/k.conf.d/60-cap.conf"
+expect_rc 0 $D --dump-config -c "$TMPD/k.conf"
+grep -qx 'max_cpu = 12' "$TMPD/out" || fail "drop-ins not applied in order"
+
+# --dump-config prints every key and reads back to the same configuration
+expect_rc 0 $D --dump-config -c conf/ksmpilot.conf
+cp "$TMPD/out" "$TMPD/dump1.conf"
+for k in interval dry_run on_exit kernel_advisor state_dir log_level target_available stop_margin \
+	stop_delay psi_threshold guest_cmdline guest_scan_interval kp ki kd derivative_filter max_cpu \
+	idle_scan_period min_yield full_yield volatile_limit wake_threshold pages_to_scan_min \
+	pages_to_scan_max sleep_ms_min sleep_ms_max; do
+	grep -q "^$k = " "$TMPD/dump1.conf" || fail "--dump-config lacks $k"
+done
+expect_rc 0 $D --dump-config -c "$TMPD/dump1.conf"
+cmp -s "$TMPD/out" "$TMPD/dump1.conf" || fail "--dump-config does not read back identically"
+
+# KSM missing: exit 4
+expect_rc 4 $D --once -c conf/ksmpilot.conf --sysfs-dir "$TMPD/no-such-dir"
+grep -q "KSM is not available" "$TMPD/err" || fail "no clear message for missing KSM"
+
+# --once on a fake 6.8 tree and on a 6.1-like tree; nothing written without --apply
+for kind in new old; do
+	make_fake_ksm "$TMPD/ksm-$kind" $kind
+	printf '[memory]\ntarget_available = 100%%\n' > "$TMPD/pressure.conf"
+	expect_rc 0 $D --once -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-$kind"
+	for w in inputs: terms: decision: reason run pages_to_scan sleep_millisecs "applied: nothing"; do
+		grep -q "$w" "$TMPD/out" || fail "--once output ($kind) lacks '$w'"
+	done
+	[ "$(cat "$TMPD/ksm-$kind/run")" = 0 ] || fail "--once without --apply wrote run"
+done
+grep -q "pages_scanned.*not in this kernel" "$TMPD/out" || fail "missing counters not shown"
+# --once --apply writes the decision (pressure: run=1); --dry-run writes nothing
+expect_rc 0 $D --once --apply --dry-run -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
+[ "$(cat "$TMPD/ksm-new/run")" = 0 ] || fail "--dry-run wrote run"
+echo "none [scan-time]" > "$TMPD/ksm-new/advisor_mode"
+expect_rc 0 $D --once --apply -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
+[ "$(cat "$TMPD/ksm-new/run")" = 1 ] || fail "--once --apply did not write run=1"
+grep -q "^none" "$TMPD/ksm-new/advisor_mode" || fail "takeover did not switch the advisor off"
+grep -q "applied: [1-9]" "$TMPD/out" || fail "--apply does not report what it wrote"
+
+# read-only KSM: --once works, --once --apply exits 5
+if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
+	make_fake_ksm "$TMPD/ro"
+	cat > "$TMPD/ro.sh" <<EOS
+mount --bind "$TMPD/ro" "$TMPD/ro" && mount -o remount,bind,ro "$TMPD/ro" || exit 99
+$D --once -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ro" >/dev/null 2>&1 || exit 10
+$D --once --apply -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ro" 2>"$TMPD/ro.err" >/dev/null
+exit \$?
+EOS
+	unshare -m sh "$TMPD/ro.sh"
+	rc=$?
+	[ $rc = 99 ] && note "cannot mount read-only here; read-only case not checked"
+	[ $rc = 99 ] || [ $rc = 5 ] || fail "read-only KSM: --once/--apply gave $rc, expected 5"
+	[ $rc = 99 ] || grep -q "cannot be written" "$TMPD/ro.err" || fail "no clear read-only message"
+else
+	note "not root: read-only case not checked"
+fi
+# without root: --once and a dry-run daemon work (the state directory is
+# not writable: the dry run goes on without the lock)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	asuser="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	chmod 755 "$TMPD"
+	chmod -R a+rX "$TMPD/ksm-old" "$TMPD/pressure.conf"
+	expect_rc 0 $asuser $D --once -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-old"
+	if [ -e /sys/kernel/mm/ksm/run ]; then
+		expect_rc 0 $asuser $D --once -c "$TMPD/pressure.conf"
+		expect_rc 5 $asuser $D --once --apply -c "$TMPD/pressure.conf"
+	fi
+	printf '[daemon]\ninterval = 200ms\nstate_dir = /proc/no-such-dir\n' > "$TMPD/nonroot.conf"
+	chmod a+r "$TMPD/nonroot.conf"
+	$asuser $D --dry-run -c "$TMPD/nonroot.conf" --sysfs-dir "$TMPD/ksm-old" --log-target=stderr 2>"$TMPD/dry.err" &
+	p=$!
+	track $p
+	wait_log "$TMPD/dry.err" "saving [0-9]+ MiB"
+	kill -TERM $p
+	wait $p || fail "non-root dry run exited $?"
+else
+	note "not root: the non-root cases run as the current user only"
+fi
+echo "cli: all checks passed"

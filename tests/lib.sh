@@ -1,0 +1,215 @@
+# lib.sh - sourced by the shell tests and the benchmark.
+#
+# Real-kernel tests call require_real_ksm first. It skips unless
+# KSMPILOT_REAL_KSM=1 (make check may run on a production node, where
+# unmerging guests would hurt), takes the kernel lock shared by every test
+# and the benchmark, saves the KSM knobs and installs a cleanup trap that
+# stops what the test started, unmerges only if nothing was merged before,
+# and restores every knob (advisor_mode last), on success and on failure.
+
+B=${KSMPILOT_BUILD:-build}
+KSMPILOTD="$B/ksmpilotd"
+WORKLOAD="$B/tests/workload"
+# With KSMPILOT_VALGRIND=1 the runner sets KSMPILOT_WRAP to a valgrind line.
+WRAP=${KSMPILOT_WRAP:-}
+KSM=/sys/kernel/mm/ksm
+KERNEL_LOCK=/run/lock/ksmpilot-kernel.lock
+KNOBS="run pages_to_scan sleep_millisecs advisor_mode merge_across_nodes use_zero_pages max_page_sharing smart_scan"
+
+CLEANUP_PIDS=""
+CLEANUP_CMDS=""
+TMPD=""
+
+skip() { echo "SKIP: $*"; exit 77; }
+fail() { echo "FAIL: $*"; exit 1; }
+note() { echo "# $*"; }
+
+# make_tmp: a private temporary directory, removed at exit
+make_tmp() {
+	TMPD=$(mktemp -d "${TMPDIR:-/tmp}/ksmpilot-test.XXXXXX") || fail "mktemp"
+}
+
+# on_cleanup CMD: run CMD at exit (after the processes are stopped)
+on_cleanup() { CLEANUP_CMDS="$CLEANUP_CMDS
+$1"; }
+
+# track PID: stop PID (TERM, then KILL) at exit
+track() { CLEANUP_PIDS="$CLEANUP_PIDS $1"; }
+
+stop_pid() {
+	local p=$1 i
+	kill -TERM "$p" 2>/dev/null || return 0
+	for i in $(seq 1 100); do
+		kill -0 "$p" 2>/dev/null || return 0
+		sleep 0.1
+	done
+	kill -KILL "$p" 2>/dev/null
+	wait "$p" 2>/dev/null
+	return 0
+}
+
+ksm_read() { cat "$KSM/$1" 2>/dev/null; }
+# advisor_mode reads "[none] scan-time": print the selected word
+ksm_mode() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$KSM/advisor_mode" 2>/dev/null; }
+
+ksm_save() {
+	local k
+	SAVED_SHARED=$(ksm_read pages_shared)
+	for k in $KNOBS; do
+		[ -e "$KSM/$k" ] || continue
+		if [ "$k" = advisor_mode ]; then
+			eval "SAVED_$k=\$(ksm_mode)"
+		else
+			eval "SAVED_$k=\$(ksm_read $k)"
+		fi
+	done
+}
+
+ksm_restore() {
+	local k v i
+	# pages_to_scan cannot be written while the advisor is on
+	[ -e "$KSM/advisor_mode" ] && echo none > "$KSM/advisor_mode" 2>/dev/null
+	if [ "${SAVED_SHARED:-1}" = 0 ]; then
+		# we merged what is there now: unmerge it, as before the test
+		echo 2 > "$KSM/run"
+		for i in $(seq 1 600); do
+			[ "$(ksm_read pages_shared)" = 0 ] && break
+			sleep 0.2
+		done
+	fi
+	for k in pages_to_scan sleep_millisecs merge_across_nodes use_zero_pages max_page_sharing smart_scan run; do
+		[ -e "$KSM/$k" ] || continue
+		eval "v=\${SAVED_$k:-}"
+		[ -n "$v" ] || continue
+		[ "$(ksm_read $k)" = "$v" ] || echo "$v" > "$KSM/$k" 2>/dev/null || echo "# cannot restore $k=$v"
+	done
+	if [ -e "$KSM/advisor_mode" ] && [ -n "${SAVED_advisor_mode:-}" ]; then
+		echo "$SAVED_advisor_mode" > "$KSM/advisor_mode"
+	fi
+}
+
+cleanup() {
+	local rc=$? p
+	for p in $CLEANUP_PIDS; do stop_pid "$p"; done
+	[ -n "$CLEANUP_CMDS" ] && eval "$CLEANUP_CMDS"
+	[ "${KSM_SAVED:-0}" = 1 ] && ksm_restore
+	[ -n "$HUGE_SAVED" ] && echo "$HUGE_SAVED" > /proc/sys/vm/nr_hugepages
+	[ -n "$TMPD" ] && rm -rf "$TMPD"
+	exit $rc
+}
+HUGE_SAVED=""
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+require_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+
+require_real_ksm() {
+	[ "${KSMPILOT_REAL_KSM:-0}" = 1 ] ||
+		skip "real-kernel test; set KSMPILOT_REAL_KSM=1 to run it (it merges and unmerges pages)"
+	require_root
+	[ -e "$KSM/run" ] || skip "$KSM/run is missing: kernel without CONFIG_KSM"
+	[ -w "$KSM/run" ] || skip "$KSM is read-only here (a container?)"
+	mkdir -p "$(dirname "$KERNEL_LOCK")"
+	exec 9>"$KERNEL_LOCK"
+	note "waiting for the kernel lock $KERNEL_LOCK"
+	flock -w 3600 9 || skip "kernel lock $KERNEL_LOCK busy for an hour"
+	ksm_save
+	KSM_SAVED=1
+}
+
+# reserve_hugepages LEAVE_MIB: take memory out of MemAvailable until about
+# LEAVE_MIB is left (real pressure); restored at exit.
+reserve_hugepages() {
+	local leave=$1 avail cur want got
+	[ -w /proc/sys/vm/nr_hugepages ] || skip "cannot reserve hugepages here"
+	cur=$(cat /proc/sys/vm/nr_hugepages)
+	HUGE_SAVED=$cur
+	avail=$(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo)
+	[ "$avail" -gt $((leave + 1024)) ] || { note "only $avail MiB available: no hugepages reserved"; return 0; }
+	want=$((cur + (avail - leave) / 2))
+	echo "$want" > /proc/sys/vm/nr_hugepages
+	got=$(awk '/HugePages_Total/{print $2}' /proc/meminfo)
+	note "reserved $((got - cur)) hugepages; MemAvailable now $(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo) MiB"
+}
+
+# merged_pages PID...: sum of ksm_merging_pages of the given processes
+merged_pages() {
+	local p s=0 v
+	for p in "$@"; do
+		v=$(cat /proc/$p/ksm_merging_pages 2>/dev/null || echo 0)
+		s=$((s + v))
+	done
+	echo $s
+}
+
+# start_workload PIDFILE ARGS...: start the generator, wait until ready
+start_workload() {
+	local pf=$1 i
+	shift
+	rm -f "$pf"
+	"$WORKLOAD" -f "$pf" "$@" >/dev/null &
+	track $!
+	WORKLOAD_PID=$!
+	for i in $(seq 1 300); do
+		[ -s "$pf" ] && return 0
+		kill -0 $WORKLOAD_PID 2>/dev/null || fail "workload exited early"
+		sleep 0.1
+	done
+	fail "workload not ready after 30 s"
+}
+
+# wait_for SECONDS CMD...: poll CMD every second until it succeeds
+wait_for() {
+	local t=$1 i
+	shift
+	for i in $(seq 1 "$t"); do
+		"$@" && return 0
+		sleep 1
+	done
+	return 1
+}
+
+# make_fake_ksm DIR: a fake /sys/kernel/mm/ksm with the files of 6.8+ at
+# their kernel defaults; "old" as a second argument makes a 6.1-like tree.
+make_fake_ksm() {
+	local d=$1 k
+	mkdir -p "$d"
+	for k in run:0 pages_to_scan:100 sleep_millisecs:20 merge_across_nodes:1 use_zero_pages:0 \
+		max_page_sharing:256 stable_node_chains_prune_millisecs:2000 pages_shared:0 pages_sharing:0 \
+		pages_unshared:0 pages_volatile:0 full_scans:0 stable_node_chains:0 stable_node_dups:0; do
+		echo "${k#*:}" > "$d/${k%%:*}"
+	done
+	[ "${2:-}" = old ] && return 0
+	for k in general_profit:0 pages_scanned:0 ksm_zero_pages:0 smart_scan:1 pages_skipped:0 \
+		advisor_target_scan_time:200 advisor_max_cpu:70 advisor_min_pages_to_scan:500 \
+		advisor_max_pages_to_scan:30000; do
+		echo "${k#*:}" > "$d/${k%%:*}"
+	done
+	echo "[none] scan-time" > "$d/advisor_mode"
+}
+
+# fake_conf FILE STATE_DIR [EXTRA_LINES]: a config for a daemon on a fake tree
+fake_conf() {
+	printf '[daemon]\ninterval = 200ms\nstate_dir = %s\nlog_level = debug\n%s\n' "$2" "${3:-}" > "$1"
+}
+
+# wait_log FILE PATTERN [SECONDS]: wait until FILE has a line matching PATTERN
+wait_log() {
+	local f=$1 pat=$2 t=${3:-30} i
+	for i in $(seq 1 $((t * 10))); do
+		grep -qE -- "$pat" "$f" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	echo "--- $f:"; tail -n 30 "$f"
+	fail "timed out waiting for '$pat' in $f"
+}
+
+# wait_file FILE VALUE [SECONDS]: wait until FILE holds VALUE
+wait_file() {
+	local f=$1 v=$2 t=${3:-30} i
+	for i in $(seq 1 $((t * 10))); do
+		[ "$(cat "$f" 2>/dev/null)" = "$v" ] && return 0
+		sleep 0.1
+	done
+	fail "timed out waiting for $f to hold '$v' (it holds '$(cat "$f" 2>/dev/null)')"
+}

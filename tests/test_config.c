@@ -1,0 +1,1373 @@
+/* test_config.c - unit tests for config.c: defaults, parsing, every kind of
+ * bad value, error locations, cross-key checks, cfg_load() with drop-ins,
+ * cfg_dump() round trips and the shipped conf/ksmpilot.conf.
+ *
+ * Tests run from the repository root (make check does). File tests use a
+ * private mkdtemp() directory that teardown removes. Nothing relies on
+ * permissions (CI runs as root) or on timing. */
+#define _GNU_SOURCE /* nftw flags, open_memstream */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <locale.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+#define SHIPPED_CONF "conf/ksmpilot.conf"
+
+/* Every key set away from its default, with values that %g would round. */
+static const char NONDEFAULT[] =
+	"[daemon]\n"
+	"interval = 1500ms\n"
+	"dry_run = yes\n"
+	"on_exit = stop\n"
+	"kernel_advisor = defer\n"
+	"state_dir = /var/lib/ksm pilot\n"
+	"log_level = debug\n"
+	"[memory]\n"
+	"target_available = 33.3333333333333%\n"
+	"stop_margin = 1536M\n"
+	"stop_delay = 90s\n"
+	"psi_threshold = 12.345678901\n"
+	"guest_cmdline = ^(/usr/bin/)?qemu-system-[a-z0-9_]+( |$)\n"
+	"guest_scan_interval = 2h\n"
+	"[controller]\n"
+	"kp = 0.1234567891234\n"
+	"ki = 1e-07\n"
+	"kd = 333.333333333333\n"
+	"derivative_filter = 0\n"
+	"max_cpu = 99.5\n"
+	"idle_scan_period = 168h\n"
+	"min_yield = 0.0001234567\n"
+	"full_yield = 0.9\n"
+	"volatile_limit = 12.5\n"
+	"wake_threshold = 1000\n"
+	"[scan]\n"
+	"pages_to_scan_min = 1\n"
+	"pages_to_scan_max = 1000000\n"
+	"sleep_ms_min = 60000\n"
+	"sleep_ms_max = 60000\n";
+
+/* ---- helpers ------------------------------------------------------- */
+
+static void print_errors(const struct cfg_errors *e)
+{
+	for (unsigned i = 0; i < e->n && i < CFG_MAX_ERRORS; i++)
+		print_message("    error %u: %s\n", i, e->msg[i]);
+	if (e->dropped)
+		print_message("    (%u dropped)\n", e->dropped);
+}
+
+/* Defaults, then text as "t.conf". */
+static int parse_n(struct cfg *c, const char *text, size_t len, struct cfg_errors *e)
+{
+	memset(e, 0, sizeof(*e));
+	cfg_defaults(c);
+	return cfg_parse_string(c, text, len, "t.conf", e);
+}
+
+static int parse(struct cfg *c, const char *text, struct cfg_errors *e)
+{
+	return parse_n(c, text, strlen(text), e);
+}
+
+static void expect_ok(int r, const struct cfg_errors *e)
+{
+	if (r != 0 || e->n != 0 || e->dropped != 0) {
+		print_errors(e);
+		fail_msg("expected no error, got r=%d and %u error(s)", r, e->n);
+	}
+}
+
+/* Exactly one error; it starts with prefix and contains fragment. */
+static void expect_one_error(int r, const struct cfg_errors *e, const char *prefix, const char *fragment)
+{
+	if (r != -EINVAL || e->n != 1 || e->dropped != 0 || strncmp(e->msg[0], prefix, strlen(prefix)) != 0 ||
+	    (fragment && !strstr(e->msg[0], fragment))) {
+		print_errors(e);
+		fail_msg("expected r=-EINVAL and one error '%s...%s', got r=%d and %u error(s)", prefix,
+			 fragment ? fragment : "", r, e->n);
+	}
+}
+
+/* Error i starts with prefix and contains fragment. */
+static void expect_error_at(const struct cfg_errors *e, unsigned i, const char *prefix, const char *fragment)
+{
+	if (i >= e->n || strncmp(e->msg[i], prefix, strlen(prefix)) != 0 ||
+	    (fragment && !strstr(e->msg[i], fragment))) {
+		print_errors(e);
+		fail_msg("expected error %u to be '%s...%s'", i, prefix, fragment ? fragment : "");
+	}
+}
+
+static void expect_size_equal(const char *what, const struct size_spec *a, const struct size_spec *b)
+{
+	if (a->is_percent != b->is_percent || a->percent != b->percent || a->bytes != b->bytes)
+		fail_msg("%s differs: %s%.17g/%llu vs %s%.17g/%llu", what, a->is_percent ? "%" : "", a->percent,
+			 (unsigned long long)a->bytes, b->is_percent ? "%" : "", b->percent,
+			 (unsigned long long)b->bytes);
+}
+
+/* Every configuration field equal (the source locations may differ). */
+static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
+{
+	/* A new key needs a line below. */
+	assert_int_equal(cfg_key_count(), 26);
+#define EQ(f)                                                                      \
+	do {                                                                       \
+		if (a->f != b->f)                                                  \
+			fail_msg(#f " differs: %.17g vs %.17g", (double)a->f, (double)b->f); \
+	} while (0)
+#define STREQ(f)                                                               \
+	do {                                                                   \
+		if (strcmp(a->f, b->f) != 0)                                   \
+			fail_msg(#f " differs: '%s' vs '%s'", a->f, b->f);     \
+	} while (0)
+	EQ(interval_ms);
+	EQ(dry_run);
+	EQ(on_exit);
+	EQ(kernel_advisor);
+	STREQ(state_dir);
+	EQ(log_level);
+	expect_size_equal("target_available", &a->target_available, &b->target_available);
+	expect_size_equal("stop_margin", &a->stop_margin, &b->stop_margin);
+	EQ(stop_delay_ms);
+	EQ(psi_threshold);
+	STREQ(guest_cmdline);
+	EQ(guest_scan_interval_ms);
+	EQ(kp);
+	EQ(ki);
+	EQ(kd);
+	EQ(derivative_filter_ms);
+	EQ(max_cpu);
+	EQ(idle_scan_period_ms);
+	EQ(min_yield);
+	EQ(full_yield);
+	EQ(volatile_limit);
+	expect_size_equal("wake_threshold", &a->wake_threshold, &b->wake_threshold);
+	EQ(pages_to_scan_min);
+	EQ(pages_to_scan_max);
+	EQ(sleep_ms_min);
+	EQ(sleep_ms_max);
+#undef EQ
+#undef STREQ
+}
+
+static void nondefault_cfg(struct cfg *c)
+{
+	struct cfg_errors e;
+	expect_ok(parse(c, NONDEFAULT, &e), &e);
+}
+
+/* cfg_dump() into a malloc()ed string */
+static char *dump_string(const struct cfg *c)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+
+	assert_non_null(f);
+	cfg_dump(c, f);
+	assert_int_equal(fclose(f), 0);
+	return buf;
+}
+
+/* ---- temporary directory --------------------------------------------- */
+
+static char tmpdir[PATH_MAX];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup_tmpdir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ksmpilot-test-config.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmpdir(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* tmpdir/name in one of four static buffers */
+static const char *tpath(int slot, const char *name)
+{
+	static char buf[4][PATH_MAX + 64];
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
+	return buf[slot];
+}
+
+static void put(const char *name, const char *text)
+{
+	FILE *f = fopen(tpath(3, name), "w");
+	assert_non_null(f);
+	assert_int_equal(fputs(text, f) >= 0, 1);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void mkd(const char *name)
+{
+	assert_int_equal(mkdir(tpath(3, name), 0755), 0);
+}
+
+/* cfg_load must fail with one error (prefix, fragment) and leave *out
+ * byte for byte as it was. */
+static void expect_load_fails(const char *path, bool must_exist, const char *prefix, const char *fragment)
+{
+	struct cfg out, before;
+	struct cfg_errors e;
+	int r;
+
+	memset(&out, 0x5a, sizeof(out));
+	memcpy(&before, &out, sizeof(out));
+	memset(&e, 0, sizeof(e));
+	r = cfg_load(path, must_exist, &out, &e);
+	expect_one_error(r, &e, prefix, fragment);
+	assert_memory_equal(&out, &before, sizeof(out));
+}
+
+static void expect_load_ok(const char *path, bool must_exist, struct cfg *out)
+{
+	struct cfg_errors e;
+
+	memset(out, 0x5a, sizeof(*out));
+	memset(&e, 0, sizeof(e));
+	expect_ok(cfg_load(path, must_exist, out, &e), &e);
+}
+
+/* ---- the key table and the defaults ------------------------------ */
+
+static void test_key_table(void **state)
+{
+	static const char *const types[] = { "bool", "integer", "number", "duration", "size", "string", "choice" };
+	static const char *const sections[] = { "daemon", "memory", "controller", "scan" };
+	struct cfg_key_info ki, kj;
+	unsigned n = cfg_key_count();
+	size_t sect = 0;
+	(void)state;
+
+	assert_true(n > 0 && n <= CFG_MAX_KEYS);
+	assert_null(cfg_key(n, &ki));
+	assert_null(cfg_key(UINT_MAX, &ki));
+	for (unsigned i = 0; i < n; i++) {
+		bool type_ok = false;
+
+		assert_ptr_equal(cfg_key(i, &ki), &ki);
+		assert_true(ki.name && ki.name[0] && ki.section && ki.def && ki.help && ki.help[0]);
+		for (size_t t = 0; t < ARRAY_SIZE(types); t++)
+			type_ok |= strcmp(ki.type, types[t]) == 0;
+		if (!type_ok)
+			fail_msg("%s: unknown type '%s'", ki.name, ki.type);
+		/* sections come in a fixed order, each in one run (cfg_dump
+		 * prints one header per run) */
+		while (sect < ARRAY_SIZE(sections) && strcmp(ki.section, sections[sect]) != 0)
+			sect++;
+		if (sect == ARRAY_SIZE(sections))
+			fail_msg("%s: section [%s] out of order or unknown", ki.name, ki.section);
+		/* names are unique across sections: cross-key messages and the
+		 * "it belongs in [...]" hint look keys up by name */
+		for (unsigned j = 0; j < i; j++) {
+			cfg_key(j, &kj);
+			if (strcmp(ki.name, kj.name) == 0)
+				fail_msg("key '%s' appears twice", ki.name);
+		}
+	}
+}
+
+static void test_defaults(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	memset(&c, 0x5a, sizeof(c));
+	cfg_defaults(&c);
+	assert_int_equal(c.interval_ms, 2000);
+	assert_false(c.dry_run);
+	assert_int_equal(c.on_exit, ON_EXIT_RESTORE);
+	assert_int_equal(c.kernel_advisor, ADVISOR_TAKEOVER);
+	assert_string_equal(c.state_dir, KSMPILOT_RUNSTATEDIR);
+	assert_int_equal(c.log_level, LOGL_INFO);
+	assert_true(c.target_available.is_percent && c.target_available.percent == 20);
+	assert_true(c.stop_margin.is_percent && c.stop_margin.percent == 5);
+	assert_int_equal(c.stop_delay_ms, 300000);
+	assert_true(c.psi_threshold == 0);
+	assert_string_equal(c.guest_cmdline, "");
+	assert_int_equal(c.guest_scan_interval_ms, 60000);
+	assert_true(c.kp == 10 && c.ki == 0.5 && c.kd == 20);
+	assert_int_equal(c.derivative_filter_ms, 10000);
+	assert_true(c.max_cpu == 25);
+	assert_int_equal(c.idle_scan_period_ms, 600000);
+	assert_true(c.min_yield == 0.001 && c.full_yield == 0.02 && c.volatile_limit == 50);
+	assert_true(!c.wake_threshold.is_percent && c.wake_threshold.bytes == 128u << 20);
+	assert_int_equal(c.pages_to_scan_min, 100);
+	assert_int_equal(c.pages_to_scan_max, 5000);
+	assert_int_equal(c.sleep_ms_min, 10);
+	assert_int_equal(c.sleep_ms_max, 1000);
+	assert_int_equal(c.src.nfiles, 0);
+	for (unsigned i = 0; i < CFG_MAX_KEYS; i++)
+		assert_int_equal(c.src.key_line[i], 0);
+
+	/* the defaults pass the cross-key checks */
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_validate(&c, "t.conf", &e), 0);
+	assert_int_equal(e.n, 0);
+}
+
+/* Each key's default, written as "name = default" in its section, parses
+ * and sets exactly the default (here on top of a config where every key
+ * differs from it). */
+static void test_every_default_parses(void **state)
+{
+	struct cfg c, def;
+	struct cfg_errors e;
+	struct cfg_key_info k;
+	char text[512];
+	(void)state;
+
+	cfg_defaults(&def);
+	nondefault_cfg(&c);
+	memset(&e, 0, sizeof(e));
+	for (unsigned i = 0; i < cfg_key_count(); i++) {
+		cfg_key(i, &k);
+		snprintf(text, sizeof(text), "[%s]\n%s = %s\n", k.section, k.name, k.def);
+		if (cfg_parse_string(&c, text, strlen(text), k.name, &e) != 0) {
+			print_errors(&e);
+			fail_msg("default of %s does not parse", k.name);
+		}
+	}
+	expect_cfg_equal(&c, &def);
+	assert_int_equal(cfg_validate(&c, "t.conf", &e), 0);
+}
+
+/* ---- good files --------------------------------------------------------- */
+
+static void test_good_file(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	expect_ok(parse(&c, NONDEFAULT, &e), &e);
+	assert_int_equal(cfg_validate(&c, "t.conf", &e), 0);
+	assert_int_equal(c.interval_ms, 1500);
+	assert_true(c.dry_run);
+	assert_int_equal(c.on_exit, ON_EXIT_STOP);
+	assert_int_equal(c.kernel_advisor, ADVISOR_DEFER);
+	assert_string_equal(c.state_dir, "/var/lib/ksm pilot");
+	assert_int_equal(c.log_level, LOGL_DEBUG);
+	assert_true(c.target_available.is_percent && c.target_available.percent == 33.3333333333333);
+	assert_true(!c.stop_margin.is_percent && c.stop_margin.bytes == 1536u << 20);
+	assert_int_equal(c.stop_delay_ms, 90000);
+	assert_true(c.psi_threshold == 12.345678901);
+	assert_string_equal(c.guest_cmdline, "^(/usr/bin/)?qemu-system-[a-z0-9_]+( |$)");
+	assert_int_equal(c.guest_scan_interval_ms, 7200000);
+	assert_true(c.kp == 0.1234567891234 && c.ki == 1e-7 && c.kd == 333.333333333333);
+	assert_int_equal(c.derivative_filter_ms, 0);
+	assert_true(c.max_cpu == 99.5);
+	assert_int_equal(c.idle_scan_period_ms, 7 * 86400000u);
+	assert_true(c.min_yield == 0.0001234567 && c.full_yield == 0.9 && c.volatile_limit == 12.5);
+	assert_true(!c.wake_threshold.is_percent && c.wake_threshold.bytes == 1000);
+	assert_int_equal(c.pages_to_scan_min, 1);
+	assert_int_equal(c.pages_to_scan_max, 1000000);
+	assert_int_equal(c.sleep_ms_min, 60000);
+	assert_int_equal(c.sleep_ms_max, 60000);
+	/* where each key was set */
+	assert_int_equal(c.src.nfiles, 1);
+	assert_string_equal(c.src.file[0], "t.conf");
+	assert_int_equal(c.src.key_line[0], 2); /* interval: the first key of the table */
+}
+
+static void test_empty_and_comment_only(void **state)
+{
+	static const char *const texts[] = {
+		"", "\n", "\n\n\n", "   \n\t\n", "# only a comment", "; one\n# two\n   ; three\n\t# four\n",
+		"[daemon]", "[daemon]\n[memory]\n[controller]\n[scan]\n", "\xEF\xBB\xBF", "\r\n\r\n",
+	};
+	struct cfg c, def;
+	struct cfg_errors e;
+	(void)state;
+
+	cfg_defaults(&def);
+	for (size_t i = 0; i < ARRAY_SIZE(texts); i++) {
+		expect_ok(parse(&c, texts[i], &e), &e);
+		expect_cfg_equal(&c, &def);
+	}
+}
+
+static void test_syntax_variants(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	/* no spaces, extra spaces, no final newline */
+	expect_ok(parse(&c, "[controller]\nkp=3\nki   =   0.25   \nkd =\t7", &e), &e);
+	assert_true(c.kp == 3 && c.ki == 0.25 && c.kd == 7);
+	/* a section may come back; its keys still count once */
+	expect_ok(parse(&c, "[controller]\nkp = 1\n[scan]\nsleep_ms_min = 5\n[controller]\nki = 2\n", &e), &e);
+	assert_true(c.kp == 1 && c.ki == 2 && c.sleep_ms_min == 5);
+	/* only len bytes are read */
+	expect_ok(parse_n(&c, "[controller]\nkp = 3\nki = x\n", 20, &e), &e);
+	assert_true(c.kp == 3);
+	/* a string may be emptied */
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = ^qemu\n", &e), &e);
+	expect_ok(cfg_parse_string(&c, "[memory]\nguest_cmdline =\n", strlen("[memory]\nguest_cmdline =\n"), "u.conf", &e),
+		  &e);
+	assert_string_equal(c.guest_cmdline, "");
+}
+
+/* ---- bad values ------------------------------------------------------ */
+
+struct bad {
+	const char *section, *key, *value, *fragment;
+};
+
+static const struct bad bad_values[] = {
+	/* bool */
+	{ "daemon", "dry_run", "maybe", "is not a boolean" },
+	{ "daemon", "dry_run", "2", "is not a boolean" },
+	{ "daemon", "dry_run", "yes please", "is not a boolean" },
+	{ "daemon", "dry_run", "1#x", "is not a boolean" },
+	{ "daemon", "dry_run", "", "empty value" },
+	/* integer */
+	{ "scan", "pages_to_scan_max", "-1", "is not a non-negative integer" },
+	{ "scan", "pages_to_scan_max", "abc", "is not a non-negative integer" },
+	{ "scan", "pages_to_scan_max", "1.5", "is not a non-negative integer" },
+	{ "scan", "pages_to_scan_max", "0x10", "is not a non-negative integer" },
+	{ "scan", "pages_to_scan_max", "1e3", "is not a non-negative integer" },
+	{ "scan", "pages_to_scan_max", "5 000", "is not a non-negative integer" },
+	{ "scan", "pages_to_scan_max", "100;x", "is not a non-negative integer" },
+	{ "scan", "pages_to_scan_max", "1000001", "is out of range [1, 1000000]" },
+	{ "scan", "pages_to_scan_max", "0", "is out of range [1, 1000000]" },
+	{ "scan", "pages_to_scan_max", "99999999999999999999", "is out of range" },
+	{ "scan", "sleep_ms_min", "60001", "is out of range [1, 60000]" },
+	{ "scan", "sleep_ms_min", "", "empty value" },
+	/* number */
+	{ "controller", "kp", "nan", "is not a number" },
+	{ "controller", "kp", "inf", "is not a number" },
+	{ "controller", "kp", "-inf", "is not a number" },
+	{ "controller", "kp", "0x10", "is not a number" },
+	{ "controller", "kp", "abc", "is not a number" },
+	{ "controller", "kp", "1,5", "is not a number" },
+	{ "controller", "kp", "1;5", "is not a number" },
+	{ "controller", "kp", "1001", "is out of range [0, 1000]" },
+	{ "controller", "kp", "-0.5", "is out of range [0, 1000]" },
+	{ "controller", "kp", "1e999", "is out of range" },
+	{ "controller", "max_cpu", "0.5", "is out of range [1, 100]" },
+	{ "controller", "min_yield", "1.5", "is out of range [0, 1]" },
+	{ "controller", "ki", "", "empty value" },
+	/* duration */
+	{ "daemon", "interval", "5 parsecs", "is not a duration" },
+	{ "daemon", "interval", "5x", "is not a duration" },
+	{ "daemon", "interval", "1d", "is not a duration" },
+	{ "daemon", "interval", "5 min s", "is not a duration" },
+	{ "daemon", "interval", "min", "is not a duration" },
+	{ "daemon", "interval", "nan", "is not a duration" },
+	{ "daemon", "interval", "0x10s", "is not a duration" },
+	{ "daemon", "interval", "-1s", "is out of range [100ms, 10min]" },
+	{ "daemon", "interval", "99ms", "is out of range [100ms, 10min]" },
+	{ "daemon", "interval", "11min", "is out of range [100ms, 10min]" },
+	{ "daemon", "interval", "1e999s", "is out of range" },
+	{ "memory", "guest_scan_interval", "9s", "is out of range [10s, 24h]" },
+	{ "memory", "stop_delay", "", "empty value" },
+	/* size */
+	{ "memory", "target_available", "101%", "is out of range" },
+	{ "memory", "target_available", "-5%", "is out of range" },
+	{ "memory", "target_available", "-5M", "is out of range" },
+	{ "memory", "target_available", "65T", "is out of range (0..100% or 0..64T)" },
+	{ "memory", "target_available", "5P", "is not a size" },
+	{ "memory", "target_available", "abc", "is not a size" },
+	{ "memory", "target_available", "5%%", "is not a size" },
+	{ "memory", "target_available", "0x10M", "is not a size" },
+	{ "memory", "target_available", "1Ki", "is not a size" },
+	{ "controller", "wake_threshold", "", "empty value" },
+	/* enum */
+	{ "daemon", "on_exit", "RESTORE", "is not one of: restore, leave, stop" },
+	{ "daemon", "on_exit", "restor", "is not one of: restore, leave, stop" },
+	{ "daemon", "on_exit", "stop now", "is not one of" },
+	{ "daemon", "kernel_advisor", "off", "is not one of: takeover, defer" },
+	{ "daemon", "log_level", "verbose", "is not one of: err, warning, notice, info, debug" },
+	{ "daemon", "log_level", "", "empty value" },
+};
+
+/* Each bad value: exactly one error naming t.conf:3 and the key; the line
+ * after it is still read. */
+static void check_bad(const char *section, const char *key, const char *value, const char *fragment)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	char text[1024], prefix[128];
+	int r;
+
+	snprintf(text, sizeof(text), "; bad value\n[%s]\n%s = %s\n[scan]\nsleep_ms_max = 999\n", section, key,
+		 value);
+	snprintf(prefix, sizeof(prefix), "t.conf:3: %s: ", key);
+	r = parse(&c, text, &e);
+	if (r != -EINVAL || e.n != 1 || e.dropped || strncmp(e.msg[0], prefix, strlen(prefix)) != 0 ||
+	    !strstr(e.msg[0], fragment)) {
+		print_errors(&e);
+		fail_msg("[%s] %s = '%s': want one error '%s...%s'", section, key, value, prefix, fragment);
+	}
+	assert_int_equal(c.sleep_ms_max, 999);
+}
+
+static void test_bad_values(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(bad_values); i++) {
+		const struct bad *b = &bad_values[i];
+		check_bad(b->section, b->key, b->value, b->fragment);
+	}
+}
+
+/* A string too long for its buffer, or for a line: one error naming the key. */
+static void test_string_too_long(void **state)
+{
+	char value[400];
+	(void)state;
+
+	value[0] = '/';
+	memset(value + 1, 'x', sizeof(value) - 2);
+	value[sizeof(value) - 1] = '\0';
+	check_bad("daemon", "state_dir", value, "longer than");
+	value[CFG_PATH_MAX] = '\0';
+	check_bad("daemon", "state_dir", value, "longer than");
+	value[CFG_MAX_LINE_LEN] = '\0';
+	check_bad("memory", "guest_cmdline", value, "longer than");
+}
+
+/* ---- keys and sections ---------------------------------------------- */
+
+static void test_unknown_key(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	expect_one_error(parse(&c, "[daemon]\nfoo = 1\n", &e), &e, "t.conf:2: unknown key 'foo' in [daemon]", NULL);
+	assert_null(strstr(e.msg[0], "belongs"));
+	/* a key of another section: the hint names the right one */
+	expect_one_error(parse(&c, "[daemon]\ninterval = 5s\nkp = 1\n", &e), &e,
+			 "t.conf:3: unknown key 'kp' in [daemon] (it belongs in [controller])", NULL);
+	assert_true(c.kp == 10);
+	expect_one_error(parse(&c, "[scan]\n\n\ntarget_available = 5%\n", &e), &e,
+			 "t.conf:4: unknown key 'target_available' in [scan] (it belongs in [memory])", NULL);
+	/* names are case-sensitive */
+	expect_one_error(parse(&c, "[controller]\nKP = 1\n", &e), &e, "t.conf:2: unknown key 'KP'", NULL);
+	/* a line that is no key and no section */
+	expect_one_error(parse(&c, "[controller]\njust some words\n", &e), &e, "t.conf:2: expected 'key = value'",
+			 NULL);
+}
+
+static void test_unknown_section(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	/* reported once, at the header; its keys are not reported again,
+	 * and the next known section works */
+	expect_one_error(parse(&c, "[daemon]\ninterval = 5s\n\n[bogus]\nfoo = 1\nkp = x\n[controller]\nkp = 3\n", &e),
+			 &e, "t.conf:4: unknown section [bogus]", NULL);
+	assert_int_equal(c.interval_ms, 5000);
+	assert_true(c.kp == 3);
+	expect_one_error(parse(&c, "[Daemon]\ninterval = 5s\n", &e), &e, "t.conf:1: unknown section [Daemon]", NULL);
+	assert_int_equal(c.interval_ms, 2000);
+	expect_one_error(parse(&c, "[]\ninterval = 5s\n", &e), &e, "t.conf:1: unknown section []", NULL);
+}
+
+static void test_bad_section_header(void **state)
+{
+	static const char *const headers[] = { "[controller", "[controller] extra", "[controller]x", "[controller]#c" };
+	struct cfg c;
+	struct cfg_errors e;
+	char text[256];
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(headers); i++) {
+		/* one error at the header: the keys under it are not blamed on
+		 * [daemon], the section before it */
+		snprintf(text, sizeof(text), "[daemon]\ninterval = 5s\n%s\nkp = 3\nfoo = 1\n", headers[i]);
+		expect_one_error(parse(&c, text, &e), &e, "t.conf:3: section header must be '[name]'", NULL);
+		assert_true(c.kp == 10);
+	}
+	/* a comment after whitespace is fine */
+	expect_ok(parse(&c, "[controller] # gains\nkp = 3\n[scan]\t; bounds\nsleep_ms_min = 2\n", &e), &e);
+	assert_true(c.kp == 3 && c.sleep_ms_min == 2);
+}
+
+static void test_key_outside_section(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	expect_one_error(parse(&c, "\ninterval = 5s\n[daemon]\n", &e), &e,
+			 "t.conf:2: key 'interval' outside of any section", NULL);
+	assert_null(strstr(e.msg[0], "ksmtuned"));
+	assert_int_equal(c.interval_ms, 2000);
+	/* ksmtuned.conf lines get a hint */
+	expect_one_error(parse(&c, "# ksmtuned\nKSM_MONITOR_INTERVAL=60\n", &e), &e,
+			 "t.conf:2: key 'KSM_MONITOR_INTERVAL' outside of any section", "ksmtuned.conf");
+	expect_one_error(parse(&c, "export FOO=1\n", &e), &e, "t.conf:1: key 'export FOO' outside of any section",
+			 "ksmtuned.conf");
+}
+
+static void test_ksmtuned_conf(void **state)
+{
+	/* the top of a stock /etc/ksmtuned.conf */
+	static const char text[] =
+		"# Configuration file for ksmtuned.\n"
+		"\n"
+		"# How long ksmtuned should sleep between tuning adjustments\n"
+		"# KSM_MONITOR_INTERVAL=60\n"
+		"\n"
+		"# Millisecond sleep between ksm scans for 16Gb server.\n"
+		"# Smaller servers sleep more, bigger sleep less.\n"
+		"KSM_SLEEP_MSEC=10\n"
+		"\n"
+		"KSM_NPAGES_BOOST=300 # boost\n"
+		"export KSM_THRES_COEF=\"20\"\n";
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	assert_int_equal(parse(&c, text, &e), -EINVAL);
+	assert_int_equal(e.n, 3);
+	expect_error_at(&e, 0, "t.conf:8: key 'KSM_SLEEP_MSEC'", "ksmtuned.conf");
+	expect_error_at(&e, 1, "t.conf:10: key 'KSM_NPAGES_BOOST'", "ksmtuned.conf");
+	expect_error_at(&e, 2, "t.conf:11: key 'export KSM_THRES_COEF'", "ksmtuned.conf");
+}
+
+static void test_duplicate_key(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	expect_one_error(parse(&c, "[controller]\nkp = 1\nki = 2\nkp = 5\n", &e), &e,
+			 "t.conf:4: kp is already set on line 2", NULL);
+	assert_true(c.kp == 1 && c.ki == 2);
+	/* also when the section is opened again */
+	expect_one_error(parse(&c, "[controller]\nkp = 1\n[daemon]\n[controller]\nkp = 1\n", &e), &e,
+			 "t.conf:5: kp is already set on line 2", NULL);
+	/* a bad first value is still "set" */
+	assert_int_equal(parse(&c, "[controller]\nkp = x\nkp = 2\n", &e), -EINVAL);
+	assert_int_equal(e.n, 2);
+	expect_error_at(&e, 0, "t.conf:2: kp: ", "not a number");
+	expect_error_at(&e, 1, "t.conf:3: kp is already set on line 2", NULL);
+	/* but separate files (drop-ins) may override each other */
+	expect_ok(parse(&c, "[controller]\nkp = 1\n", &e), &e);
+	expect_ok(cfg_parse_string(&c, "[controller]\nkp = 2\n", 20, "u.conf", &e), &e);
+	assert_true(c.kp == 2);
+}
+
+/* ---- comments, indentation, line syntax ---------------------------- */
+
+static void test_inline_comments(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	expect_ok(parse(&c,
+			"# full line\n"
+			"; full line\n"
+			"   # indented comment\n"
+			"[controller]\n"
+			"kp = 3 # three\n"
+			"ki = 0.25\t; a quarter\n"
+			"kd = 7 ;x#y = z\n"
+			"max_cpu = 50\t#\n"
+			"[memory]\n"
+			"guest_cmdline = ^qemu # the guests\n"
+			"[daemon]\n"
+			"state_dir = /run/x#y;z\n",
+			&e),
+		  &e);
+	assert_true(c.kp == 3 && c.ki == 0.25 && c.kd == 7 && c.max_cpu == 50);
+	assert_string_equal(c.guest_cmdline, "^qemu");
+	/* no whitespace before '#' or ';': part of the value */
+	assert_string_equal(c.state_dir, "/run/x#y;z");
+	/* ... which makes a number bad */
+	expect_one_error(parse(&c, "[controller]\nkp = 1#x\n", &e), &e, "t.conf:2: kp: '1#x' is not a number", NULL);
+	expect_one_error(parse(&c, "[controller]\nkp = 1;x\n", &e), &e, "t.conf:2: kp: '1;x' is not a number", NULL);
+	/* a comment in place of the value leaves it empty */
+	expect_one_error(parse(&c, "[controller]\nkp = # none\n", &e), &e, "t.conf:2: kp: empty value", NULL);
+}
+
+static void test_indented_lines(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	/* inih would take an indented line as a continuation of kp */
+	expect_ok(parse(&c, "[controller]\nkp = 1\n    ki = 3\n\tkd = 4\n\n  \t max_cpu = 5\n  [scan]\n  sleep_ms_min = 2\n",
+			&e),
+		  &e);
+	assert_true(c.kp == 1 && c.ki == 3 && c.kd == 4 && c.max_cpu == 5 && c.sleep_ms_min == 2);
+	/* under [controller], an indented kp sets kp */
+	expect_ok(parse(&c, "[controller]\n  kp = 3\n", &e), &e);
+	assert_true(c.kp == 3);
+	/* an indented continuation-looking value is an error of its own */
+	expect_one_error(parse(&c, "[controller]\nkp = 1\n   2\n", &e), &e, "t.conf:3: expected 'key = value'", NULL);
+	assert_true(c.kp == 1);
+}
+
+static void test_long_lines(void **state)
+{
+	char text[2048], line[400], *p = text;
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	/* a line of exactly CFG_MAX_LINE_LEN characters is fine, also with
+	 * CRLF; one more is an error */
+	memset(line, 'a', sizeof(line));
+	memcpy(line, "guest_cmdline = ", 16);
+	line[CFG_MAX_LINE_LEN] = '\0';
+	snprintf(text, sizeof(text), "[memory]\n%s\r\n", line);
+	expect_ok(parse(&c, text, &e), &e);
+	assert_int_equal(strlen(c.guest_cmdline), CFG_MAX_LINE_LEN - 16);
+	line[0] = ';';
+	snprintf(text, sizeof(text), "%s\n", line);
+	expect_ok(parse(&c, text, &e), &e);
+	line[CFG_MAX_LINE_LEN] = 'a';
+	line[CFG_MAX_LINE_LEN + 1] = '\0';
+	snprintf(text, sizeof(text), "%s\n", line);
+	expect_one_error(parse(&c, text, &e), &e, "t.conf:1: ", "line is longer than");
+
+	/* long lines do not shift the line numbers that follow */
+	p += sprintf(p, "[controller]\n");
+	memset(line, 'x', 300);
+	line[300] = '\0';
+	p += sprintf(p, ";%s\n", line);                 /* 2: long comment */
+	p += sprintf(p, "kp = 3\n");                     /* 3 */
+	p += sprintf(p, "%s = 1\n", line);               /* 4: long key */
+	p += sprintf(p, "ki = x\n");                     /* 5: bad value */
+	p += sprintf(p, "kd = 4 ; %s\n", line);          /* 6: long comment after a value */
+	p += sprintf(p, "max_cpu = 7\n");                /* 7 */
+	sprintf(p, "volatile_limit = y\n");              /* 8: bad value */
+	assert_int_equal(parse(&c, text, &e), -EINVAL);
+	assert_int_equal(e.n, 5);
+	expect_error_at(&e, 0, "t.conf:2: ", "longer than");
+	expect_error_at(&e, 1, "t.conf:4: ", "longer than");
+	expect_error_at(&e, 2, "t.conf:5: ki: ", NULL);
+	expect_error_at(&e, 3, "t.conf:6: kd: ", "longer than");
+	expect_error_at(&e, 4, "t.conf:8: volatile_limit: ", NULL);
+	assert_true(c.kp == 3 && c.kd == 20 && c.max_cpu == 7);
+}
+
+static void test_nul_and_control_chars(void **state)
+{
+	static const char text[] =
+		"[controller]\n"
+		"kp = 1\0 2\n"                /* 2: NUL */
+		"ki = \x01\n"                 /* 3 */
+		"kd = 4\x1b[0m\n"             /* 4: escape sequence */
+		"max_cpu = 5\x7f\n"           /* 5: DEL */
+		"volatile_limit = 7\n"        /* 6: fine */
+		"\f\n"                        /* 7: form feed */
+		"derivative_filter = 1\r2s\n" /* 8: CR inside a line */
+		"min_yield =\t0.0005\t\n";    /* 9: tabs are fine */
+	static const struct {
+		unsigned line;
+		const char *fragment;
+	} want[] = {
+		{ 2, "NUL" }, { 3, "0x01" }, { 4, "0x1b" }, { 5, "0x7f" }, { 7, "0x0c" }, { 8, "0x0d" },
+	};
+	struct cfg c;
+	struct cfg_errors e;
+	char prefix[32];
+	(void)state;
+
+	assert_int_equal(parse_n(&c, text, sizeof(text) - 1, &e), -EINVAL);
+	assert_int_equal(e.n, ARRAY_SIZE(want));
+	for (unsigned i = 0; i < ARRAY_SIZE(want); i++) {
+		snprintf(prefix, sizeof(prefix), "t.conf:%u: ", want[i].line);
+		expect_error_at(&e, i, prefix, want[i].fragment);
+	}
+	/* the rejected lines set nothing; the others still count */
+	assert_true(c.kp == 10 && c.ki == 0.5 && c.kd == 20 && c.max_cpu == 25);
+	assert_true(c.volatile_limit == 7 && c.min_yield == 0.0005);
+	assert_int_equal(c.derivative_filter_ms, 10000);
+}
+
+static void test_crlf_and_bom(void **state)
+{
+	char crlf[sizeof(NONDEFAULT) * 2 + 8], *q = crlf;
+	struct cfg c, want;
+	struct cfg_errors e;
+	(void)state;
+
+	nondefault_cfg(&want);
+	/* the whole file with CRLF endings, the last line without one */
+	for (const char *p = NONDEFAULT; *p; p++) {
+		if (*p == '\n')
+			*q++ = '\r';
+		*q++ = *p;
+	}
+	q[-2] = '\0';
+	expect_ok(parse(&c, crlf, &e), &e);
+	expect_cfg_equal(&c, &want);
+	expect_ok(parse(&c, "[controller]\r\nkp = 3 ; three\r\n# c\r\n\r\n", &e), &e);
+	assert_true(c.kp == 3);
+
+	/* UTF-8 byte order mark, before a section and before a comment */
+	expect_ok(parse(&c, "\xEF\xBB\xBF[daemon]\r\ninterval = 5s\r\n", &e), &e);
+	assert_int_equal(c.interval_ms, 5000);
+	expect_ok(parse(&c, "\xEF\xBB\xBF# c\n[daemon]\ninterval = 5s\n", &e), &e);
+	/* only at the start of the file */
+	expect_one_error(parse(&c, "[daemon]\n\xEF\xBB\xBFinterval = 5s\n", &e), &e, "t.conf:2: ", NULL);
+	/* UTF-8 elsewhere is text */
+	expect_ok(parse(&c, "# Grüße\n[memory]\nguest_cmdline = qémü\n", &e), &e);
+	assert_string_equal(c.guest_cmdline, "qémü");
+}
+
+/* ---- cross-key checks ---------------------------------------------------- */
+
+/* parse must succeed, cfg_validate must give one error (prefix, fragment) */
+static void check_cross(const char *text, const char *prefix, const char *fragment)
+{
+	struct cfg c;
+	struct cfg_errors e;
+
+	expect_ok(parse(&c, text, &e), &e);
+	expect_one_error(cfg_validate(&c, "t.conf", &e), &e, prefix, fragment);
+}
+
+static void test_cross_key(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	/* the key that was set, when only one was */
+	check_cross("[scan]\npages_to_scan_min = 6000\n", "t.conf:2: pages_to_scan_min (6000) is above pages_to_scan_max (5000)",
+		    NULL);
+	check_cross("[scan]\n\nsleep_ms_max = 5\n", "t.conf:3: sleep_ms_min (10) is above sleep_ms_max (5)", NULL);
+	/* the later one, when both were */
+	check_cross("[scan]\npages_to_scan_min = 300\n\npages_to_scan_max = 200\n", "t.conf:4: pages_to_scan_min", NULL);
+	check_cross("[scan]\npages_to_scan_max = 200\npages_to_scan_min = 300\n", "t.conf:3: pages_to_scan_min", NULL);
+	check_cross("[scan]\nsleep_ms_min = 50\nsleep_ms_max = 40\n", "t.conf:3: sleep_ms_min (50)", NULL);
+	check_cross("[scan]\nsleep_ms_max = 40\n\n\nsleep_ms_min = 50\n", "t.conf:5: sleep_ms_min (50)", NULL);
+	/* min_yield must be strictly below full_yield */
+	check_cross("[controller]\nfull_yield = 0.001\n", "t.conf:2: min_yield (0.001) must be below full_yield (0.001)",
+		    NULL);
+	check_cross("[controller]\nmin_yield = 0.5\nfull_yield = 0.1\n", "t.conf:3: min_yield (0.5)", NULL);
+	check_cross("[controller]\nfull_yield = 0.1\nmin_yield = 0.5\n", "t.conf:3: min_yield (0.5)", NULL);
+	/* state_dir */
+	check_cross("[daemon]\n\nstate_dir = run/ksmpilot\n", "t.conf:3: state_dir must be an absolute path", "run/ksmpilot");
+	check_cross("[daemon]\nstate_dir =\n", "t.conf:2: state_dir must be an absolute path", NULL);
+	/* guest_cmdline */
+	check_cross("[memory]\nguest_cmdline = (qemu\n", "t.conf:2: guest_cmdline: bad regular expression '(qemu'", NULL);
+	check_cross("[memory]\n\nguest_cmdline = [[:nope:]]\n", "t.conf:3: guest_cmdline: bad regular expression", NULL);
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = ^(/usr/bin/)?qemu-(system|kvm)\n", &e), &e);
+	assert_int_equal(cfg_validate(&c, "t.conf", &e), 0);
+
+	/* all at once: one error each */
+	expect_ok(parse(&c,
+			"[daemon]\nstate_dir = x\n[memory]\nguest_cmdline = a{2,1}\n[controller]\nmin_yield = 1\n"
+			"[scan]\npages_to_scan_min = 9000\nsleep_ms_min = 2000\n",
+			&e),
+		  &e);
+	assert_int_equal(cfg_validate(&c, "t.conf", &e), -EINVAL);
+	assert_int_equal(e.n, 5);
+
+	/* a struct made in code has no locations: the fallback name is used */
+	cfg_defaults(&c);
+	c.sleep_ms_min = 5000;
+	memset(&e, 0, sizeof(e));
+	expect_one_error(cfg_validate(&c, "fallback", &e), &e, "fallback: sleep_ms_min (5000)", NULL);
+}
+
+/* ---- error list -------------------------------------------------------- */
+
+static void test_error_overflow(void **state)
+{
+	char text[4096], *p = text;
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	p += sprintf(p, "[daemon]\n");
+	for (int i = 0; i < CFG_MAX_ERRORS + 8; i++)
+		p += sprintf(p, "nosuch%d = 1\n", i);
+	sprintf(p, "interval = 7s\n");
+	assert_int_equal(parse(&c, text, &e), -EINVAL);
+	assert_int_equal(e.n, CFG_MAX_ERRORS);
+	assert_int_equal(e.dropped, 8);
+	expect_error_at(&e, 0, "t.conf:2: unknown key 'nosuch0'", NULL);
+	expect_error_at(&e, CFG_MAX_ERRORS - 1, "t.conf:33: unknown key 'nosuch31'", NULL);
+	assert_int_equal(c.interval_ms, 7000); /* parsing went on */
+
+	/* a clean text on top of a full list is still a success */
+	assert_int_equal(cfg_parse_string(&c, "[controller]\nkp = 2\n", 20, "u.conf", &e), 0);
+	assert_int_equal(e.dropped, 8);
+	/* and a bad one a failure, though its error can only be counted */
+	assert_int_equal(cfg_parse_string(&c, "[controller]\nkp = x\n", 20, "u.conf", &e), -EINVAL);
+	assert_int_equal(e.n, CFG_MAX_ERRORS);
+	assert_int_equal(e.dropped, 9);
+	assert_int_equal(cfg_validate(&c, "u.conf", &e), 0);
+
+	/* cfg_error itself, and a message longer than a slot */
+	memset(&e, 0, sizeof(e));
+	memset(text, 'z', CFG_ERROR_LEN * 2);
+	text[CFG_ERROR_LEN * 2] = '\0';
+	cfg_error(&e, "%s", text);
+	assert_int_equal(e.n, 1);
+	assert_int_equal(strlen(e.msg[0]), CFG_ERROR_LEN - 1);
+}
+
+/* ---- cfg_dump ------------------------------------------------------------- */
+
+static void check_roundtrip(const struct cfg *orig, const struct cfg *start)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	char *text = dump_string(orig);
+
+	memcpy(&c, start, sizeof(c));
+	memset(&e, 0, sizeof(e));
+	if (cfg_parse_string(&c, text, strlen(text), "dump", &e) != 0) {
+		print_errors(&e);
+		fail_msg("cfg_dump output does not parse:\n%s", text);
+	}
+	expect_cfg_equal(&c, orig);
+	free(text);
+}
+
+static void test_dump_roundtrip(void **state)
+{
+	struct cfg def, nd;
+	char *a, *b, *line, *save = NULL;
+	unsigned keys = 0;
+	(void)state;
+
+	cfg_defaults(&def);
+	nondefault_cfg(&nd);
+	/* parse on top of the other config, so every key must be in the dump */
+	check_roundtrip(&def, &nd);
+	check_roundtrip(&nd, &def);
+
+	/* every key once, and no "key = value" line the two share: the
+	 * round trips above covered every key */
+	a = dump_string(&def);
+	b = dump_string(&nd);
+	for (line = strtok_r(a, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!strstr(line, " = "))
+			continue;
+		keys++;
+		for (const char *p = strstr(b, line); p; p = strstr(p + 1, line))
+			if ((p == b || p[-1] == '\n') && (p[strlen(line)] == '\n' || p[strlen(line)] == '\0'))
+				fail_msg("'%s' is in both dumps", line);
+	}
+	assert_int_equal(keys, cfg_key_count());
+	free(a);
+	free(b);
+
+	/* the exact text of the defaults' dump starts like this */
+	a = dump_string(&def);
+	assert_true(strncmp(a, "[daemon]\ninterval = 2s\ndry_run = no\non_exit = restore\n", 54) == 0);
+	assert_non_null(strstr(a, "\n\n[memory]\ntarget_available = 20%\n"));
+	assert_non_null(strstr(a, "\n\n[scan]\npages_to_scan_min = 100\n"));
+	free(a);
+}
+
+static void test_enum_names(void **state)
+{
+	(void)state;
+	assert_string_equal(on_exit_name(ON_EXIT_RESTORE), "restore");
+	assert_string_equal(on_exit_name(ON_EXIT_LEAVE), "leave");
+	assert_string_equal(on_exit_name(ON_EXIT_STOP), "stop");
+	assert_string_equal(on_exit_name(-1), "?");
+	assert_string_equal(on_exit_name(3), "?");
+	assert_string_equal(advisor_policy_name(ADVISOR_TAKEOVER), "takeover");
+	assert_string_equal(advisor_policy_name(ADVISOR_DEFER), "defer");
+	assert_string_equal(advisor_policy_name(2), "?");
+	assert_string_equal(advisor_policy_name(INT_MIN), "?");
+}
+
+/* ---- cfg_load ------------------------------------------------------------- */
+
+static void test_load_missing(void **state)
+{
+	struct cfg c, def;
+	char prefix[PATH_MAX + 256];
+	(void)state;
+
+	cfg_defaults(&def);
+	/* optional: defaults */
+	expect_load_ok(tpath(0, "none.conf"), false, &c);
+	expect_cfg_equal(&c, &def);
+	/* required: one error naming the file */
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "none.conf"));
+	expect_load_fails(tpath(0, "none.conf"), true, prefix, "No such file");
+	/* optional main file, drop-ins still read */
+	mkd("none.conf.d");
+	put("none.conf.d/a.conf", "[controller]\nkp = 4\n");
+	expect_load_ok(tpath(0, "none.conf"), false, &c);
+	assert_true(c.kp == 4);
+	/* but a required main file stays required */
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "none.conf"));
+	expect_load_fails(tpath(0, "none.conf"), true, prefix, "No such file");
+}
+
+static void test_load_dropins(void **state)
+{
+	struct cfg c;
+	(void)state;
+
+	put("k.conf", "[controller]\nkp = 1\nki = 0.1\n");
+	mkd("k.conf.d");
+	/* created out of order: name order counts, not directory order */
+	put("k.conf.d/20-b.conf", "[controller]\nkp = 3\n");
+	put("k.conf.d/10-a.conf", "[controller]\nkp = 2\nkd = 5\n");
+	/* ignored: not *.conf, or hidden */
+	put("k.conf.d/README", "garbage\n");
+	put("k.conf.d/30-c.conf.bak", "garbage\n");
+	put("k.conf.d/30-c.conf~", "garbage\n");
+	put("k.conf.d/40.CONF", "garbage\n");
+	put("k.conf.d/conf", "garbage\n");
+	put("k.conf.d/.conf", "garbage\n");
+	put("k.conf.d/.hidden.conf", "garbage\n");
+	mkd("k.conf.d/subdir");
+	expect_load_ok(tpath(0, "k.conf"), true, &c);
+	assert_true(c.kp == 3);   /* 20-b over 10-a over the main file */
+	assert_true(c.ki == 0.1); /* main file only */
+	assert_true(c.kd == 5);   /* 10-a only */
+	assert_int_equal(c.src.nfiles, 3); /* the main file and two drop-ins */
+}
+
+/* Drop-ins are applied in byte order of their names, whatever the locale:
+ * '-' (0x2d) < '_' (0x5f) < 'a', so 10a.conf is applied last. en_US
+ * collation ignores punctuation and would put 10_a before 10-b; where that
+ * locale is installed, the test runs under it. */
+static void test_load_dropin_order_is_bytewise(void **state)
+{
+	struct cfg c;
+	(void)state;
+
+	put("o.conf", "");
+	mkd("o.conf.d");
+	put("o.conf.d/10a.conf", "[controller]\nkp = 3\n");
+	put("o.conf.d/10_a.conf", "[controller]\nkp = 2\nki = 2\n");
+	put("o.conf.d/10-b.conf", "[controller]\nkp = 1\nki = 1\n");
+	if (!setlocale(LC_COLLATE, "en_US.UTF-8"))
+		print_message("    (en_US.UTF-8 is not installed: checking under the C locale)\n");
+	expect_load_ok(tpath(0, "o.conf"), true, &c);
+	setlocale(LC_COLLATE, "C");
+	assert_true(c.kp == 3);
+	assert_true(c.ki == 2); /* 10_a after 10-b */
+}
+
+static void test_load_errors_name_the_file(void **state)
+{
+	struct cfg c, before;
+	struct cfg_errors e;
+	char prefix[PATH_MAX + 256];
+	(void)state;
+
+	put("m.conf", "[controller]\nkp = 1\n");
+	mkd("m.conf.d");
+	put("m.conf.d/10-ok.conf", "[controller]\nki = 1\n");
+	put("m.conf.d/50-bad.conf", "[controller]\n\nkp = x\n");
+	snprintf(prefix, sizeof(prefix), "%s: kp: ", tpath(0, "m.conf.d/50-bad.conf:3"));
+	expect_load_fails(tpath(0, "m.conf"), true, prefix, "not a number");
+
+	/* errors in several files: each names its own, and no cross-key check
+	 * runs on a config that did not parse */
+	put("m.conf", "[controller]\nkp = y\n[scan]\npages_to_scan_min = 9000\n");
+	memset(&c, 0x5a, sizeof(c));
+	memcpy(&before, &c, sizeof(c));
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_load(tpath(0, "m.conf"), true, &c, &e), -EINVAL);
+	assert_int_equal(e.n, 2);
+	snprintf(prefix, sizeof(prefix), "%s: kp: ", tpath(0, "m.conf:2"));
+	expect_error_at(&e, 0, prefix, NULL);
+	snprintf(prefix, sizeof(prefix), "%s: kp: ", tpath(0, "m.conf.d/50-bad.conf:3"));
+	expect_error_at(&e, 1, prefix, NULL);
+	assert_memory_equal(&c, &before, sizeof(c));
+
+	/* a main file with more errors than the list holds */
+	{
+		char text[4096], *p = text;
+		p += sprintf(p, "[daemon]\n");
+		for (int i = 0; i < CFG_MAX_ERRORS + 3; i++)
+			p += sprintf(p, "bad%d = 1\n", i);
+		put("m.conf", text);
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(cfg_load(tpath(0, "m.conf"), true, &c, &e), -EINVAL);
+		assert_int_equal(e.n, CFG_MAX_ERRORS);
+		assert_int_equal(e.dropped, 3 + 1); /* and 50-bad.conf's */
+		assert_memory_equal(&c, &before, sizeof(c));
+	}
+}
+
+static void test_load_cross_key_across_files(void **state)
+{
+	char prefix[PATH_MAX + 256];
+	(void)state;
+
+	/* main sets max on line 2, a drop-in min on line 4: the drop-in */
+	put("x.conf", "[scan]\npages_to_scan_max = 200\n");
+	mkd("x.conf.d");
+	put("x.conf.d/10.conf", "# c\n[scan]\n\npages_to_scan_min = 300\n");
+	snprintf(prefix, sizeof(prefix), "%s: pages_to_scan_min (300) is above pages_to_scan_max (200)",
+		 tpath(0, "x.conf.d/10.conf:4"));
+	expect_load_fails(tpath(0, "x.conf"), true, prefix, NULL);
+
+	/* main sets min on line 7, a drop-in max on line 3: still the
+	 * drop-in, the later file, whatever the line numbers */
+	put("x.conf", "\n\n\n\n\n[scan]\npages_to_scan_min = 60\n");
+	put("x.conf.d/10.conf", "[scan]\n\npages_to_scan_max = 50\n");
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "x.conf.d/10.conf:3"));
+	expect_load_fails(tpath(0, "x.conf"), true, prefix, "pages_to_scan_min (60)");
+
+	/* the main file's line when the drop-in does not touch the pair */
+	put("x.conf", "[memory]\n\nguest_cmdline = (\n");
+	put("x.conf.d/10.conf", "[controller]\nkp = 1\n");
+	snprintf(prefix, sizeof(prefix), "%s: guest_cmdline: ", tpath(0, "x.conf:3"));
+	expect_load_fails(tpath(0, "x.conf"), true, prefix, "bad regular expression");
+}
+
+/* More files than any fixed table of names: every key is set in its own
+ * drop-in, and the cross-key error still names the right file and line. */
+static void test_load_many_files(void **state)
+{
+	struct cfg_key_info k;
+	char name[64], text[512], prefix[PATH_MAX + 256];
+	unsigned n = cfg_key_count(), max_file = 0;
+	(void)state;
+
+	put("many.conf", "[controller]\nkp = 1\n");
+	mkd("many.conf.d");
+	for (unsigned i = 0; i < n; i++) {
+		cfg_key(i, &k);
+		snprintf(name, sizeof(name), "many.conf.d/%02u.conf", i);
+		/* i comment lines first, so each file has its own line number */
+		text[0] = '\0';
+		for (unsigned j = 0; j < i; j++)
+			strcat(text, "#\n");
+		snprintf(text + strlen(text), sizeof(text) - strlen(text), "[%s]\n%s = %s\n", k.section, k.name,
+			 strcmp(k.name, "pages_to_scan_max") == 0 ? "50" : k.def);
+		if (strcmp(k.name, "pages_to_scan_max") == 0)
+			max_file = i;
+		put(name, text);
+	}
+	/* pages_to_scan_max = 50 is below the default min of 100 */
+	snprintf(name, sizeof(name), "many.conf.d/%02u.conf:%u", max_file, max_file + 2);
+	snprintf(prefix, sizeof(prefix), "%s: pages_to_scan_min (100) is above pages_to_scan_max (50)",
+		 tpath(0, name));
+	expect_load_fails(tpath(0, "many.conf"), true, prefix, NULL);
+
+	/* and the same with more files than keys (the last ones empty) */
+	for (unsigned i = n; i < n + 30; i++) {
+		snprintf(name, sizeof(name), "many.conf.d/%02u.conf", i);
+		put(name, "# nothing\n");
+	}
+	expect_load_fails(tpath(0, "many.conf"), true, prefix, NULL);
+}
+
+static void test_load_not_a_file(void **state)
+{
+	char prefix[PATH_MAX + 256];
+	(void)state;
+
+	/* a directory, whether or not the file must exist */
+	mkd("dir.conf");
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "dir.conf"));
+	expect_load_fails(tpath(0, "dir.conf"), true, prefix, "Is a directory");
+	expect_load_fails(tpath(0, "dir.conf"), false, prefix, "Is a directory");
+
+	/* a symlink loop */
+	assert_int_equal(symlink(tpath(0, "loop2.conf"), tpath(1, "loop1.conf")), 0);
+	assert_int_equal(symlink(tpath(0, "loop1.conf"), tpath(1, "loop2.conf")), 0);
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "loop1.conf"));
+	expect_load_fails(tpath(0, "loop1.conf"), true, prefix, "symbolic links");
+	expect_load_fails(tpath(0, "loop1.conf"), false, prefix, "symbolic links");
+
+	/* a FIFO: an error, not a hang (the alarm turns a hang into a failure) */
+	assert_int_equal(mkfifo(tpath(0, "fifo.conf"), 0600), 0);
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "fifo.conf"));
+	alarm(60);
+	expect_load_fails(tpath(0, "fifo.conf"), true, prefix, "not a regular file");
+	alarm(0);
+
+	/* too big */
+	{
+		FILE *f = fopen(tpath(0, "big.conf"), "w");
+		assert_non_null(f);
+		for (int i = 0; i < CFG_MAX_FILE_SIZE / 8 + 1; i++)
+			fputs("#######\n", f);
+		fclose(f);
+		snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "big.conf"));
+		expect_load_fails(tpath(0, "big.conf"), true, prefix, "larger than");
+	}
+
+	/* a drop-in that is a directory */
+	put("d.conf", "[controller]\nkp = 1\n");
+	mkd("d.conf.d");
+	put("d.conf.d/10.conf", "[controller]\nkp = 2\n");
+	mkd("d.conf.d/20.conf");
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "d.conf.d/20.conf"));
+	expect_load_fails(tpath(0, "d.conf"), true, prefix, "Is a directory");
+
+	/* FILE.d that is not a directory */
+	put("e.conf", "[controller]\nkp = 1\n");
+	put("e.conf.d", "not a directory\n");
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "e.conf.d"));
+	expect_load_fails(tpath(0, "e.conf"), true, prefix, "drop-in");
+}
+
+static void test_load_success_replaces_out(void **state)
+{
+	struct cfg c, want;
+	(void)state;
+
+	put("nd.conf", NONDEFAULT);
+	nondefault_cfg(&want);
+	expect_load_ok(tpath(0, "nd.conf"), true, &c);
+	expect_cfg_equal(&c, &want);
+	assert_int_equal(c.src.nfiles, 1);
+	assert_string_equal(c.src.file[0], tpath(0, "nd.conf"));
+}
+
+/* ---- the shipped configuration file ---------------------------------- */
+
+static char *read_shipped(void)
+{
+	char *text = NULL;
+	size_t len;
+	int r = read_file(SHIPPED_CONF, CFG_MAX_FILE_SIZE, &text, &len);
+
+	if (r < 0)
+		fail_msg("cannot read %s (tests run from the repository root): %s", SHIPPED_CONF, strerror(-r));
+	return text;
+}
+
+/* conf/ksmpilot.conf lists every key as ";NAME = DEFAULT", in its section. */
+static void test_shipped_conf_documents_every_key(void **state)
+{
+	char *text = read_shipped();
+	struct cfg_key_info k;
+	char want[512], header[64];
+	(void)state;
+
+	for (unsigned i = 0; i < cfg_key_count(); i++) {
+		const char *sect, *next, *p;
+		size_t n;
+		bool found = false;
+
+		cfg_key(i, &k);
+		snprintf(header, sizeof(header), "\n[%s]\n", k.section);
+		sect = strstr(text, header);
+		if (!sect) {
+			fail_msg("%s: no section [%s]", SHIPPED_CONF, k.section);
+			return; /* fail_msg is not noreturn in cmocka 1.1 */
+		}
+		next = strstr(sect + 1, "\n[");
+		snprintf(want, sizeof(want), ";%s = %s", k.name, k.def);
+		n = strlen(want);
+		while (n > 0 && want[n - 1] == ' ') /* ";guest_cmdline =" */
+			want[--n] = '\0';
+		for (p = strstr(sect, want); p && (!next || p < next); p = strstr(p + 1, want)) {
+			if (p[-1] == '\n' && (p[n] == '\n' || p[n] == '\0')) {
+				found = true;
+				break;
+			}
+		}
+		if (!found)
+			fail_msg("%s: no line '%s' in [%s]", SHIPPED_CONF, want, k.section);
+	}
+
+	/* and every ";name = " line there is a key */
+	for (const char *line = text; line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		char name[64];
+		bool known = false;
+
+		if (sscanf(line, ";%63[a-z_] =", name) != 1 || strncmp(line + 1 + strlen(name), " =", 2) != 0)
+			continue;
+		for (unsigned i = 0; i < cfg_key_count(); i++)
+			known |= strcmp(cfg_key(i, &k)->name, name) == 0;
+		if (!known)
+			fail_msg("%s documents ';%s', which is not a key", SHIPPED_CONF, name);
+	}
+	free(text);
+}
+
+/* It loads, and loading it gives exactly the defaults. */
+static void test_shipped_conf_loads(void **state)
+{
+	struct cfg c, def;
+	char *text = read_shipped();
+	(void)state;
+
+	free(text);
+	cfg_defaults(&def);
+	expect_load_ok(SHIPPED_CONF, true, &c);
+	expect_cfg_equal(&c, &def);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_key_table),
+		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_every_default_parses),
+		cmocka_unit_test(test_good_file),
+		cmocka_unit_test(test_empty_and_comment_only),
+		cmocka_unit_test(test_syntax_variants),
+		cmocka_unit_test(test_bad_values),
+		cmocka_unit_test(test_string_too_long),
+		cmocka_unit_test(test_unknown_key),
+		cmocka_unit_test(test_unknown_section),
+		cmocka_unit_test(test_bad_section_header),
+		cmocka_unit_test(test_key_outside_section),
+		cmocka_unit_test(test_ksmtuned_conf),
+		cmocka_unit_test(test_duplicate_key),
+		cmocka_unit_test(test_inline_comments),
+		cmocka_unit_test(test_indented_lines),
+		cmocka_unit_test(test_long_lines),
+		cmocka_unit_test(test_nul_and_control_chars),
+		cmocka_unit_test(test_crlf_and_bom),
+		cmocka_unit_test(test_cross_key),
+		cmocka_unit_test(test_error_overflow),
+		cmocka_unit_test(test_dump_roundtrip),
+		cmocka_unit_test(test_enum_names),
+		cmocka_unit_test_setup_teardown(test_load_missing, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_dropins, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_dropin_order_is_bytewise, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_errors_name_the_file, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_cross_key_across_files, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_many_files, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_not_a_file, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_success_replaces_out, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test(test_shipped_conf_documents_every_key),
+		cmocka_unit_test(test_shipped_conf_loads),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,533 @@
+/* test_controller.c - the pure controller: bounds, clamping, the knob
+ * mapping, the PID terms, bumpless reload, and a property test over a
+ * million random but plausible samples (seed printed; KSMPILOT_SEED=N
+ * replays it, KSMPILOT_TEST_SCALE=0.01 shortens it). */
+#include <inttypes.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "controller.h"
+
+#define GiB (1024.0 * 1024 * 1024)
+
+static void base_sample(struct sample *s, double total, double avail)
+{
+	memset(s, 0, sizeof(*s));
+	s->mem_total = (uint64_t)total;
+	s->mem_available = (uint64_t)avail;
+	s->mem_free = (uint64_t)avail;
+	s->ksm.present = KSM_BIT(KSM_RUN) | KSM_BIT(KSM_PAGES_TO_SCAN) | KSM_BIT(KSM_SLEEP_MILLISECS) |
+			 KSM_BIT(KSM_PAGES_SHARED) | KSM_BIT(KSM_PAGES_SHARING) | KSM_BIT(KSM_PAGES_UNSHARED) |
+			 KSM_BIT(KSM_PAGES_VOLATILE) | KSM_BIT(KSM_FULL_SCANS) | KSM_BIT(KSM_PAGES_SCANNED);
+	s->ksm.v[KSM_PAGES_TO_SCAN] = 100;
+	s->ksm.v[KSM_SLEEP_MILLISECS] = 20;
+	s->have_ksmd_cpu = true;
+}
+
+static void assert_in_bounds(const struct cfg *c, const struct ctl_decision *d, const struct sample *s)
+{
+	assert_true(d->run == 0 || d->run == 1);
+	assert_true(d->sleep_ms >= c->sleep_ms_min && d->sleep_ms <= c->sleep_ms_max);
+	if (d->set_pages)
+		assert_true(d->pages_to_scan >= c->pages_to_scan_min && d->pages_to_scan <= c->pages_to_scan_max);
+	else
+		assert_true(d->pages_to_scan == (uint64_t)s->ksm.v[KSM_PAGES_TO_SCAN]);
+	assert_true(isfinite(d->rate) && d->rate >= 0);
+	assert_true(isfinite(d->rate_planned) && d->rate_planned >= 0);
+}
+
+/* ---- mapping ------------------------------------------------------------ */
+
+static void test_map_rate_bounds(void **state)
+{
+	struct cfg c;
+	uint64_t p, s;
+	static const double rates[] = { 0, 1e-9, 1, 50, 100, 437, 1000, 5e4, 1e5, 1e6, 1e9, INFINITY };
+
+	(void)state;
+	cfg_defaults(&c);
+	for (size_t i = 0; i < sizeof(rates) / sizeof(rates[0]); i++) {
+		ctl_map_rate(&c, rates[i], 2e-6, 0, &p, &s);
+		assert_true(p >= c.pages_to_scan_min && p <= c.pages_to_scan_max);
+		assert_true(s >= c.sleep_ms_min && s <= c.sleep_ms_max);
+	}
+	/* the mapping reaches the rate where the bounds allow it */
+	ctl_map_rate(&c, 5000, 2e-6, 0, &p, &s);
+	assert_true(fabs(ctl_rate_of(p, s, 2e-6) - 5000) < 50);
+	ctl_map_rate(&c, 90000, 2.7e-6, 0, &p, &s);
+	assert_true(fabs(ctl_rate_of(p, s, 2.7e-6) - 90000) < 0.03 * 90000);
+	/* a rate above the bounds gives the fastest setting */
+	ctl_map_rate(&c, 1e9, 2e-6, 0, &p, &s);
+	assert_int_equal(p, c.pages_to_scan_max);
+	assert_int_equal(s, c.sleep_ms_min);
+	/* and a rate below them the slowest */
+	ctl_map_rate(&c, 1, 2e-6, 0, &p, &s);
+	assert_int_equal(p, c.pages_to_scan_min);
+	assert_int_equal(s, c.sleep_ms_max);
+	/* the longest sleep that reaches the rate: 1000 pages/s at 1 s */
+	ctl_map_rate(&c, 1000, 0, 0, &p, &s);
+	assert_int_equal(s, 1000);
+	assert_int_equal(p, 1000);
+}
+
+static void test_map_rate_defer_keeps_pages(void **state)
+{
+	struct cfg c;
+	uint64_t p, s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_map_rate(&c, 10000, 1e-6, 1420, &p, &s);
+	assert_int_equal(p, 1420);
+	/* 1420 pages at 10000/s: 142 ms a period, less the batch */
+	assert_true(s >= 139 && s <= 142);
+	ctl_map_rate(&c, 1e9, 1e-6, 1420, &p, &s);
+	assert_int_equal(s, c.sleep_ms_min);
+}
+
+static void test_rate_of(void **state)
+{
+	(void)state;
+	assert_true(fabs(ctl_rate_of(100, 20, 0) - 5000) < 1e-6);
+	assert_true(fabs(ctl_rate_of(1250, 10, 2.7e-6) - 1250 / (0.010 + 1250 * 2.7e-6)) < 1e-6);
+	assert_true(ctl_rate_of(0, 0, 0) == 0);
+}
+
+/* ---- single steps ---------------------------------------------------------- */
+
+static void test_unusable_sample_holds(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d, d2;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 1 * GiB);
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_false(d.hold);
+	s.meminfo_err = -5;
+	ctl_step(&c, &st, &s, 2, &d2);
+	assert_true(d2.hold);
+	assert_int_equal(d2.reason, CTL_R_HOLD);
+	assert_int_equal(d2.run, d.run);
+	assert_int_equal(d2.pages_to_scan, d.pages_to_scan);
+	s.meminfo_err = 0;
+	s.ksm.present &= ~KSM_BIT(KSM_PAGES_SHARING);
+	ctl_step(&c, &st, &s, 2, &d2);
+	assert_true(d2.hold);
+}
+
+static void test_pressure_starts_and_p_term(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	/* 10% available, setpoint 20%: error +0.1 */
+	base_sample(&s, 10 * GiB, 1 * GiB);
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_int_equal(d.run, 1);
+	assert_true(fabs(d.t.error - 0.1) < 1e-9);
+	assert_true(fabs(d.t.p - c.kp * 0.1) < 1e-9);
+	assert_true(d.t.u > 0.99); /* kp 10 x 0.1 saturates */
+	assert_int_equal(d.wake, CTL_WAKE_START);
+	assert_int_equal(d.reason, CTL_R_PROBING);
+	assert_true(d.set_pages);
+}
+
+static void test_no_pressure_stopped_ksm_stays_stopped(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 9 * GiB);
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_int_equal(d.run, 0);
+	assert_int_equal(d.mode, CTL_MODE_STOPPED);
+	assert_int_equal(d.reason, CTL_R_NO_PRESSURE);
+}
+
+/* A running KSM without pressure keeps running for stop_delay, then stops. */
+static void test_stop_delay(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double t = 0;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 9 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_int_equal(d.run, 1);
+	while (d.run == 1 && t < 3600) {
+		ctl_step(&c, &st, &s, 2, &d);
+		t += 2;
+	}
+	assert_int_equal(d.run, 0);
+	assert_true(fabs(t - (double)c.stop_delay_ms / 1000.0) <= 2);
+	/* in the hysteresis band (above setpoint, below setpoint+margin), no stop */
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 2.2 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	for (int i = 0; i < 1000; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	assert_int_equal(d.run, 1);
+	assert_int_equal(d.reason, CTL_R_NO_PRESSURE);
+}
+
+static void test_derivative_on_falling_memory(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.kp = 0;
+	c.ki = 0;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1.9 * GiB);
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_true(d.t.d == 0);
+	s.mem_available = (uint64_t)(1.5 * GiB); /* falls 4% of MemTotal */
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.d > 0);
+	/* a rise is not a negative kick */
+	s.mem_available = (uint64_t)(1.9 * GiB);
+	for (int i = 0; i < 50; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.d >= 0);
+	s.mem_available = (uint64_t)(3 * GiB);
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.d >= 0);
+}
+
+static void test_integral_and_antiwindup(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.kp = 1;
+	c.kd = 0;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1.9 * GiB); /* error 0.01 */
+	ctl_step(&c, &st, &s, 0, &d);
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(fabs(d.t.i - c.ki * 0.01 * 2) < 1e-9);
+	for (int i = 0; i < 10000; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.i <= 1.0);
+	assert_true(d.t.u <= 1.0);
+	/* saturated: the integral stops growing once u reaches 1 */
+	assert_true(d.t.p + d.t.i <= 1.0 + c.ki * 0.01 * 2 + 1e-9);
+}
+
+static void test_bumpless_reload(void **state)
+{
+	struct cfg c, c2;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double u0;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.kp = 2;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1.8 * GiB); /* error 0.02 */
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 10; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	u0 = d.t.u;
+	assert_true(u0 > 0.04 && u0 < 0.99);
+	c2 = c;
+	c2.kp = 5;
+	c2.target_available.percent = 21;
+	ctl_reconfigure(&c2, &st, &s);
+	ctl_step(&c2, &st, &s, 1e-6, &d);
+	assert_true(fabs(d.t.u - u0) < 1e-3);
+}
+
+static void test_defer_leaves_pages_to_advisor(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.kernel_advisor = ADVISOR_DEFER;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1 * GiB);
+	s.ksm.present |= KSM_BIT(KSM_ADVISOR_MODE);
+	s.ksm.v[KSM_ADVISOR_MODE] = 1;
+	s.ksm.v[KSM_PAGES_TO_SCAN] = 1420;
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_false(d.set_pages);
+	assert_int_equal(d.pages_to_scan, 1420);
+	/* takeover always sets pages */
+	c.kernel_advisor = ADVISOR_TAKEOVER;
+	ctl_init(&st);
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_true(d.set_pages);
+}
+
+/* A huge dt (suspend) or a counter going backwards re-primes, without a
+ * kick from the derivative or a jump of the integral. */
+static void test_gap_and_counter_reset(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double i0;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1.9 * GiB);
+	ctl_step(&c, &st, &s, 0, &d);
+	ctl_step(&c, &st, &s, 2, &d);
+	i0 = d.t.i;
+	s.mem_available = (uint64_t)(0.5 * GiB);
+	ctl_step(&c, &st, &s, 3 * 86400, &d); /* three days late */
+	assert_true(fabs(d.t.i - i0) < 1e-12);
+	assert_true(d.t.d <= 1e-12);
+	s.ksm.v[KSM_PAGES_SCANNED] = 1000000;
+	ctl_step(&c, &st, &s, 2, &d);
+	s.ksm.v[KSM_PAGES_SCANNED] = 10; /* reset */
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_in_bounds(&c, &d, &s);
+	assert_true(d.t.scanned_rate == 0);
+	ctl_step(&c, &st, &s, -5, &d); /* clock went backwards */
+	assert_in_bounds(&c, &d, &s);
+}
+
+/* The measured CPU above max_cpu cuts the rate at once. */
+static void test_cpu_measured_over_cap_cuts(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	ctl_step(&c, &st, &s, 0, &d);
+	/* 2 s: 100k pages scanned for 1 s of CPU = 50%, twice the cap */
+	s.ksm.v[KSM_PAGES_SCANNED] += 100000;
+	s.ksmd_cpu_s += 1.0;
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_int_equal(d.reason, CTL_R_CPU_CAP);
+	assert_true(d.rate <= 50000 * 0.5 + 1);
+	assert_true(d.rate_planned <= 50000 * 0.5 * 1.1);
+}
+
+/* ---- property test ----------------------------------------------------------- */
+
+static uint64_t rs;
+static uint64_t rnd(void)
+{
+	rs ^= rs >> 12;
+	rs ^= rs << 25;
+	rs ^= rs >> 27;
+	return rs * 0x2545F4914F6CDD1DULL;
+}
+static double urand(void)
+{
+	return (double)(rnd() >> 11) / 9007199254740992.0;
+}
+static uint64_t between(uint64_t lo, uint64_t hi)
+{
+	return lo + rnd() % (hi - lo + 1);
+}
+
+static void random_cfg(struct cfg *c)
+{
+	cfg_defaults(c);
+	c->interval_ms = between(100, 600000);
+	c->kernel_advisor = (int)(rnd() % 2);
+	c->target_available.is_percent = rnd() % 2;
+	c->target_available.percent = urand() * 100;
+	c->target_available.bytes = between(0, (uint64_t)64 << 40);
+	c->stop_margin.percent = urand() * 100;
+	c->stop_delay_ms = between(0, 86400000);
+	c->psi_threshold = rnd() % 3 ? 0 : urand() * 100;
+	if (rnd() % 4 == 0)
+		strcpy(c->guest_cmdline, "qemu");
+	c->kp = urand() * 1000;
+	c->ki = urand() * 100;
+	c->kd = urand() * 100000;
+	c->derivative_filter_ms = between(0, 3600000);
+	c->max_cpu = 1 + urand() * 99;
+	c->idle_scan_period_ms = between(10000, 7 * 86400000ULL);
+	c->min_yield = urand() * 0.5;
+	c->full_yield = c->min_yield + 1e-6 + urand() * 0.5;
+	c->volatile_limit = urand() * 100;
+	c->wake_threshold.percent = urand() * 100;
+	c->wake_threshold.is_percent = rnd() % 2;
+	c->wake_threshold.bytes = between(0, (uint64_t)1 << 40);
+	c->pages_to_scan_min = between(1, 1000000);
+	c->pages_to_scan_max = between(c->pages_to_scan_min, 1000000);
+	c->sleep_ms_min = between(1, 60000);
+	c->sleep_ms_max = between(c->sleep_ms_min, 60000);
+}
+
+static void random_sample(struct sample *s, const struct sample *prev)
+{
+	uint64_t total = rnd() % 64 == 0 ? between(1, (uint64_t)8 << 40) : prev->mem_total;
+	int64_t *v = s->ksm.v;
+
+	*s = *prev;
+	s->mem_total = total ? total : 1;
+	s->mem_available = rnd() % 8 == 0 ? between(0, s->mem_total) : prev->mem_available;
+	if (s->mem_available > s->mem_total)
+		s->mem_available = s->mem_total;
+	s->meminfo_err = rnd() % 200 == 0 ? -5 : 0;
+	for (int i = KSM_PAGES_SHARED; i < KSM_ITEM_COUNT; i++) {
+		switch (rnd() % 16) {
+		case 0: v[i] = 0; break;                                    /* reset */
+		case 1: v[i] = (int64_t)(rnd() >> 1); break;                /* garbage, huge */
+		case 2: v[i] -= (int64_t)between(0, 1000); break;           /* backwards */
+		default: v[i] += (int64_t)between(0, 100000); break;        /* normal */
+		}
+		if (i != KSM_GENERAL_PROFIT && v[i] < 0)
+			v[i] = 0;
+	}
+	v[KSM_RUN] = (int64_t)(rnd() % 3);
+	v[KSM_PAGES_TO_SCAN] = (int64_t)between(0, 100000);
+	v[KSM_SLEEP_MILLISECS] = (int64_t)between(0, 100000);
+	v[KSM_ADVISOR_MODE] = (int64_t)(rnd() % 2);
+	s->ksm.present = rnd() % 100 == 0 ? rnd() : ~UINT64_C(0);
+	s->have_ksmd_cpu = rnd() % 10 != 0;
+	s->ksmd_cpu_s += rnd() % 20 == 0 ? -urand() * 100 : urand() * 5;
+	s->have_psi = rnd() % 2;
+	s->psi_some_avg10 = urand() * 100;
+	s->have_guest = rnd() % 2;
+	s->guest_rss = between(0, (uint64_t)1 << 44);
+}
+
+static double random_dt(void)
+{
+	switch (rnd() % 20) {
+	case 0: return 0;
+	case 1: return -urand() * 10;
+	case 2: return urand() * 1e6;   /* suspend */
+	case 3: return 1e-9;
+	default: return urand() * 20;
+	}
+}
+
+static void assert_state_finite(const struct ctl_state *st)
+{
+	assert_true(isfinite(st->integ) && st->integ >= 0 && st->integ <= 1);
+	assert_true(isfinite(st->u) && st->u >= 0 && st->u <= 1);
+	assert_true(isfinite(st->dfilt));
+	assert_true(isfinite(st->cost) && st->cost > 0);
+	assert_true(isfinite(st->yield_ewma));
+	assert_true(isfinite(st->epoch_yield) && isfinite(st->epoch_scanned) && isfinite(st->epoch_gain));
+	assert_true(isfinite(st->cpu_share) && isfinite(st->calm_s) && isfinite(st->rate));
+	assert_true(isfinite(st->acc_cpu) && isfinite(st->acc_scanned));
+}
+
+static void assert_terms_finite(const struct ctl_terms *t)
+{
+	const double v[] = { t->error, t->p, t->i, t->d, t->u, t->benefit, t->yield, t->epoch_yield,
+			     t->churn, t->cost_us, t->cpu_share, t->rate_cap, t->rate_idle, t->scanned_rate };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		assert_true(isfinite(v[i]));
+	assert_true(t->u >= 0 && t->u <= 1 && t->benefit >= 0 && t->benefit <= 1);
+}
+
+static void test_property_random_samples(void **state)
+{
+	const char *seed_env = getenv("KSMPILOT_SEED");
+	const char *scale_env = getenv("KSMPILOT_TEST_SCALE");
+	uint64_t seed = seed_env ? strtoull(seed_env, NULL, 0) : (uint64_t)time(NULL) ^ 0xA5A5A5A5ULL;
+	double sc = scale_env ? atof(scale_env) : 1.0;
+	long n = (long)(1000000 * (sc > 0 && sc <= 1 ? sc : 1.0));
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s, prev;
+
+	(void)state;
+	printf("property test: %ld samples, seed %" PRIu64 " (replay with KSMPILOT_SEED=%" PRIu64 ")\n", n, seed,
+	       seed);
+	rs = seed ? seed : 1;
+	random_cfg(&c);
+	ctl_init(&st);
+	base_sample(&prev, 16 * GiB, 4 * GiB);
+	for (long i = 0; i < n; i++) {
+		if (rnd() % 50000 == 0) {
+			struct cfg c2;
+			random_cfg(&c2);
+			ctl_reconfigure(&c2, &st, &prev);
+			c = c2;
+		}
+		random_sample(&s, &prev);
+		ctl_step(&c, &st, &s, random_dt(), &d);
+		if (!d.hold) {
+			assert_in_bounds(&c, &d, &s);
+			assert_terms_finite(&d.t);
+		}
+		assert_state_finite(&st);
+		prev = s;
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_map_rate_bounds),
+		cmocka_unit_test(test_map_rate_defer_keeps_pages),
+		cmocka_unit_test(test_rate_of),
+		cmocka_unit_test(test_unusable_sample_holds),
+		cmocka_unit_test(test_pressure_starts_and_p_term),
+		cmocka_unit_test(test_no_pressure_stopped_ksm_stays_stopped),
+		cmocka_unit_test(test_stop_delay),
+		cmocka_unit_test(test_derivative_on_falling_memory),
+		cmocka_unit_test(test_integral_and_antiwindup),
+		cmocka_unit_test(test_bumpless_reload),
+		cmocka_unit_test(test_defer_leaves_pages_to_advisor),
+		cmocka_unit_test(test_gap_and_counter_reset),
+		cmocka_unit_test(test_cpu_measured_over_cap_cuts),
+		cmocka_unit_test(test_property_random_samples),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,876 @@
+/* test_util.c - unit tests for util.c: number, duration and size parsing,
+ * formatting round trips, read_file() and write_file_atomic().
+ *
+ * File tests run in a private mkdtemp() directory that teardown removes.
+ * Nothing here needs root, and nothing relies on permissions (root ignores
+ * them) or on timing. */
+#define _GNU_SOURCE /* nftw flags */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <float.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util.h"
+
+#define SENTINEL_U64 UINT64_C(0x5A5A5A5A5A5A5A5A)
+
+/* ---- temporary directory --------------------------------------------- */
+
+static char tmpdir[PATH_MAX];
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static int setup_tmpdir(void **state)
+{
+	(void)state;
+	snprintf(tmpdir, sizeof(tmpdir), "%s/ksmpilot-test-util.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown_tmpdir(void **state)
+{
+	(void)state;
+	return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The umask tests change it; teardown puts it back even when they fail,
+ * so that later mkdtemp() directories stay usable for non-root users. */
+static mode_t saved_umask;
+
+static int setup_umask(void **state)
+{
+	saved_umask = umask(022);
+	umask(saved_umask);
+	return setup_tmpdir(state);
+}
+
+static int teardown_umask(void **state)
+{
+	umask(saved_umask);
+	return teardown_tmpdir(state);
+}
+
+/* tmpdir/name in a static buffer (one at a time per slot) */
+static const char *tpath(int slot, const char *name)
+{
+	static char buf[4][PATH_MAX + 64];
+	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
+	return buf[slot];
+}
+
+static void put_file(const char *path, const char *data, size_t len)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+/* Number of entries in tmpdir (without . and ..). */
+static int count_entries(void)
+{
+	DIR *d = opendir(tmpdir);
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)))
+		if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+			n++;
+	closedir(d);
+	return n;
+}
+
+static void check_content(const char *path, const char *want, size_t want_len)
+{
+	char *text;
+	size_t len;
+
+	assert_int_equal(read_file(path, 1 << 20, &text, &len), 0);
+	assert_int_equal(len, want_len);
+	assert_memory_equal(text, want, want_len);
+	free(text);
+}
+
+/* ---- parse_u64 -------------------------------------------------------- */
+
+static void test_parse_u64_good(void **state)
+{
+	uint64_t v;
+	(void)state;
+
+	assert_int_equal(parse_u64("0", 0, 10, &v), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(parse_u64("10", 0, 10, &v), 0);
+	assert_int_equal(v, 10);
+	assert_int_equal(parse_u64("  42 \t", 0, 100, &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(parse_u64("007", 0, 100, &v), 0);
+	assert_int_equal(v, 7);
+	assert_int_equal(parse_u64("18446744073709551615", 0, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+}
+
+static void test_parse_u64_bad(void **state)
+{
+	static const char *const junk[] = {
+		"", " ", "-1", "-0", "+1", "abc", "12abc", "1.5", "1e3", "0x10", "1 2", "nan", "inf", "1_000",
+	};
+	uint64_t v = SENTINEL_U64;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+		if (parse_u64(junk[i], 0, UINT64_MAX, &v) != -EINVAL)
+			fail_msg("parse_u64(\"%s\") should be -EINVAL", junk[i]);
+	}
+	/* out of [min, max] */
+	assert_int_equal(parse_u64("5", 6, 10, &v), -ERANGE);
+	assert_int_equal(parse_u64("11", 6, 10, &v), -ERANGE);
+	/* overflow */
+	assert_int_equal(parse_u64("18446744073709551616", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_u64("99999999999999999999999", 0, UINT64_MAX, &v), -ERANGE);
+	assert_true(v == SENTINEL_U64);
+}
+
+/* ---- parse_i64 -------------------------------------------------------- */
+
+static void test_parse_i64(void **state)
+{
+	static const char *const junk[] = { "", "-", "+", "--1", "+-1", "- 1", "abc", "1x", "0x10", "1.0", "1e2", "nan" };
+	int64_t v;
+	(void)state;
+
+	assert_int_equal(parse_i64("-5", -10, 10, &v), 0);
+	assert_true(v == -5);
+	assert_int_equal(parse_i64("+7", -10, 10, &v), 0);
+	assert_true(v == 7);
+	assert_int_equal(parse_i64(" -0 ", -10, 10, &v), 0);
+	assert_true(v == 0);
+	assert_int_equal(parse_i64("-9223372036854775808", INT64_MIN, INT64_MAX, &v), 0);
+	assert_true(v == INT64_MIN);
+	assert_int_equal(parse_i64("9223372036854775807", INT64_MIN, INT64_MAX, &v), 0);
+	assert_true(v == INT64_MAX);
+
+	v = 12345;
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+		if (parse_i64(junk[i], INT64_MIN, INT64_MAX, &v) != -EINVAL)
+			fail_msg("parse_i64(\"%s\") should be -EINVAL", junk[i]);
+	}
+	assert_int_equal(parse_i64("-9223372036854775809", INT64_MIN, INT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_i64("9223372036854775808", INT64_MIN, INT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_i64("-11", -10, 10, &v), -ERANGE);
+	assert_int_equal(parse_i64("11", -10, 10, &v), -ERANGE);
+	assert_true(v == 12345);
+}
+
+/* ---- parse_double ------------------------------------------------------- */
+
+static void test_parse_double_good(void **state)
+{
+	static const struct {
+		const char *s;
+		double v;
+	} ok[] = {
+		{ "0", 0 },     { "1.5", 1.5 },  { "-2.5e3", -2500 }, { ".5", 0.5 },   { "5.", 5 },
+		{ "1e-3", 1e-3 }, { " 3 ", 3 },  { "+4", 4 },          { "1E2", 100 }, { "2.5e+1", 25 },
+	};
+	double v;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		if (parse_double(ok[i].s, -1e6, 1e6, &v) != 0 || v != ok[i].v)
+			fail_msg("parse_double(\"%s\") should give %g", ok[i].s, ok[i].v);
+	}
+}
+
+static void test_parse_double_bad(void **state)
+{
+	static const char *const junk[] = {
+		"", " ", "nan", "NaN", "-nan", "inf", "-inf", "+inf", "infinity", "0x10", "0X1p3", "0x1.8p1",
+		"1.2.3", "1e", "1e+", "e5", ".", "-.", "abc", "1,5", "1 2", "5%", "--1", "1e5x",
+	};
+	double v = 42;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+		if (parse_double(junk[i], -1e300, 1e300, &v) != -EINVAL)
+			fail_msg("parse_double(\"%s\") should be -EINVAL", junk[i]);
+	}
+	assert_int_equal(parse_double("100.0001", 0, 100, &v), -ERANGE);
+	assert_int_equal(parse_double("-0.1", 0, 100, &v), -ERANGE);
+	assert_int_equal(parse_double("1e999", -1e300, 1e300, &v), -ERANGE);
+	assert_int_equal(parse_double("-1e999", -1e300, 1e300, &v), -ERANGE);
+	assert_true(v == 42);
+	/* the bounds themselves are inside */
+	assert_int_equal(parse_double("100", 0, 100, &v), 0);
+	assert_true(v == 100);
+	assert_int_equal(parse_double("0", 0, 100, &v), 0);
+	assert_true(v == 0);
+}
+
+/* ---- parse_bool ------------------------------------------------------- */
+
+static void test_parse_bool(void **state)
+{
+	static const char *const yes[] = { "1", "yes", "YES", "true", "True", "on", "oN" };
+	static const char *const no[] = { "0", "no", "NO", "false", "FALSE", "off", "Off" };
+	static const char *const junk[] = { "", "y", "n", "2", "-1", "yess", "enable", "yes please", "10", "t" };
+	bool v;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(yes); i++) {
+		v = false;
+		assert_int_equal(parse_bool(yes[i], &v), 0);
+		assert_true(v);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(no); i++) {
+		v = true;
+		assert_int_equal(parse_bool(no[i], &v), 0);
+		assert_false(v);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+		v = true;
+		if (parse_bool(junk[i], &v) != -EINVAL || !v)
+			fail_msg("parse_bool(\"%s\") should be -EINVAL and leave *out", junk[i]);
+	}
+}
+
+/* ---- parse_duration_ms ---------------------------------------------- */
+
+static void test_parse_duration_good(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t ms;
+	} ok[] = {
+		{ "500ms", 500 },      { "10s", 10000 },       { "5min", 300000 },  { "1h", 3600000 },
+		{ "2", 2000 },         { "0", 0 },             { "1.5s", 1500 },    { "0.5", 500 },
+		{ "10 s", 10000 },     { "10S", 10000 },       { "3MS", 3 },        { "1sec", 1000 },
+		{ "2m", 120000 },      { "1.5h", 5400000 },    { "1e3ms", 1000 },   { " 7s ", 7000 },
+		{ "0.25min", 15000 },  { "2H", 7200000 },
+	};
+	uint64_t v;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		v = SENTINEL_U64;
+		if (parse_duration_ms(ok[i].s, 0, UINT64_MAX, &v) != 0 || v != ok[i].ms)
+			fail_msg("parse_duration_ms(\"%s\") gave %" PRIu64 ", want %" PRIu64, ok[i].s, v, ok[i].ms);
+	}
+	/* values beyond 2^53 and 2^63 must come out exact, not through a
+	 * lossy double or an overflowing llround() */
+	assert_int_equal(parse_duration_ms("9223372036854775808ms", 0, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_C(9223372036854775808));
+	assert_int_equal(parse_duration_ms("18446744073709551615ms", 0, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(parse_duration_ms("5124095576030h", 0, UINT64_MAX, &v), 0);
+	assert_true(v == UINT64_C(5124095576030) * 3600000);
+}
+
+static void test_parse_duration_bad(void **state)
+{
+	static const char *const junk[] = {
+		"", " ", "s", "ms", "5x", "5d", "5 mins", "5msx", "5 s s", "ms5", "5s5", "nan", "inf", "infs",
+		"0x10s", "1.2.3s", "5 parsecs", "5e", "5%", "--5s", "5 ,s", "5minutes",
+	};
+	uint64_t v = SENTINEL_U64;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+		if (parse_duration_ms(junk[i], 0, UINT64_MAX, &v) != -EINVAL)
+			fail_msg("parse_duration_ms(\"%s\") should be -EINVAL", junk[i]);
+	}
+	/* negatives */
+	assert_int_equal(parse_duration_ms("-1s", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("-1", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("-0.5ms", 0, UINT64_MAX, &v), -ERANGE);
+	/* range: checked before rounding, bounds inclusive */
+	assert_int_equal(parse_duration_ms("99ms", 100, 600000, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("99.6ms", 100, 600000, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("601s", 100, 600000, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("10.01min", 100, 600000, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("1e300h", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("1e999", 0, UINT64_MAX, &v), -ERANGE);
+	/* 2^64 ms and more do not fit */
+	assert_int_equal(parse_duration_ms("18446744073709551616ms", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("5124095576031h", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("2e19ms", 0, UINT64_MAX, &v), -ERANGE);
+	/* exactly 2^64, through the double: (double)UINT64_MAX is 2^64 too */
+	assert_int_equal(parse_duration_ms("18446744073709551616.0ms", 0, UINT64_MAX, &v), -ERANGE);
+	assert_int_equal(parse_duration_ms("1.8446744073709551616e19ms", 0, UINT64_MAX, &v), -ERANGE);
+	assert_true(v == SENTINEL_U64);
+
+	assert_int_equal(parse_duration_ms("100ms", 100, 600000, &v), 0);
+	assert_true(v == 100);
+	assert_int_equal(parse_duration_ms("10min", 100, 600000, &v), 0);
+	assert_true(v == 600000);
+}
+
+/* ---- parse_size ------------------------------------------------------- */
+
+static void test_parse_size_good(void **state)
+{
+	static const struct {
+		const char *s;
+		uint64_t bytes;
+	} ok[] = {
+		{ "0", 0 },
+		{ "512", 512 },
+		{ "1K", 1024 },
+		{ "1k", 1024 },
+		{ "1KB", 1024 },
+		{ "1kb", 1024 },
+		{ "1KiB", 1024 },
+		{ "1kib", 1024 },
+		{ "1 K", 1024 },
+		{ "512M", UINT64_C(512) << 20 },
+		{ "512MiB", UINT64_C(512) << 20 },
+		{ "4G", UINT64_C(4) << 30 },
+		{ "4gb", UINT64_C(4) << 30 },
+		{ "1T", UINT64_C(1) << 40 },
+		{ "1TiB", UINT64_C(1) << 40 },
+		{ "1.5G", UINT64_C(1610612736) },
+		{ "0.5K", 512 },
+		{ " 2M ", UINT64_C(2) << 20 },
+		{ "1e3", 1000 },
+		/* exact beyond 2^53 and 2^63 */
+		{ "8388608T", UINT64_C(1) << 63 },
+		{ "18446744073709551615", UINT64_MAX },
+		{ "9007199254740993", UINT64_C(9007199254740993) },
+	};
+	struct size_spec sp;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(ok); i++) {
+		memset(&sp, 0x5a, sizeof(sp));
+		if (parse_size(ok[i].s, UINT64_MAX, &sp) != 0 || sp.is_percent || sp.bytes != ok[i].bytes)
+			fail_msg("parse_size(\"%s\") gave %" PRIu64 ", want %" PRIu64, ok[i].s, sp.bytes, ok[i].bytes);
+	}
+
+	assert_int_equal(parse_size("20%", 0, &sp), 0); /* max_bytes does not limit a share */
+	assert_true(sp.is_percent);
+	assert_true(sp.percent == 20);
+	assert_int_equal(parse_size("2.5%", UINT64_MAX, &sp), 0);
+	assert_true(sp.is_percent && sp.percent == 2.5);
+	assert_int_equal(parse_size("100%", UINT64_MAX, &sp), 0);
+	assert_true(sp.is_percent && sp.percent == 100);
+	assert_int_equal(parse_size("0%", UINT64_MAX, &sp), 0);
+	assert_true(sp.is_percent && sp.percent == 0);
+	assert_int_equal(parse_size("5 %", UINT64_MAX, &sp), 0);
+	assert_true(sp.is_percent && sp.percent == 5);
+	/* max_bytes is inclusive */
+	assert_int_equal(parse_size("1K", 1024, &sp), 0);
+	assert_true(!sp.is_percent && sp.bytes == 1024);
+}
+
+static void test_parse_size_bad(void **state)
+{
+	static const char *const junk[] = {
+		"", " ", "%", "K", "abc", "1P", "1PB", "1E", "1KX", "1Ki", "1KBB", "1 K B", "5%%", "5%K",
+		"0x10", "0x10M", "nan", "inf%", "1.2.3M", "1,5G", "12 34",
+	};
+	struct size_spec sp, before;
+	(void)state;
+
+	memset(&sp, 0x5a, sizeof(sp));
+	before = sp;
+	for (size_t i = 0; i < ARRAY_SIZE(junk); i++) {
+		if (parse_size(junk[i], UINT64_MAX, &sp) != -EINVAL)
+			fail_msg("parse_size(\"%s\") should be -EINVAL", junk[i]);
+	}
+	/* shares above 100% and negative values */
+	assert_int_equal(parse_size("100.5%", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("101%", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("-5%", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("-1", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("-5M", UINT64_MAX, &sp), -ERANGE);
+	/* above max_bytes */
+	assert_int_equal(parse_size("1025", 1024, &sp), -ERANGE);
+	assert_int_equal(parse_size("2K", 1024, &sp), -ERANGE);
+	assert_int_equal(parse_size("1.01K", 1024, &sp), -ERANGE);
+	assert_int_equal(parse_size("65T", UINT64_C(64) << 40, &sp), -ERANGE);
+	/* overflow of 64 bits */
+	assert_int_equal(parse_size("16777216T", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("18446744073709551616", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("99999999999999999999999T", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("1e300T", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("16777216.0T", UINT64_MAX, &sp), -ERANGE); /* 2^64 exactly */
+	assert_int_equal(parse_size("18446744073709551616.0", UINT64_MAX, &sp), -ERANGE);
+	assert_int_equal(parse_size("1e999", UINT64_MAX, &sp), -ERANGE);
+	assert_memory_equal(&sp, &before, sizeof(sp));
+}
+
+/* ---- size_resolve ------------------------------------------------------ */
+
+static void test_size_resolve(void **state)
+{
+	struct size_spec b = { .is_percent = false, .bytes = 12345 };
+	struct size_spec p = { .is_percent = true };
+	(void)state;
+
+	assert_true(size_resolve(&b, 0) == 12345);
+	assert_true(size_resolve(&b, UINT64_C(1) << 40) == 12345);
+	p.percent = 20;
+	assert_true(size_resolve(&p, 1000) == 200);
+	p.percent = 2.5;
+	assert_true(size_resolve(&p, UINT64_C(1) << 30) == (UINT64_C(1) << 30) / 40);
+	p.percent = 0;
+	assert_true(size_resolve(&p, UINT64_C(24) << 30) == 0);
+	p.percent = 100;
+	assert_true(size_resolve(&p, UINT64_C(24) << 30) == UINT64_C(24) << 30);
+	assert_true(size_resolve(&p, 0) == 0);
+	/* 100% never exceeds the total, even where doubles cannot hold it */
+	assert_true(size_resolve(&p, UINT64_MAX) == UINT64_MAX);
+	assert_true(size_resolve(&p, (UINT64_C(1) << 60) + 1) == (UINT64_C(1) << 60) + 1);
+	p.percent = 50;
+	assert_true(size_resolve(&p, UINT64_MAX) <= UINT64_MAX / 2 + 1);
+	assert_true(size_resolve(&p, UINT64_MAX) >= UINT64_MAX / 2 - 4096);
+}
+
+/* ---- formatting -------------------------------------------------------- */
+
+static void check_size_roundtrip(const struct size_spec *sp)
+{
+	struct size_spec back;
+	char buf[64];
+
+	size_format(sp, buf, sizeof(buf));
+	memset(&back, 0x5a, sizeof(back));
+	if (parse_size(buf, UINT64_MAX, &back) != 0)
+		fail_msg("size_format gave '%s', which parse_size rejects", buf);
+	if (back.is_percent != sp->is_percent)
+		fail_msg("'%s': is_percent changed", buf);
+	if (sp->is_percent && back.percent != sp->percent)
+		fail_msg("'%s': percent %.17g came back as %.17g", buf, sp->percent, back.percent);
+	if (!sp->is_percent && back.bytes != sp->bytes)
+		fail_msg("'%s': %" PRIu64 " bytes came back as %" PRIu64, buf, sp->bytes, back.bytes);
+}
+
+static void test_size_format(void **state)
+{
+	static const struct {
+		uint64_t bytes;
+		const char *text;
+	} fixed[] = {
+		{ 0, "0" },
+		{ 1, "1" },
+		{ 1023, "1023" },
+		{ 1024, "1K" },
+		{ 1536, "1536" },
+		{ UINT64_C(1) << 20, "1M" },
+		{ UINT64_C(128) << 20, "128M" },
+		{ UINT64_C(3) << 30, "3G" },
+		{ UINT64_C(5) << 40, "5T" },
+		{ UINT64_C(1) << 50, "1024T" },
+		{ (UINT64_C(1) << 30) + 1024, "1048577K" },
+	};
+	static const double percents[] = { 0, 20, 2.5, 100, 0.1, 1e-5, 100.0 / 3, 12.345678901234567, 99.99999999 };
+	struct size_spec sp;
+	char buf[64];
+	uint64_t x = 0x9e3779b97f4a7c15u; /* fixed seed: failures replay */
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		sp = (struct size_spec){ .bytes = fixed[i].bytes };
+		size_format(&sp, buf, sizeof(buf));
+		assert_string_equal(buf, fixed[i].text);
+		check_size_roundtrip(&sp);
+	}
+	sp = (struct size_spec){ .is_percent = true, .percent = 20 };
+	size_format(&sp, buf, sizeof(buf));
+	assert_string_equal(buf, "20%");
+	sp.percent = 2.5;
+	size_format(&sp, buf, sizeof(buf));
+	assert_string_equal(buf, "2.5%");
+	for (size_t i = 0; i < ARRAY_SIZE(percents); i++) {
+		sp = (struct size_spec){ .is_percent = true, .percent = percents[i] };
+		check_size_roundtrip(&sp);
+	}
+	sp = (struct size_spec){ .bytes = UINT64_MAX };
+	check_size_roundtrip(&sp);
+	for (int i = 0; i < 2000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		/* any byte count, then ones with many low zero bits */
+		sp = (struct size_spec){ .bytes = x >> (i % 64) << (i % 41) };
+		check_size_roundtrip(&sp);
+		sp = (struct size_spec){ .is_percent = true, .percent = (double)(x >> 11) / (double)(UINT64_C(1) << 53) * 100 };
+		check_size_roundtrip(&sp);
+	}
+	/* a small buffer truncates and stays terminated */
+	sp = (struct size_spec){ .bytes = 123456789 };
+	size_format(&sp, buf, 4);
+	assert_string_equal(buf, "123");
+}
+
+static void check_duration_roundtrip(uint64_t ms)
+{
+	char buf[64];
+	uint64_t back = SENTINEL_U64;
+
+	duration_format(ms, buf, sizeof(buf));
+	if (parse_duration_ms(buf, 0, UINT64_MAX, &back) != 0 || back != ms)
+		fail_msg("%" PRIu64 " ms formatted as '%s' came back as %" PRIu64, ms, buf, back);
+}
+
+static void test_duration_format(void **state)
+{
+	static const struct {
+		uint64_t ms;
+		const char *text;
+	} fixed[] = {
+		{ 0, "0s" },          { 1, "1ms" },        { 999, "999ms" },      { 1000, "1s" },
+		{ 1500, "1500ms" },   { 20000, "20s" },    { 60000, "1min" },     { 90000, "90s" },
+		{ 300000, "5min" },   { 3600000, "1h" },   { 5400000, "90min" },  { 86400000, "24h" },
+	};
+	char buf[64];
+	uint64_t x = 0x2545f4914f6cdd1du; /* fixed seed */
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(fixed); i++) {
+		duration_format(fixed[i].ms, buf, sizeof(buf));
+		assert_string_equal(buf, fixed[i].text);
+		check_duration_roundtrip(fixed[i].ms);
+	}
+	check_duration_roundtrip(UINT64_MAX);
+	check_duration_roundtrip(UINT64_MAX / 3600000 * 3600000);
+	check_duration_roundtrip(UINT64_C(1) << 63);
+	for (int i = 0; i < 2000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		check_duration_roundtrip(x >> (i % 64));
+		check_duration_roundtrip((x % 1000) * 60000);
+		check_duration_roundtrip((x % 100000) * 1000);
+	}
+}
+
+static void test_double_format(void **state)
+{
+	static const double v[] = { 0, 1, -1, 0.1, 0.5, 2.5, 1e-7, 1e21, 100.0 / 3, 0.1234567891234,
+				    12.345678901234567, 1.7976931348623157e308, 2.2250738585072014e-308, 1000 };
+	char buf[64];
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		double back;
+		double_format(v[i], buf, sizeof(buf));
+		if (parse_double(buf, -DBL_MAX, DBL_MAX, &back) != 0 || back != v[i])
+			fail_msg("%.17g formatted as '%s' does not come back", v[i], buf);
+	}
+	/* short where short is exact */
+	double_format(0.5, buf, sizeof(buf));
+	assert_string_equal(buf, "0.5");
+	double_format(0.1, buf, sizeof(buf));
+	assert_string_equal(buf, "0.1");
+	double_format(25, buf, sizeof(buf));
+	assert_string_equal(buf, "25");
+	double_format(0.001, buf, sizeof(buf));
+	assert_string_equal(buf, "0.001");
+}
+
+/* ---- read_file ------------------------------------------------------- */
+
+static void test_read_file_regular(void **state)
+{
+	char *text = NULL;
+	size_t len = 99;
+	(void)state;
+
+	put_file(tpath(0, "f"), "hello\nworld\n", 12);
+	assert_int_equal(read_file(tpath(0, "f"), 1024, &text, &len), 0);
+	assert_int_equal(len, 12);
+	assert_string_equal(text, "hello\nworld\n");
+	free(text);
+
+	/* exactly max bytes fits; one more does not */
+	assert_int_equal(read_file(tpath(0, "f"), 12, &text, &len), 0);
+	assert_int_equal(len, 12);
+	free(text);
+	text = (char *)0x1;
+	len = 99;
+	assert_int_equal(read_file(tpath(0, "f"), 11, &text, &len), -EFBIG);
+	assert_ptr_equal(text, (char *)0x1);
+	assert_int_equal(len, 99);
+
+	/* empty file */
+	put_file(tpath(0, "empty"), "", 0);
+	assert_int_equal(read_file(tpath(0, "empty"), 0, &text, &len), 0);
+	assert_int_equal(len, 0);
+	assert_string_equal(text, "");
+	free(text);
+
+	/* embedded NUL bytes are kept, and the length says so */
+	put_file(tpath(0, "bin"), "a\0b", 3);
+	assert_int_equal(read_file(tpath(0, "bin"), 100, &text, &len), 0);
+	assert_int_equal(len, 3);
+	assert_memory_equal(text, "a\0b\0", 4);
+	free(text);
+
+	/* "no limit" must not overflow max + 1 */
+	assert_int_equal(read_file(tpath(0, "f"), SIZE_MAX, &text, &len), 0);
+	assert_int_equal(len, 12);
+	assert_string_equal(text, "hello\nworld\n");
+	free(text);
+
+	/* a symlink to a regular file is followed */
+	assert_int_equal(symlink(tpath(0, "f"), tpath(1, "link")), 0);
+	assert_int_equal(read_file(tpath(1, "link"), 100, &text, &len), 0);
+	assert_int_equal(len, 12);
+	free(text);
+}
+
+static void test_read_file_big(void **state)
+{
+	size_t n = 300000, len = 0;
+	char *data = malloc(n), *text = NULL;
+	(void)state;
+
+	assert_non_null(data);
+	for (size_t i = 0; i < n; i++)
+		data[i] = (char)('a' + i % 26);
+	put_file(tpath(0, "big"), data, n);
+	assert_int_equal(read_file(tpath(0, "big"), n, &text, &len), 0);
+	assert_int_equal(len, n);
+	assert_memory_equal(text, data, n);
+	assert_int_equal(text[n], '\0');
+	free(text);
+	text = NULL;
+	assert_int_equal(read_file(tpath(0, "big"), n - 1, &text, &len), -EFBIG);
+	assert_int_equal(read_file(tpath(0, "big"), 1024 * 1024, &text, &len), 0);
+	assert_int_equal(len, n);
+	free(text);
+	free(data);
+}
+
+/* /proc files report st_size 0 but have content: read_file reads them whole. */
+static void test_read_file_proc(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	(void)state;
+
+	if (access("/proc/self/status", R_OK) != 0)
+		skip();
+	assert_int_equal(read_file("/proc/self/status", 1024 * 1024, &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	assert_true(len > 200);
+	assert_true(strncmp(text, "Name:", 5) == 0);
+	assert_non_null(strstr(text, "\nPid:"));
+	free(text);
+	assert_int_equal(read_file("/proc/self/status", 10, &text, &len), -EFBIG);
+}
+
+static void test_read_file_not_regular(void **state)
+{
+	char *text = (char *)0x1;
+	size_t len = 7;
+	(void)state;
+
+	assert_int_equal(read_file(tmpdir, 1024, &text, &len), -EISDIR);
+	assert_int_equal(mkfifo(tpath(0, "fifo"), 0600), 0);
+	/* Nobody writes to the FIFO: if read_file blocked, the alarm would
+	 * kill the test instead of hanging the suite. */
+	alarm(60);
+	assert_int_equal(read_file(tpath(0, "fifo"), 1024, &text, &len), -EINVAL);
+	alarm(0);
+	if (access("/dev/null", F_OK) == 0)
+		assert_int_equal(read_file("/dev/null", 1024, &text, &len), -EINVAL);
+	assert_ptr_equal(text, (char *)0x1);
+	assert_int_equal(len, 7);
+}
+
+static void test_read_file_missing_and_loop(void **state)
+{
+	char *text = (char *)0x1;
+	size_t len = 7;
+	(void)state;
+
+	assert_int_equal(read_file(tpath(0, "nope"), 1024, &text, &len), -ENOENT);
+	assert_int_equal(read_file(tpath(0, "nope/deeper"), 1024, &text, &len), -ENOENT);
+	assert_int_equal(symlink(tpath(0, "b"), tpath(1, "a")), 0);
+	assert_int_equal(symlink(tpath(0, "a"), tpath(1, "b")), 0);
+	assert_int_equal(read_file(tpath(0, "a"), 1024, &text, &len), -ELOOP);
+	/* a dangling symlink is a missing file */
+	assert_int_equal(symlink(tpath(0, "nowhere"), tpath(1, "dangling")), 0);
+	assert_int_equal(read_file(tpath(0, "dangling"), 1024, &text, &len), -ENOENT);
+	/* a regular file used as a directory */
+	put_file(tpath(0, "file"), "x", 1);
+	assert_int_equal(read_file(tpath(0, "file/x"), 1024, &text, &len), -ENOTDIR);
+	assert_ptr_equal(text, (char *)0x1);
+	assert_int_equal(len, 7);
+}
+
+/* ---- write_file_atomic ---------------------------------------------- */
+
+static void check_file(const char *path, const char *want, size_t want_len, mode_t want_mode)
+{
+	struct stat st;
+
+	assert_int_equal(lstat(path, &st), 0);
+	assert_true(S_ISREG(st.st_mode));
+	if ((st.st_mode & 07777) != want_mode)
+		fail_msg("%s: mode %04o, want %04o", path, st.st_mode & 07777, want_mode);
+	check_content(path, want, want_len);
+}
+
+static void test_write_file_atomic(void **state)
+{
+	const char *p = tpath(0, "state");
+	(void)state;
+
+	umask(077);
+	/* mode 0644 whatever the umask */
+	assert_int_equal(write_file_atomic(p, "abc\n", 4, 0644), 0);
+	check_file(p, "abc\n", 4, 0644);
+	assert_int_equal(count_entries(), 1); /* no .tmp left behind */
+
+	/* replacing a longer file truncates it */
+	put_file(p, "0123456789abcdef", 16);
+	assert_int_equal(write_file_atomic(p, "xy", 2, 0644), 0);
+	check_file(p, "xy", 2, 0644);
+
+	/* the mode is applied even when it is wider than the umask allows,
+	 * and narrower modes work too */
+	umask(0);
+	assert_int_equal(write_file_atomic(p, "z", 1, 0600), 0);
+	check_file(p, "z", 1, 0600);
+	umask(0777);
+	assert_int_equal(write_file_atomic(p, "", 0, 0644), 0);
+	check_file(p, "", 0, 0644);
+
+	/* binary data with NUL bytes */
+	assert_int_equal(write_file_atomic(p, "a\0b", 3, 0640), 0);
+	check_file(p, "a\0b", 3, 0640);
+
+	/* a stale .tmp from a crash (written with the mode asked for) is
+	 * replaced, not appended to */
+	umask(022);
+	put_file(tpath(1, "state.tmp"), "stale stale stale", 17);
+	assert_int_equal(write_file_atomic(p, "new", 3, 0644), 0);
+	check_file(p, "new", 3, 0644);
+	assert_int_equal(access(tpath(1, "state.tmp"), F_OK), -1);
+	assert_int_equal(count_entries(), 1);
+}
+
+static void test_write_file_atomic_errors(void **state)
+{
+	char big[PATH_MAX * 2];
+	(void)state;
+
+	/* parent directory missing */
+	assert_int_equal(write_file_atomic(tpath(0, "no/such/file"), "x", 1, 0644), -ENOENT);
+
+	/* target is a directory: rename fails and the .tmp is removed */
+	assert_int_equal(mkdir(tpath(0, "dir"), 0755), 0);
+	assert_true(write_file_atomic(tpath(0, "dir"), "x", 1, 0644) < 0);
+	assert_int_equal(access(tpath(0, "dir.tmp"), F_OK), -1);
+	assert_int_equal(count_entries(), 1);
+
+	/* a symlink planted at path.tmp is not followed */
+	put_file(tpath(0, "victim"), "keep", 4);
+	assert_int_equal(symlink(tpath(0, "victim"), tpath(1, "out.tmp")), 0);
+	assert_int_equal(write_file_atomic(tpath(0, "out"), "evil", 4, 0644), -ELOOP);
+	check_content(tpath(0, "victim"), "keep", 4);
+	assert_int_equal(access(tpath(0, "out"), F_OK), -1);
+
+	/* a path too long for path.tmp */
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	assert_int_equal(write_file_atomic(big, "x", 1, 0644), -ENAMETOOLONG);
+}
+
+/* ---- pread_text, clocks ----------------------------------------------- */
+
+static void test_pread_text(void **state)
+{
+	char buf[16];
+	int fd;
+	(void)state;
+
+	put_file(tpath(0, "knob"), "1250\n", 5);
+	fd = open(tpath(0, "knob"), O_RDONLY);
+	assert_true(fd >= 0);
+	assert_int_equal(pread_text(fd, buf, sizeof(buf)), 4);
+	assert_string_equal(buf, "1250");
+	/* from offset 0 every time */
+	assert_int_equal(pread_text(fd, buf, sizeof(buf)), 4);
+	/* truncated to the buffer, still terminated */
+	assert_int_equal(pread_text(fd, buf, 3), 2);
+	assert_string_equal(buf, "12");
+	assert_int_equal(pread_text(fd, buf, 0), -EINVAL);
+	close(fd);
+
+	put_file(tpath(0, "two"), "a\n\n", 3);
+	fd = open(tpath(0, "two"), O_RDONLY);
+	assert_int_equal(pread_text(fd, buf, sizeof(buf)), 2); /* one newline only */
+	assert_string_equal(buf, "a\n");
+	close(fd);
+	assert_int_equal(pread_text(fd, buf, sizeof(buf)), -EBADF);
+}
+
+static void test_clocks(void **state)
+{
+	uint64_t a, b, c;
+	(void)state;
+
+	a = now_ms();
+	b = now_us();
+	c = now_ms();
+	assert_true(a <= c);
+	assert_true(a <= b / 1000 && b / 1000 <= c);
+	assert_true(now_us() >= b);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_parse_u64_good),
+		cmocka_unit_test(test_parse_u64_bad),
+		cmocka_unit_test(test_parse_i64),
+		cmocka_unit_test(test_parse_double_good),
+		cmocka_unit_test(test_parse_double_bad),
+		cmocka_unit_test(test_parse_bool),
+		cmocka_unit_test(test_parse_duration_good),
+		cmocka_unit_test(test_parse_duration_bad),
+		cmocka_unit_test(test_parse_size_good),
+		cmocka_unit_test(test_parse_size_bad),
+		cmocka_unit_test(test_size_resolve),
+		cmocka_unit_test(test_size_format),
+		cmocka_unit_test(test_duration_format),
+		cmocka_unit_test(test_double_format),
+		cmocka_unit_test_setup_teardown(test_read_file_regular, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_read_file_big, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test(test_read_file_proc),
+		cmocka_unit_test_setup_teardown(test_read_file_not_regular, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_read_file_missing_and_loop, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_write_file_atomic, setup_umask, teardown_umask),
+		cmocka_unit_test_setup_teardown(test_write_file_atomic_errors, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_pread_text, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test(test_clocks),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
