@@ -1,0 +1,142 @@
+# daemon.sh - the service on a fake KSM tree: it writes the knobs, refuses a
+# second instance, notices a knob changed by someone else, keeps the old
+# configuration on a bad SIGHUP, takes a good one, and applies on_exit
+# (restore, stop, leave) on SIGTERM/SIGINT; after a crash the next instance
+# restores to the state from before the first. Needs neither root nor KSM.
+. tests/lib.sh
+set -u
+make_tmp
+K=$TMPD/ksm
+S=$TMPD/state
+C=$TMPD/k.conf
+LOG=$TMPD/log
+
+start() { # start: run the daemon in the background, PID in DPID
+	$WRAP $KSMPILOTD -c "$C" --sysfs-dir "$K" --log-target=stderr "$@" 2>>"$LOG" &
+	DPID=$!
+	track $DPID
+}
+stop() { # stop SIGNAL: signal the daemon, wait, check it exited 0
+	kill -"$1" $DPID
+	wait $DPID
+	local rc=$?
+	[ $rc = 0 ] || { tail -n 30 "$LOG"; fail "daemon exited $rc after SIG$1"; }
+}
+fresh_tree() {
+	rm -rf "$K"
+	make_fake_ksm "$K"
+	echo "none [scan-time]" > "$K/advisor_mode" # the advisor on, as a 6.8 kernel may have it
+	echo 500 > "$K/pages_to_scan"
+}
+pressure="[memory]
+target_available = 100%"
+
+# --- normal run, foreign change, reloads, restore on SIGTERM -------------------
+fresh_tree
+fake_conf "$C" "$S" "$pressure"
+: > "$LOG"
+start
+wait_file "$K/run" 1
+[ "$(cat "$K/advisor_mode")" = none ] || fail "takeover did not switch the advisor off"
+wait_log "$LOG" "switching it off"
+[ -s "$S/snapshot" ] || fail "no start-up snapshot in $S"
+grep -qx "run=0" "$S/snapshot" || fail "snapshot does not hold run=0"
+grep -qx "advisor_mode=scan-time" "$S/snapshot" || fail "snapshot does not hold the advisor"
+
+# a second instance is refused with exit 6
+$KSMPILOTD -c "$C" --sysfs-dir "$K" --log-target=stderr 2>"$TMPD/second.err"
+rc=$?
+[ $rc = 6 ] || fail "second instance exited $rc, expected 6"
+grep -q "already running (pid $DPID" "$TMPD/second.err" || fail "second instance message: $(cat "$TMPD/second.err")"
+
+# someone else changes a knob: one warning, and ksmpilotd sets it back
+echo 0 > "$K/run"
+wait_log "$LOG" "run was changed from 1 to 0 by someone else"
+wait_file "$K/run" 1
+echo 0 > "$K/run"
+wait_file "$K/run" 1
+[ "$(grep -c 'by someone else' "$LOG")" = 1 ] || fail "the foreign change was warned more than once in one episode"
+
+# SIGHUP with a broken config: the old one keeps running
+cp "$C" "$C.good"
+printf '[controller]\nmax_cpu = 500\n' >> "$C"
+kill -HUP $DPID
+wait_log "$LOG" "reload #1 failed"
+grep -q "k.conf:[0-9]*: max_cpu" "$LOG" || fail "reload error does not name FILE:LINE"
+kill -0 $DPID || fail "daemon died on a bad reload"
+echo 0 > "$K/run"
+wait_file "$K/run" 1 # still controlling, on the old config
+
+# SIGHUP with a good config: taken
+cp "$C.good" "$C"
+printf '[scan]\nsleep_ms_min = 777\nsleep_ms_max = 777\n' >> "$C"
+kill -HUP $DPID
+wait_log "$LOG" "configuration reloaded .*reload #2"
+wait_file "$K/sleep_millisecs" 777
+
+# SIGTERM: on_exit=restore puts every knob back, the advisor too
+stop TERM
+[ "$(cat "$K/run")" = 0 ] || fail "run not restored"
+# (pages_to_scan belongs to the advisor switched back on: the kernel resets it)
+[ "$(cat "$K/sleep_millisecs")" = 20 ] || fail "sleep_millisecs not restored"
+[ "$(cat "$K/advisor_mode")" = scan-time ] || fail "advisor_mode not restored"
+[ ! -e "$S/snapshot" ] || fail "snapshot left after a clean exit"
+grep -q "knobs restored" "$LOG" || fail "restore not logged"
+
+# --- a crash, then a restart: restore to the state from before the first -----
+fresh_tree
+cp "$C.good" "$C"
+: > "$LOG"
+start
+wait_file "$K/run" 1
+kill -KILL $DPID
+wait $DPID 2>/dev/null
+[ -s "$S/snapshot" ] || fail "snapshot gone after a crash"
+start
+wait_log "$LOG" "found the snapshot of a previous run"
+stop TERM
+[ "$(cat "$K/run")" = 0 ] || fail "after a crash: run not restored to the original"
+[ "$(cat "$K/advisor_mode")" = scan-time ] || fail "after a crash: advisor not restored to the original"
+
+# --- on_exit=stop: run=0 on exit, other knobs restored; SIGINT works too -----
+fresh_tree
+echo "[none] scan-time" > "$K/advisor_mode"
+echo 1 > "$K/run"
+fake_conf "$C" "$S" "on_exit = stop
+$pressure"
+: > "$LOG"
+start
+wait_log "$LOG" "KSM_PAGES_TO_SCAN|pages/s"
+for i in $(seq 1 50); do [ "$(cat "$K/pages_to_scan")" != 500 ] && break; sleep 0.1; done
+[ "$(cat "$K/pages_to_scan")" != 500 ] || fail "pages_to_scan never written"
+stop INT
+[ "$(cat "$K/run")" = 0 ] || fail "on_exit=stop left run=$(cat "$K/run")"
+[ "$(cat "$K/pages_to_scan")" = 500 ] || fail "pages_to_scan not restored: $(cat "$K/pages_to_scan")"
+[ "$(cat "$K/sleep_millisecs")" = 20 ] || fail "on_exit=stop: sleep_millisecs not restored"
+
+# --- on_exit=leave: the knobs stay as set -----------------------------------------
+fresh_tree
+fake_conf "$C" "$S" "on_exit = leave
+[scan]
+sleep_ms_min = 333
+sleep_ms_max = 333
+$pressure"
+: > "$LOG"
+start
+wait_file "$K/sleep_millisecs" 333
+stop TERM
+[ "$(cat "$K/run")" = 1 ] || fail "on_exit=leave changed run"
+[ "$(cat "$K/sleep_millisecs")" = 333 ] || fail "on_exit=leave changed sleep_millisecs"
+
+# --- dry run: decides and logs, writes nothing, takes no snapshot ---------------
+fresh_tree
+fake_conf "$C" "$S" "$pressure"
+: > "$LOG"
+start --dry-run
+wait_log "$LOG" "saving [0-9]+ MiB"
+sleep 1
+stop TERM
+[ "$(cat "$K/run")" = 0 ] || fail "dry run wrote run"
+[ "$(cat "$K/advisor_mode")" = "none [scan-time]" ] || fail "dry run touched the advisor"
+[ ! -e "$S/snapshot" ] || fail "dry run took a snapshot"
+echo "daemon: all checks passed"

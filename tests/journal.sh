@@ -1,0 +1,56 @@
+# journal.sh - --log-target=journal sends records with SYSLOG_IDENTIFIER,
+# PRIORITY, MESSAGE_ID and the documented structured fields; read back with
+# journalctl -o json. Starts a standalone journald only if none is running,
+# and stops that same one afterwards. Uses a fake KSM tree.
+. tests/lib.sh
+set -u
+require_root
+command -v journalctl >/dev/null || skip "journalctl not installed"
+JD=/lib/systemd/systemd-journald
+make_tmp
+# a socket without a journald behind it is left from an earlier stop
+if ! pgrep -x systemd-journal >/dev/null; then
+	[ -x $JD ] || skip "no journald running and none to start"
+	$JD > "$TMPD/journald.log" 2>&1 &
+	JPID=$!
+	track $JPID
+	for i in $(seq 1 50); do [ -S /run/systemd/journal/socket ] && [ -e /run/systemd/journal/synced ] && break; sleep 0.1; done
+	sleep 0.5
+	kill -0 $JPID 2>/dev/null || skip "standalone journald did not start: $(cat "$TMPD/journald.log")"
+	note "started journald (pid $JPID)"
+fi
+
+K=$TMPD/ksm
+make_fake_ksm "$K"
+echo "none [scan-time]" > "$K/advisor_mode"
+fake_conf "$TMPD/k.conf" "$TMPD/state" "[memory]
+target_available = 100%"
+$WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=journal 2> "$TMPD/stderr" &
+D=$!
+track $D
+wait_file "$K/run" 1
+sleep 1
+kill -TERM $D
+wait $D || fail "daemon failed"
+[ -s "$TMPD/stderr" ] && { cat "$TMPD/stderr"; fail "journal target wrote to stderr"; }
+
+journalctl --sync 2>/dev/null
+J="$TMPD/j.json"
+for i in $(seq 1 50); do
+	journalctl -o json --no-pager SYSLOG_IDENTIFIER=ksmpilotd _PID=$D > "$J" 2>/dev/null
+	grep -q '"KSM_REASON"' "$J" && grep -q 'stopped after' "$J" && break
+	sleep 0.2
+done
+[ -s "$J" ] || fail "no records from pid $D in the journal"
+decision=$(grep '"KSM_RUN"' "$J" | head -n 1)
+[ -n "$decision" ] || fail "no decision record"
+for f in KSM_RUN KSM_PAGES_TO_SCAN KSM_SLEEP_MS KSM_REASON KSM_MEM_AVAILABLE_BYTES KSM_PAGES_SHARING \
+	KSM_PAGES_UNSHARED KSM_PAGES_VOLATILE KSMD_CPU_PERCENT KSM_EFFORT KSM_BENEFIT PRIORITY; do
+	echo "$decision" | grep -q "\"$f\":\"[^\"]" || fail "decision record lacks $f: $decision"
+done
+echo "$decision" | grep -q '"KSM_RUN":"1"' || fail "KSM_RUN is not 1: $decision"
+echo "$decision" | grep -q '"SYSLOG_IDENTIFIER":"ksmpilotd"' || fail "no SYSLOG_IDENTIFIER"
+grep '"switching it off' "$J" > /dev/null || grep -q 'switching it off' "$J" || fail "advisor message missing"
+grep 'switching it off' "$J" | grep -q '"MESSAGE_ID":"7baaa8ff00254759b272184d3eb0c628"' ||
+	fail "advisor message has no MESSAGE_ID"
+echo "journal: passed"

@@ -1,0 +1,24 @@
+# unit.sh - systemd/ksmpilot.service: systemd-analyze verify accepts it, and
+# its security exposure scores at most 1.5. Checked on a copy whose paths
+# point into the build tree.
+. tests/lib.sh
+set -u
+command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
+make_tmp
+U="$TMPD/ksmpilot.service"
+sed -e "s|@SBINDIR@|$PWD/$B|g" -e "s|@SYSCONFDIR@|$PWD/conf|g" systemd/ksmpilot.service.in > "$U"
+grep -q "@[A-Z]*@" "$U" && fail "unsubstituted @VAR@ left in the unit"
+systemd-analyze verify --man=no "$U" > "$TMPD/verify" 2>&1 || { cat "$TMPD/verify"; fail "systemd-analyze verify failed"; }
+[ -s "$TMPD/verify" ] && { cat "$TMPD/verify"; fail "systemd-analyze verify warned"; }
+systemd-analyze security --offline=yes "$U" > "$TMPD/sec" 2>&1
+score=$(sed -n 's/.*Overall exposure level for ksmpilot.service: \([0-9.]*\).*/\1/p' "$TMPD/sec")
+[ -n "$score" ] || { cat "$TMPD/sec"; fail "no score from systemd-analyze security"; }
+note "exposure score $score"
+systemd-analyze security --offline=yes --threshold=15 "$U" > /dev/null 2>&1 || fail "score $score is above 1.5"
+# the essentials of the contract
+for l in Type=notify WatchdogSec= "ExecReload=/bin/kill -HUP \$MAINPID" "ExecStartPre=.*--check-config" \
+	Restart=on-failure "RestartPreventExitStatus=3 4" ConditionPathExists=/sys/kernel/mm/ksm/run \
+	Conflicts=ksmtuned.service After=ksm.service ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=$"; do
+	grep -q "^$l" "$U" || fail "unit lacks $l"
+done
+echo "unit: score $score, passed"
