@@ -38,7 +38,7 @@ TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Modules shared by the daemon, the control tool and the tests.
 LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c \
-            src/log.c src/report.c src/daemon.c
+            src/log.c src/report.c src/pilot.c src/daemon.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
 
 # Every tests/test_*.c is a cmocka binary; every tests/*.sh a shell test.

@@ -145,7 +145,7 @@ int main(int argc, char **argv)
 	if (once) {
 		log_open(LOG_TARGET_STDERR);
 		log_set_level(cfg.log_level);
-		return daemon_once(&o, &cfg);
+		return pilot_once(&o, &cfg);
 	}
 	log_open(o.log_target);
 	log_set_level(cfg.log_level);

@@ -1,0 +1,80 @@
+/* pilot.h - what ksmpilotd does, without the event loop: start-up (open
+ * KSM, check it can be written, take the lock and the snapshot, handle the
+ * kernel advisor), one tick (sample, decide, apply, log), a reload, and
+ * on_exit. daemon.c drives it from sd-event; tests drive it with their own
+ * clock, a fake KSM tree and a simulated plant. Also the one-shot --once. */
+#ifndef KSMPILOT_PILOT_H
+#define KSMPILOT_PILOT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "controller.h"
+#include "ksm.h"
+#include "log.h"
+#include "sample.h"
+
+/* Exit codes, documented in ksmpilotd(8). */
+enum {
+	EXIT_OK = 0,
+	EXIT_RUNTIME = 1,       /* any other failure at run time */
+	EXIT_USAGE = 2,         /* bad command line */
+	EXIT_CONFIG = 3,        /* bad configuration */
+	EXIT_NO_KSM = 4,        /* KSM sysfs directory missing (CONFIG_KSM=n) */
+	EXIT_KSM_READONLY = 5,  /* KSM knobs cannot be written, and a write is needed */
+	EXIT_LOCKED = 6,        /* another instance holds the lock */
+};
+
+struct daemon_opts {
+	const char *config_path;
+	bool config_explicit;       /* -c given: the file must exist */
+	const char *sysfs_dir;
+	bool dry_run;               /* --dry-run (or the config's dry_run) */
+	bool apply;                 /* --once --apply */
+	enum log_target log_target;
+	const char *psi_path;
+};
+
+/* Seams for tests; a NULL field means the real thing. */
+struct pilot_env {
+	const struct ksm_io *ksm_io;
+	const struct proc_ops *proc_ops;
+	void *proc_ctx;                 /* owned by the pilot from pilot_new() */
+};
+
+struct pilot_stats {
+	uint64_t ticks, adjustments, write_errors, reloads, reload_failures;
+};
+
+struct pilot;
+
+/* Start-up. Returns an exit code: EXIT_OK with *out set, or the reason
+ * ksmpilotd cannot run (EXIT_NO_KSM, EXIT_KSM_READONLY, EXIT_LOCKED, ...),
+ * already logged. env may be NULL. */
+int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg *cfg, const struct pilot_env *env);
+/* One tick at monotonic time now (µs). */
+void pilot_tick(struct pilot *p, uint64_t now_us);
+/* Re-read the configuration; 0, or -EINVAL with the old one kept. */
+int pilot_reload(struct pilot *p);
+/* Apply on_exit; true when every knob was put back (or left, as asked). */
+bool pilot_stop(struct pilot *p);
+void pilot_free(struct pilot *p);
+
+const struct pilot_stats *pilot_stats(const struct pilot *p);
+const struct cfg *pilot_cfg(const struct pilot *p);
+/* The last decision and sample; NULL before the first tick. */
+const struct ctl_decision *pilot_last_decision(const struct pilot *p);
+const struct sample *pilot_last_sample(const struct pilot *p);
+
+/* --once: two samples one second apart, print the block, apply when asked. */
+int pilot_once(const struct daemon_opts *o, const struct cfg *cfg);
+
+/* Write a decision's knobs that differ from cur: advisor off first when
+ * taking over, then pages_to_scan and sleep_millisecs, then run. On
+ * failure *bad_item names the knob. Returns the number of knobs written
+ * or the first -errno. */
+int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision *d, const struct sample *cur,
+		enum ksm_item *bad_item);
+
+#endif
