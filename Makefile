@@ -1,6 +1,7 @@
 # ksmpilot - feedback-loop tuner for Linux KSM
 #
 # Targets: all check asan valgrind run install uninstall clean deps
+#          bench bench-smoke tickcost
 # The user's CFLAGS/LDFLAGS are kept; ours are added to them.
 
 VERSION        := 0.1.0
@@ -28,17 +29,21 @@ CFLAGS  ?= -O2 -g
 ifneq ($(WERROR),)
 WARN    += -Werror
 endif
+# TEST_HOOKS=1 builds the hooks used by tests/nspawn.sh (never in a release)
+ifneq ($(TEST_HOOKS),)
+HOOKS   := -DKSMPILOT_TEST_HOOKS
+endif
 DEFS    := -DKSMPILOT_VERSION='"$(VERSION)"' \
            -DKSMPILOT_CONFIG='"$(SYSCONFDIR)/ksmpilot.conf"' \
            -DKSMPILOT_RUNSTATEDIR='"$(RUNSTATEDIR)/ksmpilot"'
-ALL_CFLAGS  = -std=gnu11 $(WARN) $(HARDEN) $(DEFS) -Isrc $(CFLAGS)
+ALL_CFLAGS  = -std=gnu11 $(WARN) $(HARDEN) $(DEFS) $(HOOKS) -Isrc $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS        = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Modules shared by the daemon, the control tool and the tests.
 LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c \
-            src/log.c src/report.c src/pilot.c src/daemon.c
+            src/log.c src/report.c src/pilot.c src/daemon.c src/hazard.c src/state.c src/import.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
 
 # Every tests/test_*.c is a cmocka binary; every tests/*.sh a shell test.
@@ -50,7 +55,7 @@ TEST_SCRIPTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
 .PHONY: all check asan valgrind run install uninstall clean deps
 # keep the objects of the test binaries
 .SECONDARY:
-all: $(B)/ksmpilotd $(B)/ksmpilot.conf.check
+all: $(B)/ksmpilotd $(B)/ksmpilotctl $(B)/ksmpilot.conf.check
 
 # --- build dependencies ---------------------------------------------------
 # Checked once per build directory. As root, missing -dev packages are
@@ -86,6 +91,10 @@ $(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)/.deps
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/ksmpilotd: $(B)/ksmpilotd.o $(LIB_OBJS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+$(B)/ksmpilotctl: $(B)/ksmpilotctl.o $(LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -127,6 +136,9 @@ valgrind: all $(TEST_BINS) $(TEST_PROGS)
 # Never overwrites an existing configuration, never runs systemctl.
 install: all
 	install -D -m 0755 $(B)/ksmpilotd $(DESTDIR)$(SBINDIR)/ksmpilotd
+	install -D -m 0755 $(B)/ksmpilotctl $(DESTDIR)$(SBINDIR)/ksmpilotctl
+	install -D -m 0644 systemd/ksmpilot.catalog $(DESTDIR)$(CATALOGDIR)/ksmpilot.catalog
+	install -D -m 0644 docs/ksmpilotctl.8 $(DESTDIR)$(MANDIR)/man8/ksmpilotctl.8
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/ksmpilot.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
@@ -140,11 +152,14 @@ install: all
 		install -D -m 0644 conf/ksmpilot.conf $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf; \
 	fi
 	@echo "installed. Enable with: systemctl daemon-reload && systemctl enable --now ksmpilot"
+	@echo "For journalctl -x to explain ksmpilotd's messages: journalctl --update-catalog"
 
 # Removes what install put there; an edited configuration stays.
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/ksmpilotd $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service \
-		$(DESTDIR)$(MANDIR)/man8/ksmpilotd.8 $(DESTDIR)$(MANDIR)/man5/ksmpilot.conf.5
+	rm -f $(DESTDIR)$(SBINDIR)/ksmpilotd $(DESTDIR)$(SBINDIR)/ksmpilotctl \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service $(DESTDIR)$(CATALOGDIR)/ksmpilot.catalog \
+		$(DESTDIR)$(MANDIR)/man8/ksmpilotd.8 $(DESTDIR)$(MANDIR)/man8/ksmpilotctl.8 \
+		$(DESTDIR)$(MANDIR)/man5/ksmpilot.conf.5
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
 		if cmp -s $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example; then \
 			rm -f $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf; \

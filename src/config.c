@@ -40,6 +40,8 @@ static const char *const on_exit_names[] = { "restore", "leave", "stop", NULL };
 static const int on_exit_values[] = { ON_EXIT_RESTORE, ON_EXIT_LEAVE, ON_EXIT_STOP };
 static const char *const advisor_names[] = { "takeover", "defer", NULL };
 static const int advisor_values[] = { ADVISOR_TAKEOVER, ADVISOR_DEFER };
+static const char *const man_names[] = { "keep", "0", "1", NULL };
+static const int man_values[] = { MAN_KEEP, MAN_OFF, MAN_ON };
 static const char *const level_names[] = { "err", "warning", "notice", "info", "debug", NULL };
 static const int level_values[] = { LOGL_ERR, LOGL_WARNING, LOGL_NOTICE, LOGL_INFO, LOGL_DEBUG };
 
@@ -104,6 +106,12 @@ static const struct key keys[] = {
 	  "10", "lower bound written to sleep_millisecs" },
 	{ "scan", "sleep_ms_max", T_U64, OFF(sleep_ms_max), 1, 60000, NULL, NULL, 0,
 	  "1000", "upper bound written to sleep_millisecs" },
+	/* [kernel] */
+	{ "kernel", "merge_across_nodes", T_ENUM, OFF(merge_across_nodes), 0, 0, man_names, man_values, 0,
+	  "keep", "set merge_across_nodes at start-up (0 or 1; only possible while nothing is merged) or keep it" },
+	/* [metrics] */
+	{ "metrics", "textfile", T_STRING, OFF(textfile), 0, 0, NULL, NULL, CFG_PATH_MAX,
+	  "", "Prometheus node_exporter textfile (*.prom) to write the controller's state to; empty turns it off" },
 };
 
 #define NKEYS ARRAY_SIZE(keys)
@@ -112,7 +120,7 @@ _Static_assert(ARRAY_SIZE(keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 _Static_assert(CFG_MAX_FILES > ARRAY_SIZE(keys) && CFG_MAX_FILES <= 256, "CFG_MAX_FILES");
 /* A line, its '\n' and the NUL must fit inih's line buffer. */
 _Static_assert(CFG_MAX_LINE_LEN + 2 <= INI_MAX_LINE, "CFG_MAX_LINE_LEN");
-static const char *const sections[] = { "daemon", "memory", "controller", "scan" };
+static const char *const sections[] = { "daemon", "memory", "controller", "scan", "kernel", "metrics" };
 
 const char *on_exit_name(int v)
 {
@@ -297,7 +305,7 @@ static void format_value(const struct cfg *cfg, const struct key *k, char *buf, 
 
 void cfg_dump(const struct cfg *cfg, FILE *f)
 {
-	const char *sect = NULL;
+	const char *sect = NULL, *sep;
 	char buf[CFG_PATH_MAX + 32];
 
 	for (size_t i = 0; i < NKEYS; i++) {
@@ -306,7 +314,16 @@ void cfg_dump(const struct cfg *cfg, FILE *f)
 			sect = keys[i].section;
 		}
 		format_value(cfg, &keys[i], buf, sizeof(buf));
-		fprintf(f, "%s = %s\n", keys[i].name, buf);
+		/* The dump must read back. A string may start with ';' or '#'
+		 * ("key =#x"): after a space it would be a comment. And it may
+		 * fill a line ("key=xxx..."): " = " would make it too long. */
+		if (strlen(keys[i].name) + 3 + strlen(buf) > CFG_MAX_LINE_LEN)
+			sep = "=";
+		else if (buf[0] == ';' || buf[0] == '#')
+			sep = " =";
+		else
+			sep = " = ";
+		fprintf(f, "%s%s%s\n", keys[i].name, sep, buf);
 	}
 }
 
@@ -585,6 +602,180 @@ int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *
 	return errs->n + errs->dropped > before ? -EINVAL : 0;
 }
 
+/* glibc's regcomp() unrolls repetitions: "x{m,n}" becomes n copies of x,
+ * "x{m,}" m+1 and "x+" two ("xx*"). Nested and chained repetitions
+ * multiply, and the cost grows faster than the copies: "a{1,32767}" took
+ * 8 GiB and 20 s, "((a{0,255}){0,255}){0,255}" more than 20 GiB, and
+ * "a+++...+" doubles with each '+'. A loop over something that matches the
+ * empty string is slow even when small: "(()*){499}" takes 0.5 s,
+ * "((\b)*){20}" minutes. So before compiling, check that the unrolled
+ * expression (each character, bracket expression and group counting 1) has
+ * at most REGEX_SIZE_MAX elements, and that no '*', '+' or "{m,}" applies to
+ * an expression that can match the empty string ("(a*)*", "(|a)+", "()*",
+ * "(^)*"). Returns 0, REGEX_TOO_LARGE or REGEX_EMPTY_LOOP. */
+#define REGEX_SIZE_MAX 1000
+enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_LOOP };
+static int regex_check(const char *re)
+{
+	enum { CAP = REGEX_SIZE_MAX + 1 };
+	/* per open group: the size of the finished elements and of the last
+	 * one (0: none yet); whether the branch so far, a finished branch and
+	 * the last element can match the empty string */
+	struct {
+		unsigned long sum, last;
+		bool seq_empty, alt_empty, last_empty;
+	} g[CFG_STR_MAX + 1];
+	unsigned n = 0;
+	const char *p = re;
+
+#define ADD(a, b) ((a) + (b) > CAP ? CAP : (a) + (b))
+#define MUL(a, b) ((b) && (a) > CAP / (b) ? CAP : (a) * (b))
+#define MAX(a, b) ((a) > (b) ? (a) : (b))
+#define FINISH_LAST()                                                    \
+	do {                                                             \
+		if (g[n].last) {                                         \
+			g[n].sum = ADD(g[n].sum, g[n].last);             \
+			g[n].seq_empty = g[n].seq_empty && g[n].last_empty; \
+		}                                                        \
+		g[n].last = 0;                                           \
+	} while (0)
+#define OPEN_GROUP()                                                     \
+	do {                                                             \
+		g[n].sum = g[n].last = 0;                                \
+		g[n].seq_empty = true;                                   \
+		g[n].alt_empty = g[n].last_empty = false;                \
+	} while (0)
+	OPEN_GROUP();
+	while (*p) {
+		unsigned long copies;
+		bool loop, may_be_empty;
+
+		switch (*p) {
+		case '(':
+			if (n + 1 >= ARRAY_SIZE(g))
+				return REGEX_TOO_LARGE;
+			FINISH_LAST();
+			n++;
+			OPEN_GROUP();
+			p++;
+			continue;
+		case ')':
+			if (n == 0)
+				break; /* an ordinary character in an ERE */
+			FINISH_LAST();
+			n--;
+			g[n].last = ADD(g[n + 1].sum, 1);
+			g[n].last_empty = g[n + 1].seq_empty || g[n + 1].alt_empty;
+			p++;
+			continue;
+		case '|':
+			FINISH_LAST();
+			g[n].alt_empty = g[n].alt_empty || g[n].seq_empty;
+			g[n].seq_empty = true;
+			p++;
+			continue;
+		case '*':
+		case '?':
+		case '+':
+			copies = *p == '+' ? 2 : 1;
+			loop = *p != '?';
+			may_be_empty = *p != '+';
+			p++;
+			goto repeat;
+		case '{':
+			if (isdigit((unsigned char)p[1]) || p[1] == ',') {
+				const char *q = p + 1;
+				unsigned long lo = 0, hi;
+				bool comma;
+
+				for (; isdigit((unsigned char)*q); q++)
+					lo = ADD(MUL(lo, 10), (unsigned long)(*q - '0'));
+				hi = lo;
+				comma = *q == ',';
+				if (comma) {
+					hi = 0;
+					for (q++; isdigit((unsigned char)*q); q++)
+						hi = ADD(MUL(hi, 10), (unsigned long)(*q - '0'));
+				}
+				if (*q == '}') {
+					loop = comma && q[-1] == ','; /* {m,} */
+					copies = loop ? ADD(lo, 1) : MAX(MAX(hi, lo), 1);
+					may_be_empty = lo == 0;
+					p = q + 1;
+					goto repeat;
+				}
+			}
+			break; /* not a repetition: a character, or regcomp() fails */
+		case '^':
+		case '$':
+			FINISH_LAST(); /* an anchor matches the empty string */
+			g[n].last = 1;
+			g[n].last_empty = true;
+			p++;
+			continue;
+		case '\\':
+			if (!p[1])
+				break;
+			p++;
+			/* \b \B \< \> \` \' are anchors; \1..\9 may match "" */
+			if (strchr("bB<>`'123456789", *p)) {
+				FINISH_LAST();
+				g[n].last = 1;
+				g[n].last_empty = true;
+				p++;
+				continue;
+			}
+			break;
+		case '[':
+			/* a bracket expression is one element, '{' and '(' in it
+			 * are characters */
+			p++;
+			p += *p == '^';
+			p += *p == ']';
+			for (; *p && *p != ']'; p++) {
+				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+					const char *close = strchr(p + 2, p[1]);
+					while (close && close[1] != ']')
+						close = strchr(close + 1, p[1]);
+					if (!close)
+						goto out; /* unterminated: regcomp() fails */
+					p = close + 1;
+				}
+			}
+			if (!*p)
+				goto out;
+			break;
+		default:
+			break;
+		}
+		/* one element: a character, an escape or a bracket expression */
+		FINISH_LAST();
+		g[n].last = 1;
+		g[n].last_empty = false;
+		p++;
+		continue;
+repeat:
+		if (loop && g[n].last && g[n].last_empty)
+			return REGEX_EMPTY_LOOP;
+		g[n].last = MUL(g[n].last, copies);
+		g[n].last_empty = g[n].last_empty || may_be_empty;
+	}
+out:
+	for (;;) { /* unclosed groups: regcomp() fails, count them anyway */
+		FINISH_LAST();
+		if (n == 0)
+			break;
+		n--;
+		g[n].sum = ADD(g[n].sum, ADD(g[n + 1].sum, 1));
+	}
+	return g[0].sum > REGEX_SIZE_MAX ? REGEX_TOO_LARGE : 0;
+#undef ADD
+#undef MUL
+#undef MAX
+#undef FINISH_LAST
+#undef OPEN_GROUP
+}
+
 int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors *errs)
 {
 	unsigned before = errs->n + errs->dropped;
@@ -608,10 +799,24 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 	if (cfg->state_dir[0] != '/')
 		cfg_error(errs, "%s: state_dir must be an absolute path, not '%s'",
 			  where(cfg, filename, "state_dir", NULL, w, sizeof(w)), cfg->state_dir);
+	if (cfg->textfile[0]) {
+		size_t n = strlen(cfg->textfile);
+		if (cfg->textfile[0] != '/' || n < 6 || strcmp(cfg->textfile + n - 5, ".prom") != 0)
+			cfg_error(errs, "%s: textfile must be an absolute path ending in .prom, not '%s'",
+				  where(cfg, filename, "textfile", NULL, w, sizeof(w)), cfg->textfile);
+	}
 	if (cfg->guest_cmdline[0]) {
 		regex_t re;
-		int r = regcomp(&re, cfg->guest_cmdline, REG_EXTENDED | REG_NOSUB);
-		if (r != 0) {
+		int r = regex_check(cfg->guest_cmdline);
+		if (r == REGEX_EMPTY_LOOP) {
+			cfg_error(errs, "%s: guest_cmdline: '%s' repeats with *, + or {m,} something that can match "
+				  "the empty string, like (a*)* or (^)*", where(cfg, filename, "guest_cmdline", NULL, w,
+				  sizeof(w)), cfg->guest_cmdline);
+		} else if (r == REGEX_TOO_LARGE) {
+			cfg_error(errs, "%s: guest_cmdline: '%s' is too large once its repetitions ({m,n}, +) are "
+				  "unrolled: more than %d elements", where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)),
+				  cfg->guest_cmdline, REGEX_SIZE_MAX);
+		} else if ((r = regcomp(&re, cfg->guest_cmdline, REG_EXTENDED | REG_NOSUB)) != 0) {
 			char msg[128];
 			regerror(r, &re, msg, sizeof(msg));
 			cfg_error(errs, "%s: guest_cmdline: bad regular expression '%s': %s",

@@ -15,6 +15,7 @@
 
 enum on_exit_action { ON_EXIT_RESTORE, ON_EXIT_LEAVE, ON_EXIT_STOP };
 enum advisor_policy { ADVISOR_TAKEOVER, ADVISOR_DEFER };
+enum man_policy { MAN_KEEP = -1, MAN_OFF = 0, MAN_ON = 1 }; /* merge_across_nodes */
 enum log_level_cfg { LOGL_ERR = 3, LOGL_WARNING = 4, LOGL_NOTICE = 5, LOGL_INFO = 6, LOGL_DEBUG = 7 };
 
 #define CFG_PATH_MAX 256
@@ -63,6 +64,10 @@ struct cfg {
 	uint64_t pages_to_scan_max;
 	uint64_t sleep_ms_min;
 	uint64_t sleep_ms_max;
+	/* [kernel] */
+	int merge_across_nodes;         /* enum man_policy */
+	/* [metrics] */
+	char textfile[CFG_PATH_MAX];    /* node_exporter textfile; "" = off */
 
 	struct cfg_source src;
 };

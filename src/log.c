@@ -18,6 +18,14 @@
 
 static enum log_target target = LOG_TARGET_STDERR;
 static int level = LOG_INFO;
+static log_sink_fn sink;
+static void *sink_data;
+
+void log_set_sink(log_sink_fn fn, void *userdata)
+{
+	sink = fn;
+	sink_data = userdata;
+}
 
 int log_parse_target(const char *s, enum log_target *out)
 {
@@ -94,6 +102,10 @@ static void emit(int prio, const char *msgid, const struct log_field *fields, si
 {
 	if (!log_enabled(prio))
 		return;
+	if (sink) {
+		sink(prio, msgid, msg, sink_data);
+		return;
+	}
 	if (target == LOG_TARGET_JOURNAL) {
 		struct iovec iov[MAX_FIELDS + 4];
 		char buf[MAX_FIELDS + 4][160];

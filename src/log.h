@@ -40,6 +40,11 @@ void log_notice(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* Tests: send every enabled record to fn instead of the journal or stderr.
+ * NULL restores the normal target. */
+typedef void (*log_sink_fn)(int prio, const char *msgid, const char *msg, void *userdata);
+void log_set_sink(log_sink_fn fn, void *userdata);
+
 void log_field_set(struct log_field *f, const char *name, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 

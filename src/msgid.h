@@ -13,5 +13,8 @@
 #define MSGID_KSM_UNAVAILABLE   "473f2216c343464b98c6c4a1cddf810d" /* KSM missing, read-only or unreadable */
 #define MSGID_WRITE_REJECTED    "1a08ed17bf6d440f9d4a8a91d729d445" /* the kernel refused a knob write */
 #define MSGID_FOREIGN_CHANGE    "d02e5b1351824dd2b4bf1c9b775acba5" /* a knob changed by someone else */
+#define MSGID_NEGATIVE_PROFIT   "9682071120cd4b72a49b10f97811fec0" /* general_profit < 0 for 10 min */
+#define MSGID_MAP_COUNT         "82a632c6e520477da8d426f1a55812a5" /* KSM process near vm.max_map_count */
+#define MSGID_NUMA_MERGE        "e335db28262c4269857dc494288c5474" /* merge_across_nodes=1, several nodes */
 
 #endif

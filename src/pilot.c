@@ -14,8 +14,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hazard.h"
 #include "msgid.h"
 #include "report.h"
+#include "state.h"
 #include "util.h"
 
 /* Knobs the controller writes, watched for changes by someone else. */
@@ -55,6 +57,20 @@ struct pilot {
 	struct ctl_decision logged;     /* the last decision logged at info */
 	bool have_logged;
 	struct ctl_decision last_decision;
+
+	/* published state */
+	char state_path[CFG_PATH_MAX + 32];
+	int64_t started, decided;       /* CLOCK_REALTIME seconds */
+	uint64_t state_written_ms;      /* monotonic; 0 = never */
+	bool state_err_logged, metrics_err_logged;
+
+	/* hazards */
+	struct hazard_episode profit;
+	struct hazard_episode maps;
+	struct map_usage map_usage;
+	uint64_t next_map_scan_ms;
+	unsigned numa_nodes;
+	bool numa_hazard;
 
 	struct pilot_stats stats;
 };
@@ -420,7 +436,8 @@ static bool decision_changed(const struct ctl_decision *a, const struct ctl_deci
 	return ra > 1.5 * rb || rb > 1.5 * ra;
 }
 
-static void log_decision(struct pilot *pl, const struct sample *s, const struct ctl_decision *d)
+/* Log the decision: at info when it changed (returns true), else debug. */
+static bool log_decision(struct pilot *pl, const struct sample *s, const struct ctl_decision *d)
 {
 	const char *msgid = NULL;
 	int prio = LOG_DEBUG;
@@ -438,17 +455,144 @@ static void log_decision(struct pilot *pl, const struct sample *s, const struct 
 	}
 	if (log_enabled(prio))
 		log_decision_line(prio, msgid, s, d);
+	return prio == LOG_INFO;
 }
+
+/* ---- hazards ------------------------------------------------------------------ */
+
+static void check_numa(struct pilot *pl, const struct sample *s)
+{
+	bool h = ksm_values_has(&s->ksm, KSM_MERGE_ACROSS_NODES) && s->ksm.v[KSM_MERGE_ACROSS_NODES] == 1 &&
+		 pl->numa_nodes > 1;
+
+	if (h && !pl->numa_hazard)
+		log_struct(LOG_WARNING, MSGID_NUMA_MERGE, NULL, 0,
+			   "merge_across_nodes=1 on a machine with %u NUMA nodes: merged pages may live on a remote "
+			   "node, which slows the processes that use them; consider [kernel] merge_across_nodes = 0 "
+			   "(it takes effect only while nothing is merged)",
+			   pl->numa_nodes);
+	pl->numa_hazard = h;
+}
+
+static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now_ms)
+{
+	int e;
+
+	if (ksm_values_has(&s->ksm, KSM_GENERAL_PROFIT)) {
+		e = hazard_update(&pl->profit, s->ksm.v[KSM_GENERAL_PROFIT] < 0, now_ms, HAZARD_HOLD_MS);
+		if (e > 0) {
+			struct log_field f;
+			log_field_set(&f, "KSM_GENERAL_PROFIT", "%" PRId64, s->ksm.v[KSM_GENERAL_PROFIT]);
+			log_struct(LOG_WARNING, MSGID_NEGATIVE_PROFIT, &f, 1,
+				   "general_profit has been negative for %u minutes (%.1f MiB now): the 64-byte rmap "
+				   "items of the pages KSM scans cost more memory than merging saves",
+				   HAZARD_HOLD_MS / 60000, (double)s->ksm.v[KSM_GENERAL_PROFIT] / (1024.0 * 1024.0));
+		} else if (e < 0) {
+			log_info("general_profit has been positive again for %u minutes", HAZARD_HOLD_MS / 60000);
+		}
+	}
+	if (now_ms >= pl->next_map_scan_ms) {
+		const char *proc = pl->env->proc_dir ? pl->env->proc_dir : "/proc";
+		bool near;
+		pl->next_map_scan_ms = now_ms + HAZARD_SCAN_MS;
+		if (hazard_scan_maps(proc, &pl->map_usage) == 0) {
+			near = pl->map_usage.pid &&
+			       (double)pl->map_usage.vmas >= HAZARD_MAP_SHARE * (double)pl->map_usage.max_map_count;
+			e = hazard_update(&pl->maps, near, now_ms, 0);
+			if (e > 0) {
+				struct log_field f[2];
+				log_field_set(&f[0], "KSM_PID", "%d", pl->map_usage.pid);
+				log_field_set(&f[1], "KSM_VMAS", "%" PRIu64, pl->map_usage.vmas);
+				log_struct(LOG_WARNING, MSGID_MAP_COUNT, f, 2,
+					   "process %d (%s) uses KSM and has %" PRIu64 " memory mappings, %.0f%% of "
+					   "vm.max_map_count (%" PRIu64 "): MADV_MERGEABLE splits mappings, and past the "
+					   "limit its mmap() calls fail",
+					   pl->map_usage.pid, pl->map_usage.comm, pl->map_usage.vmas,
+					   100.0 * (double)pl->map_usage.vmas / (double)pl->map_usage.max_map_count,
+					   pl->map_usage.max_map_count);
+			} else if (e < 0) {
+				log_info("no KSM process is near vm.max_map_count any more");
+			}
+		}
+	}
+}
+
+/* ---- the state file and the Prometheus textfile ------------------------------ */
+
+static void publish(struct pilot *pl, const struct sample *s, const struct ctl_decision *d, uint64_t now_ms,
+		    bool changed)
+{
+	struct state_info si;
+	int r;
+
+	if (changed)
+		pl->decided = (int64_t)time(NULL);
+	if (!changed && pl->state_written_ms && now_ms - pl->state_written_ms < STATE_REFRESH_MS)
+		return;
+	pl->state_written_ms = now_ms ? now_ms : 1;
+	memset(&si, 0, sizeof(si));
+	si.pid = (long)getpid();
+	si.started = pl->started;
+	si.updated = (int64_t)time(NULL);
+	si.decided = pl->decided;
+	si.config_path = pl->opts.config_path;
+	si.interval_ms = pl->cfg.interval_ms;
+	si.dry_run = pl->opts.dry_run;
+	si.kernel_advisor = pl->cfg.kernel_advisor;
+	si.ticks = pl->stats.ticks;
+	si.adjustments = pl->stats.adjustments;
+	si.write_errors = pl->stats.write_errors;
+	si.reloads = pl->stats.reloads;
+	si.reload_failures = pl->stats.reload_failures;
+	si.s = s;
+	si.d = d;
+	si.hazard_profit = pl->profit.active;
+	si.hazard_maps = pl->maps.active;
+	si.maps = pl->map_usage;
+	si.hazard_numa = pl->numa_hazard;
+	si.numa_nodes = pl->numa_nodes;
+	if (pl->state_path[0]) {
+		r = state_write(pl->state_path, &si);
+		if (r < 0 && !pl->state_err_logged)
+			log_warn(-r, "cannot write the state file %s", pl->state_path);
+		pl->state_err_logged = r < 0;
+	}
+	if (pl->cfg.textfile[0]) {
+		r = metrics_write(pl->cfg.textfile, &si);
+		if (r < 0 && !pl->metrics_err_logged)
+			log_warn(-r, "cannot write the Prometheus textfile %s", pl->cfg.textfile);
+		pl->metrics_err_logged = r < 0;
+	}
+}
+
+#ifdef KSMPILOT_TEST_HOOKS
+/* Test builds only (make TEST_HOOKS=1): KSMPILOT_TEST_HANG_AT_TICK=N makes
+ * tick N hang, so that a test can watch systemd's watchdog kill it. */
+static void test_hook_tick(uint64_t tick)
+{
+	const char *e = getenv("KSMPILOT_TEST_HANG_AT_TICK");
+
+	if (e && strtoull(e, NULL, 10) == tick) {
+		log_warnx("test hook: tick %" PRIu64 " hangs", tick);
+		for (;;)
+			pause();
+	}
+}
+#endif
 
 void pilot_tick(struct pilot *pl, uint64_t now)
 {
 	struct sample s;
 	struct ctl_decision d;
+	bool changed;
 	double dt = pl->have_last ? (double)(now - pl->last_us) / 1e6 : 0;
 	char sum[256];
 	int r;
 
 	pl->stats.ticks++;
+#ifdef KSMPILOT_TEST_HOOKS
+	test_hook_tick(pl->stats.ticks);
+#endif
 	sample_take(&pl->sampler, now / 1000, &s);
 	log_sample_errors(pl, &s);
 	if (!s.meminfo_err && !s.ksm_err)
@@ -483,7 +627,9 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 			remember_writes(pl, &d);
 		}
 	}
-	log_decision(pl, &s, &d);
+	changed = log_decision(pl, &s, &d);
+	check_hazards(pl, &s, now / 1000);
+	publish(pl, &s, &d, now / 1000, changed);
 	report_summary(sum, sizeof(sum), &s, &d);
 	sd_notifyf(0, "STATUS=%s", sum);
 }
@@ -516,6 +662,8 @@ int pilot_reload(struct pilot *pl)
 		}
 		if (sampler_set_guest(&pl->sampler, next->guest_cmdline, next->guest_scan_interval_ms) < 0)
 			log_warnx("guest_cmdline: cannot compile '%s'", next->guest_cmdline);
+		if (next->merge_across_nodes != pl->cfg.merge_across_nodes)
+			log_notice("merge_across_nodes is applied at start-up; restart to apply the new value");
 		if (pl->opts.dry_run && !next->dry_run)
 			log_warnx("dry_run = no takes effect at the next start; still a dry run");
 		ctl_reconfigure(next, &pl->ctl, pl->have_last ? &pl->last : NULL);
@@ -582,6 +730,31 @@ static bool apply_on_exit(struct pilot *pl)
 }
 
 
+/* [kernel] merge_across_nodes: only while nothing is merged; never unmerge
+ * to force it. */
+static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
+{
+	int r;
+
+	if (pl->cfg.merge_across_nodes == MAN_KEEP || pl->opts.dry_run)
+		return;
+	if (!ksm_has(&pl->ksm, KSM_MERGE_ACROSS_NODES)) {
+		log_notice("merge_across_nodes = %d asked, but this kernel has no merge_across_nodes (CONFIG_NUMA=n?)",
+			   pl->cfg.merge_across_nodes);
+		return;
+	}
+	r = ksm_apply(&pl->ksm, KSM_MERGE_ACROSS_NODES, pl->cfg.merge_across_nodes, &s->ksm);
+	if (r < 0) {
+		struct log_field f;
+		log_field_set(&f, "KSM_KNOB", "merge_across_nodes");
+		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, &f, 1, "cannot set merge_across_nodes=%d: %s%s",
+			   pl->cfg.merge_across_nodes, strerror(-r), write_hint(KSM_MERGE_ACROSS_NODES, r));
+	} else if (r > 0) {
+		log_info("merge_across_nodes set to %d", pl->cfg.merge_across_nodes);
+		s->ksm.v[KSM_MERGE_ACROSS_NODES] = pl->cfg.merge_across_nodes;
+	}
+}
+
 int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg *cfg, const struct pilot_env *env)
 {
 	static const struct pilot_env no_env;
@@ -640,6 +813,13 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	if (!pl->opts.dry_run)
 		take_snapshot(pl, &s);
 	handle_advisor(pl, &s);
+	set_merge_across_nodes(pl, &s);
+	pl->numa_nodes = hazard_numa_nodes(env->numa_dir ? env->numa_dir : "/sys/devices/system/node");
+	check_numa(pl, &s);
+	pl->started = (int64_t)time(NULL);
+	pl->decided = pl->started;
+	if (pl->lock_fd >= 0)
+		snprintf(pl->state_path, sizeof(pl->state_path), "%s/state", pl->cfg.state_dir);
 	*out = pl;
 	return EXIT_OK;
 fail:
@@ -653,6 +833,11 @@ bool pilot_stop(struct pilot *pl)
 
 	if (ok && pl->have_snap)
 		unlink(pl->snap_path);
+	/* no state, and no metrics, from a daemon that is gone */
+	if (pl->state_path[0])
+		unlink(pl->state_path);
+	if (pl->cfg.textfile[0] && pl->state_written_ms)
+		unlink(pl->cfg.textfile);
 	log_info("stopped after %" PRIu64 " ticks, %" PRIu64 " adjustments, %" PRIu64 " reloads", pl->stats.ticks,
 		 pl->stats.adjustments, pl->stats.reloads);
 	return ok;

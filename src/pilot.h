@@ -41,6 +41,8 @@ struct pilot_env {
 	const struct ksm_io *ksm_io;
 	const struct proc_ops *proc_ops;
 	void *proc_ctx;                 /* owned by the pilot from pilot_new() */
+	const char *proc_dir;           /* "/proc", for the map-count hazard */
+	const char *numa_dir;           /* "/sys/devices/system/node" */
 };
 
 struct pilot_stats {

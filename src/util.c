@@ -431,6 +431,11 @@ out:
 
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode)
 {
+	return write_file_replace(path, data, len, mode, true);
+}
+
+int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync)
+{
 	char tmp[4096];
 	size_t off = 0;
 	int fd, r = 0;
@@ -454,7 +459,7 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 		}
 		off += (size_t)n;
 	}
-	if (fsync(fd) < 0) {
+	if (sync && fsync(fd) < 0) {
 		r = -errno;
 		goto fail;
 	}

@@ -44,6 +44,9 @@ int read_file(const char *path, size_t max, char **out, size_t *len);
 /* Write data to path through path.tmp, fsync, rename(); mode is applied
  * with fchmod so the umask does not matter. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
+/* The same, with the fsync only when sync: for files rewritten often whose
+ * readers need atomicity, not durability (state file, metrics). */
+int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync);
 
 /* pread() the whole of a small file from offset 0 into buf, NUL-terminate,
  * strip one trailing newline. Returns length or -errno. */

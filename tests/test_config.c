@@ -57,7 +57,11 @@ static const char NONDEFAULT[] =
 	"pages_to_scan_min = 1\n"
 	"pages_to_scan_max = 1000000\n"
 	"sleep_ms_min = 60000\n"
-	"sleep_ms_max = 60000\n";
+	"sleep_ms_max = 60000\n"
+	"[kernel]\n"
+	"merge_across_nodes = 0\n"
+	"[metrics]\n"
+	"textfile = /var/lib/prometheus/node-exporter/ksm pilot.prom\n";
 
 /* ---- helpers ------------------------------------------------------- */
 
@@ -123,7 +127,7 @@ static void expect_size_equal(const char *what, const struct size_spec *a, const
 static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 {
 	/* A new key needs a line below. */
-	assert_int_equal(cfg_key_count(), 26);
+	assert_int_equal(cfg_key_count(), 28);
 #define EQ(f)                                                                      \
 	do {                                                                       \
 		if (a->f != b->f)                                                  \
@@ -160,6 +164,8 @@ static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 	EQ(pages_to_scan_max);
 	EQ(sleep_ms_min);
 	EQ(sleep_ms_max);
+	EQ(merge_across_nodes);
+	STREQ(textfile);
 #undef EQ
 #undef STREQ
 }
@@ -260,7 +266,7 @@ static void expect_load_ok(const char *path, bool must_exist, struct cfg *out)
 static void test_key_table(void **state)
 {
 	static const char *const types[] = { "bool", "integer", "number", "duration", "size", "string", "choice" };
-	static const char *const sections[] = { "daemon", "memory", "controller", "scan" };
+	static const char *const sections[] = { "daemon", "memory", "controller", "scan", "kernel", "metrics" };
 	struct cfg_key_info ki, kj;
 	unsigned n = cfg_key_count();
 	size_t sect = 0;
@@ -903,6 +909,66 @@ static void test_cross_key(void **state)
 	expect_one_error(cfg_validate(&c, "fallback", &e), &e, "fallback: sleep_ms_min (5000)", NULL);
 }
 
+/* Regression: glibc's regcomp() unrolls repetitions ("x{m,n}" into n
+ * copies of x, "x+" into "xx*"), nested and chained ones multiply, and the
+ * cost grows faster than the copies. "guest_cmdline = a{1,32767}" passed
+ * --check-config after 20 s and 8 GiB; "((a{0,255}){0,255}){0,255}" was
+ * killed at 22 GiB; the fuzzer ran out of memory on "a+++...+". And a loop
+ * over something that matches the empty string is slow even when small:
+ * the fuzzer timed out on "a++++++++****b****...+++++++", and "((\b)*){20}"
+ * takes minutes. The unrolled size is now limited to 1000 elements, and
+ * '*', '+' and {m,} must not repeat what can be empty. The patterns below
+ * cost at most about 100 ms and 70 MiB without the checks. */
+static void test_regex_limits(void **state)
+{
+	static const char *const too_large[] = {
+		"a{1,3000}", "(a{0,100}){0,100}", "((a{0,20}){0,20}){0,20}", "a{1001}", "a{1000,}", "a{,1001}",
+		"(qemu|kvm){0,200}", "x{1,40}{1,40}", "x++++++++++++++++", "a{0000000000000000000000001001}",
+		"[[:digit:]{]{1,1001}", "a{1,99999999999999999999999}",
+		"(a{0,1000}", /* unclosed: counted anyway */
+	};
+	static const char *const empty_loop[] = {
+		"a**", "a***", "(((b)*)*)*", "(b*){2}+", "a++++++++****b*******************+++++++c", "()*", "(()*){499}",
+		"(|a)+", "(a|)*", "((a|^)*){20}", "((\\b)*){15}", "(^)*", "($)+", "^*", "(a?b?)*", "(\\<|x){2,}",
+		"((ab)+|c?)*", "(.*)*", "(x)\\1*",
+	};
+	static const char *const fine[] = {
+		"^(/usr/bin/)?qemu-system-[a-z0-9_]{1,16}( |$)", "^qemu-system.*-enable-kvm", "a{1000}", "a{,1000}",
+		"a{999,}", "(a{0,30}){0,30}", "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", "x{2}{2}", "a+++",
+		"a+b+c+d+e+f+g+h+i+j+k+l+m+n+o+p+q+r+s+t+", "(b*c*d*e*f*g*h*i*j*k*){90}", "((a+)?c)*", "(-[a-z]+ *)*",
+		"(\\bqemu|kvm\\b)+", "(^|/)qemu", "(a|b)*", "((^)?){333}", "[{]1000}", "a\\{1000}", "[]{1000}]",
+		"[^]{1000}]", "[[:digit:]{]{1,9}", "[[.{.]]{1,2}", "a)b{1,99}", "[*+?]{2}", "\\*\\*\\*", "a{0}b{1}",
+	};
+	char text[256];
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(too_large); i++) {
+		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", too_large[i]);
+		check_cross(text, "t.conf:2: guest_cmdline: ", "is too large once its repetitions");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(empty_loop); i++) {
+		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", empty_loop[i]);
+		check_cross(text, "t.conf:2: guest_cmdline: ", "something that can match the empty string");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(fine); i++) {
+		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", fine[i]);
+		expect_ok(parse(&c, text, &e), &e);
+		if (cfg_validate(&c, "t.conf", &e) != 0) {
+			print_errors(&e);
+			fail_msg("'%s' rejected", fine[i]);
+		}
+	}
+	/* a broken expression still gets regcomp()'s message */
+	check_cross("[memory]\nguest_cmdline = [a-z{1,5000}\n", "t.conf:2: guest_cmdline: bad regular expression", NULL);
+	/* in a drop-in, the drop-in's line is named */
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = qemu\n", &e), &e);
+	snprintf(text, sizeof(text), "\n[memory]\nguest_cmdline = a{1,32767}\n");
+	assert_int_equal(cfg_parse_string(&c, text, strlen(text), "d.conf", &e), 0);
+	expect_one_error(cfg_validate(&c, "t.conf", &e), &e, "d.conf:3: guest_cmdline: 'a{1,32767}' is too large", NULL);
+}
+
 /* ---- error list -------------------------------------------------------- */
 
 static void test_error_overflow(void **state)
@@ -994,6 +1060,69 @@ static void test_dump_roundtrip(void **state)
 	assert_non_null(strstr(a, "\n\n[memory]\ntarget_available = 20%\n"));
 	assert_non_null(strstr(a, "\n\n[scan]\npages_to_scan_min = 100\n"));
 	free(a);
+}
+
+/* Regression (the round-trip check of tests/fuzz_config.c): a string value
+ * may start with '#' or ';' when no space comes before it ("key =#x"). The
+ * dump wrote "key = #x", which reads back as a comment: the value was lost. */
+static void test_dump_value_starting_with_comment_char(void **state)
+{
+	struct cfg c, again;
+	struct cfg_errors e;
+	char *text;
+	(void)state;
+
+	expect_ok(parse(&c, "[memory]\nguest_cmdline =#x\n[daemon]\nstate_dir =/r;s #c\n", &e), &e);
+	assert_string_equal(c.guest_cmdline, "#x");
+	assert_string_equal(c.state_dir, "/r;s");
+	text = dump_string(&c);
+	assert_non_null(strstr(text, "\nguest_cmdline =#x\n"));
+	free(text);
+	check_roundtrip(&c, &c);
+	cfg_defaults(&again);
+	check_roundtrip(&c, &again);
+
+	expect_ok(parse(&c, "[memory]\nguest_cmdline =;x\n", &e), &e);
+	assert_string_equal(c.guest_cmdline, ";x");
+	cfg_defaults(&again);
+	check_roundtrip(&c, &again);
+}
+
+/* Regression (found by tests/fuzz_config.c): "key=value" without spaces
+ * leaves room for a longer value than "key = value" does. The dump wrote
+ * every key as "key = value", a line over CFG_MAX_LINE_LEN that
+ * --check-config rejected. */
+static void test_dump_long_string_value(void **state)
+{
+	char line[CFG_MAX_LINE_LEN + 1], text[2 * CFG_MAX_LINE_LEN + 64], want[CFG_MAX_LINE_LEN + 4], *dump;
+	struct cfg c, again;
+	struct cfg_errors e;
+	(void)state;
+
+	/* a line of exactly CFG_MAX_LINE_LEN characters, each way */
+	for (int hash = 0; hash < 2; hash++) {
+		memset(line, 'q', sizeof(line));
+		memcpy(line, "guest_cmdline=", 14);
+		if (hash)
+			line[14] = '#';
+		line[CFG_MAX_LINE_LEN] = '\0';
+		snprintf(text, sizeof(text), "[memory]\n%s\n[daemon]\nstate_dir:/%0*d\n", line,
+			 CFG_MAX_LINE_LEN - 11, 7);
+		expect_ok(parse(&c, text, &e), &e);
+		assert_int_equal(strlen(c.guest_cmdline), CFG_MAX_LINE_LEN - 14);
+		assert_int_equal(strlen(c.state_dir), CFG_MAX_LINE_LEN - 10);
+		dump = dump_string(&c);
+		snprintf(want, sizeof(want), "\n%s\n", line);
+		assert_non_null(strstr(dump, want));
+		free(dump);
+		cfg_defaults(&again);
+		check_roundtrip(&c, &again);
+	}
+	/* one character less fits with the spaces, as before */
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = abc\n", &e), &e);
+	dump = dump_string(&c);
+	assert_non_null(strstr(dump, "\nguest_cmdline = abc\n"));
+	free(dump);
 }
 
 static void test_enum_names(void **state)
@@ -1354,8 +1483,11 @@ int main(void)
 		cmocka_unit_test(test_nul_and_control_chars),
 		cmocka_unit_test(test_crlf_and_bom),
 		cmocka_unit_test(test_cross_key),
+		cmocka_unit_test(test_regex_limits),
 		cmocka_unit_test(test_error_overflow),
 		cmocka_unit_test(test_dump_roundtrip),
+		cmocka_unit_test(test_dump_value_starting_with_comment_char),
+		cmocka_unit_test(test_dump_long_string_value),
 		cmocka_unit_test(test_enum_names),
 		cmocka_unit_test_setup_teardown(test_load_missing, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_dropins, setup_tmpdir, teardown_tmpdir),

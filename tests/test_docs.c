@@ -79,11 +79,58 @@ static void test_configuration_md_has_every_key(void **state)
 	free(md);
 }
 
+/* Every MESSAGE_ID defined in src/msgid.h has an entry in the catalog,
+ * and every MSGID_ used in src/ is defined there. */
+static void test_catalog_has_every_message_id(void **state)
+{
+	char *ids = slurp("src/msgid.h");
+	char *cat = slurp("systemd/ksmpilot.catalog");
+	unsigned n = 0;
+
+	(void)state;
+	for (char *p = strstr(ids, "#define MSGID_"); p; p = strstr(p + 1, "#define MSGID_")) {
+		char name[64], id[64], want[80];
+		if (sscanf(p, "#define %63s \"%32[0-9a-f]\"", name, id) != 2)
+			fail_msg("cannot parse '%.60s'", p);
+		assert_int_equal(strlen(id), 32);
+		snprintf(want, sizeof(want), "\n-- %s\n", id);
+		if (!strstr(cat, want))
+			fail_msg("systemd/ksmpilot.catalog has no entry for %s (%s)", name, id);
+		n++;
+	}
+	assert_true(n >= 7);
+	free(ids);
+	free(cat);
+}
+
+static void test_every_used_message_id_is_defined(void **state)
+{
+	static const char *const files[] = { "src/pilot.c", "src/daemon.c", "src/ksmpilotd.c" };
+	char *ids = slurp("src/msgid.h");
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char *src = slurp(files[f]);
+		for (char *p = strstr(src, "MSGID_"); p; p = strstr(p + 1, "MSGID_")) {
+			char name[64], want[80];
+			if (sscanf(p, "%63[A-Z_]", name) != 1)
+				continue;
+			snprintf(want, sizeof(want), "#define %s ", name);
+			if (!strstr(ids, want))
+				fail_msg("%s uses %s, which src/msgid.h does not define", files[f], name);
+		}
+		free(src);
+	}
+	free(ids);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_man_page_has_every_key),
 		cmocka_unit_test(test_configuration_md_has_every_key),
+		cmocka_unit_test(test_catalog_has_every_message_id),
+		cmocka_unit_test(test_every_used_message_id_is_defined),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,17 @@ systemd-analyze security --offline=yes --threshold=15 "$U" > /dev/null 2>&1 || f
 # the essentials of the contract
 for l in Type=notify WatchdogSec= "ExecReload=/bin/kill -HUP \$MAINPID" "ExecStartPre=.*--check-config" \
 	Restart=on-failure "RestartPreventExitStatus=3 4" ConditionPathExists=/sys/kernel/mm/ksm/run \
-	Conflicts=ksmtuned.service After=ksm.service ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=$"; do
+	Conflicts=ksmtuned.service After=ksm.service ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$"; do
 	grep -q "^$l" "$U" || fail "unit lacks $l"
 done
+# the journal catalog parses, with one entry per MESSAGE_ID in src/msgid.h
+if command -v journalctl >/dev/null; then
+	R="$TMPD/root"
+	mkdir -p "$R/usr/lib/systemd/catalog" "$R/var/lib/systemd/catalog"
+	cp systemd/ksmpilot.catalog "$R/usr/lib/systemd/catalog/"
+	journalctl --root="$R" --update-catalog > "$TMPD/cat.err" 2>&1 || { cat "$TMPD/cat.err"; fail "catalog does not parse"; }
+	got=$(journalctl --root="$R" --list-catalog 2>/dev/null | grep -c ' ksmpilot: ')
+	want=$(grep -c '^#define MSGID_' src/msgid.h)
+	[ "$got" = "$want" ] || fail "catalog lists $got entries, src/msgid.h defines $want"
+fi
 echo "unit: score $score, passed"

@@ -1,0 +1,53 @@
+/* hazard.h - the hazards named in the kernel's KSM documentation, watched
+ * so that an operator hears of them once per episode:
+ *   - general_profit negative for a long time: the rmap items (64 bytes per
+ *     page scanned) cost more memory than merging saves;
+ *   - a process using KSM near vm.max_map_count: MADV_MERGEABLE splits
+ *     VMAs, and past the limit the process's mmap() calls fail;
+ *   - merge_across_nodes=1 on a machine with several NUMA nodes.
+ * An episode starts when a condition has held for HAZARD_HOLD_MS and ends
+ * when it has been clear for as long. The /proc and /sys roots are
+ * parameters, so that tests use fake trees. Nothing here logs. */
+#ifndef KSMPILOT_HAZARD_H
+#define KSMPILOT_HAZARD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define HAZARD_HOLD_MS (10u * 60u * 1000u)
+/* A process at this share of vm.max_map_count is a hazard. */
+#define HAZARD_MAP_SHARE 0.9
+/* /proc is scanned for KSM processes at most this often. */
+#define HAZARD_SCAN_MS (60u * 1000u)
+
+/* One condition with hysteresis in time. */
+struct hazard_episode {
+	bool active;            /* an episode is on (reported) */
+	bool cond;              /* the condition held at the last update */
+	uint64_t since_ms;      /* when cond last changed */
+};
+
+/* Feed the condition at now; returns +1 when an episode starts, -1 when
+ * it ends, 0 otherwise. hold_ms = 0 starts and ends at once. */
+int hazard_update(struct hazard_episode *h, bool cond, uint64_t now_ms, uint64_t hold_ms);
+
+/* The process closest to vm.max_map_count among those with KSM rmap
+ * items (ksm_rmap_items > 0 in /proc/PID/ksm_stat). */
+struct map_usage {
+	int pid;                /* 0: no KSM process found */
+	char comm[32];
+	uint64_t vmas;          /* lines of /proc/PID/maps */
+	uint64_t max_map_count;
+	unsigned ksm_processes; /* processes with rmap items */
+	unsigned unreadable;    /* KSM processes whose maps could not be read */
+};
+
+/* Scan proc_dir ("/proc"); max_map_count from proc_dir/sys/vm/max_map_count.
+ * Returns 0 or -errno (proc_dir unreadable). */
+int hazard_scan_maps(const char *proc_dir, struct map_usage *out);
+
+/* NUMA nodes under sys_node_dir ("/sys/devices/system/node"); 1 when the
+ * directory is missing (no NUMA). */
+unsigned hazard_numa_nodes(const char *sys_node_dir);
+
+#endif

@@ -1,0 +1,215 @@
+/* state.c - see state.h */
+#include "state.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "util.h"
+
+#define STATE_MAGIC "# ksmpilot state"
+
+static const char *advisor_name(int v)
+{
+	return v == ADVISOR_DEFER ? "defer" : "takeover";
+}
+
+char *state_format(const struct state_info *si)
+{
+	const struct sample *s = si->s;
+	const struct ctl_decision *d = si->d;
+	const struct ctl_terms *t = &d->t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, STATE_MAGIC " v%d: key=value, documented in ksmpilotctl(8)\n", STATE_VERSION);
+	fprintf(f, "version=%d\npid=%ld\nstarted=%" PRId64 "\nupdated=%" PRId64 "\ndecided=%" PRId64 "\n",
+		STATE_VERSION, si->pid, si->started, si->updated, si->decided);
+	fprintf(f, "config=%s\ninterval_ms=%" PRIu64 "\ndry_run=%d\nkernel_advisor=%s\n", si->config_path,
+		si->interval_ms, si->dry_run, advisor_name(si->kernel_advisor));
+	fprintf(f, "ticks=%" PRIu64 "\nadjustments=%" PRIu64 "\nwrite_errors=%" PRIu64 "\nreloads=%" PRIu64
+		   "\nreload_failures=%" PRIu64 "\n",
+		si->ticks, si->adjustments, si->write_errors, si->reloads, si->reload_failures);
+	fprintf(f, "run=%d\npages_to_scan=%" PRIu64 "\nsleep_ms=%" PRIu64 "\nset_pages=%d\n", d->run,
+		d->pages_to_scan, d->sleep_ms, d->set_pages);
+	fprintf(f, "rate=%.0f\nrate_planned=%.0f\nreason=%s\nmode=%s\nwake=%s\n", d->rate, d->rate_planned,
+		ctl_reason_name(d->reason), ctl_mode_name(d->mode), ctl_wake_name(d->wake));
+	fprintf(f, "error=%.6f\nerror_mem=%.6f\nerror_guest=%.6f\nerror_psi=%.6f\n", t->error, t->error_mem,
+		t->error_guest, t->error_psi);
+	fprintf(f, "p=%.6f\ni=%.6f\nd=%.6f\nu=%.6f\nbenefit=%.6f\n", t->p, t->i, t->d, t->u, t->benefit);
+	fprintf(f, "yield=%.6f\nepoch_yield=%.6f\nchurn=%.6f\n", t->yield, t->epoch_yield, t->churn);
+	fprintf(f, "cost_us=%.4f\ncpu_share=%.6f\nrate_cap=%.0f\nrate_idle=%.0f\nscanned_rate=%.0f\n", t->cost_us,
+		t->cpu_share, t->rate_cap, t->rate_idle, t->scanned_rate);
+	fprintf(f, "setpoint_bytes=%" PRIu64 "\nmem_total_bytes=%" PRIu64 "\nmem_available_bytes=%" PRIu64 "\n",
+		t->setpoint, s->mem_total, s->mem_available);
+	fprintf(f, "ksmd_visible=%d\nksmd_cpu_seconds=%.2f\nestimated_cpu=%d\n", s->have_ksmd_cpu, s->ksmd_cpu_s,
+		d->estimated_cpu);
+	if (s->have_guest)
+		fprintf(f, "guest_rss_bytes=%" PRIu64 "\nguest_processes=%u\n", s->guest_rss, s->guest_count);
+	if (s->have_psi)
+		fprintf(f, "psi_some_avg10=%.2f\n", s->psi_some_avg10);
+	fprintf(f, "hazard_negative_profit=%d\n", si->hazard_profit);
+	fprintf(f, "hazard_map_count=%d\n", si->hazard_maps);
+	if (si->maps.pid)
+		fprintf(f, "map_count_pid=%d\nmap_count_comm=%s\nmap_count_vmas=%" PRIu64 "\n", si->maps.pid,
+			si->maps.comm, si->maps.vmas);
+	fprintf(f, "max_map_count=%" PRIu64 "\n", si->maps.max_map_count);
+	fprintf(f, "hazard_numa_merge=%d\nnuma_nodes=%u\n", si->hazard_numa, si->numa_nodes);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+/* Whole numbers (bytes, counts) in full; others with 9 digits. */
+static void value(FILE *f, double v)
+{
+	if (v == floor(v) && fabs(v) < 1e18)
+		fprintf(f, "%.0f\n", v);
+	else
+		fprintf(f, "%.9g\n", v);
+}
+
+static void metric(FILE *f, const char *type, const char *name, const char *help, double v)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n%s ", name, help, name, type, name);
+	value(f, v);
+}
+
+static void gauge(FILE *f, const char *name, const char *help, double v)
+{
+	metric(f, "gauge", name, help, v);
+}
+
+static void counter(FILE *f, const char *name, const char *help, double v)
+{
+	metric(f, "counter", name, help, v);
+}
+
+/* Only what node_exporter's own ksmd collector lacks: it already exports
+ * run, pages_to_scan, sleep_millisecs and the page counters. */
+char *metrics_format(const struct state_info *si)
+{
+	const struct ctl_decision *d = si->d;
+	const struct ctl_terms *t = &d->t;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "# HELP ksmpilot_build_info ksmpilotd version.\n# TYPE ksmpilot_build_info gauge\n"
+		   "ksmpilot_build_info{version=\"%s\"} 1\n",
+		KSMPILOT_VERSION);
+	gauge(f, "ksmpilot_setpoint_bytes", "MemAvailable the controller aims at (target_available).",
+	      (double)t->setpoint);
+	gauge(f, "ksmpilot_memory_available_bytes", "MemAvailable as the controller saw it at the last tick.",
+	      (double)si->s->mem_available);
+	fprintf(f, "# HELP ksmpilot_decision_reason Reason for the last decision (1 for the current one).\n"
+		   "# TYPE ksmpilot_decision_reason gauge\n");
+	for (int r = 0; r < CTL_R_COUNT; r++)
+		fprintf(f, "ksmpilot_decision_reason{reason=\"%s\"} %d\n", ctl_reason_name((enum ctl_reason)r),
+			r == (int)d->reason);
+	fprintf(f, "# HELP ksmpilot_controller_term Controller terms of the last decision (dimensionless).\n"
+		   "# TYPE ksmpilot_controller_term gauge\n");
+	fprintf(f, "ksmpilot_controller_term{term=\"error\"} %.9g\n", t->error);
+	fprintf(f, "ksmpilot_controller_term{term=\"p\"} %.9g\n", t->p);
+	fprintf(f, "ksmpilot_controller_term{term=\"i\"} %.9g\n", t->i);
+	fprintf(f, "ksmpilot_controller_term{term=\"d\"} %.9g\n", t->d);
+	fprintf(f, "ksmpilot_controller_term{term=\"effort\"} %.9g\n", t->u);
+	fprintf(f, "ksmpilot_controller_term{term=\"benefit\"} %.9g\n", t->benefit);
+	fprintf(f, "ksmpilot_controller_term{term=\"yield\"} %.9g\n", t->yield);
+	fprintf(f, "ksmpilot_controller_term{term=\"churn\"} %.9g\n", t->churn);
+	gauge(f, "ksmpilot_wanted_scan_rate_pages_per_second", "Scan rate the controller wants.", d->run ? d->rate : 0);
+	gauge(f, "ksmpilot_scan_rate_cap_pages_per_second", "Scan rate max_cpu allows at the measured cost.",
+	      t->rate_cap);
+	gauge(f, "ksmpilot_ksmd_cost_seconds_per_page", "ksmd CPU time per page scanned, measured.",
+	      t->cost_us / 1e6);
+	if (si->s->have_ksmd_cpu)
+		counter(f, "ksmpilot_ksmd_cpu_seconds_total", "CPU time of the ksmd kernel thread since boot.",
+			si->s->ksmd_cpu_s);
+	gauge(f, "ksmpilot_ksmd_cpu_ratio", "ksmd CPU over the last interval, in cores.", t->cpu_share);
+	counter(f, "ksmpilot_ticks_total", "Samples taken and decided on.", (double)si->ticks);
+	counter(f, "ksmpilot_adjustments_total", "Ticks that wrote at least one KSM knob.", (double)si->adjustments);
+	counter(f, "ksmpilot_write_errors_total", "KSM knob writes the kernel rejected.", (double)si->write_errors);
+	counter(f, "ksmpilot_reloads_total", "Configuration reloads taken.", (double)si->reloads);
+	counter(f, "ksmpilot_reload_failures_total", "Configuration reloads refused (bad file).",
+		(double)si->reload_failures);
+	gauge(f, "ksmpilot_last_decision_timestamp_seconds", "When the decision last changed.", (double)si->decided);
+	fprintf(f, "# HELP ksmpilot_hazard Hazards from the KSM documentation (1 while an episode is on).\n"
+		   "# TYPE ksmpilot_hazard gauge\n"
+		   "ksmpilot_hazard{hazard=\"negative_profit\"} %d\n"
+		   "ksmpilot_hazard{hazard=\"map_count\"} %d\n"
+		   "ksmpilot_hazard{hazard=\"numa_merge\"} %d\n",
+		si->hazard_profit, si->hazard_maps, si->hazard_numa);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static int write_text(const char *path, char *text)
+{
+	int r;
+
+	if (!text)
+		return -ENOMEM;
+	/* rewritten every few seconds: atomic, but no fsync */
+	r = write_file_replace(path, text, strlen(text), 0644, false);
+	free(text);
+	return r;
+}
+
+int state_write(const char *path, const struct state_info *si)
+{
+	return write_text(path, state_format(si));
+}
+
+int metrics_write(const char *path, const struct state_info *si)
+{
+	return write_text(path, metrics_format(si));
+}
+
+int state_read(const char *path, struct state_kv *kv)
+{
+	char *text, *line, *save = NULL;
+	size_t len;
+	int r;
+
+	r = read_file(path, 64 * 1024, &text, &len);
+	if (r < 0)
+		return r;
+	memset(kv, 0, sizeof(*kv));
+	if (strncmp(text, STATE_MAGIC, strlen(STATE_MAGIC)) != 0) {
+		free(text);
+		return -EINVAL;
+	}
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (line[0] == '#' || !eq || kv->n == STATE_MAX_KEYS)
+			continue;
+		*eq = '\0';
+		snprintf(kv->key[kv->n], sizeof(kv->key[0]), "%s", line);
+		snprintf(kv->value[kv->n], sizeof(kv->value[0]), "%s", eq + 1);
+		kv->n++;
+	}
+	free(text);
+	return 0;
+}
+
+const char *state_get(const struct state_kv *kv, const char *key)
+{
+	for (unsigned i = 0; i < kv->n; i++)
+		if (strcmp(kv->key[i], key) == 0)
+			return kv->value[i];
+	return NULL;
+}

@@ -1,0 +1,56 @@
+/* state.h - what the daemon publishes about itself: the state file
+ * (/run/ksmpilot/state, read by ksmpilotctl status) and the Prometheus
+ * node_exporter textfile. Both are written through a temporary file and
+ * rename(), so a reader never sees half a file. Formats: ksmpilotctl(8). */
+#ifndef KSMPILOT_STATE_H
+#define KSMPILOT_STATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "controller.h"
+#include "hazard.h"
+#include "sample.h"
+
+#define STATE_VERSION 1
+/* Written when the decision changes, and at least this often. */
+#define STATE_REFRESH_MS 10000u
+
+struct state_info {
+	long pid;
+	int64_t started, updated, decided;      /* CLOCK_REALTIME seconds */
+	const char *config_path;
+	uint64_t interval_ms;
+	bool dry_run;
+	int kernel_advisor;                     /* enum advisor_policy */
+	uint64_t ticks, adjustments, write_errors, reloads, reload_failures;
+	const struct sample *s;
+	const struct ctl_decision *d;
+	bool hazard_profit;                     /* general_profit negative for 10 min */
+	bool hazard_maps;                       /* a KSM process near vm.max_map_count */
+	struct map_usage maps;
+	bool hazard_numa;                       /* merge_across_nodes=1, several nodes */
+	unsigned numa_nodes;
+};
+
+/* Format into a malloc()ed string; NULL on ENOMEM. */
+char *state_format(const struct state_info *si);
+char *metrics_format(const struct state_info *si);
+/* Format and write atomically (mode 0644); 0 or -errno. */
+int state_write(const char *path, const struct state_info *si);
+int metrics_write(const char *path, const struct state_info *si);
+
+/* A parsed state file: key=value pairs in file order. */
+#define STATE_MAX_KEYS 96
+struct state_kv {
+	unsigned n;
+	char key[STATE_MAX_KEYS][40];
+	char value[STATE_MAX_KEYS][256];
+};
+/* -ENOENT when there is no state file, -EINVAL when it is not one. */
+int state_read(const char *path, struct state_kv *kv);
+/* The value of key, or NULL. */
+const char *state_get(const struct state_kv *kv, const char *key);
+
+#endif

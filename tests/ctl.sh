@@ -1,0 +1,92 @@
+# ctl.sh - ksmpilotctl status (text and JSON) with and without the daemon,
+# the state file and the Prometheus textfile end to end, on a fake KSM tree.
+# Needs neither root nor KSM.
+. tests/lib.sh
+set -u
+make_tmp
+CTL=$B/ksmpilotctl
+K=$TMPD/ksm
+S=$TMPD/state
+make_fake_ksm "$K"
+echo 156000 > "$K/pages_sharing"
+echo 600 > "$K/pages_shared"
+ctl() { $WRAP $CTL --sysfs-dir "$K" --state-dir "$S" "$@"; }
+
+# usage and errors
+$CTL > /dev/null 2>&1; [ $? = 2 ] || fail "no command: expected exit 2"
+$CTL frobnicate > /dev/null 2>&1; [ $? = 2 ] || fail "unknown command: expected exit 2"
+$CTL --sysfs-dir "$TMPD/none" --state-dir "$S" status > /dev/null 2>&1; [ $? = 4 ] || fail "no KSM: expected exit 4"
+$CTL --help | grep -q "import-ksmtuned" || fail "--help lacks import-ksmtuned"
+
+# without the daemon: the kernel side, and "not running"
+ctl status > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "status failed without the daemon"; }
+grep -q "^ksmpilotd   not running" "$TMPD/out" || fail "status does not say the daemon is not running"
+grep -q "^Saving      609.4 MiB" "$TMPD/out" || fail "status does not show the saving: $(grep Saving "$TMPD/out")"
+grep -q "^Kernel .*has general_profit" "$TMPD/out" || fail "status does not list the features"
+ctl status --json > "$TMPD/json" || fail "status --json failed"
+grep -q '"running": false' "$TMPD/json" || fail "JSON: running is not false"
+grep -q '"pages_sharing": 156000' "$TMPD/json" || fail "JSON: pages_sharing"
+if command -v python3 >/dev/null; then
+	python3 -m json.tool "$TMPD/json" > /dev/null || fail "status --json is not valid JSON: $(cat "$TMPD/json")"
+fi
+
+# with the daemon: its decision, terms and counters; the textfile
+fake_conf "$TMPD/k.conf" "$S" "[memory]
+target_available = 100%
+[metrics]
+textfile = $TMPD/ksmpilot.prom"
+$WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
+D=$!
+track $D
+for i in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
+[ -s "$S/state" ] || fail "no state file"
+head -n 1 "$S/state" | grep -q "^# ksmpilot state v1" || fail "state file header"
+ctl status > "$TMPD/out" 2>&1 || fail "status failed with the daemon"
+grep -q "^ksmpilotd   running, pid $D" "$TMPD/out" || { cat "$TMPD/out"; fail "status does not see the daemon"; }
+grep -q "^Decision    probing" "$TMPD/out" || fail "status does not show the decision"
+grep -q "^Terms       error" "$TMPD/out" || fail "status does not show the terms"
+ctl status --json > "$TMPD/json"
+grep -q '"running": true' "$TMPD/json" || fail "JSON: running is not true"
+grep -q "\"pid\": $D" "$TMPD/json" || fail "JSON: pid"
+grep -q '"reason": "probing"' "$TMPD/json" || fail "JSON: reason"
+if command -v python3 >/dev/null; then
+	python3 -m json.tool "$TMPD/json" > /dev/null || fail "status --json is not valid JSON: $(cat "$TMPD/json")"
+fi
+[ "$(stat -c %a "$TMPD/ksmpilot.prom")" = 644 ] || fail "textfile mode is not 0644"
+grep -q '^ksmpilot_setpoint_bytes [0-9]*$' "$TMPD/ksmpilot.prom" || fail "textfile lacks the setpoint"
+grep -q '^ksmpilot_decision_reason{reason="probing"} 1$' "$TMPD/ksmpilot.prom" || fail "textfile lacks the reason"
+cp "$S/state" "$TMPD/state.saved"
+
+kill -TERM $D
+wait $D || fail "daemon exited $?"
+[ -e "$S/state" ] && fail "state file left after exit"
+[ -e "$TMPD/ksmpilot.prom" ] && fail "textfile left after exit"
+
+# a state file left by a daemon that died is shown as stale
+cp "$TMPD/state.saved" "$S/state"
+ctl status > "$TMPD/out" 2>&1
+grep -q "^ksmpilotd   not running (stale state from pid $D)" "$TMPD/out" || fail "stale state not recognised"
+# import-ksmtuned: the output passes ksmpilotd --check-config; problems go to
+# stderr as FILE:LINE and give exit 3; an unreadable file gives exit 1
+cat > "$TMPD/ksmtuned.conf" <<'EOC'
+# Configuration file for ksmtuned.
+KSM_MONITOR_INTERVAL=60
+export KSM_NPAGES_MAX="2500"   # more
+KSM_THRES_COEF='25'
+DEBUG=1
+EOC
+$CTL import-ksmtuned "$TMPD/ksmtuned.conf" > "$TMPD/imported.conf" 2> "$TMPD/imp.err" || fail "import exited $?"
+$KSMPILOTD --check-config -c "$TMPD/imported.conf" > /dev/null || fail "imported config does not pass --check-config"
+$KSMPILOTD --dump-config -c "$TMPD/imported.conf" > "$TMPD/dump"
+grep -qx "pages_to_scan_max = 2500" "$TMPD/dump" || fail "KSM_NPAGES_MAX not imported"
+grep -qx "target_available = 25%" "$TMPD/dump" || fail "KSM_THRES_COEF not imported"
+grep -qx "log_level = debug" "$TMPD/dump" || fail "DEBUG not imported"
+grep -q "ksmtuned.conf:2: warning: .*KSM_MONITOR_INTERVAL" "$TMPD/imp.err" || fail "meaningless setting not reported"
+echo 'KSM_NPAGES_MAX=$(nproc)' >> "$TMPD/ksmtuned.conf"
+$CTL import-ksmtuned "$TMPD/ksmtuned.conf" > "$TMPD/imported.conf" 2> "$TMPD/imp.err"
+[ $? = 3 ] || fail "an unimportable line did not give exit 3"
+grep -q "ksmtuned.conf:6: error:" "$TMPD/imp.err" || fail "the bad line is not named"
+$KSMPILOTD --check-config -c "$TMPD/imported.conf" > /dev/null || fail "partial import does not pass --check-config"
+$CTL import-ksmtuned "$TMPD/none.conf" > /dev/null 2>&1
+[ $? = 1 ] || fail "a missing file did not give exit 1"
+echo "ctl: passed"
