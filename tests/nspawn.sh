@@ -1,0 +1,381 @@
+# nspawn.sh - the installed service under a real systemd. Boots the host's
+# own systemd in a volatile systemd-nspawn container (the host's /usr, an
+# empty /etc and /var, never the real /etc), with the host's KSM directory
+# bound over /sys/kernel/mm/ksm inside, installs a TEST_HOOKS build with
+# `make install` under /opt/ksmpilot and /etc, and checks:
+#   1. systemctl enable --now: active (running) after READY=1, STATUS= shown
+#   2. systemctl reload: a good config is taken; a broken one is refused with
+#      FILE:LINE, the service keeps running on the old one
+#   3. a hung tick (KSMPILOT_TEST_HANG_AT_TICK) is killed by the watchdog
+#      and the service restarted
+#   4. a SIGSEGV is restarted (and the restart keeps the start-up snapshot)
+#   5. systemctl stop applies on_exit=restore to the host's knobs
+#   6. journalctl -o json holds the structured KSM_* fields
+#   7. systemd-analyze security scores the installed unit at 1.5 or less
+# A test drop-in shortens WatchdogSec/RestartSec/TimeoutStopSec and turns
+# off core dumps and the start rate limit; the shipped hardening is kept.
+# Skips unless root and KSMPILOT_REAL_KSM=1 (it writes the host's knobs;
+# tests/lib.sh holds the kernel lock and restores them), when
+# systemd-nspawn is missing and cannot be installed, or when the container
+# does not boot on this machine. Alone: `make nspawn-test`.
+. tests/lib.sh
+set -u
+[ "${KSMPILOT_VALGRIND:-0}" = 1 ] &&
+	skip "the daemon in the container cannot run under valgrind; this test runs in the plain make check"
+require_real_ksm
+T0=$(date +%s) # timed from the kernel lock on
+make_tmp
+
+# --- systemd-nspawn ------------------------------------------------------------
+SYSTEMD_BIN=""
+for f in /usr/lib/systemd/systemd /lib/systemd/systemd; do [ -x "$f" ] && SYSTEMD_BIN=$f && break; done
+[ -n "$SYSTEMD_BIN" ] || skip "systemd is not installed: nothing to boot"
+command -v nsenter >/dev/null || skip "nsenter (util-linux) is missing"
+if ! command -v systemd-nspawn >/dev/null; then
+	command -v apt-get >/dev/null || skip "systemd-nspawn is missing (package systemd-container) and there is no apt-get"
+	note "installing systemd-container (systemd-nspawn)"
+	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd-container ||
+		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd-container; }
+	} > "$TMPD/apt.log" 2>&1
+	command -v systemd-nspawn >/dev/null ||
+		{ tail -n 5 "$TMPD/apt.log"; skip "systemd-nspawn is missing and apt-get install systemd-container failed"; }
+fi
+
+# --- the test build, installed into a DESTDIR -------------------------------------
+# Its own build directory, with the hooks; never with the flags of a calling
+# make (make asan passes CFLAGS and LDFLAGS down in MAKEFLAGS and the
+# environment): the daemon must run under the unit's system call filter.
+HB=build-hooks
+hmake() {
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u LDFLAGS \
+		make --no-print-directory B=$HB TEST_HOOKS=1 "$@"
+}
+hmake $HB/ksmpilotd > "$TMPD/build.log" 2>&1 || { cat "$TMPD/build.log"; fail "make B=$HB TEST_HOOKS=1 failed"; }
+if ! grep -q KSMPILOT_TEST_HANG_AT_TICK $HB/ksmpilotd; then
+	# objects from a build without TEST_HOOKS=1: rebuild the one with the hook
+	rm -f $HB/pilot.o
+	hmake $HB/ksmpilotd > "$TMPD/build.log" 2>&1 || { cat "$TMPD/build.log"; fail "make B=$HB TEST_HOOKS=1 failed"; }
+	grep -q KSMPILOT_TEST_HANG_AT_TICK $HB/ksmpilotd || fail "$HB/ksmpilotd has no test hooks"
+fi
+DEST=$TMPD/dest
+hmake install DESTDIR="$DEST" PREFIX=/opt/ksmpilot SYSCONFDIR=/etc SYSTEMDUNITDIR=/etc/systemd/system \
+	> "$TMPD/install.log" 2>&1 || { cat "$TMPD/install.log"; fail "make install into $DEST failed"; }
+for f in opt/ksmpilot/sbin/ksmpilotd etc/ksmpilot.conf etc/systemd/system/ksmpilot.service; do
+	[ -e "$DEST/$f" ] || fail "make install did not create /$f"
+done
+
+# --- recognisable knobs, to see on_exit=restore put them back ---------------------
+[ -e "$KSM/advisor_mode" ] && [ "$(ksm_mode)" != none ] && echo none > "$KSM/advisor_mode"
+echo 0 > "$KSM/run"
+echo 123 > "$KSM/pages_to_scan"
+echo 234 > "$KSM/sleep_millisecs"
+knobs() {
+	local k
+	for k in run pages_to_scan sleep_millisecs merge_across_nodes use_zero_pages max_page_sharing smart_scan; do
+		[ -e "$KSM/$k" ] && printf '%s=%s ' "$k" "$(ksm_read $k)"
+	done
+	[ -e "$KSM/advisor_mode" ] && printf 'advisor_mode=%s' "$(ksm_mode)"
+}
+BEFORE=$(knobs)
+note "knobs before: $BEFORE"
+
+# --- boot ---------------------------------------------------------------------------
+NAME=ksmpilot-test-$$
+NSPAWN="" LEADER=""
+HOST_WANTS=/etc/systemd/system/multi-user.target.wants/ksmpilot.service
+[ -e "$HOST_WANTS" ] && HOST_WANTS="" # already there on the host: not a witness
+
+# nspawn --keep-unit creates payload/ and supervisor/ cgroups below ours and
+# leaves them (empty) behind: remove those that were not there before.
+CG_DIRS=""
+cg_own() { # cg_own: "mountpoint/own-path" of the unified and name=systemd hierarchies
+	local mp p
+	mp=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
+	p=$(sed -n 's/^0:://p' /proc/self/cgroup)
+	[ -n "$mp" ] && [ -n "$p" ] && echo "$mp${p%/}"
+	mp=$(findmnt -n -t cgroup -o TARGET,OPTIONS | awk '/name=systemd/{print $1; exit}')
+	p=$(sed -n 's/^[0-9]*:name=systemd://p' /proc/self/cgroup)
+	[ -n "$mp" ] && [ -n "$p" ] && echo "$mp${p%/}"
+}
+for d in $(cg_own); do
+	for s in payload supervisor; do [ -d "$d/$s" ] || CG_DIRS="$CG_DIRS $d/$s"; done
+done
+
+stop_container() {
+	local i
+	[ -n "$NSPAWN" ] || return 0
+	if kill -0 "$NSPAWN" 2>/dev/null; then
+		# SIGTERM: nspawn asks the container's systemd to shut down
+		kill -TERM "$NSPAWN" 2>/dev/null
+		for i in $(seq 1 300); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$NSPAWN" 2>/dev/null; then
+			echo "# the container did not shut down in 30 s: killing it"
+			# killing PID 1 of the container kills its whole PID namespace
+			[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
+			for i in $(seq 1 50); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
+			kill -KILL "$NSPAWN" 2>/dev/null
+		fi
+	fi
+	wait "$NSPAWN" 2>/dev/null
+	NSPAWN=""
+	for d in $CG_DIRS; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
+	rmdir "/run/systemd/nspawn/propagate/$NAME" 2>/dev/null
+	return 0
+}
+on_cleanup stop_container
+
+systemd-nspawn -D / --volatile=yes --register=no --keep-unit --private-network -M "$NAME" \
+	--bind-ro="$DEST/opt/ksmpilot:/opt/ksmpilot" --bind-ro="$DEST/etc:/run/ksmpilot-etc" \
+	--bind="$KSM:/run/host-ksm" --console=passive -b \
+	systemd.mask=ksmtuned.service systemd.mask=ksm.service systemd.mask=systemd-firstboot.service \
+	systemd.mask=systemd-timesyncd.service systemd.mask=postgresql.service \
+	< /dev/null > "$TMPD/console.log" 2>&1 &
+NSPAWN=$!
+
+boot_failed() {
+	echo "--- console:"; tail -n 20 "$TMPD/console.log"
+	skip "the container does not boot here: $*"
+}
+# the leader is nspawn's child that is PID 1 in its own PID namespace
+for i in $(seq 1 300); do
+	kill -0 "$NSPAWN" 2>/dev/null || boot_failed "systemd-nspawn exited"
+	for c in $(pgrep -P "$NSPAWN"); do
+		grep -qP '^NSpid:\t[0-9]+\t1$' "/proc/$c/status" 2>/dev/null && LEADER=$c && break
+	done
+	[ -n "$LEADER" ] && break
+	sleep 0.1
+done
+[ -n "$LEADER" ] || boot_failed "no container init after 30 s"
+
+# in_ct CMD...: run CMD inside the container, with a clean environment
+in_ct() {
+	timeout -k 5 60 nsenter -t "$LEADER" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
+		SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
+}
+state=""
+deadline=$(($(date +%s) + 90))
+while [ "$(date +%s)" -lt $deadline ]; do
+	kill -0 "$NSPAWN" 2>/dev/null || boot_failed "systemd-nspawn exited during the boot"
+	state=$(in_ct timeout 10 systemctl is-system-running --wait 2>/dev/null)
+	case $state in
+	running | degraded) break ;;
+	esac
+	sleep 0.5
+done
+case $state in
+running) ;;
+degraded) note "the container booted degraded: $(in_ct systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')" ;;
+*) boot_failed "system state '$state' after 90 s" ;;
+esac
+note "container $NAME (nspawn $NSPAWN, init $LEADER) booted, $(($(date +%s) - T0)) s after the kernel lock was taken"
+
+# --- install inside -------------------------------------------------------------------
+in_ct mount --bind /run/host-ksm /sys/kernel/mm/ksm || fail "cannot bind /run/host-ksm over /sys/kernel/mm/ksm"
+in_ct test -w /sys/kernel/mm/ksm/run || fail "/sys/kernel/mm/ksm is not writable in the container"
+[ "$(in_ct cat /sys/kernel/mm/ksm/sleep_millisecs)" = 234 ] || fail "the container does not see the host's knobs"
+in_ct sh -c 'cp /run/ksmpilot-etc/ksmpilot.conf /etc/ksmpilot.conf &&
+	cp /run/ksmpilot-etc/systemd/system/ksmpilot.service /etc/systemd/system/ksmpilot.service &&
+	mkdir -p /etc/systemd/system/ksmpilot.service.d' || fail "cannot install into the container's /etc"
+# under pressure at any memory level, so that it runs KSM and writes the knobs
+in_ct sh -c 'cat >> /etc/ksmpilot.conf' <<'EOF' || fail "cannot write the config"
+
+# tests/nspawn.sh
+[daemon]
+interval = 500ms
+[memory]
+target_available = 100%
+[scan]
+pages_to_scan_max = 1000
+sleep_ms_min = 777
+sleep_ms_max = 777
+EOF
+in_ct sh -c 'cat > /etc/systemd/system/ksmpilot.service.d/50-test.conf' <<'EOF' || fail "cannot write the drop-in"
+# tests/nspawn.sh: a quick watchdog and restarts, no core dumps
+[Unit]
+StartLimitIntervalSec=0
+[Service]
+WatchdogSec=3s
+RestartSec=1s
+TimeoutStopSec=10s
+LimitCORE=0
+EOF
+in_ct systemctl daemon-reload || fail "daemon-reload failed"
+
+# --- helpers ----------------------------------------------------------------------------
+prop() { in_ct systemctl show -p "$1" --value ksmpilot.service; }
+# cursor: the journal's current end, for journal_after
+cursor() { in_ct journalctl -n 1 -o export --no-pager | sed -n 's/^__CURSOR=//p'; }
+journal_after() { in_ct journalctl -u ksmpilot.service --no-pager -o short-monotonic --after-cursor="$1"; }
+ct_fail() {
+	echo "--- systemctl status:"; in_ct systemctl status --no-pager -l ksmpilot.service | head -n 20
+	echo "--- journal:"; in_ct journalctl -u ksmpilot.service --no-pager -n 40
+	fail "$*"
+}
+# wait_journal CURSOR PATTERN [SECONDS]: a unit journal line after CURSOR matches
+wait_journal() {
+	local c=$1 pat=$2 t=${3:-20} i
+	for i in $(seq 1 $((t * 5))); do
+		journal_after "$c" | grep -qE -- "$pat" && return 0
+		sleep 0.2
+	done
+	ct_fail "no journal line matching '$pat' in $t s"
+}
+# wait_prop PROP VALUE [SECONDS]
+wait_prop() {
+	local t=${3:-20} i v=""
+	for i in $(seq 1 $((t * 5))); do
+		v=$(prop "$1")
+		[ "$v" = "$2" ] && return 0
+		sleep 0.2
+	done
+	ct_fail "$1 is '$v', not '$2', after $t s"
+}
+# wait_knob KNOB VALUE [SECONDS]: the host's knob, written from inside
+wait_knob() {
+	local t=${3:-20} i
+	for i in $(seq 1 $((t * 5))); do
+		[ "$(ksm_read "$1")" = "$2" ] && return 0
+		sleep 0.2
+	done
+	ct_fail "$KSM/$1 is '$(ksm_read "$1")', not '$2', after $t s"
+}
+# wait_restarted N OLDPID [SECONDS]: NRestarts above N, active again, another main pid
+wait_restarted() {
+	local n=$1 old=$2 t=${3:-30} i
+	for i in $(seq 1 $((t * 5))); do
+		if [ "$(prop NRestarts)" -gt "$n" ] && [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; then
+			local p
+			p=$(prop MainPID)
+			[ "$p" != 0 ] && [ "$p" != "$old" ] && return 0
+		fi
+		sleep 0.2
+	done
+	ct_fail "not restarted in $t s (NRestarts $(prop NRestarts), was $n)"
+}
+
+# --- 1. enable --now: active (running) once READY=1 came ----------------------------
+C0=$(cursor)
+in_ct systemctl enable --now ksmpilot.service > "$TMPD/enable.log" 2>&1 ||
+	{ cat "$TMPD/enable.log"; ct_fail "systemctl enable --now ksmpilot failed"; }
+# Type=notify: "active" only after READY=1
+[ "$(prop ActiveState)/$(prop SubState)" = active/running ] ||
+	ct_fail "not active (running) after enable --now: $(prop ActiveState)/$(prop SubState)"
+[ "$(in_ct systemctl is-enabled ksmpilot.service)" = enabled ] || ct_fail "not enabled"
+for _ in $(seq 1 50); do
+	st=$(prop StatusText)
+	case $st in *"run="*) break ;; esac
+	sleep 0.2
+done
+case $st in *"run="*) ;; *) ct_fail "StatusText is '$st', not the tick summary (STATUS=)" ;; esac
+note "1. active (running), StatusText: $st"
+wait_knob run 1
+wait_knob sleep_millisecs 777
+wait_journal "$C0" "configuration OK"                     # ExecStartPre=--check-config
+wait_journal "$C0" "ksmd is not visible"                  # no ksmd in the PID namespace: expected
+journal_after "$C0" | grep -q "found the snapshot" && ct_fail "a first start found an old snapshot"
+PID1=$(prop MainPID)
+note "1. the daemon inside writes the host's knobs: $(knobs)"
+
+# --- 2. reload: a good config is taken, a broken one refused ---------------------------
+C=$(cursor)
+in_ct sed -i 's/^sleep_ms_\(min\|max\) = 777$/sleep_ms_\1 = 555/' /etc/ksmpilot.conf
+in_ct systemctl reload ksmpilot.service || ct_fail "systemctl reload failed"
+wait_journal "$C" "configuration reloaded from /etc/ksmpilot.conf \(reload #1\)"
+wait_knob sleep_millisecs 555
+note "2. reload #1 taken: sleep_millisecs 555"
+
+C=$(cursor)
+in_ct sed -i 's/^sleep_ms_\(min\|max\) = 555$/sleep_ms_\1 = 999/' /etc/ksmpilot.conf
+in_ct sh -c 'printf "[controller]\nmax_cpu = 500\n" >> /etc/ksmpilot.conf'
+bad_line=$(in_ct grep -n '^max_cpu = 500$' /etc/ksmpilot.conf | cut -d: -f1)
+in_ct systemctl reload ksmpilot.service || ct_fail "systemctl reload (broken config) failed"
+wait_journal "$C" "reload #2 failed"
+wait_journal "$C" "/etc/ksmpilot.conf:$bad_line: max_cpu"
+sleep 1.5 # three ticks on whatever configuration is in effect
+[ "$(prop ActiveState)/$(prop SubState)" = active/running ] || ct_fail "not running after a broken reload"
+[ "$(prop MainPID)" = "$PID1" ] || ct_fail "the main pid changed on a broken reload"
+[ "$(ksm_read sleep_millisecs)" = 555 ] ||
+	ct_fail "sleep_millisecs is $(ksm_read sleep_millisecs): the broken config was (partly) applied"
+note "2. broken reload refused at /etc/ksmpilot.conf:$bad_line, still running on the old config"
+# back to the good one: every later start runs ExecStartPre=--check-config
+in_ct sed -i -e 's/^sleep_ms_\(min\|max\) = 999$/sleep_ms_\1 = 555/' -e '/^max_cpu = 500$/d' /etc/ksmpilot.conf
+in_ct /opt/ksmpilot/sbin/ksmpilotd --check-config -c /etc/ksmpilot.conf > /dev/null ||
+	ct_fail "the restored config does not pass --check-config"
+
+# --- 3. a hung tick: the watchdog kills it, systemd restarts it ---------------------------
+in_ct sh -c 'printf "[Service]\nEnvironment=KSMPILOT_TEST_HANG_AT_TICK=6\n" > /etc/systemd/system/ksmpilot.service.d/60-hang.conf'
+in_ct systemctl daemon-reload
+in_ct systemctl restart ksmpilot.service || ct_fail "restart with the hang hook failed"
+n=$(prop NRestarts)
+old=$(prop MainPID)
+C=$(cursor)
+wait_journal "$C" "test hook: tick 6 hangs"
+wait_journal "$C" "Watchdog timeout"
+wait_restarted "$n" "$old"
+journal_after "$C" | grep -q "Failed with result 'watchdog'" || ct_fail "no \"Failed with result 'watchdog'\""
+note "3. watchdog: $(journal_after "$C" | grep -m1 -o 'Watchdog timeout.*'); NRestarts $n -> $(prop NRestarts)"
+# no hang from now on: drop the hook and kill the instance that will hang again
+in_ct rm -f /etc/systemd/system/ksmpilot.service.d/60-hang.conf
+in_ct systemctl daemon-reload
+n=$(prop NRestarts)
+old=$(prop MainPID)
+in_ct systemctl kill --signal=SIGKILL ksmpilot.service
+wait_restarted "$n" "$old"
+in_ct cat "/proc/$(prop MainPID)/environ" | tr '\0' '\n' | grep -q KSMPILOT_TEST_HANG_AT_TICK &&
+	ct_fail "the restarted instance still has the hang hook"
+
+# --- 4. SIGSEGV: restarted ---------------------------------------------------------------------
+sleep 1
+n=$(prop NRestarts)
+old=$(prop MainPID)
+C=$(cursor)
+in_ct kill -SEGV "$old" || ct_fail "cannot signal the main pid $old"
+wait_restarted "$n" "$old"
+wait_journal "$C" "status=11/SEGV"
+wait_journal "$C" "found the snapshot of a previous run"
+wait_knob sleep_millisecs 555
+note "4. SIGSEGV of pid $old: restarted as pid $(prop MainPID), NRestarts $n -> $(prop NRestarts)"
+
+# --- 5. stop: on_exit=restore puts the host's knobs back --------------------------------------
+[ "$(knobs)" != "$BEFORE" ] || ct_fail "the knobs are as before the start: nothing to restore"
+C=$(cursor)
+in_ct systemctl stop ksmpilot.service || ct_fail "systemctl stop failed"
+[ "$(prop ActiveState)" = inactive ] || ct_fail "ActiveState $(prop ActiveState) after stop"
+[ "$(prop Result)" = success ] || ct_fail "Result $(prop Result) after stop"
+wait_journal "$C" "knobs restored"
+AFTER=$(knobs)
+[ "$AFTER" = "$BEFORE" ] || { echo "before: $BEFORE"; echo "after:  $AFTER"; ct_fail "stop did not restore the knobs"; }
+in_ct test -e /run/ksmpilot/snapshot && ct_fail "the snapshot is left after a clean stop"
+note "5. stop restored the knobs: $AFTER"
+
+# --- 6. the structured fields in the journal -------------------------------------------------------
+in_ct journalctl -u ksmpilot.service -o json --no-pager > "$TMPD/journal.json"
+line=$(grep '"_SYSTEMD_UNIT":"ksmpilot.service"' "$TMPD/journal.json" | grep '"KSM_REASON":"' | tail -n 1)
+[ -n "$line" ] || ct_fail "no decision with KSM_REASON in journalctl -o json"
+for f in SYSLOG_IDENTIFIER KSM_RUN KSM_PAGES_TO_SCAN KSM_SLEEP_MS KSM_REASON KSM_MODE KSM_RATE \
+	KSM_MEM_AVAILABLE_BYTES KSM_MEM_TOTAL_BYTES KSM_SETPOINT_BYTES KSM_PAGES_SHARING KSMD_CPU_PERCENT; do
+	echo "$line" | grep -q "\"$f\":\"" || ct_fail "the decision entry has no $f: $line"
+done
+echo "$line" | grep -q '"SYSLOG_IDENTIFIER":"ksmpilotd"' || ct_fail "SYSLOG_IDENTIFIER is not ksmpilotd"
+echo "$line" | grep -q '"KSM_SLEEP_MS":"555"' || ct_fail "KSM_SLEEP_MS is not the configured 555: $line"
+grep -q '"KSM_SLEEP_MS":"777"' "$TMPD/journal.json" || ct_fail "no decision with the first config's KSM_SLEEP_MS=777"
+note "6. journal fields: $(echo "$line" | grep -o '"KSM_[A-Z_]*":"[^"]*"' | head -n 8 | tr '\n' ' ')"
+
+# --- 7. the security score of the installed unit ------------------------------------------------------
+U=/etc/systemd/system/ksmpilot.service
+score=$(in_ct systemd-analyze security --offline=yes "$U" 2>&1 | sed -n 's/.*Overall exposure level for ksmpilot.service: \([0-9.]*\).*/\1/p')
+[ -n "$score" ] || ct_fail "no score from systemd-analyze security --offline=yes $U"
+in_ct systemd-analyze security --offline=yes --threshold=15 "$U" > /dev/null 2>&1 || ct_fail "offline score $score is above 1.5"
+# the loaded unit, with the test drop-in, as systemd sees it
+live=$(in_ct systemd-analyze security ksmpilot.service 2>&1 | sed -n 's/.*Overall exposure level for ksmpilot.service: \([0-9.]*\).*/\1/p')
+[ -n "$live" ] || ct_fail "no score from systemd-analyze security ksmpilot.service"
+in_ct systemd-analyze security --threshold=15 ksmpilot.service > /dev/null 2>&1 || ct_fail "live score $live is above 1.5"
+note "7. exposure: $score offline (installed unit), $live for the loaded unit"
+
+# --- shut the container down, and check it left nothing -------------------------------------------
+stop_container
+[ -n "$HOST_WANTS" ] && [ -e "$HOST_WANTS" ] && fail "the container wrote into the host's /etc ($HOST_WANTS)"
+[ -e "/run/systemd/nspawn/propagate/$NAME" ] && fail "nspawn left /run/systemd/nspawn/propagate/$NAME"
+pgrep -f "systemd-nspawn .*-M $NAME" > /dev/null && fail "a systemd-nspawn for $NAME is still running"
+for d in $CG_DIRS; do [ -d "$d" ] && fail "cgroup $d left behind"; done
+echo "nspawn: all checks passed in $(($(date +%s) - T0)) s"

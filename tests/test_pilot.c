@@ -1,0 +1,660 @@
+/* test_pilot.c - the daemon's tick logic (pilot.c) driven by a fake clock,
+ * with the KSM files and /proc served by the simulated plant:
+ *   - faults from the kernel side, each logged once, outputs in bounds;
+ *   - the hazards of the KSM documentation, warned once per episode;
+ *   - a simulated week at a 1 s interval: memory and file descriptors flat,
+ *     no counter overflow, every output within bounds.
+ * KSMPILOT_TEST_SCALE shortens the week (CI runs it under valgrind). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <malloc.h>
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "log.h"
+#include "msgid.h"
+#include "pilot.h"
+#include "plant.h"
+#include "state.h"
+#include "util.h"
+
+#define GiB (1024.0 * 1024 * 1024)
+#define MiB (1024.0 * 1024)
+
+/* ---- the fake world ---------------------------------------------------------- */
+
+static struct world {
+	char dir[256];                  /* KSM tree, state dir, /proc, /sys nodes */
+	char ksm[300], state[300], proc[300], numa[300], conf[300];
+	struct plant p;
+	struct sample cur;              /* what the kernel shows this tick */
+	/* faults */
+	int read_errno;                 /* every KSM read fails */
+	enum ksm_item garbage_item;     /* this item reads "garbage" */
+	bool garbage;
+	int write_errno[KSM_ITEM_COUNT];
+	int meminfo_errno;
+	bool ksmd_hidden;
+	int merge_across_nodes;
+	/* what happened */
+	unsigned writes[KSM_ITEM_COUNT];
+	unsigned log_count;
+	char logs[64][256];             /* the last messages, for messages */
+	unsigned msgid_count[16];
+} w;
+
+static const char *const watched_ids[] = { MSGID_KSM_UNAVAILABLE, MSGID_WRITE_REJECTED, MSGID_NEGATIVE_PROFIT,
+					   MSGID_MAP_COUNT, MSGID_NUMA_MERGE, MSGID_NOTHING_TO_MERGE,
+					   MSGID_FOREIGN_CHANGE, MSGID_KSM_STARTED, MSGID_KSM_STOPPED };
+enum { ID_UNAVAIL, ID_REJECTED, ID_PROFIT, ID_MAPS, ID_NUMA, ID_IDLE, ID_FOREIGN, ID_STARTED, ID_STOPPED };
+
+static void sink(int prio, const char *msgid, const char *msg, void *ud)
+{
+	(void)prio;
+	(void)ud;
+	snprintf(w.logs[w.log_count % 64], sizeof(w.logs[0]), "%s", msg);
+	w.log_count++;
+	for (size_t i = 0; msgid && i < sizeof(watched_ids) / sizeof(watched_ids[0]); i++)
+		if (strcmp(msgid, watched_ids[i]) == 0)
+			w.msgid_count[i]++;
+	if (getenv("KSMPILOT_TRACE"))
+		fprintf(stderr, "log: %s\n", msg);
+}
+
+/* messages containing s among the last 64 */
+static unsigned logged(const char *s)
+{
+	unsigned n = 0, from = w.log_count > 64 ? w.log_count - 64 : 0;
+
+	for (unsigned i = from; i < w.log_count; i++)
+		if (strstr(w.logs[i % 64], s))
+			n++;
+	return n;
+}
+
+static ssize_t fake_read(int fd, char *buf, size_t len, enum ksm_item item)
+{
+	(void)fd;
+	if (w.read_errno)
+		return -w.read_errno;
+	if (w.garbage && item == w.garbage_item)
+		return snprintf(buf, len, "garbage");
+	if (!ksm_values_has(&w.cur.ksm, item)) {
+		if (item == KSM_MERGE_ACROSS_NODES)
+			return snprintf(buf, len, "%d", w.merge_across_nodes);
+		if (item == KSM_ADVISOR_MODE)
+			return snprintf(buf, len, "[none] scan-time");
+		return snprintf(buf, len, "0");
+	}
+	if (item == KSM_ADVISOR_MODE)
+		return snprintf(buf, len, "%s", w.cur.ksm.v[item] ? "none [scan-time]" : "[none] scan-time");
+	return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item]);
+}
+
+static int fake_write(int dirfd, const char *name, const char *buf, size_t len, enum ksm_item item)
+{
+	int64_t v = 0;
+
+	(void)dirfd;
+	(void)name;
+	(void)len;
+	if (w.write_errno[item])
+		return -w.write_errno[item];
+	w.writes[item]++;
+	if (item != KSM_ADVISOR_MODE)
+		parse_i64(buf, 0, INT64_MAX, &v);
+	switch (item) {
+	case KSM_RUN:
+		w.p.run = (int)v;
+		break;
+	case KSM_PAGES_TO_SCAN:
+		w.p.pages_to_scan = (uint64_t)v;
+		break;
+	case KSM_SLEEP_MILLISECS:
+		w.p.sleep_ms = (uint64_t)v;
+		break;
+	case KSM_MERGE_ACROSS_NODES:
+		w.merge_across_nodes = (int)v;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+static const struct ksm_io fake_io = { fake_read, fake_write };
+
+static int fake_meminfo(void *ctx, struct meminfo_values *out)
+{
+	(void)ctx;
+	if (w.meminfo_errno)
+		return -w.meminfo_errno;
+	out->total = w.cur.mem_total;
+	out->available = w.cur.mem_available;
+	out->free = w.cur.mem_free;
+	return 0;
+}
+
+static int fake_find_ksmd(void *ctx, int *pid)
+{
+	(void)ctx;
+	if (w.ksmd_hidden)
+		return -ESRCH;
+	*pid = 42;
+	return 0;
+}
+
+static int fake_ticks(void *ctx, int pid, uint64_t *ticks)
+{
+	(void)ctx;
+	if (w.ksmd_hidden || pid != 42)
+		return -ESRCH;
+	*ticks = (uint64_t)(w.p.ksmd_cpu * 100.0);
+	return 0;
+}
+
+static int fake_guests(void *ctx, const regex_t *re, struct guest_usage *out)
+{
+	(void)ctx;
+	(void)re;
+	out->rss = 0;
+	out->count = 0;
+	return 0;
+}
+
+static const struct proc_ops fake_proc = { fake_meminfo, fake_find_ksmd, fake_ticks, fake_guests, NULL };
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	assert_non_null(f);
+	fputs(text, f);
+	assert_int_equal(fclose(f), 0);
+}
+
+static void world_init(double total, double avail, const char *conf_extra)
+{
+	char path[400];
+	static const char *const files[] = {
+		"run", "pages_to_scan", "sleep_millisecs", "merge_across_nodes", "use_zero_pages",
+		"max_page_sharing", "smart_scan", "advisor_mode", "pages_shared", "pages_sharing",
+		"pages_unshared", "pages_volatile", "full_scans", "pages_scanned", "pages_skipped",
+		"general_profit", "ksm_zero_pages",
+	};
+
+	memset(&w, 0, sizeof(w));
+	/* tmpfs, like /run: the state file is renamed into place every 10 s */
+	snprintf(w.dir, sizeof(w.dir), "%s/ksmpilot-test-pilot.XXXXXX",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	assert_non_null(mkdtemp(w.dir));
+	snprintf(w.ksm, sizeof(w.ksm), "%s/ksm", w.dir);
+	snprintf(w.state, sizeof(w.state), "%s/state", w.dir);
+	snprintf(w.proc, sizeof(w.proc), "%s/proc", w.dir);
+	snprintf(w.numa, sizeof(w.numa), "%s/node", w.dir);
+	snprintf(w.conf, sizeof(w.conf), "%s/k.conf", w.dir);
+	assert_int_equal(mkdir(w.ksm, 0755), 0);
+	assert_int_equal(mkdir(w.proc, 0755), 0);
+	assert_int_equal(mkdir(w.numa, 0755), 0);
+	/* the files must exist for ksm_open; their content comes from the plant */
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		snprintf(path, sizeof(path), "%s/%s", w.ksm, files[i]);
+		put(path, "0\n");
+	}
+	snprintf(path, sizeof(path), "%s/node0", w.numa);
+	assert_int_equal(mkdir(path, 0755), 0);
+	plant_init(&w.p, total, avail);
+	w.merge_across_nodes = 1;
+	plant_sample(&w.p, &w.cur);
+	{
+		char text[1024];
+		snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n%s\n", w.state,
+			 conf_extra ? conf_extra : "");
+		put(w.conf, text);
+	}
+	log_set_sink(sink, NULL);
+	log_set_level(LOG_INFO);
+}
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path);
+}
+
+static void world_fini(void)
+{
+	log_set_sink(NULL, NULL);
+	nftw(w.dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static struct pilot *start(int expect_rc)
+{
+	static struct pilot_env env;
+	struct daemon_opts o = { 0 };
+	struct cfg_errors *errs = calloc(1, sizeof(*errs));
+	struct cfg cfg;
+	struct pilot *p = NULL;
+	int rc;
+
+	assert_non_null(errs);
+	assert_int_equal(cfg_load(w.conf, true, &cfg, errs), 0);
+	free(errs);
+	o.config_path = w.conf;
+	o.config_explicit = true;
+	o.sysfs_dir = w.ksm;
+	env.ksm_io = &fake_io;
+	env.proc_ops = &fake_proc;
+	env.proc_ctx = NULL;
+	env.proc_dir = w.proc;
+	env.numa_dir = w.numa;
+	rc = pilot_new(&p, &o, &cfg, &env);
+	assert_int_equal(rc, expect_rc);
+	return p;
+}
+
+static uint64_t clock_us = 1000000;
+
+/* One tick: the plant shows its state, the pilot decides, the plant runs
+ * one interval. dt_s: how long the plant runs before the next tick. */
+static void tick(struct pilot *p, double dt_s)
+{
+	plant_sample(&w.p, &w.cur);
+	w.cur.ksm.present |= KSM_BIT(KSM_MERGE_ACROSS_NODES);
+	w.cur.ksm.v[KSM_MERGE_ACROSS_NODES] = w.merge_across_nodes;
+	pilot_tick(p, clock_us);
+	plant_advance(&w.p, dt_s);
+	clock_us += (uint64_t)(dt_s * 1e6);
+}
+
+static void ticks(struct pilot *p, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		tick(p, 1.0);
+}
+
+static void assert_knobs_in_bounds(const struct pilot *p)
+{
+	const struct cfg *c = pilot_cfg(p);
+
+	assert_true(w.p.run == 0 || w.p.run == 1);
+	if (w.p.run == 1 && pilot_last_decision(p)) {
+		assert_true(w.p.pages_to_scan >= c->pages_to_scan_min && w.p.pages_to_scan <= c->pages_to_scan_max);
+		assert_true(w.p.sleep_ms >= c->sleep_ms_min && w.p.sleep_ms <= c->sleep_ms_max);
+	}
+}
+
+static void add_guest(double mib)
+{
+	plant_add(&w.p, REGION_MERGEABLE, 1, mib * MiB * 0.6);
+	plant_add(&w.p, REGION_UNIQUE, 0, mib * MiB * 0.3);
+	plant_add(&w.p, REGION_VOLATILE, 0, mib * MiB * 0.1);
+}
+
+/* ---- faults --------------------------------------------------------------------- */
+
+/* The KSM directory vanishes mid-run: hold, logged once, and back. */
+static void test_ksm_vanishes(void **state)
+{
+	struct pilot *p;
+	unsigned writes;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(256);
+	ticks(p, 10);
+	assert_int_equal(w.p.run, 1);
+	w.read_errno = ENODEV;
+	writes = w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS];
+	ticks(p, 200);
+	assert_int_equal(w.msgid_count[ID_UNAVAIL], 1);
+	assert_int_equal(logged("cannot read the KSM counters"), 1);
+	/* nothing written while blind */
+	assert_int_equal(w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS], writes);
+	w.read_errno = 0;
+	ticks(p, 5);
+	assert_int_equal(logged("inputs readable again"), 1);
+	assert_knobs_in_bounds(p);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+}
+
+/* Writes rejected with EIO and EINVAL: logged once per knob, counted. */
+static void test_write_errors(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(256);
+	w.write_errno[KSM_PAGES_TO_SCAN] = EINVAL;
+	w.write_errno[KSM_SLEEP_MILLISECS] = EIO;
+	ticks(p, 300);
+	assert_int_equal(w.msgid_count[ID_REJECTED], 1); /* the first failing knob stops the write */
+	assert_int_equal(logged("advisor"), 1);           /* EINVAL on pages_to_scan names the advisor */
+	assert_true(pilot_stats(p)->write_errors >= 300);
+	w.write_errno[KSM_PAGES_TO_SCAN] = 0;
+	ticks(p, 300);
+	assert_int_equal(w.msgid_count[ID_REJECTED], 2); /* sleep_millisecs now, once */
+	w.write_errno[KSM_SLEEP_MILLISECS] = 0;
+	ticks(p, 5);
+	assert_int_equal(w.p.run, 1);
+	assert_knobs_in_bounds(p);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+/* merge_across_nodes = 0 asked while pages are merged: EBUSY, reported
+ * clearly, nothing unmerged, the daemon runs on. */
+static void test_merge_across_nodes_busy(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, "[kernel]\nmerge_across_nodes = 0");
+	w.write_errno[KSM_MERGE_ACROSS_NODES] = EBUSY;
+	p = start(EXIT_OK);
+	assert_int_equal(w.msgid_count[ID_REJECTED], 1);
+	assert_int_equal(logged("only while no page is merged"), 1);
+	assert_int_equal(w.writes[KSM_RUN], 0); /* no run=2 to force it */
+	ticks(p, 3);
+	pilot_stop(p);
+	pilot_free(p);
+	/* and when nothing is merged, it is applied */
+	world_init(24 * GiB, 4 * GiB, "[kernel]\nmerge_across_nodes = 0");
+	p = start(EXIT_OK);
+	assert_int_equal(w.merge_across_nodes, 0);
+	assert_int_equal(logged("merge_across_nodes set to 0"), 1);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+/* Counters read garbage, go backwards, wrap: no crash, bounds hold. */
+static void test_counter_garbage_and_resets(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(512);
+	ticks(p, 30);
+	w.garbage = true;
+	w.garbage_item = KSM_PAGES_SHARING;
+	ticks(p, 50);
+	assert_int_equal(logged("cannot read the KSM counters"), 1);
+	w.garbage = false;
+	ticks(p, 5);
+	/* counters reset to zero (as after a kernel module reload) and jump */
+	w.p.pages_scanned = 0;
+	w.p.full_scans = 0;
+	ticks(p, 5);
+	w.p.pages_scanned = 1e18;
+	ticks(p, 5);
+	assert_knobs_in_bounds(p);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+/* ksmd cannot be found: degraded mode, logged once, CPU estimated. */
+static void test_ksmd_hidden(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	w.ksmd_hidden = true;
+	p = start(EXIT_OK);
+	add_guest(256);
+	ticks(p, 200);
+	assert_int_equal(logged("ksmd is not visible"), 1);
+	assert_true(pilot_last_decision(p)->estimated_cpu);
+	assert_true(w.p.run == 1);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+/* /proc/meminfo unreadable mid-run: hold, logged once; at start-up: exit 1. */
+static void test_meminfo_unreadable(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	ticks(p, 5);
+	w.meminfo_errno = EIO;
+	ticks(p, 100);
+	assert_int_equal(logged("cannot read /proc/meminfo"), 1);
+	w.meminfo_errno = 0;
+	ticks(p, 3);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+	world_init(24 * GiB, 4 * GiB, NULL);
+	w.meminfo_errno = EACCES;
+	start(EXIT_RUNTIME);
+	world_fini();
+}
+
+/* The clock jumps (a tick minutes or days late, after a suspend): no
+ * windup, no derivative kick, bounds hold. */
+static void test_clock_jumps(void **state)
+{
+	struct pilot *p;
+	double i0;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(256);
+	ticks(p, 60);
+	i0 = pilot_last_decision(p)->t.i;
+	clock_us += 3ULL * 86400 * 1000000; /* three days asleep */
+	tick(p, 1.0);
+	assert_true(fabs(pilot_last_decision(p)->t.i - i0) < 0.05);
+	clock_us += 5ULL * 60 * 1000000; /* five minutes late */
+	tick(p, 1.0);
+	assert_knobs_in_bounds(p);
+	ticks(p, 10);
+	assert_knobs_in_bounds(p);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+/* ---- hazards ------------------------------------------------------------------- */
+
+static void test_hazard_numa(void **state)
+{
+	struct pilot *p;
+	struct state_kv *kv = calloc(1, sizeof(*kv));
+	char path[400];
+
+	(void)state;
+	assert_non_null(kv);
+	world_init(24 * GiB, 4 * GiB, NULL);
+	snprintf(path, sizeof(path), "%s/node1", w.numa);
+	assert_int_equal(mkdir(path, 0755), 0);
+	p = start(EXIT_OK);
+	assert_int_equal(w.msgid_count[ID_NUMA], 1);
+	ticks(p, 30);
+	assert_int_equal(w.msgid_count[ID_NUMA], 1);
+	snprintf(path, sizeof(path), "%s/state", w.state);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_equal(state_get(kv, "hazard_numa_merge"), "1");
+	assert_string_equal(state_get(kv, "numa_nodes"), "2");
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+	free(kv);
+}
+
+static void test_hazard_negative_profit(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	/* memory that never merges: rmap items cost, nothing saved */
+	plant_add(&w.p, REGION_UNIQUE, 0, 512 * MiB);
+	p = start(EXIT_OK);
+	ticks(p, 9 * 60);
+	assert_int_equal(w.msgid_count[ID_PROFIT], 0); /* not yet 10 minutes */
+	ticks(p, 120);
+	assert_int_equal(w.msgid_count[ID_PROFIT], 1);
+	ticks(p, 3600);
+	assert_int_equal(w.msgid_count[ID_PROFIT], 1); /* once per episode */
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+static void test_hazard_map_count(void **state)
+{
+	struct pilot *p;
+	char path[400], *maps;
+	size_t len = 0;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	snprintf(path, sizeof(path), "%s/sys", w.proc);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sys/vm", w.proc);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/sys/vm/max_map_count", w.proc);
+	put(path, "100\n");
+	snprintf(path, sizeof(path), "%s/4242", w.proc);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/4242/comm", w.proc);
+	put(path, "qemu-system-x86\n");
+	snprintf(path, sizeof(path), "%s/4242/ksm_stat", w.proc);
+	put(path, "ksm_rmap_items 77\n");
+	maps = malloc(95 * 20 + 1);
+	assert_non_null(maps);
+	for (int i = 0; i < 95; i++)
+		len += (size_t)sprintf(maps + len, "%08x-%08x\n", i, i + 1);
+	snprintf(path, sizeof(path), "%s/4242/maps", w.proc);
+	put(path, maps);
+	free(maps);
+	p = start(EXIT_OK);
+	ticks(p, 5);
+	assert_int_equal(w.msgid_count[ID_MAPS], 1);
+	assert_int_equal(logged("process 4242 (qemu-system-x86)"), 1);
+	ticks(p, 300);
+	assert_int_equal(w.msgid_count[ID_MAPS], 1);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+/* ---- a simulated week --------------------------------------------------------- */
+
+static unsigned count_fds(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *de;
+
+	assert_non_null(d);
+	while ((de = readdir(d)) != NULL)
+		n += de->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void test_week(void **state)
+{
+	const char *e = getenv("KSMPILOT_TEST_SCALE");
+	double sc = e ? atof(e) : 1.0;
+	unsigned days = 7, day_ticks = (unsigned)(86400 * (sc > 0 && sc <= 1 ? sc : 1.0));
+	struct pilot *p;
+	unsigned fds_day1 = 0;
+	size_t heap_day1 = 0;
+	int guests[8] = { 0 };
+
+	(void)state;
+	world_init(64 * GiB, 16 * GiB, NULL);
+	p = start(EXIT_OK);
+	for (unsigned day = 0; day < days; day++) {
+		/* each day: guests come and go, pressure comes and goes, churn */
+		for (unsigned t = 0; t < day_ticks; t++) {
+			unsigned phase = t * 8 / day_ticks;
+			if (t == day_ticks * phase / 8) {
+				int g = (int)((day + phase) % 8);
+				if (guests[g])
+					plant_remove(&w.p, guests[g]);
+				guests[g] = plant_add(&w.p, g % 3 == 2 ? REGION_VOLATILE : REGION_MERGEABLE, g,
+						      (128 + 64 * g) * MiB);
+				w.p.base_available = (phase % 4 == 3) ? 48 * GiB : 11 * GiB;
+			}
+			tick(p, 1.0);
+			if ((t & 1023) == 0)
+				assert_knobs_in_bounds(p);
+		}
+		if (day == 0) {
+			fds_day1 = count_fds();
+			heap_day1 = mallinfo2().uordblks;
+		}
+		assert_int_equal(count_fds(), fds_day1);
+	}
+	/* memory flat: the heap in use after a week is what it was after a day */
+	if (!getenv("KSMPILOT_VALGRIND"))
+		assert_true(mallinfo2().uordblks <= heap_day1 + 64 * 1024);
+	assert_int_equal(pilot_stats(p)->ticks, (uint64_t)days * day_ticks);
+	assert_true(pilot_stats(p)->adjustments <= pilot_stats(p)->ticks);
+	{
+		const struct ctl_decision *d = pilot_last_decision(p);
+		assert_true(isfinite(d->rate) && isfinite(d->t.i) && isfinite(d->t.cost_us));
+	}
+	if (getenv("KSMPILOT_TRACE"))
+		fprintf(stderr, "week: %" PRIu64 " ticks, %" PRIu64 " adjustments, ksmd %.0f s, %u log records\n",
+			pilot_stats(p)->ticks, pilot_stats(p)->adjustments, w.p.ksmd_cpu, w.log_count);
+	/* not a log line a tick: decisions are logged when they change */
+	assert_true(w.log_count < days * day_ticks / 20);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ksm_vanishes),
+		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_merge_across_nodes_busy),
+		cmocka_unit_test(test_counter_garbage_and_resets),
+		cmocka_unit_test(test_ksmd_hidden),
+		cmocka_unit_test(test_meminfo_unreadable),
+		cmocka_unit_test(test_clock_jumps),
+		cmocka_unit_test(test_hazard_numa),
+		cmocka_unit_test(test_hazard_negative_profit),
+		cmocka_unit_test(test_hazard_map_count),
+		cmocka_unit_test(test_week),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
