@@ -177,6 +177,23 @@ run: all
 clean:
 	rm -rf build build-asan build-fuzz
 
+# --- benchmark (bench/, docs/benchmarks.md) ------------------------------------
+# Not part of check: `sudo make bench` runs ~40 minutes, needs ~8 GiB free and
+# takes the kernel lock; BENCH_ARGS passes options to bench/run (see
+# bench/run --help). check runs only tests/bench-smoke.sh, a 30-second
+# version (when KSMPILOT_REAL_KSM=1); bench-smoke runs it alone.
+.PHONY: bench bench-smoke tickcost
+BENCH_ARGS    ?=
+TICKCOST_ARGS ?=
+bench: all $(B)/tests/workload
+	KSMPILOT_BUILD=$(B) bench/run $(BENCH_ARGS)
+
+bench-smoke: all $(B)/tests/workload
+	@KSMPILOT_BUILD=$(B) KSMPILOT_REAL_KSM=1 tests/run-tests tests/bench-smoke.sh
+
+tickcost: all
+	KSMPILOT_BUILD=$(B) bench/tickcost $(TICKCOST_ARGS)
+
 # --- fuzzing (tests/fuzz_config.c, docs/testing.md) ---------------------------
 # Not part of check. `make fuzz FUZZ_TIME=600` builds the libFuzzer target for
 # the configuration parser with clang into build-fuzz/ and runs it for
