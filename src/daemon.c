@@ -77,8 +77,16 @@ static int setup(struct loop *l)
 int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 {
 	struct loop l = { 0 };
+	sigset_t set;
 	int rc, r;
 
+	/* A SIGTERM during start-up must wait for the loop, which applies
+	 * on_exit, rather than kill the daemon with the knobs changed. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	sigprocmask(SIG_BLOCK, &set, NULL);
 	rc = pilot_new(&l.pilot, o, cfg, NULL);
 	if (rc != EXIT_OK)
 		return rc;

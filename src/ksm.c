@@ -192,12 +192,17 @@ int ksm_read(struct ksm *k, enum ksm_item i, int64_t *out)
 
 int ksm_read_all(struct ksm *k, struct ksm_values *out)
 {
+	return ksm_read_set(k, ~UINT64_C(0), out);
+}
+
+int ksm_read_set(struct ksm *k, uint64_t mask, struct ksm_values *out)
+{
 	int first = 0;
 
-	out->present = 0;
+	out->present &= ~mask;
 	for (int i = 0; i < KSM_ITEM_COUNT; i++) {
 		int r;
-		if (!ksm_has(k, (enum ksm_item)i))
+		if (!(mask & KSM_BIT(i)) || !ksm_has(k, (enum ksm_item)i))
 			continue;
 		r = ksm_read(k, (enum ksm_item)i, &out->v[i]);
 		if (r == 0)

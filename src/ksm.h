@@ -99,6 +99,8 @@ int ksm_read(struct ksm *k, enum ksm_item i, int64_t *out);
  * that fail to read are left out of out->present; the first error is
  * returned, but every other item is still read. */
 int ksm_read_all(struct ksm *k, struct ksm_values *out);
+/* The same for the items in mask only; the others in out are kept. */
+int ksm_read_set(struct ksm *k, uint64_t mask, struct ksm_values *out);
 
 /* Write a knob with one checked write(). -EINVAL for a counter, a negative
  * value, run outside 0..2 or advisor_mode outside 0..1 (nothing written);

@@ -23,6 +23,8 @@ static void usage(FILE *f)
 		"      --once             sample twice, 1 s apart, print the inputs and the decision, exit\n"
 		"      --apply            with --once: write the decision to sysfs\n"
 		"      --dry-run          decide and log, but write nothing to sysfs\n"
+		"      --restore          apply on_exit from the snapshot a killed daemon left\n"
+		"                         in state_dir, and exit (the unit's ExecStopPost)\n"
 		"      --sysfs-dir DIR    KSM sysfs directory (default %s)\n"
 		"      --log-target T     auto, journal or stderr (default auto: the journal when\n"
 		"                         stderr is connected to it, else stderr)\n"
@@ -35,7 +37,7 @@ static void usage(FILE *f)
 		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
 }
 
-enum { OPT_DUMP = 256, OPT_ONCE, OPT_APPLY, OPT_DRY_RUN, OPT_SYSFS, OPT_LOG_TARGET };
+enum { OPT_DUMP = 256, OPT_ONCE, OPT_APPLY, OPT_DRY_RUN, OPT_SYSFS, OPT_LOG_TARGET, OPT_RESTORE };
 
 int main(int argc, char **argv)
 {
@@ -46,6 +48,7 @@ int main(int argc, char **argv)
 		{ "once", no_argument, NULL, OPT_ONCE },
 		{ "apply", no_argument, NULL, OPT_APPLY },
 		{ "dry-run", no_argument, NULL, OPT_DRY_RUN },
+		{ "restore", no_argument, NULL, OPT_RESTORE },
 		{ "sysfs-dir", required_argument, NULL, OPT_SYSFS },
 		{ "log-target", required_argument, NULL, OPT_LOG_TARGET },
 		{ "help", no_argument, NULL, 'h' },
@@ -58,7 +61,7 @@ int main(int argc, char **argv)
 		.log_target = LOG_TARGET_AUTO,
 		.psi_path = "/proc/pressure/memory",
 	};
-	bool check = false, dump = false, once = false;
+	bool check = false, dump = false, once = false, restore = false;
 	struct cfg_errors *errs;
 	struct cfg cfg;
 	int c, r;
@@ -83,6 +86,9 @@ int main(int argc, char **argv)
 			break;
 		case OPT_DRY_RUN:
 			o.dry_run = true;
+			break;
+		case OPT_RESTORE:
+			restore = true;
 			break;
 		case OPT_SYSFS:
 			o.sysfs_dir = optarg;
@@ -113,8 +119,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksmpilotd: --apply only goes with --once\n");
 		return EXIT_USAGE;
 	}
-	if ((check + dump + once) > 1) {
-		fprintf(stderr, "ksmpilotd: --check-config, --dump-config and --once exclude each other\n");
+	if ((check + dump + once + restore) > 1) {
+		fprintf(stderr, "ksmpilotd: --check-config, --dump-config, --once and --restore exclude each other\n");
 		return EXIT_USAGE;
 	}
 
@@ -124,6 +130,14 @@ int main(int argc, char **argv)
 		return EXIT_RUNTIME;
 	}
 	r = cfg_load(o.config_path, o.config_explicit, &cfg, errs);
+	if (r < 0 && restore) {
+		/* putting the knobs back matters more than a broken file */
+		for (unsigned i = 0; i < errs->n; i++)
+			fprintf(stderr, "%s\n", errs->msg[i]);
+		fprintf(stderr, "ksmpilotd: --restore goes on with the default configuration\n");
+		cfg_defaults(&cfg);
+		r = 0;
+	}
 	if (r < 0) {
 		for (unsigned i = 0; i < errs->n; i++)
 			fprintf(stderr, "%s\n", errs->msg[i]);
@@ -142,6 +156,11 @@ int main(int argc, char **argv)
 		return EXIT_OK;
 	}
 	o.dry_run = o.dry_run || cfg.dry_run;
+	if (restore) {
+		log_open(o.log_target);
+		log_set_level(cfg.log_level);
+		return pilot_restore_only(&o, &cfg);
+	}
 	if (once) {
 		log_open(LOG_TARGET_STDERR);
 		log_set_level(cfg.log_level);

@@ -214,6 +214,8 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 		goto out_ksm;
 	r = sampler_init(&sm, &k, NULL, NULL, o->psi_path);
 	if (r == 0)
+		sampler_set_psi(&sm, cfg->psi_threshold > 0);
+	if (r == 0)
 		r = sampler_set_guest(&sm, cfg->guest_cmdline, cfg->guest_scan_interval_ms);
 	if (r < 0) {
 		log_err(-r, "cannot set up sampling");
@@ -660,6 +662,7 @@ int pilot_reload(struct pilot *pl)
 			log_warnx("state_dir changes take effect at the next start; keeping %s", pl->cfg.state_dir);
 			memcpy(next->state_dir, pl->cfg.state_dir, sizeof(next->state_dir));
 		}
+		sampler_set_psi(&pl->sampler, next->psi_threshold > 0);
 		if (sampler_set_guest(&pl->sampler, next->guest_cmdline, next->guest_scan_interval_ms) < 0)
 			log_warnx("guest_cmdline: cannot compile '%s'", next->guest_cmdline);
 		if (next->merge_across_nodes != pl->cfg.merge_across_nodes)
@@ -791,6 +794,8 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	r = sampler_init(&pl->sampler, &pl->ksm, env->proc_ops, env->proc_ctx, o->psi_path);
 	pl->sampler_ready = r == 0;
 	if (r == 0)
+		sampler_set_psi(&pl->sampler, pl->cfg.psi_threshold > 0);
+	if (r == 0)
 		r = sampler_set_guest(&pl->sampler, pl->cfg.guest_cmdline, pl->cfg.guest_scan_interval_ms);
 	if (r < 0) {
 		log_err(-r, "cannot set up sampling");
@@ -875,4 +880,53 @@ const struct ctl_decision *pilot_last_decision(const struct pilot *pl)
 const struct sample *pilot_last_sample(const struct pilot *pl)
 {
 	return pl->have_last ? &pl->last : NULL;
+}
+
+int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg)
+{
+	struct pilot *pl = calloc(1, sizeof(*pl));
+	int rc, r;
+
+	if (!pl) {
+		log_errx("out of memory");
+		return EXIT_RUNTIME;
+	}
+	pl->opts = *o;
+	pl->opts.dry_run = false;
+	pl->cfg = *cfg;
+	pl->lock_fd = -1;
+	rc = open_ksm(&pl->ksm, o->sysfs_dir, NULL);
+	if (rc != EXIT_OK)
+		goto out;
+	snprintf(pl->snap_path, sizeof(pl->snap_path), "%s/snapshot", pl->cfg.state_dir);
+	r = ksm_snapshot_load(&pl->snap, pl->snap_path);
+	if (r == -ENOENT) {
+		log_info("no snapshot in %s: nothing to restore", pl->cfg.state_dir);
+		goto out;
+	}
+	if (r < 0) {
+		log_errx("cannot use the snapshot %s: %s", pl->snap_path, strerror(-r));
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	pl->have_snap = true;
+	/* never under a running daemon's feet */
+	rc = take_lock(pl);
+	if (rc != EXIT_OK)
+		goto out;
+	rc = check_writable(&pl->ksm);
+	if (rc != EXIT_OK)
+		goto out;
+	log_notice("restoring the knobs from the snapshot of pid %ld (on_exit=%s)", pl->snap.pid,
+		   on_exit_name(pl->cfg.on_exit));
+	if (apply_on_exit(pl))
+		unlink(pl->snap_path);
+	else
+		rc = EXIT_RUNTIME;
+out:
+	if (pl->lock_fd >= 0)
+		close(pl->lock_fd);
+	ksm_close(&pl->ksm);
+	free(pl);
+	return rc;
 }

@@ -69,6 +69,11 @@ const struct cfg *pilot_cfg(const struct pilot *p);
 const struct ctl_decision *pilot_last_decision(const struct pilot *p);
 const struct sample *pilot_last_sample(const struct pilot *p);
 
+/* --restore: apply on_exit from the snapshot a daemon left behind (one that
+ * was killed, or stopped while hung), then remove it. Nothing to do when
+ * there is no snapshot. Refuses while a daemon holds the lock. */
+int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg);
+
 /* --once: two samples one second apart, print the block, apply when asked. */
 int pilot_once(const struct daemon_opts *o, const struct cfg *cfg);
 

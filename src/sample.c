@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <libproc2/meminfo.h>
 #include <libproc2/pids.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -16,11 +17,13 @@
 
 struct procps_ctx {
 	struct meminfo_info *mem;
-	struct pids_info *one;          /* ksmd by pid: PID, CMD, TICS_ALL */
+	struct pids_info *one;          /* finding ksmd: PID, CMD, PPID */
+	int stat_fd;                    /* /proc/<ksmd>/stat, kept open */
+	int stat_pid;
 };
 
-enum { ONE_PID, ONE_CMD, ONE_TICS, ONE_PPID };
-static enum pids_item one_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_TICS_ALL, PIDS_ID_PPID };
+enum { ONE_PID, ONE_CMD, ONE_PPID };
+static enum pids_item one_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_ID_PPID };
 /* Kernel threads are children of kthreadd, pid 2; a user process may call
  * itself "ksmd" too. */
 #define KTHREADD_PID 2
@@ -61,23 +64,64 @@ static int pp_find_ksmd(void *ctx, int *pid)
 	return -ESRCH;
 }
 
+/* utime + stime from a /proc/PID/stat line of ksmd. */
+int sample_parse_stat_ticks(const char *text, uint64_t *ticks)
+{
+	const char *p = strrchr(text, ')'), *open = strchr(text, '(');
+	uint64_t f[2] = { 0, 0 };
+	char *end;
+
+	/* "PID (comm) state ...": the comm runs to the last ')'; utime and
+	 * stime are fields 14 and 15 */
+	if (!p || !open || p - open != 5 || strncmp(open, "(ksmd)", 6) != 0)
+		return -ESRCH;
+	p++;
+	for (int field = 3; field <= 15; field++) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			return -EBADMSG;
+		if (field >= 14) {
+			errno = 0;
+			f[field - 14] = strtoull(p, &end, 10);
+			if (end == p || errno)
+				return -EBADMSG;
+			p = end;
+		} else {
+			p += strcspn(p, " ");
+		}
+	}
+	*ticks = f[0] + f[1];
+	return 0;
+}
+
+/* The hot path: libproc2 opens, reads and closes /proc/uptime,
+ * /proc/PID/status and /proc/PID/stat on every select; one pread of a
+ * kept descriptor costs a tenth of that. libproc2 still finds ksmd. */
 static int pp_task_ticks(void *ctx, int pid, uint64_t *ticks)
 {
 	struct procps_ctx *c = ctx;
-	struct pids_fetch *f;
-	unsigned p = (unsigned)pid;
-	const char *cmd;
+	char buf[512];
+	ssize_t n;
+	int r;
 
-	f = procps_pids_select(c->one, &p, 1, PIDS_SELECT_PID);
-	if (!f)
-		return errno ? -errno : -EIO;
-	if (f->counts->total < 1)
-		return -ESRCH;
-	cmd = PIDS_VAL(ONE_CMD, str, f->stacks[0], c->one);
-	if (!cmd || strcmp(cmd, "ksmd") != 0)
-		return -ESRCH;
-	*ticks = PIDS_VAL(ONE_TICS, ull_int, f->stacks[0], c->one);
-	return 0;
+	if (c->stat_pid != pid || c->stat_fd < 0) {
+		char path[64];
+		if (c->stat_fd >= 0)
+			close(c->stat_fd);
+		snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+		c->stat_fd = open(path, O_RDONLY | O_CLOEXEC);
+		c->stat_pid = pid;
+		if (c->stat_fd < 0)
+			return -ESRCH;
+	}
+	n = pread_text(c->stat_fd, buf, sizeof(buf));
+	r = n < 0 ? -ESRCH : sample_parse_stat_ticks(buf, ticks);
+	if (r < 0) {
+		close(c->stat_fd);
+		c->stat_fd = -1;
+	}
+	return r;
 }
 
 static int pp_guest_usage(void *ctx, const regex_t *re, struct guest_usage *out)
@@ -117,6 +161,8 @@ static void pp_destroy(void *ctx)
 
 	if (!c)
 		return;
+	if (c->stat_fd >= 0)
+		close(c->stat_fd);
 	if (c->one)
 		procps_pids_unref(&c->one);
 	if (c->mem)
@@ -131,6 +177,7 @@ void *proc_libproc2_new(void)
 
 	if (!c)
 		return NULL;
+	c->stat_fd = -1;
 	/* libproc2 hides kernel threads, ksmd among them, when this is set. */
 	unsetenv("LIBPROC_HIDE_KERNEL");
 	r = procps_meminfo_new(&c->mem);
@@ -172,6 +219,7 @@ int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops,
 		s->clk_tck = 100;
 	if (psi_path)
 		s->psi_fd = open(psi_path, O_RDONLY | O_CLOEXEC);
+	s->psi_on = s->psi_fd >= 0;
 	return 0;
 }
 
@@ -206,6 +254,11 @@ void sampler_fini(struct sampler *s)
 		s->ops->destroy(s->ctx);
 	s->ops = NULL;
 	s->ctx = NULL;
+}
+
+void sampler_set_psi(struct sampler *s, bool on)
+{
+	s->psi_on = on && s->psi_fd >= 0;
 }
 
 int sample_parse_psi(const char *text, double *avg10)
@@ -307,12 +360,23 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 	} else {
 		first = out->meminfo_err;
 	}
-	out->ksm_err = ksm_read_all(s->ksm, &out->ksm);
+	{
+		int cold_err = 0;
+		if (!s->cold_valid || now >= s->cold_next_ms) {
+			cold_err = ksm_read_set(s->ksm, ~(uint64_t)SAMPLE_KSM_HOT, &s->cold);
+			s->cold_valid = true;
+			s->cold_next_ms = now + SAMPLE_COLD_MS;
+		}
+		out->ksm = s->cold;
+		out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
+		if (!out->ksm_err)
+			out->ksm_err = cold_err;
+	}
 	if (out->ksm_err && !first)
 		first = out->ksm_err;
 	sample_ksmd(s, now, out);
 
-	if (s->psi_fd >= 0) {
+	if (s->psi_on) {
 		char buf[256];
 		if (pread_text(s->psi_fd, buf, sizeof(buf)) >= 0 && sample_parse_psi(buf, &out->psi_some_avg10) == 0)
 			out->have_psi = true;

@@ -71,20 +71,36 @@ struct sampler {
 	int ksmd_pid;               /* cached; 0 = not found */
 	uint64_t ksmd_retry_ms;     /* next time to look for ksmd again */
 	int psi_fd;
+	bool psi_on;                /* read PSI at each sample */
 	bool guest_on;
 	regex_t guest_re;
 	uint64_t guest_interval_ms;
 	uint64_t guest_next_ms;
 	struct guest_usage guest;
 	bool guest_valid;
+	struct ksm_values cold;     /* the items outside SAMPLE_KSM_HOT */
+	uint64_t cold_next_ms;
+	bool cold_valid;
 };
 
 #define SAMPLE_KSMD_RETRY_MS 60000u
+/* KSM items read every tick: what the controller, the foreign-change check
+ * and the profit hazard use. The others (tuning knobs that change seldom)
+ * are read every SAMPLE_COLD_MS: each sysfs read is a system call. */
+#define SAMPLE_KSM_HOT                                                                                     \
+	(KSM_BIT(KSM_RUN) | KSM_BIT(KSM_PAGES_TO_SCAN) | KSM_BIT(KSM_SLEEP_MILLISECS) |                   \
+	 KSM_BIT(KSM_ADVISOR_MODE) | KSM_BIT(KSM_PAGES_SHARED) | KSM_BIT(KSM_PAGES_SHARING) |              \
+	 KSM_BIT(KSM_PAGES_UNSHARED) | KSM_BIT(KSM_PAGES_VOLATILE) | KSM_BIT(KSM_FULL_SCANS) |             \
+	 KSM_BIT(KSM_PAGES_SCANNED) | KSM_BIT(KSM_PAGES_SKIPPED) | KSM_BIT(KSM_GENERAL_PROFIT) |           \
+	 KSM_BIT(KSM_ZERO_PAGES))
+#define SAMPLE_COLD_MS 60000u
 
 /* psi_path may be NULL (PSI off). ops/ctx: NULL means libproc2. The sampler
  * owns ctx from here on: sampler_fini() passes it to ops->destroy. */
 int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops, void *ctx,
 		 const char *psi_path);
+/* Read memory PSI at each sample, or not (a system call saved). */
+void sampler_set_psi(struct sampler *s, bool on);
 /* regex "" turns the guest scan off. -EINVAL for a bad regex. */
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms);
 void sampler_fini(struct sampler *s);
@@ -95,6 +111,10 @@ int sample_take(struct sampler *s, uint64_t now_ms, struct sample *out);
 
 /* Parse the "some avg10=" value of /proc/pressure/memory. */
 int sample_parse_psi(const char *text, double *avg10);
+
+/* utime + stime, in clock ticks, from ksmd's /proc/PID/stat line;
+ * -ESRCH when the line is not ksmd's, -EBADMSG when it is garbled. */
+int sample_parse_stat_ticks(const char *text, uint64_t *ticks);
 
 /* rmap items tracked by KSM: shared + sharing + unshared + volatile. A
  * negative term counts as 0; the sum stops at INT64_MAX. */

@@ -15,7 +15,7 @@ expect_rc() { # expect_rc RC CMD...: run CMD, check its exit code
 
 # --help names every option
 expect_rc 0 $D --help
-for o in -c --config -t --check-config --dump-config --once --apply --dry-run --sysfs-dir --log-target \
+for o in -c --config -t --check-config --dump-config --once --apply --dry-run --restore --sysfs-dir --log-target \
 	-h --help -V --version; do
 	grep -q -- "$o" "$TMPD/out" || fail "--help does not mention $o"
 done
@@ -59,7 +59,7 @@ cp "$TMPD/out" "$TMPD/dump1.conf"
 for k in interval dry_run on_exit kernel_advisor state_dir log_level target_available stop_margin \
 	stop_delay psi_threshold guest_cmdline guest_scan_interval kp ki kd derivative_filter max_cpu \
 	idle_scan_period min_yield full_yield volatile_limit wake_threshold pages_to_scan_min \
-	pages_to_scan_max sleep_ms_min sleep_ms_max; do
+	pages_to_scan_max sleep_ms_min sleep_ms_max merge_across_nodes textfile; do
 	grep -q "^$k = " "$TMPD/dump1.conf" || fail "--dump-config lacks $k"
 done
 expect_rc 0 $D --dump-config -c "$TMPD/dump1.conf"

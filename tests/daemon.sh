@@ -83,6 +83,34 @@ stop TERM
 [ ! -e "$S/snapshot" ] || fail "snapshot left after a clean exit"
 grep -q "knobs restored" "$LOG" || fail "restore not logged"
 
+# --- a crash, then --restore (the unit's ExecStopPost) --------------------------
+fresh_tree
+cp "$C.good" "$C"
+: > "$LOG"
+start
+wait_file "$K/run" 1
+$KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err"
+[ $? = 6 ] || fail "--restore under a running daemon did not refuse with exit 6"
+kill -KILL $DPID
+wait $DPID 2>/dev/null
+[ -s "$S/snapshot" ] || fail "snapshot gone after a crash"
+$WRAP $KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err" ||
+	{ cat "$TMPD/restore.err"; fail "--restore failed"; }
+[ "$(cat "$K/run")" = 0 ] || fail "--restore: run not restored"
+[ "$(cat "$K/advisor_mode")" = scan-time ] || fail "--restore: advisor not restored"
+[ -e "$S/snapshot" ] && fail "--restore left the snapshot"
+$KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err" ||
+	fail "--restore without a snapshot failed"
+grep -q "nothing to restore" "$TMPD/restore.err" || fail "--restore without a snapshot says nothing"
+# a broken config does not stop the restore (defaults, said so)
+start
+wait_file "$K/run" 1
+kill -KILL $DPID
+wait $DPID 2>/dev/null
+printf '[daemon]\ninterval = 1s\nstate_dir = %s\n[bogus]\n' "$S" > "$TMPD/broken.conf"
+$KSMPILOTD --restore -c "$TMPD/broken.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err"
+grep -q "default configuration" "$TMPD/restore.err" || fail "--restore with a broken config says nothing"
+
 # --- a crash, then a restart: restore to the state from before the first -----
 fresh_tree
 cp "$C.good" "$C"

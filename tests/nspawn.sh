@@ -8,7 +8,8 @@
 #      FILE:LINE, the service keeps running on the old one
 #   3. a hung tick (KSMPILOT_TEST_HANG_AT_TICK) is killed by the watchdog
 #      and the service restarted
-#   4. a SIGSEGV is restarted (and the restart keeps the start-up snapshot)
+#   4. a SIGSEGV is restarted (ExecStopPost restores the knobs in between);
+#      SIGKILL followed by stop leaves the knobs restored
 #   5. systemctl stop applies on_exit=restore to the host's knobs
 #   6. journalctl -o json holds the structured KSM_* fields
 #   7. systemd-analyze security scores the installed unit at 1.5 or less
@@ -332,9 +333,21 @@ C=$(cursor)
 in_ct kill -SEGV "$old" || ct_fail "cannot signal the main pid $old"
 wait_restarted "$n" "$old"
 wait_journal "$C" "status=11/SEGV"
-wait_journal "$C" "found the snapshot of a previous run"
+# ExecStopPost put the knobs back from the snapshot before the restart
+wait_journal "$C" "restoring the knobs from the snapshot"
 wait_knob sleep_millisecs 555
 note "4. SIGSEGV of pid $old: restarted as pid $(prop MainPID), NRestarts $n -> $(prop NRestarts)"
+
+# --- 4b. killed, then stopped before the restart: ExecStopPost restores -----------------------
+C=$(cursor)
+in_ct systemctl kill --signal=SIGKILL ksmpilot.service
+in_ct systemctl stop ksmpilot.service
+wait_journal "$C" "restoring the knobs from the snapshot"
+[ "$(knobs)" = "$BEFORE" ] || { echo "before: $BEFORE"; echo "after:  $(knobs)"; ct_fail "a killed and stopped service left the knobs changed"; }
+in_ct test -e /run/ksmpilot/snapshot && ct_fail "the snapshot is left after ExecStopPost"
+note "4b. SIGKILL then stop: ExecStopPost restored the knobs: $(knobs)"
+in_ct systemctl start ksmpilot.service || ct_fail "start after 4b failed"
+wait_knob sleep_millisecs 555
 
 # --- 5. stop: on_exit=restore puts the host's knobs back --------------------------------------
 [ "$(knobs)" != "$BEFORE" ] || ct_fail "the knobs are as before the start: nothing to restore"

@@ -516,6 +516,28 @@ static void test_guest_error(void **state)
 	"some avg10=1.50 avg60=0.80 avg300=0.20 total=123456\n"                                                   \
 	"full avg10=0.50 avg60=0.10 avg300=0.00 total=6789\n"
 
+/* ksmd's /proc/PID/stat: utime (14) + stime (15), only for ksmd */
+static void test_parse_stat_ticks(void **state)
+{
+	uint64_t t = 7;
+
+	(void)state;
+	assert_int_equal(sample_parse_stat_ticks("37 (ksmd) S 2 0 0 0 -1 2097216 0 0 0 0 1234 567 0 0 25 5 1 0 "
+						 "95 0 0 18446744073709551615 0 0 0 0 0 0 0 2147483647 0 0 0 0",
+						 &t),
+			 0);
+	assert_int_equal(t, 1801);
+	/* not ksmd: a user process named "ksmd x" or anything else */
+	assert_int_equal(sample_parse_stat_ticks("99 (ksmd) x) S 1 0 0 0 -1 0 0 0 0 0 5 5", &t), -ESRCH);
+	assert_int_equal(sample_parse_stat_ticks("1 (init) S 0 0 0 0 -1 0 0 0 0 0 5 5", &t), -ESRCH);
+	assert_int_equal(t, 1801);
+	/* truncated or garbled */
+	assert_int_equal(sample_parse_stat_ticks("37 (ksmd) S 2 0 0", &t), -EBADMSG);
+	assert_int_equal(sample_parse_stat_ticks("37 (ksmd) S 2 0 0 0 -1 2097216 0 0 0 0 x y", &t), -EBADMSG);
+	assert_int_equal(sample_parse_stat_ticks("garbage", &t), -ESRCH);
+	assert_int_equal(t, 1801);
+}
+
 static void test_parse_psi(void **state)
 {
 	static const char *const bad[] = {
@@ -716,6 +738,7 @@ int main(void)
 		T(test_guest_bad_regex),
 		T(test_guest_error),
 		cmocka_unit_test(test_parse_psi),
+		cmocka_unit_test(test_parse_stat_ticks),
 		T(test_psi_file),
 		T(test_psi_missing),
 		T(test_rmap_items),

@@ -17,7 +17,7 @@ note "exposure score $score"
 systemd-analyze security --offline=yes --threshold=15 "$U" > /dev/null 2>&1 || fail "score $score is above 1.5"
 # the essentials of the contract
 for l in Type=notify WatchdogSec= "ExecReload=/bin/kill -HUP \$MAINPID" "ExecStartPre=.*--check-config" \
-	Restart=on-failure "RestartPreventExitStatus=3 4" ConditionPathExists=/sys/kernel/mm/ksm/run \
+	Restart=on-failure "RestartPreventExitStatus=3 4" "ExecStopPost=.*--restore" ConditionPathExists=/sys/kernel/mm/ksm/run \
 	Conflicts=ksmtuned.service After=ksm.service ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$"; do
 	grep -q "^$l" "$U" || fail "unit lacks $l"
 done
