@@ -52,7 +52,7 @@ static const int level_values[] = { LOGL_ERR, LOGL_WARNING, LOGL_NOTICE, LOGL_IN
 static const struct key keys[] = {
 	/* [daemon] */
 	{ "daemon", "interval", T_DURATION, OFF(interval_ms), 100, 600000, NULL, NULL, 0,
-	  "2s", "time between two samples and decisions" },
+	  "1s", "time between two samples and decisions" },
 	{ "daemon", "dry_run", T_BOOL, OFF(dry_run), 0, 0, NULL, NULL, 0,
 	  "no", "decide and log, but write nothing to sysfs" },
 	{ "daemon", "on_exit", T_ENUM, OFF(on_exit), 0, 0, on_exit_names, on_exit_values, 0,
@@ -96,7 +96,7 @@ static const struct key keys[] = {
 	{ "controller", "volatile_limit", T_DOUBLE, OFF(volatile_limit), 0, 100, NULL, NULL, 0,
 	  "50", "share (%) of volatile among unshared+volatile pages above which effort backs off" },
 	{ "controller", "wake_threshold", T_SIZE, OFF(wake_threshold), 0, 64 * TiB, NULL, NULL, 0,
-	  "128M", "new memory (MemAvailable drop or rmap growth) that ends idling" },
+	  "64M", "new memory (MemAvailable drop or rmap growth) that ends idling" },
 	/* [scan] */
 	{ "scan", "pages_to_scan_min", T_U64, OFF(pages_to_scan_min), 1, 1000000, NULL, NULL, 0,
 	  "100", "lower bound written to pages_to_scan" },

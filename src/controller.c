@@ -71,6 +71,8 @@ static double maxd(double a, double b)
 #define YIELD_TAU 20.0
 /* Keep the written knobs while they give a rate within this of the wanted. */
 #define DEADBAND 0.10
+/* Share of a full scan after which its own yield replaces the last one's. */
+#define EPOCH_JUDGE_SHARE 0.3
 /* Tolerated overshoot of max_cpu before the rate is cut (tick rounding). */
 #define CAP_SLACK 1.05
 
@@ -241,6 +243,7 @@ static enum ctl_wake end_of_epoch(const struct cfg *cfg, struct ctl_state *st, c
 	bool fruitless;
 	enum ctl_wake w = CTL_WAKE_NONE;
 
+	st->epoch_growth = growth;
 	if (st->epoch_scanned >= 1) {
 		st->epoch_yield = maxd(st->epoch_gain, 0) / st->epoch_scanned;
 		st->epoch_yield_valid = true;
@@ -416,8 +419,13 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	/* ---- new memory? ---------------------------------------------------- */
 	if (st->mode != CTL_MODE_STOPPED) {
 		enum ctl_wake w = wake_signal(cfg, st, s);
+		/* While scanning actively, tracked and unshared pages grow as
+		 * the scan reaches them: that is the scan's own doing, judged at
+		 * the end of the full scan. Only events from outside (memory
+		 * taken, merged pages gone) restart a probe then. */
+		bool outside = w == CTL_WAKE_MEM_DROP || w == CTL_WAKE_SHARING_DROP;
 		if (wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE &&
-		    (st->mode == CTL_MODE_IDLE || !st->probing))
+		    (st->mode == CTL_MODE_IDLE || (!st->probing && outside)))
 			wake = w;
 		if (wake != CTL_WAKE_NONE && wake != CTL_WAKE_START)
 			start_probe(st, s);
@@ -442,13 +450,26 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 		double vol = (double)s->ksm.v[KSM_PAGES_VOLATILE];
 		double unsh = (double)s->ksm.v[KSM_PAGES_UNSHARED];
 		double y_ref = maxd(st->epoch_yield_valid ? st->epoch_yield : 0, st->yield_ewma);
+		double wake_pages = (double)size_resolve(&cfg->wake_threshold, s->mem_total) / CTL_PAGE_SIZE;
+		/* Pages merge on their second visit. When the last full scan gave
+		 * no page its first visit, this one can only find what is left:
+		 * once it has covered EPOCH_JUDGE_SHARE of the tracked pages, its
+		 * own yield says more than the last one's, and a scan after the
+		 * one that merged everything need not run at full effort to the
+		 * end to find nothing. (New processes are scanned last in a pass,
+		 * so a scan that follows first visits is never judged early.) */
+		bool early = st->epoch_growth < wake_pages && st->epoch_scanned > 0 &&
+			     st->epoch_scanned >= EPOCH_JUDGE_SHARE * (double)rmap_of(s) &&
+			     (!st->probing || st->probe_boundaries >= 2);
+		if (early)
+			y_ref = maxd(maxd(st->epoch_gain, 0) / st->epoch_scanned, st->yield_ewma);
 		vol = maxd(vol - (double)(st->epoch_skipped > 0 ? st->epoch_skipped : 0), 0);
 		t.churn = unsh + vol > 0 ? vol / (unsh + vol) : 0;
 		t.yield = st->yield_ewma;
 		t.epoch_yield = st->epoch_yield;
 		if (st->mode != CTL_MODE_ACTIVE) {
 			b = 0;
-		} else if (st->probing) {
+		} else if (st->probing && !early) {
 			b = 1;
 		} else {
 			double lim = cfg->volatile_limit / 100.0;
@@ -515,7 +536,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 		out->reason = CTL_R_CPU_CAP;
 	else if (st->mode == CTL_MODE_IDLE)
 		out->reason = CTL_R_NOTHING_TO_MERGE;
-	else if (st->probing)
+	else if (st->probing && b >= 1)
 		out->reason = CTL_R_PROBING;
 	else if (t.churn > cfg->volatile_limit / 100.0 && b < 1)
 		out->reason = CTL_R_CHURN;

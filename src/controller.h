@@ -114,6 +114,7 @@ struct ctl_state {
 	double epoch_scanned, epoch_gain;
 	int64_t epoch_rmap_start;
 	int64_t epoch_skipped;          /* pages_skipped during the last full scan */
+	double epoch_growth;            /* rmap items added during the last full scan */
 	double epoch_yield;
 	bool epoch_yield_valid;
 	double yield_ewma;

@@ -308,7 +308,7 @@ static void test_defaults(void **state)
 
 	memset(&c, 0x5a, sizeof(c));
 	cfg_defaults(&c);
-	assert_int_equal(c.interval_ms, 2000);
+	assert_int_equal(c.interval_ms, 1000);
 	assert_false(c.dry_run);
 	assert_int_equal(c.on_exit, ON_EXIT_RESTORE);
 	assert_int_equal(c.kernel_advisor, ADVISOR_TAKEOVER);
@@ -325,7 +325,7 @@ static void test_defaults(void **state)
 	assert_true(c.max_cpu == 25);
 	assert_int_equal(c.idle_scan_period_ms, 600000);
 	assert_true(c.min_yield == 0.001 && c.full_yield == 0.02 && c.volatile_limit == 50);
-	assert_true(!c.wake_threshold.is_percent && c.wake_threshold.bytes == 128u << 20);
+	assert_true(!c.wake_threshold.is_percent && c.wake_threshold.bytes == 64u << 20);
 	assert_int_equal(c.pages_to_scan_min, 100);
 	assert_int_equal(c.pages_to_scan_max, 5000);
 	assert_int_equal(c.sleep_ms_min, 10);
@@ -599,7 +599,7 @@ static void test_unknown_section(void **state)
 	assert_int_equal(c.interval_ms, 5000);
 	assert_true(c.kp == 3);
 	expect_one_error(parse(&c, "[Daemon]\ninterval = 5s\n", &e), &e, "t.conf:1: unknown section [Daemon]", NULL);
-	assert_int_equal(c.interval_ms, 2000);
+	assert_int_equal(c.interval_ms, 1000);
 	expect_one_error(parse(&c, "[]\ninterval = 5s\n", &e), &e, "t.conf:1: unknown section []", NULL);
 }
 
@@ -632,7 +632,7 @@ static void test_key_outside_section(void **state)
 	expect_one_error(parse(&c, "\ninterval = 5s\n[daemon]\n", &e), &e,
 			 "t.conf:2: key 'interval' outside of any section", NULL);
 	assert_null(strstr(e.msg[0], "ksmtuned"));
-	assert_int_equal(c.interval_ms, 2000);
+	assert_int_equal(c.interval_ms, 1000);
 	/* ksmtuned.conf lines get a hint */
 	expect_one_error(parse(&c, "# ksmtuned\nKSM_MONITOR_INTERVAL=60\n", &e), &e,
 			 "t.conf:2: key 'KSM_MONITOR_INTERVAL' outside of any section", "ksmtuned.conf");
@@ -1056,7 +1056,7 @@ static void test_dump_roundtrip(void **state)
 
 	/* the exact text of the defaults' dump starts like this */
 	a = dump_string(&def);
-	assert_true(strncmp(a, "[daemon]\ninterval = 2s\ndry_run = no\non_exit = restore\n", 54) == 0);
+	assert_true(strncmp(a, "[daemon]\ninterval = 1s\ndry_run = no\non_exit = restore\n", 54) == 0);
 	assert_non_null(strstr(a, "\n\n[memory]\ntarget_available = 20%\n"));
 	assert_non_null(strstr(a, "\n\n[scan]\npages_to_scan_min = 100\n"));
 	free(a);
