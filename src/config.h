@@ -82,7 +82,7 @@ struct cfg_errors {
 
 /* The largest file cfg_load() reads, and the longest line it accepts
  * (inih splits longer lines silently, so they are rejected first). */
-#define CFG_MAX_FILE_SIZE (1024 * 1024)
+#define CFG_MAX_FILE_SIZE ((size_t)1024 * 1024)
 #define CFG_MAX_LINE_LEN 196
 
 /* Fill cfg with every default. */

@@ -292,7 +292,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	struct ctl_terms t;
 	double interval = (double)cfg->interval_ms / 1000.0;
 	double total, meas, e, margin, u, b, rate, rate_max, rate_floor, rmap_pages;
-	double d_scan = 0, d_gain = 0, d_cpu = 0;
+	double d_scan = 0, d_gain = 0;
 	int64_t scanned, d_full = 0;
 	bool fresh, pressure, released, cpu_cut = false;
 	enum ctl_wake wake = CTL_WAKE_NONE;
@@ -307,7 +307,6 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	}
 	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
-	st->ticks++;
 	total = (double)s->mem_total;
 	meas = (double)s->mem_available / total;
 	cur_run = (int)s->ksm.v[KSM_RUN];
@@ -356,6 +355,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 
 	/* ---- benefit and cost from the counter deltas --------------------- */
 	if (!fresh) {
+		double d_cpu = 0;
 		if (s->have_ksmd_cpu && st->prev_have_cpu)
 			d_cpu = s->ksmd_cpu_s - st->prev_ksmd_cpu;
 		if (d_cpu < 0)
@@ -525,7 +525,6 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 		out->sleep_ms = sl;
 		out->rate_planned = ctl_rate_of(p, sl, st->cost);
 	}
-	st->rate = rate;
 
 	/* ---- the reason -------------------------------------------------------- */
 	if (!out->run)

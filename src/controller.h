@@ -128,10 +128,8 @@ struct ctl_state {
 	double acc_cpu, acc_scanned;
 	double cpu_share;
 	/* output */
-	double rate;
 	uint64_t pages, sleep_ms;
 	struct ctl_decision last;
-	uint64_t ticks;
 };
 
 /* ksmd cost per page assumed until measured, and when ksmd is invisible. */

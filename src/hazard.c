@@ -99,7 +99,7 @@ int hazard_scan_maps(const char *proc_dir, struct map_usage *out)
 	if (!d)
 		return -errno;
 	while ((de = readdir(d)) != NULL) {
-		uint64_t vmas;
+		uint64_t vmas = 0;
 		int pfd, pid;
 		char *end;
 		long v = strtol(de->d_name, &end, 10);

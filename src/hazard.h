@@ -14,11 +14,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#define HAZARD_HOLD_MS (10u * 60u * 1000u)
+#define HAZARD_HOLD_MS (UINT64_C(10) * 60 * 1000)
 /* A process at this share of vm.max_map_count is a hazard. */
 #define HAZARD_MAP_SHARE 0.9
 /* /proc is scanned for KSM processes at most this often. */
-#define HAZARD_SCAN_MS (60u * 1000u)
+#define HAZARD_SCAN_MS (UINT64_C(60) * 1000)
 
 /* One condition with hysteresis in time. */
 struct hazard_episode {

@@ -192,6 +192,7 @@ int ksm_read(struct ksm *k, enum ksm_item i, int64_t *out)
 
 int ksm_read_all(struct ksm *k, struct ksm_values *out)
 {
+	out->present = 0;
 	return ksm_read_set(k, ~UINT64_C(0), out);
 }
 
@@ -317,7 +318,7 @@ int ksm_snapshot_load(struct ksm_snapshot *s, const char *path)
 	size_t len;
 	int r;
 
-	r = read_file(path, 64 * 1024, &text, &len);
+	r = read_file(path, (size_t)64 * 1024, &text, &len);
 	if (r < 0)
 		return r;
 	memset(&tmp, 0, sizeof(tmp));

@@ -52,7 +52,6 @@ struct pilot {
 	int sample_err_logged;          /* the -errno last logged, 0 = none */
 	bool ksmd_missing_logged;
 	uint64_t write_err_logged;      /* KSM_BIT per knob */
-	bool cpu_cap_logged;
 
 	struct ctl_decision logged;     /* the last decision logged at info */
 	bool have_logged;
@@ -213,10 +212,10 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 	if (o->apply && !o->dry_run && (rc = check_writable(&k)) != EXIT_OK)
 		goto out_ksm;
 	r = sampler_init(&sm, &k, NULL, NULL, o->psi_path);
-	if (r == 0)
+	if (r == 0) {
 		sampler_set_psi(&sm, cfg->psi_threshold > 0);
-	if (r == 0)
 		r = sampler_set_guest(&sm, cfg->guest_cmdline, cfg->guest_scan_interval_ms);
+	}
 	if (r < 0) {
 		log_err(-r, "cannot set up sampling");
 		rc = EXIT_RUNTIME;
@@ -224,7 +223,7 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 	}
 	ctl_init(&st);
 	t1 = now_us();
-	r = sample_take(&sm, t1 / 1000, &s1);
+	sample_take(&sm, t1 / 1000, &s1);
 	if (s1.meminfo_err) {
 		log_err(-s1.meminfo_err, "cannot read /proc/meminfo");
 		rc = EXIT_RUNTIME;
@@ -486,19 +485,18 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 			struct log_field f;
 			log_field_set(&f, "KSM_GENERAL_PROFIT", "%" PRId64, s->ksm.v[KSM_GENERAL_PROFIT]);
 			log_struct(LOG_WARNING, MSGID_NEGATIVE_PROFIT, &f, 1,
-				   "general_profit has been negative for %u minutes (%.1f MiB now): the 64-byte rmap "
+				   "general_profit has been negative for %" PRIu64 " minutes (%.1f MiB now): the 64-byte rmap "
 				   "items of the pages KSM scans cost more memory than merging saves",
 				   HAZARD_HOLD_MS / 60000, (double)s->ksm.v[KSM_GENERAL_PROFIT] / (1024.0 * 1024.0));
 		} else if (e < 0) {
-			log_info("general_profit has been positive again for %u minutes", HAZARD_HOLD_MS / 60000);
+			log_info("general_profit has been positive again for %" PRIu64 " minutes", HAZARD_HOLD_MS / 60000);
 		}
 	}
 	if (now_ms >= pl->next_map_scan_ms) {
 		const char *proc = pl->env->proc_dir ? pl->env->proc_dir : "/proc";
-		bool near;
 		pl->next_map_scan_ms = now_ms + HAZARD_SCAN_MS;
 		if (hazard_scan_maps(proc, &pl->map_usage) == 0) {
-			near = pl->map_usage.pid &&
+			bool near = pl->map_usage.pid &&
 			       (double)pl->map_usage.vmas >= HAZARD_MAP_SHARE * (double)pl->map_usage.max_map_count;
 			e = hazard_update(&pl->maps, near, now_ms, 0);
 			if (e > 0) {
@@ -690,7 +688,6 @@ static bool apply_on_exit(struct pilot *pl)
 {
 	uint64_t failed = 0;
 	int errs[KSM_ITEM_COUNT] = { 0 };
-	int r;
 
 	if (pl->opts.dry_run) {
 		log_info("dry run: knobs left as they were");
@@ -702,7 +699,7 @@ static bool apply_on_exit(struct pilot *pl)
 	}
 	if (!pl->have_snap)
 		return true;
-	r = ksm_restore(&pl->ksm, &pl->snap, pl->cfg.on_exit == ON_EXIT_STOP, &failed, errs);
+	ksm_restore(&pl->ksm, &pl->snap, pl->cfg.on_exit == ON_EXIT_STOP, &failed, errs); /* failed says it */
 	if (pl->cfg.on_exit == ON_EXIT_STOP) {
 		int w = ksm_write(&pl->ksm, KSM_RUN, 0);
 		if (w < 0) {
@@ -728,7 +725,6 @@ static bool apply_on_exit(struct pilot *pl)
 			 (pl->snap.present & KSM_BIT(KSM_ADVISOR_MODE)) ? " advisor_mode=" : "",
 			 (pl->snap.present & KSM_BIT(KSM_ADVISOR_MODE)) ? adv : "");
 	}
-	(void)r;
 	return failed == 0;
 }
 
@@ -793,10 +789,10 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 		goto fail;
 	r = sampler_init(&pl->sampler, &pl->ksm, env->proc_ops, env->proc_ctx, o->psi_path);
 	pl->sampler_ready = r == 0;
-	if (r == 0)
+	if (r == 0) {
 		sampler_set_psi(&pl->sampler, pl->cfg.psi_threshold > 0);
-	if (r == 0)
 		r = sampler_set_guest(&pl->sampler, pl->cfg.guest_cmdline, pl->cfg.guest_scan_interval_ms);
+	}
 	if (r < 0) {
 		log_err(-r, "cannot set up sampling");
 		rc = EXIT_RUNTIME;

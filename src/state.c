@@ -18,17 +18,29 @@ static const char *advisor_name(int v)
 	return v == ADVISOR_DEFER ? "defer" : "takeover";
 }
 
-char *state_format(const struct state_info *si)
+/* Run print into a memory stream; the malloc()ed text, or NULL. */
+static char *format_with(void (*print)(FILE *f, const struct state_info *si), const struct state_info *si)
 {
-	const struct sample *s = si->s;
-	const struct ctl_decision *d = si->d;
-	const struct ctl_terms *t = &d->t;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&buf, &len);
 
 	if (!f)
 		return NULL;
+	print(f, si);
+	if (fclose(f) != 0) {
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
+static void print_state(FILE *f, const struct state_info *si)
+{
+	const struct sample *s = si->s;
+	const struct ctl_decision *d = si->d;
+	const struct ctl_terms *t = &d->t;
+
 	fprintf(f, STATE_MAGIC " v%d: key=value, documented in ksmpilotctl(8)\n", STATE_VERSION);
 	fprintf(f, "version=%d\npid=%ld\nstarted=%" PRId64 "\nupdated=%" PRId64 "\ndecided=%" PRId64 "\n",
 		STATE_VERSION, si->pid, si->started, si->updated, si->decided);
@@ -62,11 +74,11 @@ char *state_format(const struct state_info *si)
 			si->maps.comm, si->maps.vmas);
 	fprintf(f, "max_map_count=%" PRIu64 "\n", si->maps.max_map_count);
 	fprintf(f, "hazard_numa_merge=%d\nnuma_nodes=%u\n", si->hazard_numa, si->numa_nodes);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+}
+
+char *state_format(const struct state_info *si)
+{
+	return format_with(print_state, si);
 }
 
 /* Whole numbers (bytes, counts) in full; others with 9 digits. */
@@ -96,16 +108,11 @@ static void counter(FILE *f, const char *name, const char *help, double v)
 
 /* Only what node_exporter's own ksmd collector lacks: it already exports
  * run, pages_to_scan, sleep_millisecs and the page counters. */
-char *metrics_format(const struct state_info *si)
+static void print_metrics(FILE *f, const struct state_info *si)
 {
 	const struct ctl_decision *d = si->d;
 	const struct ctl_terms *t = &d->t;
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
 
-	if (!f)
-		return NULL;
 	fprintf(f, "# HELP ksmpilot_build_info ksmpilotd version.\n# TYPE ksmpilot_build_info gauge\n"
 		   "ksmpilot_build_info{version=\"%s\"} 1\n",
 		KSMPILOT_VERSION);
@@ -150,11 +157,11 @@ char *metrics_format(const struct state_info *si)
 		   "ksmpilot_hazard{hazard=\"map_count\"} %d\n"
 		   "ksmpilot_hazard{hazard=\"numa_merge\"} %d\n",
 		si->hazard_profit, si->hazard_maps, si->hazard_numa);
-	if (fclose(f) != 0) {
-		free(buf);
-		return NULL;
-	}
-	return buf;
+}
+
+char *metrics_format(const struct state_info *si)
+{
+	return format_with(print_metrics, si);
 }
 
 static int write_text(const char *path, char *text)
@@ -185,7 +192,7 @@ int state_read(const char *path, struct state_kv *kv)
 	size_t len;
 	int r;
 
-	r = read_file(path, 64 * 1024, &text, &len);
+	r = read_file(path, (size_t)64 * 1024, &text, &len);
 	if (r < 0)
 		return r;
 	memset(kv, 0, sizeof(*kv));

@@ -201,7 +201,7 @@ int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t 
 		return r;
 	num_end = rest;
 	rest = skip_space(rest);
-	while (isalpha((unsigned char)rest[n]) && n < sizeof(unit) - 1) {
+	while (n < sizeof(unit) - 1 && isalpha((unsigned char)rest[n])) {
 		unit[n] = (char)tolower((unsigned char)rest[n]);
 		n++;
 	}

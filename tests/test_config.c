@@ -1349,7 +1349,7 @@ static void test_load_not_a_file(void **state)
 	{
 		FILE *f = fopen(tpath(0, "big.conf"), "w");
 		assert_non_null(f);
-		for (int i = 0; i < CFG_MAX_FILE_SIZE / 8 + 1; i++)
+		for (size_t i = 0; i < CFG_MAX_FILE_SIZE / 8 + 1; i++)
 			fputs("#######\n", f);
 		fclose(f);
 		snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "big.conf"));

@@ -460,7 +460,7 @@ static void assert_state_finite(const struct ctl_state *st)
 	assert_true(isfinite(st->cost) && st->cost > 0);
 	assert_true(isfinite(st->yield_ewma));
 	assert_true(isfinite(st->epoch_yield) && isfinite(st->epoch_scanned) && isfinite(st->epoch_gain));
-	assert_true(isfinite(st->cpu_share) && isfinite(st->calm_s) && isfinite(st->rate));
+	assert_true(isfinite(st->cpu_share) && isfinite(st->calm_s));
 	assert_true(isfinite(st->acc_cpu) && isfinite(st->acc_scanned));
 }
 
