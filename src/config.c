@@ -618,7 +618,7 @@ int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *
  * an expression that can match the empty string ("(a*)*", "(|a)+", "()*",
  * "(^)*"). Returns 0, REGEX_TOO_LARGE or REGEX_EMPTY_LOOP. */
 #define REGEX_SIZE_MAX 1000
-enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_LOOP };
+enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_LOOP, REGEX_BACKREF };
 static int regex_check(const char *re)
 {
 	enum { CAP = REGEX_SIZE_MAX + 1 };
@@ -721,8 +721,12 @@ static int regex_check(const char *re)
 			if (!p[1])
 				break;
 			p++;
-			/* \b \B \< \> \` \' are anchors; \1..\9 may match "" */
-			if (strchr("bB<>`'123456789", *p)) {
+			/* back-references make regexec() backtrack: seconds against
+			 * one crafted command line of any local user */
+			if (*p >= '1' && *p <= '9')
+				return REGEX_BACKREF;
+			/* \b \B \< \> \` \' are anchors */
+			if (strchr("bB<>`'", *p)) {
 				FINISH_LAST();
 				g[n].last = 1;
 				g[n].last_empty = true;
@@ -816,6 +820,10 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 			cfg_error(errs, "%s: guest_cmdline: '%s' repeats with *, + or {m,} something that can match "
 				  "the empty string, like (a*)* or (^)*", where(cfg, filename, "guest_cmdline", NULL, w,
 				  sizeof(w)), cfg->guest_cmdline);
+		} else if (r == REGEX_BACKREF) {
+			cfg_error(errs, "%s: guest_cmdline: '%s' uses a back-reference (\\1..\\9), which can make "
+				  "matching a crafted command line take seconds", where(cfg, filename, "guest_cmdline",
+				  NULL, w, sizeof(w)), cfg->guest_cmdline);
 		} else if (r == REGEX_TOO_LARGE) {
 			cfg_error(errs, "%s: guest_cmdline: '%s' is too large once its repetitions ({m,n}, +) are "
 				  "unrolled: more than %d elements", where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)),

@@ -930,8 +930,10 @@ static void test_regex_limits(void **state)
 	static const char *const empty_loop[] = {
 		"a**", "a***", "(((b)*)*)*", "(b*){2}+", "a++++++++****b*******************+++++++c", "()*", "(()*){499}",
 		"(|a)+", "(a|)*", "((a|^)*){20}", "((\\b)*){15}", "(^)*", "($)+", "^*", "(a?b?)*", "(\\<|x){2,}",
-		"((ab)+|c?)*", "(.*)*", "(x)\\1*",
+		"((ab)+|c?)*", "(.*)*",
 	};
+	/* back-references: regexec() backtracks, 2 s on (a+)+\1c against 240 a's */
+	static const char *const backref[] = { "(x)\\1*", "(a+)+\\1c", "(qemu) \\1", "(a)(b)(c)(d)\\9" };
 	static const char *const fine[] = {
 		"^(/usr/bin/)?qemu-system-[a-z0-9_]{1,16}( |$)", "^qemu-system.*-enable-kvm", "a{1000}", "a{,1000}",
 		"a{999,}", "(a{0,30}){0,30}", "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", "x{2}{2}", "a+++",
@@ -951,6 +953,10 @@ static void test_regex_limits(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(empty_loop); i++) {
 		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", empty_loop[i]);
 		check_cross(text, "t.conf:2: guest_cmdline: ", "something that can match the empty string");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(backref); i++) {
+		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", backref[i]);
+		check_cross(text, "t.conf:2: guest_cmdline: ", "uses a back-reference");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(fine); i++) {
 		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", fine[i]);
