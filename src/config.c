@@ -886,7 +886,8 @@ static int name_order(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
-int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs)
+static int load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs,
+		bool salvage)
 {
 	struct cfg *tmp;
 	struct dirent **list = NULL;
@@ -919,8 +920,18 @@ int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_erro
 		cfg_validate(tmp, path, errs);
 out:
 	r = errs->n + errs->dropped > before ? -EINVAL : 0;
-	if (r == 0)
+	if (r == 0 || salvage)
 		*out = *tmp;
 	free(tmp);
 	return r;
+}
+
+int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs)
+{
+	return load(path, must_exist, out, errs, false);
+}
+
+int cfg_load_salvage(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs)
+{
+	return load(path, must_exist, out, errs, true);
 }

@@ -106,6 +106,13 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
  * cleared: zero it first. */
 int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs);
 
+/* cfg_load() for --restore: on a parse or validation error *out still
+ * receives every value that parsed, defaults elsewhere, so that the
+ * snapshot is looked for in the configured state_dir even when another
+ * key is broken. Same return values; on -ENOMEM *out is left as it was. */
+int cfg_load_salvage(const char *path, bool must_exist, struct cfg *out,
+		     struct cfg_errors *errs);
+
 /* Print the configuration as INI, every key included. */
 void cfg_dump(const struct cfg *cfg, FILE *f);
 

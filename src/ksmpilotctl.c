@@ -2,7 +2,9 @@
  * glance, or as JSON) and `import-ksmtuned` (a ksmpilot.conf from a
  * ksmtuned.conf). It reads sysfs and the daemon's state file, and works
  * whether the daemon runs or not. See ksmpilotctl(8). */
+#define _GNU_SOURCE /* F_OFD_GETLK */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <math.h>
@@ -65,6 +67,27 @@ struct status {
 	unsigned numa_nodes;
 };
 
+/* Whether a daemon holds state_dir/lock: 1 yes, 0 no, -1 cannot tell
+ * (no read access). F_OFD_GETLK only asks: it never takes the lock, so a
+ * daemon starting meanwhile is not refused. */
+static int lock_held(const char *state_dir)
+{
+	char path[CFG_PATH_MAX + 16];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	r = fcntl(fd, F_OFD_GETLK, &fl);
+	close(fd);
+	if (r < 0)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
+
+/* Without access to the lock: the pid is alive and named ksmpilotd. */
 static bool pid_is_ksmpilotd(long pid)
 {
 	char path[64], comm[32] = "";
@@ -122,7 +145,8 @@ static int gather(struct status *st, const char *sysfs, const char *state_dir)
 	if (st->state_err == 0) {
 		const char *p = state_get(&st->kv, "pid");
 		st->pid = p ? strtol(p, NULL, 10) : 0;
-		st->running = pid_is_ksmpilotd(st->pid);
+		int held = lock_held(state_dir);
+		st->running = held < 0 ? pid_is_ksmpilotd(st->pid) : held > 0;
 	}
 	r = sampler_init(&sm, &st->ksm, NULL, NULL, NULL);
 	if (r < 0) {

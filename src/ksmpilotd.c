@@ -129,14 +129,19 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ksmpilotd: out of memory\n");
 		return EXIT_RUNTIME;
 	}
-	r = cfg_load(o.config_path, o.config_explicit, &cfg, errs);
-	if (r < 0 && restore) {
+	if (restore) {
 		/* putting the knobs back matters more than a broken file */
-		for (unsigned i = 0; i < errs->n; i++)
-			fprintf(stderr, "%s\n", errs->msg[i]);
-		fprintf(stderr, "ksmpilotd: --restore goes on with the default configuration\n");
 		cfg_defaults(&cfg);
-		r = 0;
+		r = cfg_load_salvage(o.config_path, o.config_explicit, &cfg, errs);
+		if (r < 0) {
+			for (unsigned i = 0; i < errs->n; i++)
+				fprintf(stderr, "%s\n", errs->msg[i]);
+			fprintf(stderr, "ksmpilotd: --restore goes on with the values that parsed "
+				"and the defaults for the rest (state_dir %s)\n", cfg.state_dir);
+			r = 0;
+		}
+	} else {
+		r = cfg_load(o.config_path, o.config_explicit, &cfg, errs);
 	}
 	if (r < 0) {
 		for (unsigned i = 0; i < errs->n; i++)

@@ -1,4 +1,5 @@
 /* pilot.c - see pilot.h */
+#define _GNU_SOURCE /* F_OFD_SETLK */
 #include "pilot.h"
 
 #include <errno.h>
@@ -8,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <time.h>
@@ -287,7 +287,8 @@ static int take_lock(struct pilot *pl)
 		log_err(errno, "cannot open lock file %s", path);
 		return EXIT_RUNTIME;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+	/* An OFD lock: ksmpilotctl tests it with F_OFD_GETLK without taking it. */
+	if (fcntl(fd, F_OFD_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET }) < 0) {
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';

@@ -107,9 +107,14 @@ start
 wait_file "$K/run" 1
 kill -KILL $DPID
 wait $DPID 2>/dev/null
+echo 1 > "$K/run"
 printf '[daemon]\ninterval = 1s\nstate_dir = %s\n[bogus]\n' "$S" > "$TMPD/broken.conf"
-$KSMPILOTD --restore -c "$TMPD/broken.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err"
-grep -q "default configuration" "$TMPD/restore.err" || fail "--restore with a broken config says nothing"
+$KSMPILOTD --restore -c "$TMPD/broken.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err" ||
+	{ cat "$TMPD/restore.err"; fail "--restore with a broken config failed"; }
+grep -q "broken.conf:4: .*bogus" "$TMPD/restore.err" || fail "--restore does not name the error: $(cat "$TMPD/restore.err")"
+grep -q "values that parsed .*state_dir $S" "$TMPD/restore.err" || fail "--restore with a broken config says nothing"
+[ "$(cat "$K/run")" = 0 ] || fail "--restore with a broken config: the snapshot in the configured state_dir was not applied"
+[ -e "$S/snapshot" ] && fail "--restore with a broken config left the snapshot"
 
 # --- a crash, then a restart: restore to the state from before the first -----
 fresh_tree
@@ -117,11 +122,13 @@ cp "$C.good" "$C"
 : > "$LOG"
 start
 wait_file "$K/run" 1
+CRASHED=$DPID
 kill -KILL $DPID
 wait $DPID 2>/dev/null
 [ -s "$S/snapshot" ] || fail "snapshot gone after a crash"
+: > "$LOG"
 start
-wait_log "$LOG" "found the snapshot of a previous run"
+wait_log "$LOG" "found the snapshot of a previous run \\(pid $CRASHED\\)"
 stop TERM
 [ "$(cat "$K/run")" = 0 ] || fail "after a crash: run not restored to the original"
 [ "$(cat "$K/advisor_mode")" = scan-time ] || fail "after a crash: advisor not restored to the original"

@@ -1261,6 +1261,32 @@ static void test_load_errors_name_the_file(void **state)
 	}
 }
 
+/* --restore: the values that parsed are kept, defaults elsewhere, while
+ * the error is still reported; cfg_load() itself leaves *out alone. */
+static void test_load_salvage(void **state)
+{
+	struct cfg c, def;
+	struct cfg_errors e;
+	char prefix[PATH_MAX + 256];
+	(void)state;
+
+	put("s.conf", "[daemon]\nstate_dir = /tmp/salvaged\n[bogus]\n[controller]\nkp = 3\nki = x\n");
+	cfg_defaults(&def);
+	cfg_defaults(&c);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_load(tpath(0, "s.conf"), true, &c, &e), -EINVAL);
+	assert_string_equal(c.state_dir, def.state_dir);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_load_salvage(tpath(0, "s.conf"), true, &c, &e), -EINVAL);
+	assert_int_equal(e.n, 2);
+	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "s.conf:3"));
+	expect_error_at(&e, 0, prefix, "bogus");
+	assert_string_equal(c.state_dir, "/tmp/salvaged");
+	assert_true(c.kp == 3.0);
+	assert_true(c.ki == def.ki);
+	assert_int_equal(c.interval_ms, def.interval_ms);
+}
+
 static void test_load_cross_key_across_files(void **state)
 {
 	char prefix[PATH_MAX + 256];
@@ -1499,6 +1525,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_dropins, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_dropin_order_is_bytewise, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_errors_name_the_file, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_salvage, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_cross_key_across_files, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_many_files, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_not_a_file, setup_tmpdir, teardown_tmpdir),
