@@ -194,7 +194,7 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # --- benchmark (bench/, docs/benchmarks.md) ------------------------------------
-# Not part of check: `sudo make bench` runs ~40 minutes, needs ~8 GiB free and
+# Not part of check: `sudo make bench` runs ~45 minutes, needs ~8 GiB free and
 # takes the kernel lock; BENCH_ARGS passes options to bench/run (see
 # bench/run --help). check runs only tests/bench-smoke.sh, a 30-second
 # version (when KSMPILOT_REAL_KSM=1); bench-smoke runs it alone.
