@@ -49,7 +49,7 @@ LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
 # Every tests/test_*.c is a cmocka binary; every tests/*.sh a shell test.
 TEST_NAMES := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BINS  := $(TEST_NAMES:%=$(B)/tests/%)
-TEST_PROGS := $(B)/tests/workload
+TEST_PROGS := $(B)/tests/workload $(B)/bench/tickfloor
 TEST_SCRIPTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
 
 .PHONY: all check asan valgrind run install uninstall clean deps
@@ -117,6 +117,12 @@ $(B)/tests/test_%: $(B)/tests/test_%.o $(TEST_SUPPORT) $(LIB_OBJS)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 
 $(B)/tests/workload: tests/workload.c | $(B)/.deps
+	@mkdir -p $(@D)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
+
+# bench/tickcost's floor: a tick's wake-up and reads without the daemon.
+$(B)/bench/tickfloor: bench/tickfloor.c | $(B)/.deps
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $<
@@ -201,13 +207,13 @@ clean:
 .PHONY: bench bench-smoke tickcost
 BENCH_ARGS    ?=
 TICKCOST_ARGS ?=
-bench: all $(B)/tests/workload
+bench: all $(B)/tests/workload $(B)/bench/tickfloor
 	KSMPILOT_BUILD=$(B) bench/run $(BENCH_ARGS)
 
-bench-smoke: all $(B)/tests/workload
+bench-smoke: all $(B)/tests/workload $(B)/bench/tickfloor
 	@KSMPILOT_BUILD=$(B) KSMPILOT_REAL_KSM=1 tests/run-tests tests/bench-smoke.sh
 
-tickcost: all
+tickcost: all $(B)/bench/tickfloor
 	KSMPILOT_BUILD=$(B) bench/tickcost $(TICKCOST_ARGS)
 
 # --- fuzzing (tests/fuzz_config.c, docs/testing.md) ---------------------------
