@@ -1,7 +1,8 @@
 # bench-smoke.sh - the benchmark pipeline end to end: a 30-second bench/run
 # --smoke with ksmpilotd alone. Checks that the CSV rows, the summary and the
 # plot are produced, and that the run cleaned up after itself: knobs and
-# nr_hugepages as before, nothing merged, no workload or tuner left.
+# nr_hugepages as before, nothing merged, no workload or tuner left, and no
+# state_dir (/run/ksmpilot) where there was none.
 # Real kernel: skips unless KSMPILOT_REAL_KSM=1. The full benchmark is
 # `sudo make bench`, never part of make check.
 . tests/lib.sh
@@ -14,6 +15,9 @@ require_real_ksm        # holds the kernel lock on fd 9; bench/run reuses it
 huge_before=$(cat /proc/sys/vm/nr_hugepages)
 knobs_before=$(for k in run pages_to_scan sleep_millisecs max_page_sharing merge_across_nodes use_zero_pages smart_scan; do
 	printf '%s=%s ' "$k" "$(ksm_read $k)"; done; printf 'advisor_mode=%s' "$(ksm_mode)")
+state_dir=$("$KSMPILOTD" -c conf/ksmpilot.conf --dump-config | awk -F' = ' '$1 == "state_dir" { print $2; exit }')
+[ -n "$state_dir" ] || fail "no state_dir in --dump-config of conf/ksmpilot.conf"
+state_dir_before=no; [ -e "$state_dir" ] && state_dir_before=yes
 out=$B/bench-smoke
 rm -rf "$out"
 
@@ -49,6 +53,7 @@ knobs_after=$(for k in run pages_to_scan sleep_millisecs max_page_sharing merge_
 	printf '%s=%s ' "$k" "$(ksm_read $k)"; done; printf 'advisor_mode=%s' "$(ksm_mode)")
 [ "$knobs_after" = "$knobs_before" ] || fail "knobs not restored: $knobs_after, was $knobs_before"
 [ "$(ksm_read pages_shared)" = 0 ] || fail "pages_shared=$(ksm_read pages_shared) after the run"
+[ $state_dir_before = yes ] || [ ! -e "$state_dir" ] || fail "$state_dir left behind: $(ls -A "$state_dir" | tr '\n' ' ')"
 [ -s "$out/pids.txt" ] || fail "no $out/pids.txt"
 while read -r pid comm; do
 	case $pid in pgid:*) continue ;; esac
