@@ -25,13 +25,8 @@
 #include <time.h>
 #include <unistd.h>
 
-/* The KSM files of SAMPLE_KSM_HOT in src/sample.h. */
-static const char *const hot_files[] = {
-	"run",           "pages_to_scan",  "sleep_millisecs", "advisor_mode",   "pages_shared",
-	"pages_sharing", "pages_unshared", "pages_volatile",  "full_scans",     "pages_scanned",
-	"pages_skipped", "general_profit", "ksm_zero_pages",
-};
-#define N_HOT (sizeof(hot_files) / sizeof(hot_files[0]))
+#include "ksm.h"
+#include "sample.h"
 
 static int parse_long(const char *s, long min, long max, long *out)
 {
@@ -109,7 +104,7 @@ int main(int argc, char **argv)
 	}
 	const char *ksm_dir = argc == 5 ? argv[4] : "/sys/kernel/mm/ksm";
 
-	int mem_fd = -1, fds[N_HOT + 1];
+	int mem_fd = -1, fds[KSM_ITEM_COUNT + 1];
 	size_t nfd = 0;
 	if (level >= 1) {
 		mem_fd = open("/proc/meminfo", O_RDONLY | O_CLOEXEC);
@@ -120,8 +115,11 @@ int main(int argc, char **argv)
 	}
 	if (level >= 2) {
 		char path[512];
-		for (size_t i = 0; i < N_HOT; i++) {
-			int len = snprintf(path, sizeof(path), "%s/%s", ksm_dir, hot_files[i]);
+		/* the KSM files sample_take() reads every tick */
+		for (int i = 0; i < KSM_ITEM_COUNT; i++) {
+			if (!(SAMPLE_KSM_HOT & KSM_BIT(i)))
+				continue;
+			int len = snprintf(path, sizeof(path), "%s/%s", ksm_dir, ksm_item_name((enum ksm_item)i));
 			if (len < 0 || (size_t)len >= sizeof(path)) {
 				fprintf(stderr, "tickfloor: KSM_DIR too long: %s\n", ksm_dir);
 				return 2;

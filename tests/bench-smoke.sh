@@ -15,7 +15,7 @@ require_real_ksm        # holds the kernel lock on fd 9; bench/run reuses it
 huge_before=$(cat /proc/sys/vm/nr_hugepages)
 knobs_before=$(for k in run pages_to_scan sleep_millisecs max_page_sharing merge_across_nodes use_zero_pages smart_scan; do
 	printf '%s=%s ' "$k" "$(ksm_read $k)"; done; printf 'advisor_mode=%s' "$(ksm_mode)")
-state_dir=$("$KSMPILOTD" -c conf/ksmpilot.conf --dump-config | awk -F' = ' '$1 == "state_dir" { print $2; exit }')
+state_dir=$(shipped_value state_dir)
 [ -n "$state_dir" ] || fail "no state_dir in --dump-config of conf/ksmpilot.conf"
 state_dir_before=no; [ -e "$state_dir" ] && state_dir_before=yes
 out=$B/bench-smoke

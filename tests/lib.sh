@@ -33,6 +33,12 @@ make_tmp() {
 on_cleanup() { CLEANUP_CMDS="$CLEANUP_CMDS
 $1"; }
 
+# shipped_value KEY: KEY's value in conf/ksmpilot.conf as ksmpilotd reads it
+# (--dump-config: defaults included); empty when it cannot be read
+shipped_value() {
+	"$KSMPILOTD" -c conf/ksmpilot.conf --dump-config 2>/dev/null | awk -F' = ' -v k="$1" '$1 == k { print $2; exit }'
+}
+
 # track PID: stop PID (TERM, then KILL) at exit
 track() { CLEANUP_PIDS="$CLEANUP_PIDS $1"; }
 
