@@ -43,8 +43,12 @@ TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Modules shared by the daemon, the control tool and the tests.
 LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c \
-            src/log.c src/report.c src/pilot.c src/daemon.c src/hazard.c src/state.c src/import.c
+            src/log.c src/report.c src/pilot.c src/daemon.c src/hazard.c src/state.c src/import.c \
+            src/json.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
+# The commands of ksmpilotctl, one file each (src/ctl.h).
+CTL_SRCS := $(sort $(wildcard src/ctl_*.c))
+CTL_OBJS := $(CTL_SRCS:src/%.c=$(B)/%.o)
 
 # Every tests/test_*.c is a cmocka binary; every tests/*.sh a shell test.
 TEST_NAMES := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
@@ -94,7 +98,7 @@ $(B)/ksmpilotd: $(B)/ksmpilotd.o $(LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
-$(B)/ksmpilotctl: $(B)/ksmpilotctl.o $(LIB_OBJS)
+$(B)/ksmpilotctl: $(B)/ksmpilotctl.o $(CTL_OBJS) $(LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -112,7 +116,7 @@ $(B)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*.h) | $(B)/.deps
 # Test support code linked into every test binary.
 TEST_SUPPORT := $(B)/tests/plant.o
 
-$(B)/tests/test_%: $(B)/tests/test_%.o $(TEST_SUPPORT) $(LIB_OBJS)
+$(B)/tests/test_%: $(B)/tests/test_%.o $(TEST_SUPPORT) $(CTL_OBJS) $(LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
 

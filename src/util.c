@@ -498,6 +498,66 @@ ssize_t pread_text(int fd, char *buf, size_t len)
 	return n;
 }
 
+size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
+{
+	uint32_t c, min;
+	size_t len;
+
+	if (s[0] < 0x80) {
+		*cp = s[0];
+		return 1;
+	}
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		c = s[0] & 0x1fu;
+		min = 0x80;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		c = s[0] & 0x0fu;
+		min = 0x800;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		c = s[0] & 0x07u;
+		min = 0x10000;
+	} else {
+		return 0; /* a continuation byte, an overlong lead (C0, C1) or F5..FF */
+	}
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xc0u) != 0x80)
+			return 0;
+		c = (c << 6) | (s[i] & 0x3fu);
+	}
+	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
+		return 0;
+	*cp = c;
+	return len;
+}
+
+char *text_sanitize(char *s)
+{
+	const unsigned char *r = (const unsigned char *)s;
+	char *w = s;
+	size_t n = strlen(s);
+
+	while (n > 0) {
+		uint32_t cp;
+		size_t len = utf8_seq(r, n, &cp);
+		if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+			*w++ = '?';
+			len = len ? len : 1;
+		} else {
+			memmove(w, r, len);
+			w += len;
+		}
+		r += len;
+		n -= len;
+	}
+	*w = '\0';
+	return s;
+}
+
 uint64_t now_us(void)
 {
 	struct timespec ts;

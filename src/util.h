@@ -52,6 +52,17 @@ int write_file_replace(const char *path, const char *data, size_t len, mode_t mo
  * strip one trailing newline. Returns length or -errno. */
 ssize_t pread_text(int fd, char *buf, size_t len);
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), with its code
+ * point in *cp; 0 when the bytes there are not valid UTF-8 (overlong forms,
+ * surrogates and code points above U+10FFFF included). n must be > 0. */
+size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
+
+/* Make text read from another process (comm, cmdline, file names) safe to
+ * log, store in a line-oriented file and print on a terminal: in place,
+ * every control character (C0, DEL and the C1 range U+0080..U+009F) and
+ * every byte that is not part of valid UTF-8 becomes '?'. Returns s. */
+char *text_sanitize(char *s);
+
 /* Monotonic time in ms and in µs. */
 uint64_t now_ms(void);
 uint64_t now_us(void);
