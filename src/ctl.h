@@ -1,0 +1,56 @@
+/* ctl.h - what the commands of ksmpilotctl share: the options parsed by
+ * ksmpilotctl.c, the exit codes, and the command table's entry type. Each
+ * command lives in its own src/ctl_NAME.c and adds one row to the table in
+ * ksmpilotctl.c. See ksmpilotctl(8). */
+#ifndef KSMPILOT_CTL_H
+#define KSMPILOT_CTL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "config.h"
+
+/* Exit codes, documented in ksmpilotctl(8). */
+enum {
+	CTL_OK = 0,
+	CTL_FAIL = 1,
+	CTL_USAGE = 2,
+	CTL_CONFIG = 3,         /* bad configuration or input */
+	CTL_NO_KSM = 4,         /* KSM not available */
+};
+
+/* Options that only some commands take: a command lists the ones it
+ * accepts, and any other is a usage error. The global options (-c,
+ * --state-dir, --sysfs-dir) apply to every command. */
+enum {
+	CTL_OPT_JSON = 1u << 0,
+};
+
+struct ctl_opts {
+	const char *config;             /* ksmpilotd's configuration */
+	bool config_explicit;           /* -c given: the file must exist */
+	const char *state_dir;          /* --state-dir, or NULL: from the configuration */
+	const char *sysfs;              /* KSM sysfs directory */
+	bool json;
+	unsigned given;                 /* CTL_OPT_* seen on the command line */
+};
+
+struct ctl_cmd {
+	const char *name;
+	const char *synopsis;           /* arguments, for --help */
+	const char *summary;            /* one line, for --help */
+	unsigned opts;                  /* CTL_OPT_* it accepts */
+	/* argv[0..argc-1]: the positional arguments after the command name */
+	int (*run)(const struct ctl_opts *o, int argc, char **argv);
+};
+
+/* The configuration the options name, for commands that need it (state_dir
+ * above all). A configuration that does not parse gives its errors on
+ * stderr and the defaults, so that a read-only command still works; with
+ * --state-dir that directory replaces the configured one. 0, or -ENOMEM. */
+int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg);
+
+int ctl_status(const struct ctl_opts *o, int argc, char **argv);
+int ctl_import(const struct ctl_opts *o, int argc, char **argv);
+
+#endif

@@ -1,0 +1,29 @@
+/* ctl_common.c - helpers shared by the commands of ksmpilotctl (ctl.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ctl.h"
+
+int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg)
+{
+	struct cfg_errors *errs;
+
+	if (o->state_dir) {
+		cfg_defaults(cfg);
+		snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", o->state_dir);
+		return 0;
+	}
+	errs = calloc(1, sizeof(*errs));
+	if (!errs)
+		return -ENOMEM;
+	/* a read-only command must still work on a broken configuration */
+	if (cfg_load(o->config, o->config_explicit, cfg, errs) < 0) {
+		for (unsigned i = 0; i < errs->n; i++)
+			fprintf(stderr, "%s\n", errs->msg[i]);
+		cfg_defaults(cfg);
+		fprintf(stderr, "ksmpilotctl: using the defaults (state directory %s)\n", cfg->state_dir);
+	}
+	free(errs);
+	return 0;
+}
