@@ -40,6 +40,8 @@ const char *ctl_mode_name(enum ctl_mode m)
 		return "active";
 	case CTL_MODE_IDLE:
 		return "idle";
+	case CTL_MODE_COUNT:
+		break;
 	}
 	return "?";
 }

@@ -24,6 +24,7 @@ enum ctl_mode {
 	CTL_MODE_STOPPED,       /* run=0: no pressure for stop_delay */
 	CTL_MODE_ACTIVE,        /* scanning with effort u * b */
 	CTL_MODE_IDLE,          /* nothing left to merge: idle rate */
+	CTL_MODE_COUNT
 };
 
 enum ctl_reason {
