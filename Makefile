@@ -33,9 +33,20 @@ endif
 ifneq ($(TEST_HOOKS),)
 HOOKS   := -DKSMPILOT_TEST_HOOKS
 endif
+# The directories the unit makes writable (ReadWritePaths=, RuntimeDirectory=,
+# StateDirectory=, ...), for --check-config's warnings: read from the unit,
+# never kept by hand.
+UNIT_IN       := systemd/ksmpilot.service.in
+UNIT_WRITABLE := $(shell awk -v run='$(RUNSTATEDIR)' 'BEGIN { \
+	pre["ReadWritePaths"] = ""; pre["RuntimeDirectory"] = run "/"; pre["StateDirectory"] = "/var/lib/"; \
+	pre["CacheDirectory"] = "/var/cache/"; pre["LogsDirectory"] = "/var/log/" } \
+	{ k = $$0; sub(/=.*/, "", k); if (!(k in pre)) next; v = $$0; sub(/^[^=]*=/, "", v); \
+	  n = split(v, w, " "); for (i = 1; i <= n; i++) { p = w[i]; sub(/^[-+]/, "", p); sub(/:.*/, "", p); \
+	  printf "%s%s ", pre[k], p } }' $(UNIT_IN))
 DEFS    := -DKSMPILOT_VERSION='"$(VERSION)"' \
            -DKSMPILOT_CONFIG='"$(SYSCONFDIR)/ksmpilot.conf"' \
-           -DKSMPILOT_RUNSTATEDIR='"$(RUNSTATEDIR)/ksmpilot"'
+           -DKSMPILOT_RUNSTATEDIR='"$(RUNSTATEDIR)/ksmpilot"' \
+           -DKSMPILOT_UNIT_WRITABLE='"$(strip $(UNIT_WRITABLE))"'
 ALL_CFLAGS  = -std=gnu11 $(WARN) $(HARDEN) $(DEFS) $(HOOKS) -Isrc $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS        = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
@@ -44,7 +55,7 @@ TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 # Modules shared by the daemon, the control tool and the tests.
 LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c \
             src/log.c src/report.c src/pilot.c src/daemon.c src/hazard.c src/state.c src/import.c \
-            src/json.c
+            src/json.c src/qemu.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
 # The commands of ksmpilotctl, one file each (src/ctl.h).
 CTL_SRCS := $(sort $(wildcard src/ctl_*.c))
@@ -93,6 +104,9 @@ $(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)/.deps
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+# --check-config knows the unit's writable directories
+$(B)/ksmpilotd.o: $(UNIT_IN)
 
 $(B)/ksmpilotd: $(B)/ksmpilotd.o $(LIB_OBJS)
 	$(call say,LD,$@)
@@ -186,7 +200,7 @@ uninstall:
 # there) and GCC's -fanalyzer; any finding fails. Exceptions are marked in
 # place with the reason.
 LINT_DEFS := -DKSMPILOT_VERSION='"lint"' -DKSMPILOT_CONFIG='"/etc/ksmpilot.conf"' \
-             -DKSMPILOT_RUNSTATEDIR='"/run/ksmpilot"'
+             -DKSMPILOT_RUNSTATEDIR='"/run/ksmpilot"' -DKSMPILOT_UNIT_WRITABLE='"/sys/kernel/mm/ksm"'
 .PHONY: lint
 lint: | $(B)/.deps
 	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \

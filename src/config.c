@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum key_type { T_BOOL, T_U64, T_DOUBLE, T_DURATION, T_SIZE, T_STRING, T_ENUM };
+/* T_PERCENT: a number in percent, written "25" or "25%" */
+enum key_type { T_BOOL, T_U64, T_DOUBLE, T_DURATION, T_SIZE, T_STRING, T_ENUM, T_PERCENT };
 
 struct key {
 	const char *section;
@@ -70,7 +71,7 @@ static const struct key keys[] = {
 	  "5%", "hysteresis: pressure counts as gone once MemAvailable exceeds target_available by this" },
 	{ "memory", "stop_delay", T_DURATION, OFF(stop_delay_ms), 0, DAY_MS, NULL, NULL, 0,
 	  "5min", "ksmd is stopped (run=0, merged pages stay merged) after this long without pressure" },
-	{ "memory", "psi_threshold", T_DOUBLE, OFF(psi_threshold), 0, 100, NULL, NULL, 0,
+	{ "memory", "psi_threshold", T_PERCENT, OFF(psi_threshold), 0, 100, NULL, NULL, 0,
 	  "0", "memory PSI 'some avg10' (%) above which stalls count as pressure; 0 turns it off" },
 	{ "memory", "guest_cmdline", T_STRING, OFF(guest_cmdline), 0, 0, NULL, NULL, CFG_STR_MAX,
 	  "", "extended regex on command lines; the RSS of matching processes counts as committed memory; empty turns it off" },
@@ -85,7 +86,7 @@ static const struct key keys[] = {
 	  "20", "derivative gain on falling MemAvailable, in seconds" },
 	{ "controller", "derivative_filter", T_DURATION, OFF(derivative_filter_ms), 0, 3600000, NULL, NULL, 0,
 	  "10s", "time constant of the low-pass filter on the derivative" },
-	{ "controller", "max_cpu", T_DOUBLE, OFF(max_cpu), 1, 100, NULL, NULL, 0,
+	{ "controller", "max_cpu", T_PERCENT, OFF(max_cpu), 1, 100, NULL, NULL, 0,
 	  "25", "cap on ksmd CPU, in % of one core" },
 	{ "controller", "idle_scan_period", T_DURATION, OFF(idle_scan_period_ms), 10000, 7 * DAY_MS, NULL, NULL, 0,
 	  "10min", "once nothing is left to merge: one full scan per this period" },
@@ -93,7 +94,7 @@ static const struct key keys[] = {
 	  "0.001", "pages merged per page scanned below which a full scan counts as fruitless" },
 	{ "controller", "full_yield", T_DOUBLE, OFF(full_yield), 0, 1, NULL, NULL, 0,
 	  "0.02", "pages merged per page scanned at which scanning gets full effort" },
-	{ "controller", "volatile_limit", T_DOUBLE, OFF(volatile_limit), 0, 100, NULL, NULL, 0,
+	{ "controller", "volatile_limit", T_PERCENT, OFF(volatile_limit), 0, 100, NULL, NULL, 0,
 	  "50", "share (%) of volatile among unshared+volatile pages above which effort backs off" },
 	{ "controller", "wake_threshold", T_SIZE, OFF(wake_threshold), 0, 64 * TiB, NULL, NULL, 0,
 	  "64M", "new memory (MemAvailable drop or rmap growth) that ends idling" },
@@ -118,8 +119,9 @@ static const struct key keys[] = {
 _Static_assert(ARRAY_SIZE(keys) <= CFG_MAX_KEYS, "raise CFG_MAX_KEYS");
 /* add_source_file() relies on a free slot once unused names are dropped. */
 _Static_assert(CFG_MAX_FILES > ARRAY_SIZE(keys) && CFG_MAX_FILES <= 256, "CFG_MAX_FILES");
-/* A line, its '\n' and the NUL must fit inih's line buffer. */
-_Static_assert(CFG_MAX_LINE_LEN + 2 <= INI_MAX_LINE, "CFG_MAX_LINE_LEN");
+/* A key name (at most 64 characters, see clean_line), " =", the marker of
+ * a long value, '\n' and the NUL fit inih's line buffer. */
+_Static_assert(64 + 5 <= INI_MAX_LINE, "INI_MAX_LINE");
 static const char *const sections[] = { "daemon", "memory", "controller", "scan", "kernel", "metrics" };
 
 const char *on_exit_name(int v)
@@ -158,7 +160,8 @@ static const void *cfield(const struct cfg *cfg, const struct key *k)
 
 static const char *type_name(enum key_type t)
 {
-	static const char *const n[] = { "bool", "integer", "number", "duration", "size", "string", "choice" };
+	static const char *const n[] = { "bool", "integer", "number", "duration", "size", "string", "choice",
+					  "percent" };
 	return n[t];
 }
 
@@ -191,13 +194,27 @@ static int set_value(struct cfg *cfg, const struct key *k, const char *value, ch
 			*(uint64_t *)p = v;
 		break;
 	}
-	case T_DOUBLE: {
+	case T_DOUBLE:
+	case T_PERCENT: {
 		double v;
+		char num[CFG_STR_MAX];
+		size_t n = strlen(value);
+
+		/* a key in percent takes "25" and "25%" alike */
+		while (n > 0 && (value[n - 1] == ' ' || value[n - 1] == '\t'))
+			n--;
+		if (k->type == T_PERCENT && n > 0 && n < sizeof(num) && value[n - 1] == '%') {
+			memcpy(num, value, n - 1);
+			num[n - 1] = '\0';
+			value = num;
+		}
 		r = parse_double(value, k->min, k->max, &v);
 		if (r == -ERANGE)
-			snprintf(why, why_len, "%s: %s is out of range [%g, %g]", k->name, value, k->min, k->max);
+			snprintf(why, why_len, "%s: %s%s is out of range [%g, %g]", k->name, value,
+				 value == num ? "%" : "", k->min, k->max);
 		else if (r < 0)
-			snprintf(why, why_len, "%s: '%s' is not a number", k->name, value);
+			snprintf(why, why_len, "%s: '%s%s' is not a number%s", k->name, value, value == num ? "%" : "",
+				 k->type == T_PERCENT ? " (a percentage, e.g. 25 or 25%)" : "");
 		else
 			*(double *)p = v;
 		break;
@@ -223,6 +240,9 @@ static int set_value(struct cfg *cfg, const struct key *k, const char *value, ch
 		if (r == -ERANGE)
 			snprintf(why, why_len, "%s: %s is out of range (0..100%% or 0..%.0fT)", k->name, value,
 				 k->max / TiB);
+		else if (r == -EDOM)
+			snprintf(why, why_len, "%s: '%s' is not a whole number of bytes; a number without a unit "
+				 "counts bytes, and a share of memory is written with %% (e.g. 20%%)", k->name, value);
 		else if (r < 0)
 			snprintf(why, why_len, "%s: '%s' is not a size (e.g. 20%%, 512M, 4G)", k->name, value);
 		else
@@ -283,6 +303,7 @@ static void format_value(const struct cfg *cfg, const struct key *k, char *buf, 
 		snprintf(buf, len, "%" PRIu64, *(const uint64_t *)p);
 		break;
 	case T_DOUBLE:
+	case T_PERCENT:
 		double_format(*(const double *)p, buf, len); /* %g would round: the dump must read back */
 		break;
 	case T_DURATION:
@@ -355,7 +376,86 @@ struct parse_ctx {
 	bool section_known;
 	unsigned file_index;           /* into cfg->src.file[] */
 	unsigned set_line[NKEYS];      /* where each key was set in this file */
+	/* inih's line buffer (INI_MAX_LINE) is shorter than a line may be: a
+	 * longer "key = value" reaches inih as "key=" and its value is kept
+	 * here for cfg_handler */
+	bool long_pending;
+	char long_value[CFG_MAX_LINE_LEN + 1];
+	char work[CFG_MAX_LINE_LEN + 1];
 };
+
+/* Edit distance (insertions, deletions, substitutions and transpositions
+ * of neighbours), ignoring case, for "did you mean" hints. Names longer
+ * than 63 characters are no key's: they get UINT_MAX. */
+static unsigned edit_distance(const char *a, const char *b)
+{
+	enum { N = 64 };
+	unsigned d[N + 1][N + 1];
+	size_t la = strlen(a), lb = strlen(b);
+
+	if (la > N || lb > N)
+		return UINT_MAX;
+	for (size_t i = 0; i <= la; i++)
+		d[i][0] = (unsigned)i;
+	for (size_t j = 0; j <= lb; j++)
+		d[0][j] = (unsigned)j;
+	for (size_t i = 1; i <= la; i++) {
+		for (size_t j = 1; j <= lb; j++) {
+			int ca = tolower((unsigned char)a[i - 1]), cb = tolower((unsigned char)b[j - 1]);
+			unsigned v = d[i - 1][j - 1] + (ca != cb);
+			if (d[i - 1][j] + 1 < v)
+				v = d[i - 1][j] + 1;
+			if (d[i][j - 1] + 1 < v)
+				v = d[i][j - 1] + 1;
+			if (i > 1 && j > 1 && ca == tolower((unsigned char)b[j - 2]) &&
+			    tolower((unsigned char)a[i - 2]) == cb && d[i - 2][j - 2] + 1 < v)
+				v = d[i - 2][j - 2] + 1;
+			d[i][j] = v;
+		}
+	}
+	return d[la][lb];
+}
+
+/* Close enough to suggest: a typo or two, more in a long name. */
+static bool near_miss(const char *typed, const char *name, unsigned *best)
+{
+	unsigned dist = edit_distance(typed, name), len = (unsigned)strlen(name);
+	unsigned limit = len / 4 > 2 ? len / 4 : 2;
+
+	if (dist > limit || dist >= len || dist >= *best)
+		return false;
+	*best = dist;
+	return true;
+}
+
+/* The section nearest to s, or NULL. */
+static const char *suggest_section(const char *s)
+{
+	const char *hit = NULL;
+	unsigned best = UINT_MAX;
+
+	for (size_t i = 0; i < ARRAY_SIZE(sections); i++)
+		if (near_miss(s, sections[i], &best))
+			hit = sections[i];
+	return hit;
+}
+
+/* The key nearest to name, preferring one in section; NULL if none is near. */
+static const struct key *suggest_key(const char *section, const char *name)
+{
+	const struct key *hit = NULL;
+	unsigned best = UINT_MAX;
+
+	for (size_t i = 0; i < NKEYS; i++)
+		if (strcmp(keys[i].section, section) == 0 && near_miss(name, keys[i].name, &best))
+			hit = &keys[i];
+	if (hit)
+		return hit;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (near_miss(name, keys[i].name, &best))
+			hit = &keys[i];
+	return hit;
+}
 
 static bool known_section(const char *s)
 {
@@ -384,11 +484,13 @@ static void strip_inline_comment(char *s)
 	trim_right(s);
 }
 
-/* Check one raw line. Returns the text inih should see ("" to skip it). */
+/* Check one raw line. Returns the text inih should see ("" to skip it) in
+ * out, which holds out_len bytes. */
 static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out, size_t out_len)
 {
 	const char *s = raw;
-	size_t len = n;
+	char *line, *sep;
+	size_t len = n, name_len;
 
 	out[0] = '\0';
 	if (len > 0 && s[len - 1] == '\r')
@@ -412,7 +514,8 @@ static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out
 		s++;
 		len--;
 	}
-	if (len > CFG_MAX_LINE_LEN || len + 2 > out_len) {
+	c->long_pending = false;
+	if (len > CFG_MAX_LINE_LEN) {
 		/* Name the key when the line is "key = ...": for a string
 		 * value this is the "too long" error. */
 		size_t k = 0, e;
@@ -430,33 +533,68 @@ static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out
 	}
 	if (len == 0 || *s == ';' || *s == '#')
 		return;
-	memcpy(out, s, len);
-	out[len] = '\0';
-	strip_inline_comment(out);
+	memcpy(c->work, s, len);
+	c->work[len] = '\0';
+	strip_inline_comment(c->work);
+	line = c->work;
 
-	if (out[0] == '[') {
-		char *close = strchr(out, ']');
+	if (line[0] == '[') {
+		char *close = strchr(line, ']');
 		if (!close || close[1] != '\0') {
 			cfg_error(c->errs, "%s:%u: section header must be '[name]'", c->file, c->line);
 			/* inih does not see this line and stays in the previous
 			 * section: ignore the keys under it, like those of an
 			 * unknown section, instead of blaming them on that one. */
 			c->section_known = false;
-			out[0] = '\0';
 			return;
 		}
 		*close = '\0';
-		c->section_known = known_section(out + 1);
-		if (!c->section_known)
-			cfg_error(c->errs, "%s:%u: unknown section [%s]", c->file, c->line, out + 1);
+		c->section_known = known_section(line + 1);
+		if (!c->section_known) {
+			const char *near = suggest_section(line + 1);
+			if (near)
+				cfg_error(c->errs, "%s:%u: unknown section [%s]; did you mean [%s]?", c->file, c->line,
+					  line + 1, near);
+			else {
+				char list[128] = "";
+				for (size_t i = 0; i < ARRAY_SIZE(sections); i++) {
+					strncat(list, i ? ", " : "", sizeof(list) - strlen(list) - 1);
+					strncat(list, sections[i], sizeof(list) - strlen(list) - 1);
+				}
+				cfg_error(c->errs, "%s:%u: unknown section [%s] (sections: %s)", c->file, c->line,
+					  line + 1, list);
+			}
+		}
 		*close = ']';
+		/* inih tracks the section; an unknown one is ignored anyway */
+		if (c->section_known && strlen(line) + 2 <= out_len)
+			memcpy(out, line, strlen(line) + 1);
 		return;
 	}
-	if (!strpbrk(out, "=:")) {
+	sep = strpbrk(line, "=:");
+	if (!sep) {
 		cfg_error(c->errs, "%s:%u: expected 'key = value' or '[section]', got '%s'", c->file, c->line,
-			  out);
-		out[0] = '\0';
+			  line);
+		return;
 	}
+	if (strlen(line) + 2 <= out_len) {
+		memcpy(out, line, strlen(line) + 1);
+		return;
+	}
+	/* too long for inih: it gets "key=", the value waits here */
+	name_len = (size_t)(sep - line);
+	while (name_len > 0 && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t'))
+		name_len--;
+	if (name_len > 64 || name_len + 4 > out_len) {
+		cfg_error(c->errs, "%s:%u: unknown key '%.40s...'", c->file, c->line, line);
+		return;
+	}
+	for (sep++; *sep == ' ' || *sep == '\t'; sep++)
+		;
+	memcpy(c->long_value, sep, strlen(sep) + 1);
+	c->long_pending = true;
+	memcpy(out, line, name_len);
+	memcpy(out + name_len, "=\x1f", 3);
 }
 
 /* fgets()-like reader for ini_parse_stream: hands inih one cleaned line. */
@@ -471,10 +609,10 @@ static char *cfg_next_line(char *str, int num, void *stream)
 	nl = memchr(c->p, '\n', (size_t)(c->end - c->p));
 	n = nl ? (size_t)(nl - c->p) : (size_t)(c->end - c->p);
 	c->line++;
-	/* num is inih's buffer size; CFG_MAX_LINE_LEN keeps us well inside. */
+	/* num is inih's buffer size: clean_line() leaves room for "\n" */
 	clean_line(c, c->p, n, str, (size_t)num);
 	c->p += n + (nl ? 1 : 0);
-	n = strlen(str); /* at most CFG_MAX_LINE_LEN, well below num - 2 */
+	n = strlen(str); /* at most num - 2 */
 	str[n] = '\n';
 	str[n + 1] = '\0';
 	return str;
@@ -483,8 +621,13 @@ static char *cfg_next_line(char *str, int num, void *stream)
 static int cfg_handler(void *user, const char *section, const char *name, const char *value)
 {
 	struct parse_ctx *c = user;
+	const struct key *near;
 	char why[CFG_ERROR_LEN - 64];
 
+	if (c->long_pending) {
+		value = c->long_value; /* the line was too long for inih */
+		c->long_pending = false;
+	}
 	if (!c->section_known)
 		return 1; /* already reported at the section header */
 	if (section[0] == '\0') {
@@ -505,7 +648,8 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 		c->set_line[i] = c->line;
 		c->cfg->src.key_file[i] = (unsigned char)c->file_index;
 		c->cfg->src.key_line[i] = c->line;
-		if (set_value(c->cfg, &keys[i], value, why, sizeof(why)) < 0)
+		c->cfg->src.key_bad[i] = set_value(c->cfg, &keys[i], value, why, sizeof(why)) < 0;
+		if (c->cfg->src.key_bad[i])
 			cfg_error(c->errs, "%s:%u: %s", c->file, c->line, why);
 		return 1;
 	}
@@ -516,7 +660,15 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 			return 1;
 		}
 	}
-	cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s]", c->file, c->line, name, section);
+	near = suggest_key(section, name);
+	if (near && strcmp(near->section, section) == 0)
+		cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s]; did you mean '%s'?", c->file, c->line, name,
+			  section, near->name);
+	else if (near)
+		cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s]; did you mean '%s' in [%s]?", c->file, c->line,
+			  name, section, near->name, near->section);
+	else
+		cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s]", c->file, c->line, name, section);
 	return 1;
 }
 
@@ -604,6 +756,131 @@ int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *
 		cfg_error(errs, "%s: cannot parse (error %d)", filename, r);
 	free(c);
 	return errs->n + errs->dropped > before ? -EINVAL : 0;
+}
+
+void cfg_dump_origins(const struct cfg *cfg, FILE *f)
+{
+	char *text = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&text, &len);
+	size_t k = 0;
+
+	fprintf(f, "# The configuration in force. Each key set in a file has FILE:LINE above\n"
+		   "# it; the others are at their default.\n");
+	if (!m)
+		return;
+	cfg_dump(cfg, m);
+	if (fclose(m) != 0 || !text) {
+		free(text);
+		return;
+	}
+	/* cfg_dump() writes the keys in table order, one a line */
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (line[0] != '[' && k < NKEYS) {
+			if (cfg->src.key_line[k])
+				fprintf(f, "# %s:%u\n", cfg->src.file[cfg->src.key_file[k]], cfg->src.key_line[k]);
+			k++;
+		} else if (line[0] == '[' && line != text) {
+			fputc('\n', f);
+		}
+		fprintf(f, "%s\n", line);
+	}
+	free(text);
+}
+
+/* The key named "name" or "section.name"; NULL if none. */
+static const struct key *find_key(const char *spec)
+{
+	const char *dot = strchr(spec, '.');
+
+	for (size_t i = 0; i < NKEYS; i++) {
+		if (!dot && strcmp(keys[i].name, spec) == 0)
+			return &keys[i];
+		if (dot && strlen(keys[i].section) == (size_t)(dot - spec) &&
+		    strncmp(keys[i].section, spec, (size_t)(dot - spec)) == 0 && strcmp(keys[i].name, dot + 1) == 0)
+			return &keys[i];
+	}
+	return NULL;
+}
+
+int cfg_dump_keys(const struct cfg *cfg, char *const *names, unsigned n, FILE *f, char *why, size_t why_len)
+{
+	char buf[CFG_PATH_MAX + 32];
+
+	for (unsigned i = 0; i < n; i++) {
+		if (!find_key(names[i])) {
+			const char *dot = strchr(names[i], '.');
+			const struct key *near = suggest_key("", dot ? dot + 1 : names[i]);
+			snprintf(why, why_len, "no configuration key '%s'%s%s%s", names[i],
+				 near ? "; did you mean '" : "", near ? near->name : "", near ? "'?" : "");
+			return -ENOENT;
+		}
+	}
+	for (unsigned i = 0; i < n; i++) {
+		const struct key *k = find_key(names[i]);
+		format_value(cfg, k, buf, sizeof(buf));
+		fprintf(f, "%s = %s\n", k->name, buf);
+	}
+	return 0;
+}
+
+/* Whether path lies in dir (equal, or below it). */
+static bool path_in(const char *path, const char *dir, size_t dir_len)
+{
+	while (dir_len > 1 && dir[dir_len - 1] == '/')
+		dir_len--;
+	if (strncmp(path, dir, dir_len) != 0)
+		return false;
+	return path[dir_len] == '\0' || path[dir_len] == '/' || (dir_len == 1 && dir[0] == '/');
+}
+
+/* Whether path lies in one of the space-separated directories of list. */
+static bool path_in_list(const char *path, const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t n;
+		while (*p == ' ')
+			p++;
+		n = strcspn(p, " ");
+		if (n && path_in(path, p, n))
+			return true;
+		p += n;
+	}
+	return false;
+}
+
+const char *cfg_where(const struct cfg *cfg, const char *fallback, const char *key, char *buf, size_t len)
+{
+	return where(cfg, fallback, key, NULL, buf, len);
+}
+
+int cfg_check_writable(const struct cfg *cfg, const char *filename, const char *writable,
+		       struct cfg_errors *warns)
+{
+	unsigned before = warns->n + warns->dropped;
+	char w[CFG_PATH_MAX + 16];
+
+	if (!path_in_list(cfg->state_dir, writable))
+		cfg_error(warns, "%s: warning: state_dir %s is not writable under ksmpilot.service (writable: %s): "
+			  "the lock and the state file would fail with EROFS; add it with a drop-in, see "
+			  "ksmpilot.conf(5)", where(cfg, filename, "state_dir", NULL, w, sizeof(w)), cfg->state_dir,
+			  writable);
+	if (cfg->textfile[0]) {
+		/* the file is replaced through a temporary file in its directory */
+		char dir[CFG_PATH_MAX], *slash;
+		snprintf(dir, sizeof(dir), "%s", cfg->textfile);
+		slash = strrchr(dir, '/');
+		if (slash)
+			slash[slash == dir] = '\0';
+		if (!path_in_list(dir, writable))
+			cfg_error(warns, "%s: warning: textfile %s is not writable under ksmpilot.service "
+				  "(writable: %s): writing it would fail with EROFS; add %s with a drop-in, see "
+				  "ksmpilot.conf(5)", where(cfg, filename, "textfile", NULL, w, sizeof(w)), cfg->textfile,
+				  writable, dir);
+	}
+	return warns->n + warns->dropped > before ? 1 : 0;
 }
 
 /* glibc's regcomp() unrolls repetitions: "x{m,n}" becomes n copies of x,
@@ -784,36 +1061,44 @@ out:
 #undef OPEN_GROUP
 }
 
+/* Whether the value of a key did not parse (see cfg_validate). */
+static bool bad(const struct cfg *cfg, const char *name)
+{
+	int i = key_index(name);
+	return i >= 0 && cfg->src.key_line[i] && cfg->src.key_bad[i];
+}
+
 int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors *errs)
 {
 	unsigned before = errs->n + errs->dropped;
 	char w[CFG_PATH_MAX + 16];
 
-	if (cfg->pages_to_scan_min > cfg->pages_to_scan_max)
+#define BAD2(a, b) (bad(cfg, a) || bad(cfg, b))
+	if (!BAD2("pages_to_scan_min", "pages_to_scan_max") && cfg->pages_to_scan_min > cfg->pages_to_scan_max)
 		cfg_error(errs, "%s: pages_to_scan_min (%" PRIu64 ") is above pages_to_scan_max (%" PRIu64 ")",
 			  where(cfg, filename, "pages_to_scan_min", "pages_to_scan_max", w, sizeof(w)),
 			  cfg->pages_to_scan_min, cfg->pages_to_scan_max);
-	if (cfg->sleep_ms_min > cfg->sleep_ms_max)
+	if (!BAD2("sleep_ms_min", "sleep_ms_max") && cfg->sleep_ms_min > cfg->sleep_ms_max)
 		cfg_error(errs, "%s: sleep_ms_min (%" PRIu64 ") is above sleep_ms_max (%" PRIu64 ")",
 			  where(cfg, filename, "sleep_ms_min", "sleep_ms_max", w, sizeof(w)), cfg->sleep_ms_min,
 			  cfg->sleep_ms_max);
-	if (cfg->min_yield >= cfg->full_yield) {
+	if (!BAD2("min_yield", "full_yield") && cfg->min_yield >= cfg->full_yield) {
 		char lo[32], hi[32];
 		double_format(cfg->min_yield, lo, sizeof(lo));
 		double_format(cfg->full_yield, hi, sizeof(hi));
 		cfg_error(errs, "%s: min_yield (%s) must be below full_yield (%s)",
 			  where(cfg, filename, "min_yield", "full_yield", w, sizeof(w)), lo, hi);
 	}
-	if (cfg->state_dir[0] != '/')
+	if (!bad(cfg, "state_dir") && cfg->state_dir[0] != '/')
 		cfg_error(errs, "%s: state_dir must be an absolute path, not '%s'",
 			  where(cfg, filename, "state_dir", NULL, w, sizeof(w)), cfg->state_dir);
-	if (cfg->textfile[0]) {
+	if (!bad(cfg, "textfile") && cfg->textfile[0]) {
 		size_t n = strlen(cfg->textfile);
 		if (cfg->textfile[0] != '/' || n < 6 || strcmp(cfg->textfile + n - 5, ".prom") != 0)
 			cfg_error(errs, "%s: textfile must be an absolute path ending in .prom, not '%s'",
 				  where(cfg, filename, "textfile", NULL, w, sizeof(w)), cfg->textfile);
 	}
-	if (cfg->guest_cmdline[0]) {
+	if (!bad(cfg, "guest_cmdline") && cfg->guest_cmdline[0]) {
 		regex_t re;
 		int r = regex_check(cfg->guest_cmdline);
 		if (r == REGEX_EMPTY_LOOP) {
@@ -837,10 +1122,13 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 			regfree(&re);
 		}
 	}
+#undef BAD2
 	return errs->n + errs->dropped > before ? -EINVAL : 0;
 }
 
-static int parse_file(struct cfg *cfg, const char *path, struct cfg_errors *errs, bool must_exist)
+/* path is opened; shown (path made safe to print) names it in messages. */
+static int parse_file(struct cfg *cfg, const char *path, const char *shown, struct cfg_errors *errs,
+		      bool must_exist)
 {
 	char *text = NULL;
 	size_t len = 0;
@@ -850,23 +1138,23 @@ static int parse_file(struct cfg *cfg, const char *path, struct cfg_errors *errs
 	if (r == -ENOENT && !must_exist)
 		return -ENOENT;
 	if (r == -EFBIG) {
-		cfg_error(errs, "%s: file is larger than %zu bytes", path, CFG_MAX_FILE_SIZE);
+		cfg_error(errs, "%s: file is larger than %zu bytes", shown, CFG_MAX_FILE_SIZE);
 		return -EINVAL;
 	}
 	if (r == -EINVAL) {
-		cfg_error(errs, "%s: not a regular file", path);
+		cfg_error(errs, "%s: not a regular file", shown);
 		return -EINVAL;
 	}
 	if (r < 0) {
-		cfg_error(errs, "%s: cannot read: %s", path, strerror(-r));
+		cfg_error(errs, "%s: cannot read: %s", shown, strerror(-r));
 		return -EINVAL;
 	}
-	r = cfg_parse_string(cfg, text, len, path, errs);
+	r = cfg_parse_string(cfg, text, len, shown, errs);
 	free(text);
 	if (r < 0 && r != -EINVAL) {
 		/* -ENOMEM adds no message: without one, cfg_load would count
 		 * no error and hand out a half-parsed configuration. */
-		cfg_error(errs, "%s: cannot parse: %s", path, strerror(-r));
+		cfg_error(errs, "%s: cannot parse: %s", shown, strerror(-r));
 		r = -EINVAL;
 	}
 	return r;
@@ -886,38 +1174,71 @@ static int name_order(const struct dirent **a, const struct dirent **b)
 	return strcmp((*a)->d_name, (*b)->d_name);
 }
 
+/* A file name made safe for messages: a drop-in's name is anyone's who
+ * can write the directory, and a newline or an escape sequence in it would
+ * forge or hide lines of the error report. */
+static void shown_name(char *buf, size_t len, const char *path)
+{
+	snprintf(buf, len, "%s", path);
+	text_sanitize(buf);
+}
+
+static void note_file(struct cfg_files *files, const char *shown)
+{
+	if (!files)
+		return;
+	if (files->n < CFG_FILES_MAX) {
+		size_t len = strnlen(shown, sizeof(files->name[0]) - 1); /* a longer name is cut */
+		memcpy(files->name[files->n], shown, len);
+		files->name[files->n++][len] = '\0';
+	} else
+		files->more++;
+}
+
 static int load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs,
-		bool salvage)
+		bool salvage, struct cfg_files *files)
 {
 	struct cfg *tmp;
 	struct dirent **list = NULL;
-	char dir[PATH_MAX];
+	char dir[PATH_MAX], shown[PATH_MAX + 256];
 	unsigned before = errs->n + errs->dropped;
 	int n, r;
 
 	tmp = malloc(sizeof(*tmp));
 	if (!tmp)
 		return -ENOMEM;
+	if (files)
+		memset(files, 0, sizeof(*files));
 	cfg_defaults(tmp);
+	shown_name(shown, sizeof(shown), path);
 	/* 0, -ENOENT (missing and optional) or -EINVAL (reported in errs) */
-	parse_file(tmp, path, errs, must_exist);
+	if (parse_file(tmp, path, shown, errs, must_exist) == -ENOENT) {
+		if (files)
+			files->main_missing = true;
+	} else {
+		note_file(files, shown);
+	}
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) >= sizeof(dir)) {
-		cfg_error(errs, "%s: path too long", path);
+		cfg_error(errs, "%s: path too long", shown);
 		goto out;
 	}
 	n = scandir(dir, &list, conf_filter, name_order);
-	if (n < 0 && errno != ENOENT)
-		cfg_error(errs, "%s: cannot list drop-in directory: %s", dir, strerror(errno));
+	if (n < 0 && errno != ENOENT) {
+		shown_name(shown, sizeof(shown), dir);
+		cfg_error(errs, "%s: cannot list drop-in directory: %s", shown, strerror(errno));
+	}
 	for (int i = 0; i < n; i++) {
 		char f[PATH_MAX + 256];
 		snprintf(f, sizeof(f), "%s/%s", dir, list[i]->d_name);
-		parse_file(tmp, f, errs, true);
+		shown_name(shown, sizeof(shown), f);
+		parse_file(tmp, f, shown, errs, true);
+		note_file(files, shown);
 		free(list[i]);
 	}
 	free(list);
-	if (errs->n + errs->dropped == before)
-		cfg_validate(tmp, path, errs);
+	shown_name(shown, sizeof(shown), path);
+	cfg_validate(tmp, shown, errs);
 out:
 	r = errs->n + errs->dropped > before ? -EINVAL : 0;
 	if (r == 0 || salvage)
@@ -928,10 +1249,16 @@ out:
 
 int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs)
 {
-	return load(path, must_exist, out, errs, false);
+	return load(path, must_exist, out, errs, false, NULL);
+}
+
+int cfg_load_files(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs,
+		   struct cfg_files *files)
+{
+	return load(path, must_exist, out, errs, false, files);
 }
 
 int cfg_load_salvage(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs)
 {
-	return load(path, must_exist, out, errs, true);
+	return load(path, must_exist, out, errs, true, NULL);
 }

@@ -31,6 +31,9 @@ struct cfg_source {
 	char file[CFG_MAX_FILES][CFG_PATH_MAX];
 	unsigned char key_file[CFG_MAX_KEYS];  /* index into file[], valid when key_line != 0 */
 	unsigned key_line[CFG_MAX_KEYS];
+	/* the value on key_line did not parse: the key holds an earlier value,
+	 * and cfg_validate() skips the checks that involve it */
+	bool key_bad[CFG_MAX_KEYS];
 };
 
 struct cfg {
@@ -81,9 +84,9 @@ struct cfg_errors {
 };
 
 /* The largest file cfg_load() reads, and the longest line it accepts
- * (inih splits longer lines silently, so they are rejected first). */
+ * (longer lines are rejected before inih, which would split them). */
 #define CFG_MAX_FILE_SIZE ((size_t)1024 * 1024)
-#define CFG_MAX_LINE_LEN 196
+#define CFG_MAX_LINE_LEN 1024
 
 /* Fill cfg with every default. */
 void cfg_defaults(struct cfg *cfg);
@@ -95,16 +98,34 @@ void cfg_defaults(struct cfg *cfg);
 int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *filename,
 		     struct cfg_errors *errs);
 
-/* The cross-key checks (min <= max, regex compiles, ...). */
+/* The cross-key checks (min <= max, regex compiles, ...). A check that
+ * involves a key whose value did not parse (src.key_bad) is skipped: its
+ * error is reported already, and the value in force is not the one the
+ * file meant. */
 int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors *errs);
 
 /* Defaults, then path, then path.d/ (*.conf in byte order of the name,
- * dotfiles skipped), then cfg_validate(). When must_exist is false a
+ * dotfiles skipped), then cfg_validate(), so that one pass reports every
+ * error. When must_exist is false a
  * missing main file means "defaults" (drop-ins are still read). On success
  * *out is replaced; on any error it is left as it was and -EINVAL (see
  * errs) is returned, or -ENOMEM before anything was read. errs is not
  * cleared: zero it first. */
 int cfg_load(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs);
+
+/* The files cfg_load_files() read, in order, their names made safe to
+ * print; main_missing when the main file did not exist (and was optional):
+ * the defaults are in force but for the drop-ins. */
+#define CFG_FILES_MAX 64
+struct cfg_files {
+	unsigned n;
+	unsigned more;          /* read, past CFG_FILES_MAX */
+	bool main_missing;
+	char name[CFG_FILES_MAX][CFG_PATH_MAX];
+};
+/* cfg_load(), and the files it read (for --check-config). */
+int cfg_load_files(const char *path, bool must_exist, struct cfg *out, struct cfg_errors *errs,
+		   struct cfg_files *files);
 
 /* cfg_load() for --restore: on a parse or validation error *out still
  * receives every value that parsed, defaults elsewhere, so that the
@@ -115,6 +136,24 @@ int cfg_load_salvage(const char *path, bool must_exist, struct cfg *out,
 
 /* Print the configuration as INI, every key included. */
 void cfg_dump(const struct cfg *cfg, FILE *f);
+
+/* cfg_dump(), each key set in a file preceded by "# FILE:LINE", under a
+ * header that says so (--dump-config). */
+void cfg_dump_origins(const struct cfg *cfg, FILE *f);
+/* "key = value" for each of the n keys named ("key" or "section.key"), in
+ * that order. -ENOENT (and nothing written) if a name is no key's: why
+ * says which, with the nearest key. */
+int cfg_dump_keys(const struct cfg *cfg, char *const *names, unsigned n, FILE *f, char *why, size_t why_len);
+
+/* Warnings (in warns, "FILE:LINE: warning: ...") for state_dir and the
+ * textfile's directory outside the space-separated directories that the
+ * unit makes writable (ReadWritePaths=, RuntimeDirectory=, ... of
+ * systemd/ksmpilot.service.in). Returns 1 if it warned, else 0. */
+int cfg_check_writable(const struct cfg *cfg, const char *filename, const char *writable,
+		       struct cfg_errors *warns);
+
+/* "FILE:LINE" where key was set, or fallback if it was not. */
+const char *cfg_where(const struct cfg *cfg, const char *fallback, const char *key, char *buf, size_t len);
 
 /* Appends a formatted message to errs. */
 void cfg_error(struct cfg_errors *errs, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

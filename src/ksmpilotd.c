@@ -9,6 +9,13 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "qemu.h"
+
+/* The directories ksmpilot.service makes writable, taken from
+ * systemd/ksmpilot.service.in by the Makefile. */
+#ifndef KSMPILOT_UNIT_WRITABLE
+#error "KSMPILOT_UNIT_WRITABLE: build with the Makefile"
+#endif
 
 static void usage(FILE *f)
 {
@@ -18,8 +25,13 @@ static void usage(FILE *f)
 		"\n"
 		"  -c, --config FILE      configuration file (default %s);\n"
 		"                         drop-ins are read from FILE.d/*.conf in name order\n"
-		"  -t, --check-config     check the configuration, print 'configuration OK', exit\n"
-		"      --dump-config      print the effective configuration, defaults included\n"
+		"  -t, --check-config     check the configuration: name the files read, warn about\n"
+		"                         what would fail under ksmpilot.service, print\n"
+		"                         'configuration OK' and exit\n"
+		"      --dump-config [KEY]...\n"
+		"                         print the configuration in force, defaults included,\n"
+		"                         with the FILE:LINE that set each key; or KEY = VALUE\n"
+		"                         for the keys named (KEY or SECTION.KEY)\n"
 		"      --once             sample twice, 1 s apart, print the inputs and the decision, exit\n"
 		"      --apply            with --once: write the decision to sysfs\n"
 		"      --dry-run          decide and log, but write nothing to sysfs\n"
@@ -37,7 +49,43 @@ static void usage(FILE *f)
 		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
 }
 
-enum { OPT_DUMP = 256, OPT_ONCE, OPT_APPLY, OPT_DRY_RUN, OPT_SYSFS, OPT_LOG_TARGET, OPT_RESTORE };
+enum { OPT_DUMP = 256, OPT_ONCE, OPT_APPLY, OPT_DRY_RUN, OPT_SYSFS, OPT_LOG_TARGET, OPT_RESTORE, OPT_LIST_KEYS };
+
+/* --check-config: the files read, then what the unit or the running
+ * guests would make of the configuration (warnings, the exit stays 0). */
+static void check_report(const struct daemon_opts *o, const struct cfg *cfg, const struct cfg_files *files)
+{
+	struct cfg_errors *warns = calloc(1, sizeof(*warns));
+	struct qemu_count q;
+
+	if (files->main_missing)
+		printf("%s does not exist: the defaults are in force%s\n", o->config_path,
+		       files->n ? ", but for the drop-ins below" : "");
+	for (unsigned i = 0; i < files->n; i++)
+		printf("read %s\n", files->name[i]);
+	if (files->more)
+		printf("read %u more drop-ins\n", files->more);
+	if (warns) {
+		cfg_check_writable(cfg, o->config_path, KSMPILOT_UNIT_WRITABLE, warns);
+		for (unsigned i = 0; i < warns->n; i++)
+			fprintf(stderr, "%s\n", warns->msg[i]);
+		free(warns);
+	}
+	/* guest_cmdline against the QEMU processes running now */
+	if (qemu_count("/proc", cfg->guest_cmdline, &q) == 0 && q.qemu > q.qemu_matched) {
+		if (cfg->guest_cmdline[0]) {
+			char w[CFG_PATH_MAX + 16];
+			fprintf(stderr, "%s: warning: guest_cmdline matches %u of the %u QEMU processes running now "
+				"(it misses '%s'); guest_cmdline = %s matches all of them\n",
+				cfg_where(cfg, o->config_path, "guest_cmdline", w, sizeof(w)), q.qemu_matched, q.qemu,
+				q.missed, QEMU_GUEST_REGEX);
+		} else {
+			fprintf(stderr, "%s: note: %u QEMU processes run, and guest_cmdline is empty: their memory "
+				"does not count as committed; guest_cmdline = %s would count it\n",
+				o->config_path, q.qemu, QEMU_GUEST_REGEX);
+		}
+	}
+}
 
 int main(int argc, char **argv)
 {
@@ -53,6 +101,8 @@ int main(int argc, char **argv)
 		{ "log-target", required_argument, NULL, OPT_LOG_TARGET },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
+		/* for the shell completion: the configuration keys, one a line */
+		{ "list-config-keys", no_argument, NULL, OPT_LIST_KEYS },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct daemon_opts o = {
@@ -63,6 +113,7 @@ int main(int argc, char **argv)
 	};
 	bool check = false, dump = false, once = false, restore = false;
 	struct cfg_errors *errs;
+	struct cfg_files *files = NULL;
 	struct cfg cfg;
 	int c, r;
 
@@ -99,6 +150,13 @@ int main(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 			break;
+		case OPT_LIST_KEYS: {
+			struct cfg_key_info k;
+			for (unsigned i = 0; i < cfg_key_count(); i++)
+				if (cfg_key(i, &k))
+					printf("%s\n", k.name);
+			return EXIT_OK;
+		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -110,7 +168,7 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc) {
+	if (optind < argc && !dump) {
 		fprintf(stderr, "ksmpilotd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
@@ -140,8 +198,16 @@ int main(int argc, char **argv)
 				"and the defaults for the rest (state_dir %s)\n", cfg.state_dir);
 			r = 0;
 		}
+	} else if (check) {
+		files = calloc(1, sizeof(*files));
+		r = files ? cfg_load_files(o.config_path, o.config_explicit, &cfg, errs, files) : -ENOMEM;
 	} else {
 		r = cfg_load(o.config_path, o.config_explicit, &cfg, errs);
+	}
+	if (r == -ENOMEM) {
+		fprintf(stderr, "ksmpilotd: out of memory\n");
+		free(errs);
+		return EXIT_RUNTIME;
 	}
 	if (r < 0) {
 		for (unsigned i = 0; i < errs->n; i++)
@@ -149,15 +215,26 @@ int main(int argc, char **argv)
 		if (errs->dropped)
 			fprintf(stderr, "(%u more errors)\n", errs->dropped);
 		free(errs);
+		free(files);
 		return EXIT_CONFIG;
 	}
 	free(errs);
 	if (check) {
+		check_report(&o, &cfg, files);
+		free(files);
 		printf("configuration OK\n");
 		return EXIT_OK;
 	}
+	if (dump && optind < argc) {
+		char why[128];
+		if (cfg_dump_keys(&cfg, argv + optind, (unsigned)(argc - optind), stdout, why, sizeof(why)) < 0) {
+			fprintf(stderr, "ksmpilotd: --dump-config: %s\n", why);
+			return EXIT_USAGE;
+		}
+		return EXIT_OK;
+	}
 	if (dump) {
-		cfg_dump(&cfg, stdout);
+		cfg_dump_origins(&cfg, stdout);
 		return EXIT_OK;
 	}
 	o.dry_run = o.dry_run || cfg.dry_run;

@@ -186,7 +186,7 @@ int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t 
 		uint64_t ms;
 	} units[] = {
 		{ "ms", 1 }, { "s", 1000 }, { "sec", 1000 }, { "min", 60000 },
-		{ "m", 60000 }, { "h", 3600000 },
+		{ "m", 60000 }, { "h", 3600000 }, { "d", 86400000 }, { "w", 604800000 },
 	};
 	const char *rest, *num_end;
 	double v;
@@ -281,6 +281,10 @@ int parse_size(const char *s, uint64_t max_bytes, struct size_spec *out)
 	r = scale_u64(s, num_end, v, mult, 0, max_bytes, &bytes);
 	if (r < 0)
 		return r;
+	/* "0.2" is not 0 bytes: a bare number counts bytes, and a share of
+	 * memory is written with '%' */
+	if (mult == 1 && v != floor(v))
+		return -EDOM;
 	out->is_percent = false;
 	out->percent = 0;
 	out->bytes = bytes;
@@ -338,7 +342,9 @@ void size_format(const struct size_spec *s, char *buf, size_t len)
 
 void duration_format(uint64_t ms, char *buf, size_t len)
 {
-	if (ms % 3600000 == 0 && ms)
+	if (ms % 86400000 == 0 && ms)
+		snprintf(buf, len, "%" PRIu64 "d", ms / 86400000);
+	else if (ms % 3600000 == 0 && ms)
 		snprintf(buf, len, "%" PRIu64 "h", ms / 3600000);
 	else if (ms % 60000 == 0 && ms)
 		snprintf(buf, len, "%" PRIu64 "min", ms / 60000);

@@ -17,11 +17,13 @@ int parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
 int parse_double(const char *s, double min, double max, double *out);
 int parse_bool(const char *s, bool *out);
 
-/* "500ms", "10s", "5min", "1h"; a bare number is seconds. Result in ms. */
+/* "500ms", "10s", "5min", "1h", "1d", "1w"; a bare number is seconds.
+ * Result in ms. */
 int parse_duration_ms(const char *s, uint64_t min_ms, uint64_t max_ms, uint64_t *out);
 
 /* A size is either absolute ("512M", "4G", "1024K", "1T", bare = bytes) or a
- * share of MemTotal ("20%", "2.5%"). */
+ * share of MemTotal ("20%", "2.5%"). A bare number that is not a whole
+ * number of bytes ("0.2") gives -EDOM. */
 struct size_spec {
 	bool is_percent;
 	double percent;     /* 0..100 when is_percent */

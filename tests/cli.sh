@@ -53,17 +53,70 @@ printf '[controller]\nmax_cpu = 12\n' > "$TMPD/k.conf.d/60-cap.conf"
 expect_rc 0 $D --dump-config -c "$TMPD/k.conf"
 grep -qx 'max_cpu = 12' "$TMPD/out" || fail "drop-ins not applied in order"
 
-# --dump-config prints every key and reads back to the same configuration
+# --dump-config prints every key (the list comes from the binary) and reads
+# back to the same configuration; each key set in a file has FILE:LINE above it
 expect_rc 0 $D --dump-config -c conf/ksmpilot.conf
 cp "$TMPD/out" "$TMPD/dump1.conf"
-for k in interval dry_run on_exit kernel_advisor state_dir log_level target_available stop_margin \
-	stop_delay psi_threshold guest_cmdline guest_scan_interval kp ki kd derivative_filter max_cpu \
-	idle_scan_period min_yield full_yield volatile_limit wake_threshold pages_to_scan_min \
-	pages_to_scan_max sleep_ms_min sleep_ms_max merge_across_nodes textfile; do
+$D --list-config-keys > "$TMPD/keys" || fail "--list-config-keys failed"
+[ "$(wc -l < "$TMPD/keys")" -ge 28 ] || fail "--list-config-keys lists $(wc -l < "$TMPD/keys") keys"
+while read -r k; do
 	grep -q "^$k = " "$TMPD/dump1.conf" || fail "--dump-config lacks $k"
-done
+done < "$TMPD/keys"
+grep -q '^# conf/ksmpilot.conf:' "$TMPD/dump1.conf" && fail "the shipped file sets no key, but the dump says it does"
 expect_rc 0 $D --dump-config -c "$TMPD/dump1.conf"
-cmp -s "$TMPD/out" "$TMPD/dump1.conf" || fail "--dump-config does not read back identically"
+cmp -s <(grep -v '^#' "$TMPD/out") <(grep -v '^#' "$TMPD/dump1.conf") ||
+	fail "--dump-config does not read back identically"
+grep -qx "# $TMPD/dump1.conf:4" "$TMPD/out" || fail "--dump-config does not name the line that set interval"
+expect_rc 0 $D --dump-config -c "$TMPD/k.conf"
+grep -A1 -x "# $TMPD/k.conf.d/60-cap.conf:2" "$TMPD/out" | grep -qx 'max_cpu = 12' ||
+	fail "--dump-config does not name the drop-in that set max_cpu"
+# --dump-config KEY...: just those, for scripts
+expect_rc 0 $D --dump-config -c "$TMPD/k.conf" max_cpu daemon.interval
+[ "$(cat "$TMPD/out")" = "max_cpu = 12
+interval = 1s" ] || fail "--dump-config KEY: $(cat "$TMPD/out")"
+expect_rc 2 $D --dump-config -c "$TMPD/k.conf" max_cpus
+grep -q "no configuration key 'max_cpus'; did you mean 'max_cpu'" "$TMPD/err" || fail "no suggestion for a bad KEY"
+
+# --check-config names the files it read, and says when the defaults are in
+# force because the main file is missing
+expect_rc 0 $D -t -c "$TMPD/k.conf"
+[ "$(cat "$TMPD/out")" = "read $TMPD/k.conf
+read $TMPD/k.conf.d/50-cap.conf
+read $TMPD/k.conf.d/60-cap.conf
+configuration OK" ] || fail "--check-config does not name the files: $(cat "$TMPD/out")"
+# the default file may be missing: exit 0 and it says so
+if [ ! -e /etc/ksmpilot.conf ]; then
+	expect_rc 0 $D -t
+	grep -qx "/etc/ksmpilot.conf does not exist: the defaults are in force" "$TMPD/out" ||
+		fail "--check-config does not say the defaults are in force: $(cat "$TMPD/out")"
+fi
+
+# --check-config warns when the unit could not write state_dir or the
+# textfile (the list comes from systemd/ksmpilot.service.in); exit 0
+printf '[daemon]\nstate_dir = /var/tmp/kp\n[metrics]\ntextfile = /srv/m/k.prom\n' > "$TMPD/rw.conf"
+expect_rc 0 $D -t -c "$TMPD/rw.conf"
+grep -q "^$TMPD/rw.conf:2: warning: state_dir /var/tmp/kp is not writable under ksmpilot.service" "$TMPD/err" ||
+	fail "no warning for state_dir: $(cat "$TMPD/err")"
+grep -q "^$TMPD/rw.conf:4: warning: textfile /srv/m/k.prom .*add /srv/m with a drop-in" "$TMPD/err" ||
+	fail "no warning for textfile: $(cat "$TMPD/err")"
+grep -q "/var/lib/prometheus/node-exporter" "$TMPD/err" || fail "the warning does not list the unit's paths"
+tail -n 1 "$TMPD/out" | grep -qx 'configuration OK' || fail "warnings must not fail the check"
+printf '[metrics]\ntextfile = /var/lib/prometheus/node-exporter/k.prom\n' > "$TMPD/rw.conf"
+expect_rc 0 $D -t -c "$TMPD/rw.conf"
+grep -q "warning" "$TMPD/err" && fail "a writable textfile was warned about: $(cat "$TMPD/err")"
+
+# --check-config looks at the QEMU processes running now: ksmtuned's
+# pattern misses QEMU as RHEL starts it
+(exec -a /usr/libexec/qemu-kvm sleep 60) &
+track $!
+for i in $(seq 1 50); do grep -q qemu-kvm /proc/$!/cmdline 2>/dev/null && break; sleep 0.1; done
+printf '[memory]\n\nguest_cmdline = ^qemu-system.*-enable-kvm\n' > "$TMPD/g.conf"
+expect_rc 0 $D -t -c "$TMPD/g.conf"
+grep -q "^$TMPD/g.conf:3: warning: guest_cmdline matches [0-9]* of the [1-9][0-9]* QEMU processes running now" "$TMPD/err" ||
+	fail "no warning about the QEMU processes missed: $(cat "$TMPD/err")"
+printf '[memory]\nguest_cmdline = %s\n' "$(awk -F'"' '/define QEMU_GUEST_REGEX/ { print $2 }' src/qemu.h)" > "$TMPD/g.conf"
+expect_rc 0 $D -t -c "$TMPD/g.conf"
+grep -q "QEMU" "$TMPD/err" && fail "the proposed pattern still misses a QEMU process: $(cat "$TMPD/err")"
 
 # KSM missing: exit 4
 expect_rc 4 $D --once -c conf/ksmpilot.conf --sysfs-dir "$TMPD/no-such-dir"

@@ -73,26 +73,36 @@ junk() {
 
 # --- overlong lines ------------------------------------------------------------
 # inih splits lines over 200 bytes in two and shifts every later line number;
-# ksmpilotd rejects lines over 196 characters before inih sees them.
+# ksmpilotd hands it a long "key = value" as "key=" and keeps the value
+# itself, and rejects lines over 1024 characters before inih sees them.
 F=$TMPD/long.conf
-for n in 196 197 199 200 201 4000; do
+for n in 196 197 199 200 201 271 272; do
+	# guest_cmdline takes 255 characters: n - 16 of them here
 	{ echo "[memory]"; echo "guest_cmdline = $(repeat a $((n - 16)))"; } > "$F"
-	if [ $n = 196 ]; then
+	if [ $n -le 271 ]; then
 		good "$F"
 	else
-		bad "$F" "$F:2: guest_cmdline: line is longer than 196 characters"
+		bad "$F" "$F:2: guest_cmdline: value is longer than 255 characters"
+	fi
+done
+for n in 1024 1025 4000; do
+	{ echo "[memory]"; printf 'guest_cmdline = a ;%s\n' "$(repeat c $((n - 19)))"; } > "$F"
+	if [ $n = 1024 ]; then
+		good "$F"
+	else
+		bad "$F" "$F:2: guest_cmdline: line is longer than 1024 characters"
 	fi
 done
 # later line numbers are not shifted; the last line may lack its newline
-{ echo "[controller]"; echo ";$(repeat x 300)"; echo "$(repeat k 250) = 1"; echo "kd = x"; printf 'ki = %s' "$(repeat 9 500)"; } > "$F"
-bad "$F" "$F:2: line is longer than 196" "$F:3: line is longer than 196" "$F:4: kd: 'x' is not a number" \
-	"$F:5: ki: line is longer than 196"
+{ echo "[controller]"; echo ";$(repeat x 1100)"; echo "$(repeat k 250) = 1"; echo "kd = x"; printf 'ki = %s' "$(repeat 9 500)"; } > "$F"
+bad "$F" "$F:2: line is longer than 1024" "$F:3: unknown key 'kkkk" "$F:4: kd: 'x' is not a number" \
+	"$F:5: ki: 9999"
 [ "$(wc -l < "$TMPD/err")" = 4 ] || { cat "$TMPD/err"; fail "long lines: expected 4 errors"; }
 { echo "[$(repeat s 300)]"; echo "kp = 1"; } > "$F"
-bad "$F" "$F:1: line is longer than 196"
+bad "$F" "$F:1: unknown section [ssss"
 # one line of 64 KiB, no newline at all
 repeat z 65536 > "$F"
-bad "$F" "$F:1: line is longer than 196"
+bad "$F" "$F:1: line is longer than 1024"
 
 # --- binary junk, NUL bytes, control characters --------------------------------
 F=$TMPD/junk.conf
@@ -100,7 +110,7 @@ junk "$F" 4096 42
 bad "$F" "$F:"
 [ "$(stat -c %s "$F")" = 4096 ] || fail "junk: wrote $(stat -c %s "$F") bytes, not 4096"
 repeat '\377' 4096 > "$F"
-bad "$F" "$F:1: line is longer than 196"
+bad "$F" "$F:1: line is longer than 1024"
 head -c 4096 "$D" > "$F" # the start of an ELF binary
 bad "$F" "$F:1: binary data (NUL byte)"
 printf '[controller]\nkp = 1\0002\nki = 0.25\n' > "$F"

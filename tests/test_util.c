@@ -268,7 +268,8 @@ static void test_parse_duration_good(void **state)
 		{ "2", 2000 },         { "0", 0 },             { "1.5s", 1500 },    { "0.5", 500 },
 		{ "10 s", 10000 },     { "10S", 10000 },       { "3MS", 3 },        { "1sec", 1000 },
 		{ "2m", 120000 },      { "1.5h", 5400000 },    { "1e3ms", 1000 },   { " 7s ", 7000 },
-		{ "0.25min", 15000 },  { "2H", 7200000 },
+		{ "0.25min", 15000 },  { "2H", 7200000 },      { "1d", 86400000 },  { "2w", 1209600000 },
+		{ "0.5d", 43200000 },  { "1D", 86400000 },
 	};
 	uint64_t v;
 	(void)state;
@@ -291,7 +292,7 @@ static void test_parse_duration_good(void **state)
 static void test_parse_duration_bad(void **state)
 {
 	static const char *const junk[] = {
-		"", " ", "s", "ms", "5x", "5d", "5 mins", "5msx", "5 s s", "ms5", "5s5", "nan", "inf", "infs",
+		"", " ", "s", "ms", "5x", "5y", "5days", "5 mins", "5msx", "5 s s", "ms5", "5s5", "nan", "inf", "infs",
 		"0x10s", "1.2.3s", "5 parsecs", "5e", "5%", "--5s", "5 ,s", "5minutes",
 	};
 	uint64_t v = SENTINEL_U64;
@@ -399,6 +400,10 @@ static void test_parse_size_bad(void **state)
 		if (parse_size(junk[i], UINT64_MAX, &sp) != -EINVAL)
 			fail_msg("parse_size(\"%s\") should be -EINVAL", junk[i]);
 	}
+	/* a bare number counts bytes: a fraction of one is an error of its own */
+	assert_int_equal(parse_size("0.2", UINT64_MAX, &sp), -EDOM);
+	assert_int_equal(parse_size("1.5", UINT64_MAX, &sp), -EDOM);
+	assert_int_equal(parse_size("1e-1", UINT64_MAX, &sp), -EDOM);
 	/* shares above 100% and negative values */
 	assert_int_equal(parse_size("100.5%", UINT64_MAX, &sp), -ERANGE);
 	assert_int_equal(parse_size("101%", UINT64_MAX, &sp), -ERANGE);
@@ -543,7 +548,8 @@ static void test_duration_format(void **state)
 	} fixed[] = {
 		{ 0, "0s" },          { 1, "1ms" },        { 999, "999ms" },      { 1000, "1s" },
 		{ 1500, "1500ms" },   { 20000, "20s" },    { 60000, "1min" },     { 90000, "90s" },
-		{ 300000, "5min" },   { 3600000, "1h" },   { 5400000, "90min" },  { 86400000, "24h" },
+		{ 300000, "5min" },   { 3600000, "1h" },   { 5400000, "90min" },  { 86400000, "1d" },
+		{ 90000000, "25h" },  { 604800000, "7d" },
 	};
 	char buf[64];
 	uint64_t x = 0x2545f4914f6cdd1du; /* fixed seed */
@@ -556,6 +562,7 @@ static void test_duration_format(void **state)
 	}
 	check_duration_roundtrip(UINT64_MAX);
 	check_duration_roundtrip(UINT64_MAX / 3600000 * 3600000);
+	check_duration_roundtrip(UINT64_MAX / 86400000 * 86400000);
 	check_duration_roundtrip(UINT64_C(1) << 63);
 	for (int i = 0; i < 2000; i++) {
 		x ^= x << 13;
