@@ -348,6 +348,43 @@ void cfg_dump(const struct cfg *cfg, FILE *f)
 	}
 }
 
+/* The values a key takes, in the syntax of the file. */
+static void key_range(const struct key *k, char *buf, size_t len)
+{
+	char lo[32], hi[32];
+
+	buf[0] = '\0';
+	switch (k->type) {
+	case T_U64:
+		snprintf(buf, len, "%.0f..%.0f", k->min, k->max);
+		break;
+	case T_DOUBLE:
+	case T_PERCENT:
+		snprintf(buf, len, "%g..%g", k->min, k->max);
+		break;
+	case T_DURATION:
+		duration_format((uint64_t)k->min, lo, sizeof(lo));
+		duration_format((uint64_t)k->max, hi, sizeof(hi));
+		snprintf(buf, len, "%s..%s", lo, hi);
+		break;
+	case T_SIZE:
+		snprintf(buf, len, "0..100%% or 0..%.0fT", k->max / TiB);
+		break;
+	case T_ENUM:
+		for (unsigned i = 0; k->names[i]; i++) {
+			strncat(buf, i ? ", " : "", len - strlen(buf) - 1);
+			strncat(buf, k->names[i], len - strlen(buf) - 1);
+		}
+		break;
+	case T_BOOL:
+		snprintf(buf, len, "yes, no");
+		break;
+	case T_STRING:
+		snprintf(buf, len, "up to %zu characters", k->len - 1);
+		break;
+	}
+}
+
 unsigned cfg_key_count(void)
 {
 	return (unsigned)NKEYS;
@@ -362,6 +399,7 @@ const struct cfg_key_info *cfg_key(unsigned i, struct cfg_key_info *out)
 	out->type = type_name(keys[i].type);
 	out->def = keys[i].def;
 	out->help = keys[i].help;
+	key_range(&keys[i], out->range, sizeof(out->range));
 	return out;
 }
 

@@ -165,6 +165,7 @@ struct cfg_key_info {
 	const char *type;       /* "duration", "size", "bool", ... */
 	const char *def;
 	const char *help;
+	char range[96];         /* "100ms..10min", "restore, leave, stop", "" */
 };
 unsigned cfg_key_count(void);
 const struct cfg_key_info *cfg_key(unsigned i, struct cfg_key_info *out);

@@ -17,6 +17,8 @@ enum {
 	CTL_USAGE = 2,
 	CTL_CONFIG = 3,         /* bad configuration or input */
 	CTL_NO_KSM = 4,         /* KSM not available */
+	CTL_NOT_RUNNING = 5,    /* status: ksmpilotd is not running */
+	CTL_STALE = 6,          /* status: it holds the lock but its state is stale */
 };
 
 /* Options that only some commands take: a command lists the ones it
@@ -24,6 +26,7 @@ enum {
  * --state-dir, --sysfs-dir) apply to every command. */
 enum {
 	CTL_OPT_JSON = 1u << 0,
+	CTL_OPT_OUTPUT = 1u << 1,
 };
 
 struct ctl_opts {
@@ -32,6 +35,7 @@ struct ctl_opts {
 	const char *state_dir;          /* --state-dir, or NULL: from the configuration */
 	const char *sysfs;              /* KSM sysfs directory */
 	bool json;
+	const char *output;             /* -o FILE, or NULL: standard output */
 	unsigned given;                 /* CTL_OPT_* seen on the command line */
 };
 
@@ -47,7 +51,9 @@ struct ctl_cmd {
 /* The configuration the options name, for commands that need it (state_dir
  * above all). A configuration that does not parse gives its errors on
  * stderr and the defaults, so that a read-only command still works; with
- * --state-dir that directory replaces the configured one. 0, or -ENOMEM. */
+ * --state-dir that directory replaces the configured one. 0, -ENOMEM, or
+ * -ENAMETOOLONG (--state-dir longer than a state_dir holds; said on
+ * stderr): a usage error. */
 int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg);
 
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "ctl.h"
 
@@ -10,8 +11,13 @@ int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg)
 	struct cfg_errors *errs;
 
 	if (o->state_dir) {
+		/* a longer one would be cut into another directory's name */
+		if (strlen(o->state_dir) >= sizeof(cfg->state_dir)) {
+			fprintf(stderr, "ksmpilotctl: --state-dir: longer than %zu bytes\n", sizeof(cfg->state_dir) - 1);
+			return -ENAMETOOLONG;
+		}
 		cfg_defaults(cfg);
-		snprintf(cfg->state_dir, sizeof(cfg->state_dir), "%s", o->state_dir);
+		memcpy(cfg->state_dir, o->state_dir, strlen(o->state_dir) + 1);
 		return 0;
 	}
 	errs = calloc(1, sizeof(*errs));

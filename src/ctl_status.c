@@ -1,6 +1,8 @@
 /* ctl_status.c - `ksmpilotctl status [--json]`: KSM and ksmpilotd at a
  * glance. It reads sysfs and the daemon's state file, and works whether the
- * daemon runs or not. See ksmpilotctl(8). */
+ * daemon runs or not. The text and the JSON (format 1, described by
+ * docs/ksmpilotctl-status.schema.json) show the same facts, gathered once
+ * into struct status. Exit codes and formats: ksmpilotctl(8). */
 #define _GNU_SOURCE /* F_OFD_GETLK */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +25,9 @@
 #include "state.h"
 #include "util.h"
 
-#define MiB (1024.0 * 1024.0)
+/* The state file is rewritten at least this often, or each interval if
+ * that is longer; missing this many rewrites makes it stale. */
+#define STALE_PERIODS 3
 
 struct status {
 	struct ksm ksm;
@@ -32,9 +36,15 @@ struct status {
 	bool have_share;
 	struct state_kv kv;
 	int state_err;                  /* 0, -ENOENT, ... */
-	bool running;
+	bool running;                   /* a daemon holds the lock */
+	bool stale;                     /* ... but has not updated the state file */
 	long pid;
+	int64_t now;                    /* CLOCK_REALTIME seconds */
+	int64_t updated_age;            /* seconds since the state file was updated */
+	uint64_t refresh_ms;            /* how often it should be */
+	uint64_t target;                /* MemAvailable aimed at, bytes */
 	unsigned numa_nodes;
+	char release[65];               /* uname -r */
 };
 
 /* Whether a daemon holds state_dir/lock: 1 yes, 0 no, -1 cannot tell
@@ -76,16 +86,29 @@ static bool pid_is_ksmpilotd(long pid)
 	return strcmp(comm, "ksmpilotd") == 0;
 }
 
+
 static const char *kv(const struct status *st, const char *key)
 {
 	const char *v = st->running ? state_get(&st->kv, key) : NULL;
 	return v ? v : "";
 }
 
+/* A number from the state file; NaN when absent or not a number. */
 static double kvd(const struct status *st, const char *key)
 {
 	const char *v = kv(st, key);
-	return *v ? strtod(v, NULL) : NAN;
+	char *end;
+	double d;
+
+	if (!*v)
+		return NAN;
+	d = strtod(v, &end);
+	return *end == '\0' ? d : NAN;
+}
+
+static bool kv_true(const struct status *st, const char *key)
+{
+	return strcmp(kv(st, key), "1") == 0;
 }
 
 static int64_t cnt(const struct status *st, enum ksm_item i)
@@ -93,14 +116,52 @@ static int64_t cnt(const struct status *st, enum ksm_item i)
 	return ksm_values_has(&st->s.ksm, i) ? st->s.ksm.v[i] : -1;
 }
 
+static double cntd(const struct status *st, enum ksm_item i)
+{
+	return ksm_values_has(&st->s.ksm, i) ? (double)st->s.ksm.v[i] : NAN;
+}
+
 static double ratio(double a, double b)
 {
 	return b > 0 ? a / b : NAN;
 }
 
-static int gather(struct status *st, const char *sysfs, const char *state_dir)
+/* ---- the controller's terms -------------------------------------------------- */
+
+/* One row per term the state file carries: its key there, its label in the
+ * text, its name in the JSON (with the unit in it) and the unit shown in
+ * the text. The terms follow the controller; this table is the one place
+ * that names them here. */
+static const struct term_row {
+	const char *key;
+	const char *label;
+	const char *json;
+	const char *unit;
+} term_rows[] = {
+	{ "error", "error", "error", "" },
+	{ "error_mem", "memory error", "error_memory", "" },
+	{ "error_guest", "guest error", "error_guests", "" },
+	{ "error_psi", "PSI error", "error_psi", "" },
+	{ "p", "P", "p", "" },
+	{ "i", "I", "i", "" },
+	{ "d", "D", "d", "" },
+	{ "u", "effort", "effort", "" },
+	{ "benefit", "benefit", "benefit", "" },
+	{ "yield", "yield", "yield", "" },
+	{ "epoch_yield", "last full scan's yield", "last_full_scan_yield", "" },
+	{ "churn", "churn", "churn", "" },
+	{ "cost_us", "ksmd cost", "ksmd_cost_microseconds_per_page", "us a page" },
+	{ "rate_cap", "max_cpu allows", "rate_cap_pages_per_second", "pages/s" },
+	{ "rate_idle", "idle rate", "rate_idle_pages_per_second", "pages/s" },
+	{ "scanned_rate", "scanned", "scanned_pages_per_second", "pages/s" },
+};
+
+/* ---- gathering ------------------------------------------------------------------ */
+
+static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 {
 	struct sampler sm;
+	struct utsname u;
 	char path[CFG_PATH_MAX + 16];
 	int r;
 
@@ -110,12 +171,12 @@ static int gather(struct status *st, const char *sysfs, const char *state_dir)
 		fprintf(stderr, "ksmpilotctl: KSM is not available: %s: %s\n", sysfs, strerror(-r));
 		return CTL_NO_KSM;
 	}
-	snprintf(path, sizeof(path), "%s/state", state_dir);
+	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
 	st->state_err = state_read(path, &st->kv);
 	if (st->state_err == 0) {
 		const char *p = state_get(&st->kv, "pid");
+		int held = lock_held(cfg->state_dir);
 		st->pid = p ? strtol(p, NULL, 10) : 0;
-		int held = lock_held(state_dir);
 		st->running = held < 0 ? pid_is_ksmpilotd(st->pid) : held > 0;
 	}
 	r = sampler_init(&sm, &st->ksm, NULL, NULL, NULL);
@@ -126,7 +187,7 @@ static int gather(struct status *st, const char *sysfs, const char *state_dir)
 	sample_take(&sm, now_ms(), &st->s);
 	if (st->running && *kv(st, "cpu_share")) {
 		st->ksmd_share = kvd(st, "cpu_share");
-		st->have_share = true;
+		st->have_share = isfinite(st->ksmd_share);
 	} else if (st->s.have_ksmd_cpu) {
 		/* no daemon to ask: measure ksmd over one second */
 		struct sample s2;
@@ -141,22 +202,205 @@ static int gather(struct status *st, const char *sysfs, const char *state_dir)
 	}
 	sampler_fini(&sm);
 	st->numa_nodes = hazard_numa_nodes("/sys/devices/system/node");
+	st->now = (int64_t)time(NULL);
+	snprintf(st->release, sizeof(st->release), "%s", uname(&u) == 0 ? u.release : "");
+	/* the setpoint the daemon uses, or the configured one */
+	st->target = st->running && isfinite(kvd(st, "setpoint_bytes")) ? (uint64_t)kvd(st, "setpoint_bytes") :
+									    size_resolve(&cfg->target_available, st->s.mem_total);
+	if (st->running) {
+		double interval = kvd(st, "interval_ms"), updated = kvd(st, "updated");
+		st->refresh_ms = isfinite(interval) && interval > STATE_REFRESH_MS ? (uint64_t)interval : STATE_REFRESH_MS;
+		st->updated_age = isfinite(updated) ? st->now - (int64_t)updated : INT64_MAX;
+		st->stale = st->updated_age > (int64_t)(STALE_PERIODS * st->refresh_ms / 1000);
+	}
 	return CTL_OK;
 }
 
-static void print_ago(FILE *f, const char *label, const char *when)
-{
-	long long t = *when ? strtoll(when, NULL, 10) : 0;
-	long long ago = (long long)time(NULL) - t;
-	char buf[64];
-	struct tm tm;
-	time_t tt = (time_t)t;
+/* The hazards, once for both outputs. */
+struct hazards {
+	bool negative_profit;           /* the daemon's 10-minute episode, or negative now */
+	bool profit_now;                /* judged here (no daemon) */
+	bool map_count;
+	bool numa_merge;
+};
 
-	if (!t)
+static void hazards_of(const struct status *st, struct hazards *h)
+{
+	const struct sample *s = &st->s;
+
+	memset(h, 0, sizeof(*h));
+	if (st->running) {
+		h->negative_profit = kv_true(st, "hazard_negative_profit");
+	} else if (ksm_values_has(&s->ksm, KSM_GENERAL_PROFIT)) {
+		h->negative_profit = s->ksm.v[KSM_GENERAL_PROFIT] < 0;
+		h->profit_now = true;
+	}
+	h->map_count = st->running && kv_true(st, "hazard_map_count");
+	h->numa_merge = ksm_values_has(&s->ksm, KSM_MERGE_ACROSS_NODES) && s->ksm.v[KSM_MERGE_ACROSS_NODES] == 1 &&
+			st->numa_nodes > 1;
+}
+
+/* ---- text ------------------------------------------------------------------------ */
+
+/* 1536 -> "1.5 KiB"; below 1 KiB in bytes. */
+static void fmt_bytes(double b, char *buf, size_t len)
+{
+	static const char *const units[] = { "KiB", "MiB", "GiB", "TiB", "PiB" };
+	double v = fabs(b);
+	int u = -1;
+
+	if (!isfinite(b)) {
+		snprintf(buf, len, "?");
 		return;
-	localtime_r(&tt, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm);
-	fprintf(f, "%s %s (%llds ago)", label, buf, ago);
+	}
+	while (v >= 1024 && u + 1 < (int)ARRAY_SIZE(units)) {
+		v /= 1024;
+		u++;
+	}
+	if (u < 0)
+		snprintf(buf, len, "%.0f B", b);
+	else
+		snprintf(buf, len, "%s%.1f %s", b < 0 ? "-" : "", v, units[u]);
+}
+
+/* 90 -> "1min 30s", 1036802 -> "12d 0h": the two largest units. */
+static void fmt_age(int64_t s, char *buf, size_t len)
+{
+	static const struct {
+		const char *unit;
+		int64_t secs;
+	} units[] = { { "d", 86400 }, { "h", 3600 }, { "min", 60 }, { "s", 1 } };
+
+	if (s < 0) {
+		snprintf(buf, len, "in the future");
+		return;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
+		if (s >= units[i].secs || i + 1 == ARRAY_SIZE(units)) {
+			int64_t a = s / units[i].secs;
+			if (i + 1 < ARRAY_SIZE(units) && units[i].secs > 60)
+				snprintf(buf, len, "%" PRId64 "%s %" PRId64 "%s ago", a, units[i].unit,
+					 s % units[i].secs / units[i + 1].secs, units[i + 1].unit);
+			else
+				snprintf(buf, len, "%" PRId64 "%s ago", a, units[i].unit);
+			return;
+		}
+	}
+}
+
+/* " LABEL 2026-11-30 03:04:05 (12d 0h ago)" for a time in the state file;
+ * nothing when absent, "(invalid time)" when it is no time the calendar
+ * holds. */
+static void print_ago(FILE *f, const char *label, int64_t now, const char *when)
+{
+	char *end, buf[64], ago[48];
+	long long t;
+	struct tm tm;
+	time_t tt;
+
+	if (!*when)
+		return;
+	errno = 0;
+	t = strtoll(when, &end, 10);
+	tt = (time_t)t;
+	/* localtime_r() fails past the years an int holds; a time before
+	 * 1970 or over a day ahead is no daemon's */
+	if (errno || *end || t <= 0 || t > now + 86400 || !localtime_r(&tt, &tm) ||
+	    strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M:%S", &tm) == 0) {
+		fprintf(f, "%s (invalid time)", label);
+		return;
+	}
+	fmt_age(now - t, ago, sizeof(ago));
+	fprintf(f, "%s %s (%s)", label, buf, ago);
+}
+
+/* Text of a rate: "1000 pages/s"; "stopped" when run=0. */
+static void fmt_rate(const struct status *st, const char *key, char *buf, size_t len)
+{
+	double r = kvd(st, key);
+
+	if (strcmp(kv(st, "run"), "0") == 0)
+		snprintf(buf, len, "none, ksmd stopped");
+	else if (isfinite(r))
+		snprintf(buf, len, "%.0f pages/s", r);
+	else
+		snprintf(buf, len, "?");
+}
+
+static void print_terms(const struct status *st)
+{
+	char item[96];
+	size_t col = 12;
+
+	printf("Terms      ");
+	for (size_t i = 0; i < ARRAY_SIZE(term_rows); i++) {
+		const struct term_row *t = &term_rows[i];
+		double v = kvd(st, t->key);
+		int n;
+
+		if (!isfinite(v))
+			continue;
+		/* four significant digits, whole numbers from 1000 on */
+		n = snprintf(item, sizeof(item), fabs(v) >= 1000 ? "%s %.0f%s%s" : "%s %.4g%s%s", t->label, v,
+			     t->unit[0] ? " " : "", t->unit);
+		if (n < 0)
+			continue;
+		if (col + (size_t)n + 2 > 100) {
+			printf(",\n           ");
+			col = 12;
+		} else if (col > 12) {
+			printf(",");
+			col++;
+		}
+		printf(" %s", item);
+		col += (size_t)n + 1;
+	}
+	printf("\n");
+}
+
+static void print_daemon(const struct status *st)
+{
+	char a[48];
+	double v;
+
+	if (!st->running) {
+		if (st->state_err == 0)
+			printf("ksmpilotd   not running (a state file from pid %ld remains); see systemctl status "
+			       "ksmpilot and journalctl -u ksmpilot\n", st->pid);
+		else
+			printf("ksmpilotd   not running; see systemctl status ksmpilot and journalctl -u ksmpilot\n");
+		return;
+	}
+	printf("ksmpilotd   running, pid %ld", st->pid);
+	print_ago(stdout, ", started", st->now, kv(st, "started"));
+	printf("%s\n", kv_true(st, "dry_run") ? ", dry run" : "");
+	if (st->stale) {
+		if (st->updated_age == INT64_MAX)
+			snprintf(a, sizeof(a), "never");
+		else
+			fmt_age(st->updated_age, a, sizeof(a));
+		printf("STALE       the state file was last updated %s, and should be every %" PRIu64
+		       "s: ksmpilotd may be hung; look at journalctl -u ksmpilot\n", a, st->refresh_ms / 1000);
+	}
+	printf("Decision    %s", kv(st, "reason"));
+	print_ago(stdout, " since", st->now, kv(st, "decided"));
+	fmt_rate(st, "rate_planned", a, sizeof(a));
+	printf(": run=%s, mode %s, %s (pages_to_scan %s, sleep_millisecs %s)", kv(st, "run"), kv(st, "mode"), a,
+	       kv(st, "pages_to_scan"), kv(st, "sleep_ms"));
+	if (*kv(st, "wake") && strcmp(kv(st, "wake"), "none") != 0)
+		printf(", woken by %s", kv(st, "wake"));
+	printf("\n");
+	print_terms(st);
+	if (*kv(st, "guest_processes")) {
+		fmt_bytes(kvd(st, "guest_rss_bytes"), a, sizeof(a));
+		printf("Guests      %s resident in %s process%s matching guest_cmdline\n", a, kv(st, "guest_processes"),
+		       strcmp(kv(st, "guest_processes"), "1") == 0 ? "" : "es");
+	}
+	v = kvd(st, "psi_some_avg10");
+	if (isfinite(v))
+		printf("PSI         memory some avg10 %.2f%%\n", v);
+	printf("Counters    %s ticks, %s adjustments, %s write errors, %s reloads (%s refused)\n", kv(st, "ticks"),
+	       kv(st, "adjustments"), kv(st, "write_errors"), kv(st, "reloads"), kv(st, "reload_failures"));
 }
 
 static void print_text(const struct status *st)
@@ -167,23 +411,27 @@ static void print_text(const struct status *st)
 	const struct sample *s = &st->s;
 	double saved = report_saved_bytes(s);
 	int64_t run = cnt(st, KSM_RUN);
-	struct utsname u;
+	struct hazards h;
+	char a[48], b[48], c[48];
+	bool any = false;
 
 	printf("KSM         %s (run=%" PRId64 "), pages_to_scan %" PRId64 ", sleep_millisecs %" PRId64 "%s\n",
 	       run == 1 ? "running" : run == 2 ? "unmerging" : "stopped", run, cnt(st, KSM_PAGES_TO_SCAN),
 	       cnt(st, KSM_SLEEP_MILLISECS),
 	       ksm_values_has(&s->ksm, KSM_ADVISOR_MODE) && s->ksm.v[KSM_ADVISOR_MODE] ? ", kernel advisor on" : "");
-	printf("Saving      %.1f MiB, %.2f%% of memory (pages_sharing %" PRId64, saved / MiB,
+	fmt_bytes(saved, a, sizeof(a));
+	printf("Saving      %s, %.2f%% of memory (pages_sharing %" PRId64, a,
 	       100.0 * saved / (double)(s->mem_total ? s->mem_total : 1), cnt(st, KSM_PAGES_SHARING));
 	if (ksm_values_has(&s->ksm, KSM_ZERO_PAGES))
 		printf(", zero pages %" PRId64, s->ksm.v[KSM_ZERO_PAGES]);
 	printf(")\n");
-	if (ksm_values_has(&s->ksm, KSM_GENERAL_PROFIT))
-		printf("Profit      %.1f MiB (general_profit: saved minus the 64-byte rmap items)\n",
-		       (double)s->ksm.v[KSM_GENERAL_PROFIT] / MiB);
+	if (ksm_values_has(&s->ksm, KSM_GENERAL_PROFIT)) {
+		fmt_bytes((double)s->ksm.v[KSM_GENERAL_PROFIT], a, sizeof(a));
+		printf("Profit      %s (general_profit: saved minus the 64-byte rmap items)\n", a);
+	}
 	{
-		double shared = (double)cnt(st, KSM_PAGES_SHARED), sharing = (double)cnt(st, KSM_PAGES_SHARING);
-		double unsh = (double)cnt(st, KSM_PAGES_UNSHARED), vol = (double)cnt(st, KSM_PAGES_VOLATILE);
+		double shared = cntd(st, KSM_PAGES_SHARED), sharing = cntd(st, KSM_PAGES_SHARING);
+		double unsh = cntd(st, KSM_PAGES_UNSHARED), vol = cntd(st, KSM_PAGES_VOLATILE);
 		if (shared + sharing + unsh + vol > 0)
 			printf("Efficiency  sharing/shared %.1f, unshared/sharing %.2f, volatile %.0f%% of tracked "
 			       "pages\n",
@@ -197,79 +445,112 @@ static void print_text(const struct status *st)
 		       100.0 * st->ksmd_share, st->running ? " (last interval)" : " (last second)", s->ksmd_cpu_s);
 	else
 		printf("ksmd        not visible here (a PID namespace?)\n");
-	printf("Memory      %.0f MiB available of %.0f MiB\n", (double)s->mem_available / MiB,
-	       (double)s->mem_total / MiB);
+	fmt_bytes((double)st->target, a, sizeof(a));
+	fmt_bytes((double)s->mem_available, b, sizeof(b));
+	fmt_bytes(st->target > s->mem_available ? (double)(st->target - s->mem_available) : 0, c, sizeof(c));
+	printf("Memory      target %s, available %s, short %s", a, b, c);
+	fmt_bytes((double)s->mem_total, a, sizeof(a));
+	printf(" (of %s)\n", a);
+	print_daemon(st);
 
-	if (!st->running) {
-		if (st->state_err == 0)
-			printf("ksmpilotd   not running (stale state from pid %ld)\n", st->pid);
-		else
-			printf("ksmpilotd   not running\n");
-	} else {
-		printf("ksmpilotd   running, pid %ld", st->pid);
-		print_ago(stdout, ", started", kv(st, "started"));
-		printf("%s\n", strcmp(kv(st, "dry_run"), "1") == 0 ? ", dry run" : "");
-		printf("Decision    %s", kv(st, "reason"));
-		print_ago(stdout, " since", kv(st, "decided"));
-		printf(": run=%s, %s pages/s (pages_to_scan %s, sleep %s ms), mode %s\n", kv(st, "run"),
-		       kv(st, "rate_planned"), kv(st, "pages_to_scan"), kv(st, "sleep_ms"), kv(st, "mode"));
-		printf("Terms       error %+.4f: P %.3f + I %.3f + D %.3f = effort %.2f; benefit %.2f "
-		       "(yield %.4f, churn %.2f)\n",
-		       kvd(st, "error"), kvd(st, "p"), kvd(st, "i"), kvd(st, "d"), kvd(st, "u"), kvd(st, "benefit"),
-		       kvd(st, "yield"), kvd(st, "churn"));
-		printf("Cost        %.2f us a page; max_cpu allows %s pages/s; idle rate %s pages/s\n",
-		       kvd(st, "cost_us"), kv(st, "rate_cap"), kv(st, "rate_idle"));
-		printf("Counters    %s ticks, %s adjustments, %s write errors, %s reloads (%s refused)\n",
-		       kv(st, "ticks"), kv(st, "adjustments"), kv(st, "write_errors"), kv(st, "reloads"),
-		       kv(st, "reload_failures"));
-	}
+	hazards_of(st, &h);
 	printf("Hazards    ");
-	{
-		bool any = false;
-		if (st->running && strcmp(kv(st, "hazard_negative_profit"), "1") == 0) {
-			printf(" general_profit negative for 10 minutes;");
-			any = true;
-		} else if (!st->running && ksm_values_has(&s->ksm, KSM_GENERAL_PROFIT) &&
-			   s->ksm.v[KSM_GENERAL_PROFIT] < 0) {
-			printf(" general_profit negative now;");
-			any = true;
-		}
-		if (st->running && strcmp(kv(st, "hazard_map_count"), "1") == 0) {
-			printf(" pid %s (%s) at %s of %s memory mappings;", kv(st, "map_count_pid"),
-			       kv(st, "map_count_comm"), kv(st, "map_count_vmas"), kv(st, "max_map_count"));
-			any = true;
-		}
-		if (ksm_values_has(&s->ksm, KSM_MERGE_ACROSS_NODES) && s->ksm.v[KSM_MERGE_ACROSS_NODES] == 1 &&
-		    st->numa_nodes > 1) {
-			printf(" merge_across_nodes=1 with %u NUMA nodes;", st->numa_nodes);
-			any = true;
-		}
-		printf("%s\n", any ? "" : " none");
+	if (h.negative_profit) {
+		printf(h.profit_now ? " general_profit negative now;" : " general_profit negative for 10 minutes;");
+		any = true;
 	}
-	printf("Kernel      %s; has", uname(&u) == 0 ? u.release : "?");
+	if (h.map_count) {
+		printf(" pid %s (%s) at %s of %s memory mappings;", kv(st, "map_count_pid"), kv(st, "map_count_comm"),
+		       kv(st, "map_count_vmas"), kv(st, "max_map_count"));
+		any = true;
+	}
+	if (h.numa_merge) {
+		printf(" merge_across_nodes=1 with %u NUMA nodes;", st->numa_nodes);
+		any = true;
+	}
+	printf("%s\n", any ? "" : " none");
+	printf("Kernel      %s; has", st->release[0] ? st->release : "?");
 	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
 		if (ksm_has(&st->ksm, features[i]))
 			printf(" %s", ksm_item_name(features[i]));
 	printf("; lacks");
-	{
-		bool none = true;
-		for (size_t i = 0; i < ARRAY_SIZE(features); i++)
-			if (!ksm_has(&st->ksm, features[i])) {
-				printf(" %s", ksm_item_name(features[i]));
-				none = false;
-			}
-		if (none)
-			printf(" nothing");
-	}
-	printf("\n");
+	any = false;
+	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
+		if (!ksm_has(&st->ksm, features[i])) {
+			printf(" %s", ksm_item_name(features[i]));
+			any = true;
+		}
+	printf("%s\n", any ? "" : " nothing");
 }
 
-static double cntd(const struct status *st, enum ksm_item i)
+/* ---- JSON (format 1) ---------------------------------------------------------- */
+
+/* A number from the state file, or null. */
+static void kv_num(struct json *j, const struct status *st, const char *name, const char *key)
 {
-	return ksm_values_has(&st->s.ksm, i) ? (double)st->s.ksm.v[i] : NAN;
+	json_kv_double(j, name, kvd(st, key));
 }
 
-/* JSON: numbers as numbers, null where a value is unknown or absent. */
+static void json_daemon(struct json *j, const struct status *st)
+{
+	static const struct {
+		const char *json, *key;
+	} counters[] = { { "ticks", "ticks" },
+			 { "adjustments", "adjustments" },
+			 { "write_errors", "write_errors" },
+			 { "reloads", "reloads" },
+			 { "reload_failures", "reload_failures" } };
+	double interval = kvd(st, "interval_ms");
+
+	json_key(j, "daemon");
+	json_object_open(j);
+	json_kv_bool(j, "running", st->running);
+	json_kv_bool(j, "stale", st->stale);
+	if (st->running) {
+		json_kv_int(j, "pid", st->pid);
+		kv_num(j, st, "started_timestamp_seconds", "started");
+		kv_num(j, st, "updated_timestamp_seconds", "updated");
+		kv_num(j, st, "decided_timestamp_seconds", "decided");
+		json_kv_double(j, "interval_seconds", interval / 1000);
+		json_kv_bool(j, "dry_run", kv_true(st, "dry_run"));
+		json_kv_string(j, "config", kv(st, "config"));
+		json_kv_string(j, "kernel_advisor", kv(st, "kernel_advisor"));
+		json_key(j, "decision");
+		json_object_open(j);
+		json_kv_string(j, "reason", kv(st, "reason"));
+		json_kv_string(j, "mode", kv(st, "mode"));
+		json_kv_string(j, "wake", kv(st, "wake"));
+		kv_num(j, st, "run", "run");
+		kv_num(j, st, "pages_to_scan", "pages_to_scan");
+		kv_num(j, st, "sleep_millisecs", "sleep_ms");
+		json_kv_double(j, "rate_pages_per_second", strcmp(kv(st, "run"), "0") == 0 ? 0 : kvd(st, "rate"));
+		json_kv_double(j, "planned_rate_pages_per_second",
+			       strcmp(kv(st, "run"), "0") == 0 ? 0 : kvd(st, "rate_planned"));
+		json_object_close(j);
+		json_key(j, "terms");
+		json_object_open(j);
+		for (size_t i = 0; i < ARRAY_SIZE(term_rows); i++)
+			kv_num(j, st, term_rows[i].json, term_rows[i].key);
+		json_object_close(j);
+		json_key(j, "counters");
+		json_object_open(j);
+		for (size_t i = 0; i < ARRAY_SIZE(counters); i++)
+			kv_num(j, st, counters[i].json, counters[i].key);
+		json_object_close(j);
+		json_key(j, "guests");
+		if (*kv(st, "guest_processes")) {
+			json_object_open(j);
+			kv_num(j, st, "processes", "guest_processes");
+			kv_num(j, st, "resident_bytes", "guest_rss_bytes");
+			json_object_close(j);
+		} else {
+			json_null(j);
+		}
+		json_kv_double(j, "psi_some_avg10_percent", kvd(st, "psi_some_avg10"));
+	}
+	json_object_close(j);
+}
+
 static int print_json(const struct status *st)
 {
 	static const enum ksm_item items[] = { KSM_RUN, KSM_PAGES_TO_SCAN, KSM_SLEEP_MILLISECS, KSM_PAGES_SHARED,
@@ -284,11 +565,14 @@ static int print_json(const struct status *st)
 	double saved = report_saved_bytes(s);
 	double shared = cntd(st, KSM_PAGES_SHARED), sharing = cntd(st, KSM_PAGES_SHARING);
 	double unsh = cntd(st, KSM_PAGES_UNSHARED), vol = cntd(st, KSM_PAGES_VOLATILE);
+	struct hazards h;
 	struct json j;
 
+	hazards_of(st, &h);
 	json_begin(&j, stdout, false);
 	json_object_open(&j);
 	json_kv_int(&j, "format", 1);
+	json_kv_string(&j, "version", KSMPILOT_VERSION);
 	json_key(&j, "ksm");
 	json_object_open(&j);
 	for (size_t i = 0; i < ARRAY_SIZE(items); i++)
@@ -300,13 +584,15 @@ static int print_json(const struct status *st)
 	json_object_close(&j);
 	json_key(&j, "memory");
 	json_object_open(&j);
-	json_kv_double(&j, "total_bytes", (double)s->mem_total);
-	json_kv_double(&j, "available_bytes", (double)s->mem_available);
+	json_kv_uint(&j, "total_bytes", s->mem_total);
+	json_kv_uint(&j, "available_bytes", s->mem_available);
+	json_kv_uint(&j, "target_bytes", st->target);
+	json_kv_uint(&j, "short_bytes", st->target > s->mem_available ? st->target - s->mem_available : 0);
 	json_object_close(&j);
 	json_key(&j, "saving");
 	json_object_open(&j);
 	json_kv_double(&j, "bytes", saved);
-	json_kv_double(&j, "share_of_memory", ratio(saved, (double)s->mem_total));
+	json_kv_double(&j, "memory_ratio", ratio(saved, (double)s->mem_total));
 	json_kv_double(&j, "general_profit_bytes", cntd(st, KSM_GENERAL_PROFIT));
 	json_kv_double(&j, "zero_pages", cntd(st, KSM_ZERO_PAGES));
 	json_object_close(&j);
@@ -314,50 +600,41 @@ static int print_json(const struct status *st)
 	json_object_open(&j);
 	json_kv_double(&j, "sharing_per_shared", ratio(sharing, shared));
 	json_kv_double(&j, "unshared_per_sharing", ratio(unsh, sharing));
-	json_kv_double(&j, "volatile_share", ratio(vol, shared + sharing + unsh + vol));
+	json_kv_double(&j, "volatile_ratio", ratio(vol, shared + sharing + unsh + vol));
 	json_object_close(&j);
 	json_key(&j, "ksmd");
 	json_object_open(&j);
 	json_kv_bool(&j, "visible", s->have_ksmd_cpu);
 	json_kv_double(&j, "cpu_seconds", s->have_ksmd_cpu ? s->ksmd_cpu_s : NAN);
-	json_kv_double(&j, "cpu_share", st->have_share ? st->ksmd_share : NAN);
+	json_kv_double(&j, "cpu_ratio", st->have_share ? st->ksmd_share : NAN);
 	json_object_close(&j);
-	json_key(&j, "daemon");
+	json_daemon(&j, st);
+	json_key(&j, "hazards");
 	json_object_open(&j);
-	json_kv_bool(&j, "running", st->running);
-	if (st->running) {
-		static const char *const nums[] = { "pid", "started", "updated", "decided", "interval_ms", "run",
-						    "pages_to_scan", "sleep_ms", "rate", "rate_planned", "ticks",
-						    "adjustments", "write_errors", "reloads", "reload_failures" };
-		static const char *const terms[] = { "error", "p", "i", "d", "u", "benefit", "yield",
-						     "epoch_yield", "churn", "cost_us", "cpu_share", "rate_cap",
-						     "rate_idle", "setpoint_bytes" };
-		for (size_t i = 0; i < ARRAY_SIZE(nums); i++)
-			json_kv_double(&j, nums[i], kvd(st, nums[i]));
-		json_kv_bool(&j, "dry_run", strcmp(kv(st, "dry_run"), "1") == 0);
-		json_kv_string(&j, "config", kv(st, "config"));
-		json_kv_string(&j, "kernel_advisor", kv(st, "kernel_advisor"));
-		json_kv_string(&j, "reason", kv(st, "reason"));
-		json_kv_string(&j, "mode", kv(st, "mode"));
-		json_key(&j, "terms");
+	json_kv_bool(&j, "negative_profit", h.negative_profit);
+	json_key(&j, "map_count");
+	if (h.map_count) {
 		json_object_open(&j);
-		for (size_t i = 0; i < ARRAY_SIZE(terms); i++)
-			json_kv_double(&j, terms[i], kvd(st, terms[i]));
+		kv_num(&j, st, "pid", "map_count_pid");
+		json_kv_string(&j, "comm", kv(st, "map_count_comm"));
+		kv_num(&j, st, "mappings", "map_count_vmas");
+		kv_num(&j, st, "max_map_count", "max_map_count");
 		json_object_close(&j);
-		json_key(&j, "hazards");
-		json_object_open(&j);
-		json_kv_bool(&j, "negative_profit", strcmp(kv(st, "hazard_negative_profit"), "1") == 0);
-		json_kv_bool(&j, "map_count", strcmp(kv(st, "hazard_map_count"), "1") == 0);
-		json_kv_bool(&j, "numa_merge", strcmp(kv(st, "hazard_numa_merge"), "1") == 0);
-		json_object_close(&j);
+	} else {
+		json_null(&j);
 	}
+	json_kv_bool(&j, "numa_merge", h.numa_merge);
 	json_object_close(&j);
+	json_key(&j, "kernel");
+	json_object_open(&j);
+	json_kv_string(&j, "release", st->release);
+	json_kv_uint(&j, "numa_nodes", st->numa_nodes);
 	json_key(&j, "features");
 	json_object_open(&j);
 	for (size_t i = 0; i < ARRAY_SIZE(features); i++)
 		json_kv_bool(&j, ksm_item_name(features[i]), ksm_has(&st->ksm, features[i]));
 	json_object_close(&j);
-	json_kv_uint(&j, "numa_nodes", st->numa_nodes);
+	json_object_close(&j);
 	json_object_close(&j);
 	return json_end(&j) < 0 ? CTL_FAIL : CTL_OK;
 }
@@ -374,17 +651,25 @@ int ctl_status(const struct ctl_opts *o, int argc, char **argv)
 	}
 	cfg = malloc(sizeof(*cfg));
 	st = calloc(1, sizeof(*st));
-	if (!cfg || !st || ctl_load_config(o, cfg) < 0) {
+	rc = cfg && st ? ctl_load_config(o, cfg) : -ENOMEM;
+	if (rc < 0) {
 		free(cfg);
 		free(st);
-		return CTL_FAIL;
+		return rc == -ENAMETOOLONG ? CTL_USAGE : CTL_FAIL;
 	}
-	rc = gather(st, o->sysfs, cfg->state_dir);
+	rc = gather(st, o->sysfs, cfg);
 	if (rc == CTL_OK) {
 		if (o->json)
 			rc = print_json(st);
 		else
 			print_text(st);
+		fflush(stdout);
+		if (rc == CTL_OK && ferror(stdout))
+			rc = CTL_FAIL;
+		if (rc == CTL_OK && !st->running)
+			rc = CTL_NOT_RUNNING;
+		else if (rc == CTL_OK && st->stale)
+			rc = CTL_STALE;
 	}
 	ksm_close(&st->ksm);
 	free(st);

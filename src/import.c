@@ -12,18 +12,24 @@
  *   KSM_THRES_COEF/CONST [memory] target_available: ksmtuned's threshold is
  *                        max(COEF% of MemTotal, CONST KiB); the larger term
  *                        on this machine is written
- *   DEBUG (non-empty)    [daemon] log_level = debug
- *   (built in)           [memory] guest_cmdline = ^qemu-system.*-enable-kvm
+ *   DEBUG (non-empty)    [daemon] log_level = info (debug would log every
+ *                        interval, where ksmtuned wrote a line a minute)
+ *   (built in)           [memory] guest_cmdline = QEMU_GUEST_REGEX, which
+ *                        also matches QEMU as libvirt, Proxmox and RHEL
+ *                        start it (qemu.h)
  *   KSM_MONITOR_INTERVAL, KSM_NPAGES_BOOST, KSM_NPAGES_DECAY, LOGFILE,
  *   PIDFILE              no meaning in ksmpilotd: reported
  *
  * A variable the file does not set keeps ksmpilot's default, written
- * commented out with what ksmtuned's default was. Every value written is
+ * commented out with what ksmtuned's default was; every other key follows
+ * in its section, commented out at its default with its meaning, so the
+ * result documents itself like the shipped ksmpilot.conf. Every value written is
  * inside ksmpilot's ranges and consistent (min <= max), so the output
  * always passes cfg_parse_string() and cfg_validate(). The reasons are in
  * docs/migrating-from-ksmtuned.md. */
 #include "import.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -33,6 +39,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "qemu.h"
 #include "util.h"
 
 /* ksmpilot's ranges for the keys written here (the table in config.c). */
@@ -75,8 +82,8 @@ struct var_info {
 static const struct var_info vars[NVARS] = {
 	[V_MONITOR_INTERVAL] = { "KSM_MONITOR_INTERVAL", "60",
 				 "ksmtuned's time between two adjustments (seconds), long because each one "
-				 "forks pgrep, ps and awk; ksmpilotd samples every [daemon] interval (2s) for a "
-				 "few microseconds of CPU" },
+				 "forks pgrep, ps and awk; ksmpilotd samples every [daemon] interval, without "
+				 "forking" },
 	[V_NPAGES_BOOST] = { "KSM_NPAGES_BOOST", "300",
 			     "the fixed step ksmtuned added to pages_to_scan while free memory was below "
 			     "its threshold; ksmpilotd sets the scan rate with a PID controller on "
@@ -121,6 +128,8 @@ struct imp {
 	unsigned nd, dropped;
 	unsigned errors;
 	int64_t total_kib;      /* MemTotal in KiB, as ksmtuned reads it; 0: unknown */
+	const struct qemu_count *running; /* ksmtuned's pattern over the QEMU processes; NULL: unknown */
+	bool sleep_max_written;
 };
 
 struct assignment {
@@ -656,24 +665,23 @@ static void key_line(FILE *f, bool active, const char *name, const char *value)
 	fprintf(f, "%s%s = %s\n", active ? "" : ";", name, value);
 }
 
-static void emit_daemon(struct imp *im, FILE *f)
+/* DEBUG: ksmtuned wrote a line a minute to its own file; ksmpilotd at
+ * debug writes a journal record every interval. So it maps to info. */
+static void emit_log_level(struct imp *im, FILE *f)
 {
 	const struct setting *s = &im->set[V_DEBUG];
+	uint64_t interval_ms = 1000;
 	char o[128];
 
-	fputs("[daemon]\n", f);
+	if (parse_duration_ms(key_default("daemon", "interval"), 1, UINT64_MAX, &interval_ms) < 0)
+		interval_ms = 1000;
 	if (s->line && s->value[0]) {
-		static const char *const offish[] = { "0", "no", "false", "off", "n" };
-		for (size_t i = 0; i < ARRAY_SIZE(offish); i++)
-			if (strcmp(s->value, offish[i]) == 0)
-				add_diag(im, s->line, SEV_WARNING,
-					 "DEBUG=%s: ksmtuned turns its debug output on for any non-empty DEBUG, this "
-					 "one too; imported as log_level = debug (delete that line for the default)",
-					 s->value);
-		comment(f, "%s: ksmtuned wrote debug lines every adjustment. ksmpilotd at debug logs "
-			   "every decision, each interval; at info (the default) every decision that "
-			   "changes.", origin(im, V_DEBUG, o, sizeof(o)));
-		key_line(f, true, "log_level", "debug");
+		comment(f, "%s: ksmtuned wrote a debug line each adjustment (once a minute) to its own log. "
+			   "ksmpilotd at log_level = debug writes a journal record every interval, about %" PRIu64
+			   " a day at the default interval, so this imports info, which logs every decision "
+			   "that changes. For every decision while you watch, set debug and reload.",
+			origin(im, V_DEBUG, o, sizeof(o)), (uint64_t)86400000 / interval_ms);
+		key_line(f, true, "log_level", "info");
 	} else {
 		if (s->line)
 			comment(f, "DEBUG= (line %u): empty, so ksmtuned's debug output was off.", s->line);
@@ -748,16 +756,30 @@ static void emit_target(struct imp *im, FILE *f)
 	key_line(f, true, "target_available", val);
 }
 
-static void emit_memory(struct imp *im, FILE *f)
+/* ksmtuned's qemu rule: its pattern misses QEMU as libvirt, Proxmox and
+ * RHEL start it. The import writes QEMU_GUEST_REGEX, and says what each
+ * pattern matches among the QEMU processes running (when known). */
+static void emit_guest(struct imp *im, FILE *f)
 {
-	fputs("\n[memory]\n", f);
-	emit_target(im, f);
+	const struct qemu_count *q = im->running;
+
 	comment(f, "ksmtuned's built-in rule, not a setting: the RSS of processes whose command line "
 		   "matches pgrep -f '%s' is committed memory, and committed memory plus the threshold "
-		   "above MemTotal starts KSM however much is free. The pattern misses QEMU started by "
-		   "its full path, as libvirt does (/usr/bin/qemu-system-x86_64); ^(/usr/bin/)?qemu-system "
-		   "matches both. Empty turns the rule off.", IMPORT_KSMTUNED_QEMU_REGEX);
-	key_line(f, true, "guest_cmdline", IMPORT_KSMTUNED_QEMU_REGEX);
+		   "above MemTotal starts KSM however much is free. That pattern misses QEMU as libvirt "
+		   "(/usr/bin/qemu-system-x86_64 ... -accel kvm), Proxmox (/usr/bin/kvm) and RHEL "
+		   "(/usr/libexec/qemu-kvm) start it; the pattern below matches those too. Empty turns "
+		   "the rule off.", IMPORT_KSMTUNED_QEMU_REGEX);
+	if (q && q->qemu == 0)
+		comment(f, "No QEMU process was running at the import.");
+	else if (q)
+		comment(f, "Of the %u QEMU processes running at the import, ksmtuned's pattern matches %u and "
+			   "this one all %u.", q->qemu, q->qemu_matched, q->qemu);
+	if (q && q->qemu_matched < q->qemu)
+		add_diag(im, 0, SEV_WARNING,
+			 "ksmtuned's pattern %s matches %u of the %u QEMU processes running now (it misses '%s'); "
+			 "imported as guest_cmdline = %s, which matches all %u",
+			 IMPORT_KSMTUNED_QEMU_REGEX, q->qemu_matched, q->qemu, q->missed, QEMU_GUEST_REGEX, q->qemu);
+	key_line(f, true, "guest_cmdline", QEMU_GUEST_REGEX);
 }
 
 /* pages_to_scan_min/max from KSM_NPAGES_MIN/MAX. */
@@ -877,6 +899,44 @@ static void emit_sleep(struct imp *im, FILE *f)
 		comment(f, "Raised from ksmpilot's default (%" PRIu64 ") to sleep_ms_min: ksmtuned never "
 			   "slept less than that between batches, nor more.", def_max);
 		key_line(f, true, "sleep_ms_max", buf);
+		im->sleep_max_written = true;
+	}
+}
+
+/* A key the ksmtuned file has nothing for: its meaning and range, and its
+ * default commented out, as in the shipped ksmpilot.conf. */
+static void emit_catalogue(FILE *f, const struct cfg_key_info *k)
+{
+	comment(f, "%c%s (%s%s%s).", toupper((unsigned char)k->help[0]), k->help + 1, k->type,
+		k->range[0] ? ": " : "", k->range);
+	key_line(f, false, k->name, k->def);
+}
+
+/* Every section and key in the order of ksmpilot's key table: the keys
+ * ksmtuned had something for from the file, the others as a catalogue. */
+static void emit_keys(struct imp *im, FILE *f)
+{
+	const char *section = NULL;
+	struct cfg_key_info k;
+
+	for (unsigned i = 0; cfg_key(i, &k); i++) {
+		if (!section || strcmp(section, k.section) != 0) {
+			fprintf(f, "%s[%s]\n", section ? "\n" : "", k.section);
+			section = k.section;
+		}
+		if (strcmp(k.name, "log_level") == 0)
+			emit_log_level(im, f);
+		else if (strcmp(k.name, "target_available") == 0)
+			emit_target(im, f);
+		else if (strcmp(k.name, "guest_cmdline") == 0)
+			emit_guest(im, f);
+		else if (strcmp(k.name, "pages_to_scan_min") == 0)
+			emit_pages(im, f); /* and pages_to_scan_max */
+		else if (strcmp(k.name, "sleep_ms_min") == 0)
+			emit_sleep(im, f); /* and sleep_ms_max when it raised it */
+		else if (strcmp(k.name, "pages_to_scan_max") != 0 &&
+			 !(strcmp(k.name, "sleep_ms_max") == 0 && im->sleep_max_written))
+			emit_catalogue(f, &k);
 	}
 }
 
@@ -919,10 +979,10 @@ static void emit_notes(const struct imp *im, FILE *f)
 static void emit_header(const struct imp *im, FILE *f)
 {
 	comment(f, "ksmpilot.conf imported from %s by ksmpilotctl import-ksmtuned.", im->file);
-	comment(f, "Each key below names the ksmtuned setting it came from. A key commented out "
-		   "with ';' keeps ksmpilot's default: the ksmtuned file did not set that "
-		   "variable, or its value could not be imported. Keys not listed keep their "
-		   "defaults too (see ksmpilot.conf(5)).");
+	comment(f, "Every key of ksmpilot.conf is below. Those ksmtuned had a setting for name "
+		   "the setting they came from; a key commented out with ';' keeps ksmpilot's "
+		   "default: the ksmtuned file did not set that variable, its value could not be "
+		   "imported, or ksmtuned had nothing like it (see ksmpilot.conf(5)).");
 	if (im->total_kib > 0)
 		comment(f, "ksmtuned scaled some values by MemTotal; this import used MemTotal = %" PRId64
 			   " kB (%.1f GiB).", im->total_kib, (double)im->total_kib / (1024.0 * 1024.0));
@@ -934,6 +994,12 @@ static void emit_header(const struct imp *im, FILE *f)
 
 int import_ksmtuned(const char *text, size_t len, const char *filename, uint64_t mem_total, FILE *out,
 		    FILE *diag)
+{
+	return import_ksmtuned_running(text, len, filename, mem_total, NULL, out, diag);
+}
+
+int import_ksmtuned_running(const char *text, size_t len, const char *filename, uint64_t mem_total,
+			    const struct qemu_count *running, FILE *out, FILE *diag)
 {
 	struct imp *im;
 	char *buf = NULL;
@@ -957,6 +1023,7 @@ int import_ksmtuned(const char *text, size_t len, const char *filename, uint64_t
 		filename = "-";
 	show(im->file, sizeof(im->file), filename, strlen(filename), sizeof(im->file) - 8);
 	im->total_kib = (int64_t)(mem_total / 1024); /* below 2^54: no product here overflows */
+	im->running = running;
 
 	r = read_lines(im, text, len);
 	if (r < 0)
@@ -967,11 +1034,7 @@ int import_ksmtuned(const char *text, size_t len, const char *filename, uint64_t
 		goto out;
 	}
 	emit_header(im, f);
-	emit_daemon(im, f);
-	emit_memory(im, f);
-	fputs("\n[scan]\n", f);
-	emit_pages(im, f);
-	emit_sleep(im, f);
+	emit_keys(im, f);
 	emit_obsolete(im);
 	qsort(im->d, im->nd, sizeof(*im->d), diag_order);
 	emit_notes(im, f);

@@ -60,4 +60,12 @@
 int import_ksmtuned(const char *text, size_t len, const char *filename, uint64_t mem_total, FILE *out,
 		    FILE *diag);
 
+/* The same, told what ksmtuned's pattern matched among the QEMU processes
+ * running (qemu_count() over /proc with IMPORT_KSMTUNED_QEMU_REGEX; NULL:
+ * unknown, as import_ksmtuned()): the output says so, and a pattern that
+ * misses some is a warning. */
+struct qemu_count;
+int import_ksmtuned_running(const char *text, size_t len, const char *filename, uint64_t mem_total,
+			    const struct qemu_count *running, FILE *out, FILE *diag);
+
 #endif

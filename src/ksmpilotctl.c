@@ -15,8 +15,8 @@
 static const struct ctl_cmd commands[] = {
 	{ "status", "[--json]", "KSM and ksmpilotd at a glance; works without the daemon", CTL_OPT_JSON,
 	  ctl_status },
-	{ "import-ksmtuned", "[FILE]", "print a ksmpilot.conf equivalent to FILE (default /etc/ksmtuned.conf)", 0,
-	  ctl_import },
+	{ "import-ksmtuned", "[FILE]", "a ksmpilot.conf from a ksmtuned.conf (default /etc/ksmtuned.conf; - is stdin)",
+	  CTL_OPT_OUTPUT, ctl_import },
 };
 
 /* Command-specific options, for the messages about them. */
@@ -25,6 +25,7 @@ static const struct {
 	const char *name;
 } opt_names[] = {
 	{ CTL_OPT_JSON, "--json" },
+	{ CTL_OPT_OUTPUT, "-o" },
 };
 
 static void usage(FILE *f)
@@ -45,11 +46,14 @@ static void usage(FILE *f)
 		"      --state-dir DIR        ksmpilotd's state directory (overrides the configuration)\n"
 		"      --sysfs-dir DIR        KSM sysfs directory (default %s)\n"
 		"      --json                 JSON output, where the command has it; see ksmpilotctl(8)\n"
+		"  -o, --output FILE          import-ksmtuned: write FILE (whole, or not at all)\n"
+		"                             instead of standard output\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n"
 		"\n"
 		"Exit codes: 0 success, 1 failure, 2 bad usage, 3 bad configuration or input,\n"
-		"4 KSM not available.\n",
+		"4 KSM not available; status: 5 ksmpilotd not running, 6 running but its state\n"
+		"is stale (not updated for 3 periods: look at journalctl -u ksmpilot).\n",
 		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
 }
 
@@ -62,6 +66,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, OPT_STATE_DIR },
 		{ "sysfs-dir", required_argument, NULL, OPT_SYSFS },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -72,7 +77,7 @@ int main(int argc, char **argv)
 
 	/* Options anywhere: getopt_long moves the operands (the command name
 	 * and its arguments) to the end, in their order. */
-	while ((c = getopt_long(argc, argv, "c:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "c:ho:V", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
 			o.config = optarg;
@@ -87,6 +92,10 @@ int main(int argc, char **argv)
 		case OPT_JSON:
 			o.json = true;
 			o.given |= CTL_OPT_JSON;
+			break;
+		case 'o':
+			o.output = optarg;
+			o.given |= CTL_OPT_OUTPUT;
 			break;
 		case 'h':
 			usage(stdout);

@@ -72,6 +72,13 @@ void report_block(FILE *f, const struct cfg *cfg, const struct sample *s, const 
 	fprintf(f, "  %-22s %s\n", "reason", ctl_reason_name(d->reason));
 	fprintf(f, "  %-22s %s\n", "mode", ctl_mode_name(d->mode));
 	fprintf(f, "  %-22s %d\n", "run", d->run);
+	if (!d->run) {
+		/* nothing scans: the knobs are not written, and no rate is wanted */
+		fprintf(f, "  %-22s not written while ksmd is stopped\n", "pages_to_scan");
+		fprintf(f, "  %-22s not written while ksmd is stopped\n", "sleep_millisecs");
+		fprintf(f, "  %-22s none: ksmd stopped (run=0)\n", "rate");
+		return;
+	}
 	if (d->set_pages)
 		fprintf(f, "  %-22s %" PRIu64 "\n", "pages_to_scan", d->pages_to_scan);
 	else

@@ -133,6 +133,13 @@ for kind in new old; do
 	[ "$(cat "$TMPD/ksm-$kind/run")" = 0 ] || fail "--once without --apply wrote run"
 done
 grep -q "pages_scanned.*not in this kernel" "$TMPD/out" || fail "missing counters not shown"
+# a decision to stop (no pressure: all of the fake tree's memory is free)
+# writes no knob and wants no rate; it must not read as scanning
+printf '[memory]\ntarget_available = 0%%\n' > "$TMPD/calm.conf"
+expect_rc 0 $D --once -c "$TMPD/calm.conf" --sysfs-dir "$TMPD/ksm-new"
+grep -Eq "^  run +0$" "$TMPD/out" || fail "--once without pressure: run is not 0"
+grep -Eq "^  rate +none: ksmd stopped \(run=0\)$" "$TMPD/out" || fail "--once shows a rate for a stopped ksmd: $(cat "$TMPD/out")"
+grep -Eq "^  sleep_millisecs +[0-9]" "$TMPD/out" && fail "--once shows a sleep for a stopped ksmd"
 # --once --apply writes the decision (pressure: run=1); --dry-run writes nothing
 expect_rc 0 $D --once --apply --dry-run -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
 [ "$(cat "$TMPD/ksm-new/run")" = 0 ] || fail "--dry-run wrote run"

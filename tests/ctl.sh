@@ -18,12 +18,14 @@ $CTL frobnicate > /dev/null 2>&1; [ $? = 2 ] || fail "unknown command: expected 
 $CTL --sysfs-dir "$TMPD/none" --state-dir "$S" status > /dev/null 2>&1; [ $? = 4 ] || fail "no KSM: expected exit 4"
 $CTL --help | grep -q "import-ksmtuned" || fail "--help lacks import-ksmtuned"
 
-# without the daemon: the kernel side, and "not running"
-ctl status > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "status failed without the daemon"; }
+# without the daemon: the kernel side, and "not running" (exit 5)
+ctl status > "$TMPD/out" 2>&1
+[ $? = 5 ] || { cat "$TMPD/out"; fail "status without the daemon: expected exit 5"; }
 grep -q "^ksmpilotd   not running" "$TMPD/out" || fail "status does not say the daemon is not running"
 grep -q "^Saving      609.4 MiB" "$TMPD/out" || fail "status does not show the saving: $(grep Saving "$TMPD/out")"
 grep -q "^Kernel .*has general_profit" "$TMPD/out" || fail "status does not list the features"
-ctl status --json > "$TMPD/json" || fail "status --json failed"
+ctl status --json > "$TMPD/json"
+[ $? = 5 ] || fail "status --json without the daemon: expected exit 5"
 grep -q '"running": false' "$TMPD/json" || fail "JSON: running is not false"
 grep -q '"pages_sharing": 156000' "$TMPD/json" || fail "JSON: pages_sharing"
 if command -v python3 >/dev/null; then
@@ -41,7 +43,7 @@ track $D
 for i in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
 [ -s "$S/state" ] || fail "no state file"
 head -n 1 "$S/state" | grep -q "^# ksmpilot state v1" || fail "state file header"
-ctl status > "$TMPD/out" 2>&1 || fail "status failed with the daemon"
+ctl status > "$TMPD/out" 2>&1 || fail "status failed with the daemon (exit $?)"
 grep -q "^ksmpilotd   running, pid $D" "$TMPD/out" || { cat "$TMPD/out"; fail "status does not see the daemon"; }
 grep -q "^Decision    probing" "$TMPD/out" || fail "status does not show the decision"
 grep -q "^Terms       error" "$TMPD/out" || fail "status does not show the terms"
@@ -62,10 +64,12 @@ wait $D || fail "daemon exited $?"
 [ -e "$S/state" ] && fail "state file left after exit"
 [ -e "$TMPD/ksmpilot.prom" ] && fail "textfile left after exit"
 
-# a state file left by a daemon that died is shown as stale
+# a state file left by a daemon that died: not running
 cp "$TMPD/state.saved" "$S/state"
 ctl status > "$TMPD/out" 2>&1
-grep -q "^ksmpilotd   not running (stale state from pid $D)" "$TMPD/out" || fail "stale state not recognised"
+[ $? = 5 ] || fail "a state file left behind: expected exit 5"
+grep -q "^ksmpilotd   not running (a state file from pid $D remains)" "$TMPD/out" ||
+	fail "a state file left behind not recognised: $(cat "$TMPD/out")"
 # import-ksmtuned: the output passes ksmpilotd --check-config; problems go to
 # stderr as FILE:LINE and give exit 3; an unreadable file gives exit 1
 cat > "$TMPD/ksmtuned.conf" <<'EOC'
@@ -80,7 +84,32 @@ $KSMPILOTD --check-config -c "$TMPD/imported.conf" > /dev/null || fail "imported
 $KSMPILOTD --dump-config -c "$TMPD/imported.conf" > "$TMPD/dump"
 grep -qx "pages_to_scan_max = 2500" "$TMPD/dump" || fail "KSM_NPAGES_MAX not imported"
 grep -qx "target_available = 25%" "$TMPD/dump" || fail "KSM_THRES_COEF not imported"
-grep -qx "log_level = debug" "$TMPD/dump" || fail "DEBUG not imported"
+grep -qx "log_level = info" "$TMPD/dump" || fail "DEBUG=1 is not imported as info"
+grep -q "^# DEBUG=1 (line 5): " "$TMPD/imported.conf" || fail "DEBUG=1 has no note"
+# standard input, and -o FILE: the same output, written whole
+$CTL import-ksmtuned - < "$TMPD/ksmtuned.conf" > "$TMPD/stdin.conf" 2>/dev/null || fail "import from - exited $?"
+diff <(sed -n '/^\[daemon\]/,$p' "$TMPD/imported.conf") <(sed -n '/^\[daemon\]/,$p' "$TMPD/stdin.conf") > /dev/null ||
+	fail "import from - differs"
+$CTL import-ksmtuned -o "$TMPD/o.conf" "$TMPD/ksmtuned.conf" > "$TMPD/o.out" 2>/dev/null || fail "import -o exited $?"
+[ -s "$TMPD/o.out" ] && fail "import -o also wrote to standard output"
+cmp -s "$TMPD/o.conf" "$TMPD/imported.conf" || fail "import -o FILE differs from standard output"
+$CTL import-ksmtuned "$TMPD/ksmtuned.conf" -o "$TMPD/no-dir/o.conf" > /dev/null 2>&1
+[ $? = 1 ] || fail "import -o into a missing directory: expected exit 1"
+$CTL status -o "$TMPD/x" > /dev/null 2>&1
+[ $? = 2 ] || fail "status -o: expected exit 2"
+# every key of the catalogue is in the output, as in the shipped file
+$KSMPILOTD --list-config-keys | while read -r k; do
+	grep -Eq "^;?$k = " "$TMPD/imported.conf" || fail "the import lacks $k"
+done || exit 1
+# and what ksmtuned's rule makes of the QEMU processes running
+(exec -a /usr/libexec/qemu-kvm sleep 60) &
+track $!
+for i in $(seq 1 50); do grep -q qemu-kvm /proc/$!/cmdline 2>/dev/null && break; sleep 0.1; done
+$CTL import-ksmtuned "$TMPD/ksmtuned.conf" > "$TMPD/q.conf" 2> "$TMPD/q.err" || fail "import with a QEMU process exited $?"
+grep -q "warning: ksmtuned's pattern .* matches [0-9]* of the [1-9][0-9]* QEMU processes running now" "$TMPD/q.err" ||
+	fail "the import does not count the QEMU processes: $(cat "$TMPD/q.err")"
+tr '\n' ' ' < "$TMPD/q.conf" | grep -q "Of the [1-9][0-9]* QEMU processes running at the import" ||
+	fail "the output does not count the QEMU processes"
 grep -q "ksmtuned.conf:2: warning: .*KSM_MONITOR_INTERVAL" "$TMPD/imp.err" || fail "meaningless setting not reported"
 echo 'KSM_NPAGES_MAX=$(nproc)' >> "$TMPD/ksmtuned.conf"
 $CTL import-ksmtuned "$TMPD/ksmtuned.conf" > "$TMPD/imported.conf" 2> "$TMPD/imp.err"

@@ -16,16 +16,19 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "config.h"
 #include "import.h"
+#include "qemu.h"
 #include "util.h"
 
 #define GiB(x) ((uint64_t)(x) << 30)
@@ -218,7 +221,7 @@ static void expect_defaults(const struct cfg *c)
 	assert_int_equal(c->pages_to_scan_max, d.pages_to_scan_max);
 	assert_int_equal(c->sleep_ms_min, d.sleep_ms_min);
 	assert_int_equal(c->sleep_ms_max, d.sleep_ms_max);
-	assert_string_equal(c->guest_cmdline, IMPORT_KSMTUNED_QEMU_REGEX);
+	assert_string_equal(c->guest_cmdline, QEMU_GUEST_REGEX);
 }
 
 static void expect_percent(const struct cfg *c, double pct)
@@ -284,7 +287,7 @@ static void test_stock_debian_file(void **state)
 	expect_in(r.flat, ";sleep_ms_min = 10\n");
 	expect_in(r.flat, ";target_available = 20%\n");
 	expect_in(r.flat, ";log_level = info\n");
-	expect_in(r.flat, "\nguest_cmdline = ^qemu-system.*-enable-kvm\n");
+	expect_in(r.flat, "\nguest_cmdline = " QEMU_GUEST_REGEX "\n");
 	expect_in(r.flat, "MemTotal = 25165824 kB (24.0 GiB)");
 	free_result(&r);
 }
@@ -296,13 +299,13 @@ static void test_every_variable_at_once(void **state)
 	(void)state;
 	run(EVERY, GiB(2), &r);
 	assert_int_equal(r.rc, 0);
-	assert_int_equal(r.cfg.log_level, LOGL_DEBUG);
+	assert_int_equal(r.cfg.log_level, LOGL_INFO);
 	expect_percent(&r.cfg, 30);
 	assert_int_equal(r.cfg.pages_to_scan_min, 128);
 	assert_int_equal(r.cfg.pages_to_scan_max, 2500);
 	assert_int_equal(r.cfg.sleep_ms_min, 160); /* 20 ms * 16 GiB / 2 GiB */
 	assert_int_equal(r.cfg.sleep_ms_max, 1000);
-	assert_string_equal(r.cfg.guest_cmdline, IMPORT_KSMTUNED_QEMU_REGEX);
+	assert_string_equal(r.cfg.guest_cmdline, QEMU_GUEST_REGEX);
 	/* the five settings without meaning, on stderr with FILE:LINE, in order */
 	assert_int_equal(count_lines(r.diag), 5);
 	expect_in(r.diag, "t.conf:2: warning: KSM_MONITOR_INTERVAL=30: no meaning in ksmpilotd");
@@ -344,7 +347,7 @@ static void test_each_variable(void **state)
 		{ "KSM_THRES_CONST=1048576\n", "\ntarget_available = 20%\n", NULL }, /* 1 GiB < 20% of 16 */
 		{ "KSM_THRES_CONST=8388608\n", "\ntarget_available = 8388608K\n", NULL }, /* 8 GiB > 20% */
 		{ "LOGFILE=/var/log/k\n", ";log_level = info\n", "t.conf:1: warning: LOGFILE=/var/log/k: no meaning" },
-		{ "DEBUG=1\n", "\nlog_level = debug\n", NULL },
+		{ "DEBUG=1\n", "\nlog_level = info\n", NULL },
 		{ "PIDFILE=/run/k.pid\n", ";log_level = info\n", "t.conf:1: warning: PIDFILE=/run/k.pid: no meaning" },
 	};
 
@@ -426,7 +429,7 @@ static void test_comments_and_blanks(void **state)
 	assert_int_equal(r.cfg.pages_to_scan_min, 150);
 	assert_int_equal(r.cfg.pages_to_scan_max, 3000);
 	assert_int_equal(r.cfg.sleep_ms_min, 20);
-	assert_int_equal(r.cfg.log_level, LOGL_DEBUG);
+	assert_int_equal(r.cfg.log_level, LOGL_INFO);
 	expect_in(r.flat, "# KSM_NPAGES_MIN=150 (line 4)");
 	expect_in(r.flat, "# KSM_NPAGES_MAX=3000 (line 5)");
 	free_result(&r);
@@ -471,7 +474,7 @@ static void test_export(void **state)
 	assert_int_equal(r.cfg.pages_to_scan_min, 150);
 	assert_int_equal(r.cfg.sleep_ms_min, 20);
 	expect_percent(&r.cfg, 30);
-	assert_int_equal(r.cfg.log_level, LOGL_DEBUG);
+	assert_int_equal(r.cfg.log_level, LOGL_INFO);
 	free_result(&r);
 
 	/* export without a value, and export alone, set nothing: warnings */
@@ -794,21 +797,22 @@ static void test_sleep_scaling(void **state)
 	}
 }
 
+/* Regression: DEBUG=1 became log_level = debug, about 86,000 journal
+ * records a day where ksmtuned wrote a line a minute to its own file. Any
+ * non-empty DEBUG now gives info, with a note that says why. */
 static void test_debug(void **state)
 {
 	static const struct {
 		const char *text;
-		int level;
-		const char *diag;
+		const char *note;
 	} cases[] = {
-		{ "DEBUG=1\n", LOGL_DEBUG, "" },
-		{ "DEBUG=yes\n", LOGL_DEBUG, "" },
-		{ "DEBUG=0\n", LOGL_DEBUG, "t.conf:1: warning: DEBUG=0: ksmtuned turns its debug output on for any "
-					   "non-empty DEBUG, this one too" },
-		{ "DEBUG=no\n", LOGL_DEBUG, "warning: DEBUG=no" },
-		{ "DEBUG=\n", LOGL_INFO, "" },
-		{ "# DEBUG=1\n", LOGL_INFO, "" },
-		{ "DEBUG=1\nLOGFILE=/var/log/ksmtuned\n", LOGL_DEBUG, "t.conf:2: warning: LOGFILE=/var/log/ksmtuned" },
+		{ "DEBUG=1\n", "# DEBUG=1 (line 1): ksmtuned wrote a debug line each adjustment (once a minute) to its own "
+			       "log. ksmpilotd at log_level = debug writes a journal record every interval, about "
+			       "86400 a day at the default interval, so this imports info" },
+		{ "DEBUG=yes\n", "# DEBUG=yes (line 1): ksmtuned wrote" },
+		{ "DEBUG=0\n", "# DEBUG=0 (line 1): ksmtuned wrote" },
+		{ "DEBUG=\n", "# DEBUG= (line 1): empty, so ksmtuned's debug output was off." },
+		{ "# DEBUG=1\n", "# DEBUG: not set, so ksmtuned's debug output was off." },
 	};
 
 	(void)state;
@@ -816,43 +820,182 @@ static void test_debug(void **state)
 		struct result r;
 		run(cases[i].text, GiB(16), &r);
 		assert_int_equal(r.rc, 0);
-		if (r.cfg.log_level != cases[i].level)
-			fail_msg("%s: log_level %d, expected %d", cases[i].text, r.cfg.log_level, cases[i].level);
-		if (cases[i].diag[0])
-			expect_in(r.diag, cases[i].diag);
-		else
-			assert_string_equal(r.diag, "");
+		if (r.cfg.log_level != LOGL_INFO)
+			fail_msg("%s: log_level %d, expected info", cases[i].text, r.cfg.log_level);
+		expect_in(r.flat, cases[i].note);
+		assert_string_equal(r.diag, "");
 		free_result(&r);
 	}
 }
 
-/* ksmtuned: pgrep -f '^qemu-system.*-enable-kvm', i.e. an extended regex
- * on the command line with its arguments joined by spaces. */
-static void test_guest_cmdline_matches_like_pgrep(void **state)
+/* Regression: ksmtuned's '^qemu-system.*-enable-kvm' was imported as it
+ * was, and matches no guest of libvirt (-accel kvm, full path), Proxmox
+ * (/usr/bin/kvm) or RHEL (/usr/libexec/qemu-kvm). The imported pattern
+ * matches QEMU as each starts it, and nothing else. */
+static void test_guest_cmdline_matches_qemu(void **state)
 {
 	static const struct {
 		const char *cmdline;
-		int match;
+		int ksmtuned, imported;
 	} cases[] = {
-		{ "qemu-system-x86_64 -enable-kvm -m 2048", 1 },
-		{ "qemu-system-aarch64 -machine virt -enable-kvm", 1 },
-		{ "qemu-system-x86_64 -m 2048", 0 },                     /* no KVM */
-		{ "/usr/bin/qemu-system-x86_64 -enable-kvm", 0 },        /* full path: ksmtuned misses it too */
-		{ "/usr/bin/qemu-system-x86_64 -accel kvm", 0 },
-		{ "kvm -enable-kvm", 0 },
-		{ "xqemu-system -enable-kvm", 0 },
+		{ "qemu-system-x86_64 -enable-kvm -m 2048", 1, 1 },
+		{ "qemu-system-aarch64 -machine virt -enable-kvm", 1, 1 },
+		{ "/usr/bin/qemu-system-x86_64 -name guest=vm1,debug-threads=on -S -accel kvm -m 4096", 0, 1 },
+		{ "/usr/bin/kvm -id 100 -name vm100 -chardev socket,id=qmp", 0, 1 },
+		{ "/usr/libexec/qemu-kvm -name guest=rhel9 -machine pc-q35-rhel9.2.0,accel=kvm", 0, 1 },
+		{ "qemu-system-x86_64 -m 2048", 0, 1 },                  /* TCG: memory all the same */
+		{ "qemu-img convert -O qcow2 a b", 0, 0 },
+		{ "/usr/sbin/virtqemud --timeout 120", 0, 0 },
+		{ "/usr/bin/kvmtool run", 0, 0 },
+		{ "xqemu-system -enable-kvm", 0, 0 },
+		{ "/bin/sh -c qemu-system-x86_64 -enable-kvm", 0, 0 },
 	};
 	struct result r;
-	regex_t re;
+	regex_t re, old;
 
 	(void)state;
 	run(STOCK, GiB(16), &r);
-	assert_string_equal(r.cfg.guest_cmdline, "^qemu-system.*-enable-kvm");
+	assert_string_equal(r.cfg.guest_cmdline, QEMU_GUEST_REGEX);
 	assert_int_equal(regcomp(&re, r.cfg.guest_cmdline, REG_EXTENDED | REG_NOSUB), 0);
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		if ((regexec(&re, cases[i].cmdline, 0, NULL, 0) == 0) != cases[i].match)
-			fail_msg("'%s' %s", cases[i].cmdline, cases[i].match ? "does not match" : "matches");
+	assert_int_equal(regcomp(&old, IMPORT_KSMTUNED_QEMU_REGEX, REG_EXTENDED | REG_NOSUB), 0);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		if ((regexec(&re, cases[i].cmdline, 0, NULL, 0) == 0) != cases[i].imported)
+			fail_msg("'%s' %s", cases[i].cmdline, cases[i].imported ? "does not match" : "matches");
+		if ((regexec(&old, cases[i].cmdline, 0, NULL, 0) == 0) != cases[i].ksmtuned)
+			fail_msg("ksmtuned's pattern on '%s'", cases[i].cmdline);
+	}
 	regfree(&re);
+	regfree(&old);
+	free_result(&r);
+}
+
+/* The QEMU processes running, counted over a fake /proc, and what the
+ * import says of them. */
+static char proc_dir[PATH_MAX];
+
+static void fake_process(int pid, const char *argv, size_t len)
+{
+	char path[PATH_MAX + 32];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%d", proc_dir, pid);
+	assert_int_equal(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%d/cmdline", proc_dir, pid);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(fwrite(argv, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+#define FAKE(pid, lit) fake_process(pid, lit, sizeof(lit) - 1)
+
+static void test_running_qemu(void **state)
+{
+	struct qemu_count q;
+	struct result r;
+	FILE *out, *diag;
+	char *o = NULL, *d = NULL;
+	size_t ol = 0, dl = 0;
+
+	(void)state;
+	FAKE(10, "qemu-system-x86_64\0-enable-kvm\0-m\0002048\0");
+	FAKE(11, "/usr/bin/kvm\0-id\0" "100\0");
+	FAKE(12, "/usr/libexec/qemu-kvm\0-name\0guest=\033[31mx\0");
+	FAKE(13, "/usr/sbin/sshd\0-D\0");
+	FAKE(14, "");                                  /* a kernel thread */
+	assert_int_equal(mkdir(strcat(strcpy((char[PATH_MAX + 8]){ 0 }, proc_dir), "/self"), 0755), 0);
+
+	assert_int_equal(qemu_count(proc_dir, IMPORT_KSMTUNED_QEMU_REGEX, &q), 0);
+	assert_int_equal(q.qemu, 3);
+	assert_int_equal(q.matched, 1);
+	assert_int_equal(q.qemu_matched, 1);
+	if (strcmp(q.missed, "/usr/bin/kvm -id 100") != 0 && strcmp(q.missed, "/usr/libexec/qemu-kvm -name guest=?[31mx") != 0)
+		fail_msg("missed: '%s'", q.missed);
+	assert_null(strchr(q.missed, '\033'));       /* another user's text: sanitised */
+	assert_int_equal(qemu_count(proc_dir, QEMU_GUEST_REGEX, &q), 0);
+	assert_true(q.qemu == 3 && q.qemu_matched == 3 && q.missed[0] == '\0');
+	assert_int_equal(qemu_count(proc_dir, "", &q), 0);
+	assert_true(q.qemu == 3 && q.matched == 0);
+	assert_int_equal(qemu_count(proc_dir, "(", &q), -EINVAL);
+	assert_int_equal(qemu_count("/nonexistent-proc", "", &q), -ENOENT);
+
+	/* the import says how many each pattern matches, and warns */
+	assert_int_equal(qemu_count(proc_dir, IMPORT_KSMTUNED_QEMU_REGEX, &q), 0);
+	out = open_memstream(&o, &ol);
+	diag = open_memstream(&d, &dl);
+	assert_int_equal(import_ksmtuned_running(STOCK, strlen(STOCK), "t.conf", GiB(16), &q, out, diag), 0);
+	assert_int_equal(fclose(out), 0);
+	assert_int_equal(fclose(diag), 0);
+	r.flat = unwrap(o);
+	expect_in(r.flat, "Of the 3 QEMU processes running at the import, ksmtuned's pattern matches 1 and this one all 3.");
+	expect_in(d, "t.conf: warning: ksmtuned's pattern ^qemu-system.*-enable-kvm matches 1 of the 3 QEMU processes running now");
+	expect_in(d, "imported as guest_cmdline = " QEMU_GUEST_REGEX ", which matches all 3");
+	free(r.flat);
+	free(o);
+	free(d);
+	/* none running: said so, no warning */
+	memset(&q, 0, sizeof(q));
+	out = open_memstream(&o, &ol);
+	assert_int_equal(import_ksmtuned_running(STOCK, strlen(STOCK), "t.conf", GiB(16), &q, out, NULL), 0);
+	assert_int_equal(fclose(out), 0);
+	assert_non_null(strstr(o, "No QEMU process was running at the import."));
+	assert_null(strstr(o, "warning"));
+	free(o);
+}
+
+static int setup_proc_dir(void **state)
+{
+	(void)state;
+	snprintf(proc_dir, sizeof(proc_dir), "%s/ksmpilot-test-proc.XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	return mkdtemp(proc_dir) ? 0 : -1;
+}
+
+/* also after a failure */
+static int teardown_proc_dir(void **state)
+{
+	char cmd[PATH_MAX + 16];
+
+	(void)state;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", proc_dir);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+/* Regression: the output dropped every key it did not import. It now
+ * lists them all, in the order of the key table, commented out at the
+ * default with their meaning, like the shipped file. */
+static void test_catalogue_of_every_key(void **state)
+{
+	struct cfg_key_info k;
+	struct result r;
+	const char *p;
+	char want[512];
+
+	(void)state;
+	run("KSM_NPAGES_MAX=2500\nKSM_SLEEP_MSEC=200\n", GiB(1), &r);
+	p = r.flat;
+	for (unsigned i = 0; cfg_key(i, &k); i++) {
+		const char *at;
+		snprintf(want, sizeof(want), "\n[%s]\n", k.section);
+		if (!strstr(r.flat, want))
+			fail_msg("no [%s] in:\n%s", k.section, r.flat);
+		/* each key once, commented out or set, after the one before */
+		snprintf(want, sizeof(want), "\n;%s = %s\n", k.name, k.def);
+		at = strstr(r.flat, want);
+		if (!at) {
+			snprintf(want, sizeof(want), "\n%s = ", k.name);
+			at = strstr(r.flat, want);
+		}
+		if (!at || at < p)
+			fail_msg("%s missing or out of order in:\n%s", k.name, r.flat);
+		p = at;
+	}
+	/* with its meaning, capitalised, and its range */
+	expect_in(r.flat, "# Cap on ksmd CPU, in % of one core (percent: 1..100).\n;max_cpu = 25\n");
+	expect_in(r.flat, "# Time between two samples and decisions (duration: 100ms..10min).\n;interval = 1s\n");
+	/* the keys the file set, as before */
+	assert_int_equal(r.cfg.pages_to_scan_max, 2500);
+	assert_int_equal(r.cfg.sleep_ms_max, 3200);
+	expect_not_in(r.flat, ";sleep_ms_max =");
 	free_result(&r);
 }
 
@@ -1080,7 +1223,9 @@ int main(void)
 		cmocka_unit_test(test_threshold_and_memtotal),
 		cmocka_unit_test(test_sleep_scaling),
 		cmocka_unit_test(test_debug),
-		cmocka_unit_test(test_guest_cmdline_matches_like_pgrep),
+		cmocka_unit_test(test_guest_cmdline_matches_qemu),
+		cmocka_unit_test_setup_teardown(test_running_qemu, setup_proc_dir, teardown_proc_dir),
+		cmocka_unit_test(test_catalogue_of_every_key),
 		cmocka_unit_test(test_hostile_inputs),
 		cmocka_unit_test(test_random_inputs),
 		cmocka_unit_test(test_api_edges),
