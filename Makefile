@@ -13,6 +13,8 @@ DOCDIR         ?= $(PREFIX)/share/doc/ksmpilot
 RUNSTATEDIR    ?= /run
 SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 CATALOGDIR     ?= $(shell pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)
+# bash-completion's directory, or the usual one under PREFIX without it
+BASHCOMPDIR    ?= $(or $(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
 DESTDIR        ?=
 
 CC      ?= cc
@@ -159,17 +161,25 @@ valgrind: all $(TEST_BINS) $(TEST_PROGS)
 
 # --- install ----------------------------------------------------------------
 # Never overwrites an existing configuration, never runs systemctl.
+# The documents the man pages cite (@DOCDIR@/NAME), installed in DOCDIR.
+DOC_FILES  := $(wildcard docs/*.md) docs/ksmpilotctl-status.schema.json docs/benchmark.png
+MAN_PAGES  := docs/ksmpilotd.8 docs/ksmpilotctl.8 docs/ksmpilot.conf.5
+BASHCOMP   := contrib/bash-completion/ksmpilotd contrib/bash-completion/ksmpilotctl
 install: all
 	install -D -m 0755 $(B)/ksmpilotd $(DESTDIR)$(SBINDIR)/ksmpilotd
 	install -D -m 0755 $(B)/ksmpilotctl $(DESTDIR)$(SBINDIR)/ksmpilotctl
 	install -D -m 0644 systemd/ksmpilot.catalog $(DESTDIR)$(CATALOGDIR)/ksmpilot.catalog
-	install -D -m 0644 docs/ksmpilotctl.8 $(DESTDIR)$(MANDIR)/man8/ksmpilotctl.8
+	install -d $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(DOCDIR) $(DESTDIR)$(BASHCOMPDIR)
+	for m in $(MAN_PAGES); do \
+		sed -e 's|@DOCDIR@|$(DOCDIR)|g' $$m > $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} && \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$${m##*.}/$${m##*/} || exit 1; \
+	done
+	install -m 0644 $(DOC_FILES) $(DESTDIR)$(DOCDIR)/
+	install -m 0644 $(BASHCOMP) $(DESTDIR)$(BASHCOMPDIR)/
 	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/ksmpilot.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
-	install -D -m 0644 docs/ksmpilotd.8 $(DESTDIR)$(MANDIR)/man8/ksmpilotd.8
-	install -D -m 0644 docs/ksmpilot.conf.5 $(DESTDIR)$(MANDIR)/man5/ksmpilot.conf.5
 	install -D -m 0644 conf/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
 		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf (the shipped one is $(DOCDIR)/ksmpilot.conf.example)"; \
@@ -185,6 +195,8 @@ uninstall:
 		$(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service $(DESTDIR)$(CATALOGDIR)/ksmpilot.catalog \
 		$(DESTDIR)$(MANDIR)/man8/ksmpilotd.8 $(DESTDIR)$(MANDIR)/man8/ksmpilotctl.8 \
 		$(DESTDIR)$(MANDIR)/man5/ksmpilot.conf.5
+	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES))) \
+		$(addprefix $(DESTDIR)$(BASHCOMPDIR)/,$(notdir $(BASHCOMP)))
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
 		if cmp -s $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example; then \
 			rm -f $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf; \
@@ -278,3 +290,7 @@ nspawn-test:
 clean: clean-hooks
 clean-hooks:
 	rm -rf build-hooks
+
+# print-VAR: the value of a variable (for tests and packaging)
+print-%:
+	@echo '$($*)'

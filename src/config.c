@@ -76,7 +76,7 @@ static const struct key keys[] = {
 	{ "memory", "guest_cmdline", T_STRING, OFF(guest_cmdline), 0, 0, NULL, NULL, CFG_STR_MAX,
 	  "", "extended regex on command lines; the RSS of matching processes counts as committed memory; empty turns it off" },
 	{ "memory", "guest_scan_interval", T_DURATION, OFF(guest_scan_interval_ms), 10000, DAY_MS, NULL, NULL, 0,
-	  "60s", "how often /proc is scanned for guest_cmdline processes" },
+	  "1min", "how often /proc is scanned for guest_cmdline processes" },
 	/* [controller] */
 	{ "controller", "kp", T_DOUBLE, OFF(kp), 0, 1000, NULL, NULL, 0,
 	  "10", "proportional gain on the memory error (fraction of MemTotal)" },

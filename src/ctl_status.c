@@ -314,14 +314,12 @@ static void print_ago(FILE *f, const char *label, int64_t now, const char *when)
 	fprintf(f, "%s %s (%s)", label, buf, ago);
 }
 
-/* Text of a rate: "1000 pages/s"; "stopped" when run=0. */
+/* Text of a rate: "1000 pages/s". */
 static void fmt_rate(const struct status *st, const char *key, char *buf, size_t len)
 {
 	double r = kvd(st, key);
 
-	if (strcmp(kv(st, "run"), "0") == 0)
-		snprintf(buf, len, "none, ksmd stopped");
-	else if (isfinite(r))
+	if (isfinite(r))
 		snprintf(buf, len, "%.0f pages/s", r);
 	else
 		snprintf(buf, len, "?");
@@ -384,9 +382,13 @@ static void print_daemon(const struct status *st)
 	}
 	printf("Decision    %s", kv(st, "reason"));
 	print_ago(stdout, " since", st->now, kv(st, "decided"));
-	fmt_rate(st, "rate_planned", a, sizeof(a));
-	printf(": run=%s, mode %s, %s (pages_to_scan %s, sleep_millisecs %s)", kv(st, "run"), kv(st, "mode"), a,
-	       kv(st, "pages_to_scan"), kv(st, "sleep_ms"));
+	if (strcmp(kv(st, "run"), "0") == 0) {
+		printf(": run=0, mode %s, ksmd stopped", kv(st, "mode"));
+	} else {
+		fmt_rate(st, "rate_planned", a, sizeof(a));
+		printf(": run=%s, mode %s, %s (pages_to_scan %s, sleep_millisecs %s)", kv(st, "run"), kv(st, "mode"),
+		       a, kv(st, "pages_to_scan"), kv(st, "sleep_ms"));
+	}
 	if (*kv(st, "wake") && strcmp(kv(st, "wake"), "none") != 0)
 		printf(", woken by %s", kv(st, "wake"));
 	printf("\n");

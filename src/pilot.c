@@ -434,8 +434,8 @@ static bool decision_changed(const struct ctl_decision *a, const struct ctl_deci
 
 	if (a->run != b->run || a->reason != b->reason || a->mode != b->mode)
 		return true;
-	/* a rate change by half or more is news; smaller steps are debug */
-	return ra > 1.5 * rb || rb > 1.5 * ra;
+	/* a large change of rate is news; smaller steps are debug */
+	return ra > PILOT_LOG_RATE_FACTOR * rb || rb > PILOT_LOG_RATE_FACTOR * ra;
 }
 
 /* Log the decision: at info when it changed (returns true), else debug. */

@@ -84,4 +84,8 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg);
 int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision *d, const struct sample *cur,
 		enum ksm_item *bad_item);
 
+/* A decision is logged at info when its planned rate changes by this
+ * factor or more, up or down (ksmpilotd(8), JOURNAL). */
+#define PILOT_LOG_RATE_FACTOR 1.5
+
 #endif

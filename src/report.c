@@ -89,6 +89,11 @@ void report_block(FILE *f, const struct cfg *cfg, const struct sample *s, const 
 
 void report_summary(char *buf, size_t len, const struct sample *s, const struct ctl_decision *d)
 {
+	if (!d->run) { /* no rate, and no knob is written */
+		snprintf(buf, len, "saving %.0f MiB; run=0; ksmd %.1f%%; %s", report_saved_bytes(s) / MiB,
+			 d->t.cpu_share * 100, ctl_reason_name(d->reason));
+		return;
+	}
 	snprintf(buf, len, "saving %.0f MiB; run=%d, %.0f pages/s (%" PRIu64 "/%" PRIu64 "ms); ksmd %.1f%%; %s",
 		 report_saved_bytes(s) / MiB, d->run, d->run ? d->rate_planned : 0.0, d->pages_to_scan, d->sleep_ms,
 		 d->t.cpu_share * 100, ctl_reason_name(d->reason));

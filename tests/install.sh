@@ -16,6 +16,20 @@ grep -q "^ExecStart=/usr/sbin/ksmpilotd -c /etc/ksmpilot.conf" "$D/lib/systemd/s
 	fail "installed unit does not point at /usr/sbin and /etc"
 grep -q "systemctl" "$TMPD/out" || fail "install does not say how to enable the service"
 cmp -s conf/ksmpilot.conf "$D/etc/ksmpilot.conf" || fail "installed config differs from conf/ksmpilot.conf"
+# the man pages cite documents that are installed, by their installed path
+for m in man8/ksmpilotd.8 man8/ksmpilotctl.8 man5/ksmpilot.conf.5; do
+	grep -q "@[A-Z]*@" "$D/usr/share/man/$m" && fail "$m keeps a placeholder: $(grep -o '@[A-Z]*@' "$D/usr/share/man/$m" | head -1)"
+	for doc in $(grep -o '/usr/share/doc/ksmpilot/[A-Za-z0-9_.-]*[A-Za-z0-9_-]' "$D/usr/share/man/$m"); do
+		[ -f "$D$doc" ] || fail "$m cites $doc, which install did not put there"
+	done
+done
+[ -f "$D/usr/share/doc/ksmpilot/ksmpilotctl-status.schema.json" ] || fail "the JSON schema is not installed"
+# bash completion, where bash-completion looks (BASHCOMPDIR)
+bcd=$(make -s --no-print-directory PREFIX=/usr -f Makefile print-BASHCOMPDIR 2>/dev/null)
+[ -n "$bcd" ] || fail "no BASHCOMPDIR"
+for c in ksmpilotd ksmpilotctl; do
+	[ -f "$D$bcd/$c" ] || fail "install did not put the completion of $c in $bcd"
+done
 
 # an existing, edited config survives a second install and the uninstall
 echo "# edited by the admin" >> "$D/etc/ksmpilot.conf"

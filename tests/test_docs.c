@@ -1,6 +1,11 @@
-/* test_docs.c - every configuration key is documented, with its default, in
- * docs/ksmpilot.conf.5 and docs/configuration.md; every MESSAGE_ID in the
- * code has a journal catalog entry. */
+/* test_docs.c - the docs agree with the binaries: every configuration key
+ * is documented, with the default --dump-config prints, in
+ * docs/ksmpilot.conf.5, docs/configuration.md and conf/ksmpilot.conf; every
+ * MESSAGE_ID in the code has a journal catalog entry; every document the
+ * man pages cite exists (make install puts docs/ in DOCDIR); the cost of a
+ * tick is quoted as docs/benchmarks.md measured it; the logging threshold
+ * of ksmpilotd(8) is the code's. */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,6 +16,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "pilot.h"
 #include "util.h"
 
 static char *slurp(const char *path)
@@ -124,6 +130,152 @@ static void test_every_used_message_id_is_defined(void **state)
 	free(ids);
 }
 
+/* The defaults as --dump-config prints them (cfg_defaults() + cfg_dump(),
+ * what the binary runs): the table's text must be the same, so that the
+ * docs, which quote the table, agree with the binary. */
+static void test_defaults_match_dump_config(void **state)
+{
+	struct cfg c;
+	struct cfg_key_info k;
+	char *dump = NULL, want[512];
+	size_t len = 0;
+	FILE *f = open_memstream(&dump, &len);
+
+	(void)state;
+	assert_non_null(f);
+	cfg_defaults(&c);
+	cfg_dump(&c, f);
+	assert_int_equal(fclose(f), 0);
+	for (unsigned i = 0; cfg_key(i, &k); i++) {
+		snprintf(want, sizeof(want), "\n%s = %s\n", k.name, k.def);
+		if (!strstr(dump, want))
+			fail_msg("%s: the key table says '%s', --dump-config prints another value", k.name, k.def);
+	}
+	free(dump);
+}
+
+/* conf/ksmpilot.conf lists every key, commented out at its default, in
+ * its section. */
+static void test_shipped_conf_has_every_key(void **state)
+{
+	char *conf = slurp("conf/ksmpilot.conf");
+	struct cfg_key_info k;
+
+	(void)state;
+	for (unsigned i = 0; cfg_key(i, &k); i++) {
+		char want[512], sect[64];
+		const char *at, *s;
+		snprintf(want, sizeof(want), "\n;%s =%s%s\n", k.name, k.def[0] ? " " : "", k.def);
+		at = strstr(conf, want);
+		if (!at)
+			fail_msg("conf/ksmpilot.conf has no line ';%s = %s'", k.name, k.def);
+		snprintf(sect, sizeof(sect), "\n[%s]\n", k.section);
+		s = strstr(conf, sect);
+		if (!s || s > at)
+			fail_msg("conf/ksmpilot.conf: %s is not under [%s]", k.name, k.section);
+		for (const char *n = strstr(s + 1, "\n["); n && n < at; n = strstr(n + 1, "\n["))
+			fail_msg("conf/ksmpilot.conf: %s is not under [%s]", k.name, k.section);
+	}
+	free(conf);
+}
+
+/* Every "@DOCDIR@/NAME" a man page cites is a file of docs/, which make
+ * install puts in DOCDIR (tests/install.sh checks that side). */
+static void test_cited_docs_exist(void **state)
+{
+	static const char *const pages[] = { "docs/ksmpilotd.8", "docs/ksmpilotctl.8", "docs/ksmpilot.conf.5" };
+	unsigned n = 0;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		char *man = slurp(pages[i]);
+		for (char *p = strstr(man, "docs/"); p; p = strstr(p + 1, "docs/"))
+			if (p == man || p[-1] != '/')
+				fail_msg("%s cites '%.30s', which is not installed: write @DOCDIR@/NAME", pages[i], p);
+		for (char *p = strstr(man, "@DOCDIR@/"); p; p = strstr(p + 1, "@DOCDIR@/")) {
+			char name[128], path[160], *text = NULL;
+			size_t len;
+			if (sscanf(p + 9, "%127[A-Za-z0-9_.-]", name) != 1)
+				fail_msg("%s: cannot read the name after '%.20s'", pages[i], p);
+			while (name[strlen(name) - 1] == '.')
+				name[strlen(name) - 1] = '\0'; /* the end of a sentence */
+			snprintf(path, sizeof(path), "docs/%s", name);
+			if (read_file(path, 1 << 20, &text, &len) < 0)
+				fail_msg("%s cites %s, which does not exist", pages[i], path);
+			free(text);
+			n++;
+		}
+		free(man);
+	}
+	assert_true(n >= 3);
+}
+
+/* The cost of a tick is measured in docs/benchmarks.md (bench/tickcost's
+ * "... us at 1s" at the shipped interval). Every doc that gives it says
+ * "N µs of CPU a tick" (man pages: "N microseconds of CPU a tick") with
+ * that figure, rounded; the vague wordings that disagreed are gone. When
+ * the benchmark is run again, this fails until every doc follows. */
+static void test_tick_cost_agrees(void **state)
+{
+	static const char *const files[] = { "README.md", "docs/configuration.md", "docs/controller.md",
+					     "docs/migrating-from-ksmtuned.md", "docs/testing.md", "docs/ksmpilotd.8",
+					     "docs/ksmpilotctl.8", "docs/ksmpilot.conf.5" };
+	static const char *const vague[] = { "tenth of a millisecond", "tens of microseconds", "few microseconds",
+					     "0.2 ms of CPU" };
+	char *bench = slurp("docs/benchmarks.md"), *p;
+	double measured = 0;
+	long want;
+	unsigned quoted = 0;
+
+	(void)state;
+	p = strstr(bench, " us at 1s");
+	if (!p)
+		fail_msg("docs/benchmarks.md has no tickcost line '... us at 1s'");
+	while (p > bench && (p[-1] == '.' || (p[-1] >= '0' && p[-1] <= '9')))
+		p--;
+	measured = strtod(p, NULL);
+	assert_true(measured > 0);
+	want = lround(measured);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *doc = slurp(files[i]);
+		for (size_t v = 0; v < sizeof(vague) / sizeof(vague[0]); v++)
+			if (strstr(doc, vague[v]))
+				fail_msg("%s: '%s': quote docs/benchmarks.md's %ld µs", files[i], vague[v], want);
+		for (char *q = strstr(doc, " of CPU a tick"); q; q = strstr(q + 1, " of CPU a tick")) {
+			char *num = q;
+			long got;
+			/* back over the unit to the number */
+			while (num > doc && num[-1] != ' ')
+				num--;
+			if (strncmp(num, "µs ", strlen("µs ")) != 0 && strncmp(num, "microseconds ", 13) != 0)
+				fail_msg("%s: the tick cost is not in µs or microseconds: '%.40s'", files[i], num);
+			num--;
+			while (num > doc && num[-1] >= '0' && num[-1] <= '9')
+				num--;
+			got = strtol(num, NULL, 10);
+			if (got != want)
+				fail_msg("%s says %ld µs of CPU a tick, docs/benchmarks.md measured %.1f", files[i], got,
+					 measured);
+			quoted++;
+		}
+		free(doc);
+	}
+	assert_true(quoted >= 3); /* README, the man page, the migration guide */
+	free(bench);
+}
+
+/* ksmpilotd(8) gives the factor of rate change logged at info. */
+static void test_log_rate_factor_documented(void **state)
+{
+	char *man = slurp("docs/ksmpilotd.8"), want[64];
+
+	(void)state;
+	snprintf(want, sizeof(want), "changes by a factor of %g or more", PILOT_LOG_RATE_FACTOR);
+	if (!strstr(man, want))
+		fail_msg("docs/ksmpilotd.8 does not say '%s'", want);
+	free(man);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +283,11 @@ int main(void)
 		cmocka_unit_test(test_configuration_md_has_every_key),
 		cmocka_unit_test(test_catalog_has_every_message_id),
 		cmocka_unit_test(test_every_used_message_id_is_defined),
+		cmocka_unit_test(test_defaults_match_dump_config),
+		cmocka_unit_test(test_shipped_conf_has_every_key),
+		cmocka_unit_test(test_cited_docs_exist),
+		cmocka_unit_test(test_tick_cost_agrees),
+		cmocka_unit_test(test_log_rate_factor_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
