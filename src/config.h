@@ -39,6 +39,7 @@ struct cfg_source {
 struct cfg {
 	/* [daemon] */
 	uint64_t interval_ms;
+	uint64_t idle_interval_ms;
 	bool dry_run;
 	int on_exit;            /* enum on_exit_action */
 	int kernel_advisor;     /* enum advisor_policy */
@@ -56,7 +57,10 @@ struct cfg {
 	double ki;              /* per second */
 	double kd;              /* seconds */
 	uint64_t derivative_filter_ms;
-	double max_cpu;         /* % of one core */
+	double max_cpu;         /* % of one core, on average */
+	double max_cpu_burst;   /* % of one core, at most, while the burst lasts */
+	uint64_t burst_duration_ms;
+	double idle_max_cpu;    /* % of one core for the idle scan */
 	uint64_t idle_scan_period_ms;
 	double min_yield;
 	double full_yield;

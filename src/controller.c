@@ -1,8 +1,24 @@
-/* controller.c - see controller.h and docs/controller.md */
+/* controller.c - see controller.h and docs/controller.md
+ *
+ * ctl_step() runs the stages of the law in order:
+ *   observe    counter deltas: pages scanned, gross merges, breaks, cost
+ *   price      the PID term on the memory error: u
+ *   detect     new memory: anonymous memory past its known level, or pages
+ *              the idle scan found; each opens (or grows) the probe
+ *   probe      follows the new memory to its second visit, and closes
+ *   caps       what max_cpu (with its burst) and the idle budget allow
+ *   benefit    b from the measured yield, the probe and the breaks
+ *   rate       idle + (cap - idle) * u * b, then the knobs */
 #include "controller.h"
 
+#include <errno.h>
+#include <inttypes.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "util.h"
 
 static const char *const reason_names[CTL_R_COUNT] = {
 	[CTL_R_HOLD] = "hold",
@@ -19,11 +35,8 @@ static const char *const reason_names[CTL_R_COUNT] = {
 static const char *const wake_names[CTL_WAKE_COUNT] = {
 	[CTL_WAKE_NONE] = "none",
 	[CTL_WAKE_START] = "start",
-	[CTL_WAKE_MEM_DROP] = "memory-drop",
+	[CTL_WAKE_ANON_GROWTH] = "anon-growth",
 	[CTL_WAKE_RMAP_GROWTH] = "rmap-growth",
-	[CTL_WAKE_UNSHARED] = "unshared-growth",
-	[CTL_WAKE_SHARING_DROP] = "sharing-drop",
-	[CTL_WAKE_IDLE_YIELD] = "idle-scan-yield",
 };
 
 const char *ctl_reason_name(enum ctl_reason r)
@@ -63,27 +76,79 @@ static double maxd(double a, double b)
 	return a > b ? a : b;
 }
 
+static double mind(double a, double b)
+{
+	return a < b ? a : b;
+}
+
+/* ---- constants of the law (docs/controller.md explains each) -------------- */
+
 /* Shortest and longest a cost may be: 50 ns .. 1 ms a page. */
 #define COST_MIN 5e-8
 #define COST_MAX 1e-3
 /* Enough ksmd CPU (5 ticks at 100 Hz) and pages to trust a cost sample. */
 #define COST_MIN_CPU 0.05
 #define COST_MIN_PAGES 1000.0
-/* Time constant of the short-term yield average, seconds. */
-#define YIELD_TAU 20.0
-/* Keep the written knobs while they give a rate within this of the wanted. */
+/* An interval where this share of the pages scanned changed state (merged,
+ * or were seen for the first time) measures the merging cost. */
+#define COST_WORK_SHARE 0.5
+/* The evidence (gross merges per page scanned) covers this share of a
+ * pass: what the scan finds now, not what it found before. */
+#define EVIDENCE_SHARE (1.0 / 8)
+/* Fewer pages than this in the evidence say nothing yet. */
+#define EVIDENCE_MIN_PAGES 2000.0
+/* Time constant of the smoothed break rate (cow_ksm), seconds. */
+#define BREAK_TAU 60.0
+/* Share of new anonymous memory expected to merge, before it is seen. */
+#define PROBE_PRIOR 0.5
+/* rmap growth, as a share of the probe's pages, that shows KSM tracks the
+ * new memory once its first visit is due. */
+#define PROBE_VISIBLE 0.25
+/* Share of the new memory's second visit after which a second visit that
+ * merged nothing closes the probe. */
+#define PROBE_EARLY 0.3
+/* Pages past the expected end of a visit before it counts as done: the
+ * scan's position is known to a tick. */
+#define PROBE_MARGIN(len) (0.02 * (len) + 1000.0)
+/* A probe with nothing to scan (no KSM memory at all) closes after this. */
+#define PROBE_EMPTY_S 10.0
+/* Share of the merged pages that may wait, broken by writes, for ksmd's
+ * next visit: b_churn asks for the rate that keeps them below it. */
+#define CHURN_LOSS 0.05
+/* Volatile pages (those smart_scan skips aside) fewer than this share of
+ * the rmap items do not count as churn. */
+#define CHURN_MIN_SHARE 0.25
+/* Below this benefit nothing is worth merging (anti-windup, reason). */
+#define B_IDLE 0.02
+/* A rate below this multiple of the idle rate is idling. */
+#define IDLE_MARGIN 1.5
+/* Growth of rmap items, as a share of the rmap items, that wakes the idle
+ * controller (at least wake_threshold). */
+#define GROWTH_SHARE (1.0 / 64)
+/* Smallest wake threshold, bytes, whatever wake_threshold resolves to. */
+#define WAKE_FLOOR (16.0 * 1024 * 1024)
+/* The detector of new anonymous memory: slack and threshold in units of
+ * the measured noise, the time constants of the noise and of the known
+ * level's decay toward the current level. */
+#define NOISE_K 3.0
+#define NOISE_TAU 600.0
+#define KNOWN_TAU (6 * 3600.0)
+#define LEVEL_TAU 600.0
+/* Keep the written knobs while they give a rate within this share of the
+ * wanted one; reversing the direction of the last change needs more. */
 #define DEADBAND 0.10
-/* Share of a full scan after which its own yield replaces the last one's. */
-#define EPOCH_JUDGE_SHARE 0.3
-/* Tolerated overshoot of max_cpu before the rate is cut (tick rounding). */
+#define REVERSE_BAND 0.30
+/* Tolerated overshoot of the CPU cap before the rate is cut (tick rounding). */
 #define CAP_SLACK 1.05
 
 void ctl_init(struct ctl_state *st)
 {
 	memset(st, 0, sizeof(*st));
 	st->cost = CTL_DEFAULT_COST_S;
+	st->cost_merging = CTL_DEFAULT_COST_S;
 	st->mode = CTL_MODE_ACTIVE;
 	st->run = -1;
+	st->bucket = -1; /* filled on the first step */
 }
 
 double ctl_rate_of(uint64_t pages, uint64_t sleep_ms, double cost)
@@ -161,6 +226,125 @@ static int64_t rmap_of(const struct sample *s)
 	return (int64_t)sample_rmap_items(s);
 }
 
+static double wake_bytes(const struct cfg *cfg, const struct sample *s)
+{
+	return maxd((double)size_resolve(&cfg->wake_threshold, s->mem_total), WAKE_FLOOR);
+}
+
+/* ---- observe: what changed since the last sample ------------------------- */
+
+struct obs {
+	bool fresh;             /* no usable previous sample: no deltas */
+	double dt;
+	int64_t scanned;        /* pages_scanned, or its estimate */
+	double d_scan, d_gain, d_rmap, d_cow;
+	int64_t d_full;
+	double gross;           /* pages merged in the interval, breaks re-merged included */
+	double rmap;            /* rmap items now */
+};
+
+static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
+		    struct obs *o)
+{
+	double longest = (double)maxd((double)cfg->interval_ms, (double)cfg->idle_interval_ms) / 1000.0;
+	int cur_run = (int)s->ksm.v[KSM_RUN];
+
+	memset(o, 0, sizeof(*o));
+	o->dt = dt;
+	o->rmap = (double)rmap_of(s);
+	/* pages scanned: the kernel's counter, or an estimate from the knobs
+	 * that were in force (kernels before 6.6) */
+	if (ksm_values_has(&s->ksm, KSM_PAGES_SCANNED)) {
+		o->scanned = s->ksm.v[KSM_PAGES_SCANNED];
+	} else {
+		double est = 0;
+		if (st->primed && cur_run == 1 && dt > 0)
+			est = ctl_rate_of((uint64_t)s->ksm.v[KSM_PAGES_TO_SCAN], (uint64_t)s->ksm.v[KSM_SLEEP_MILLISECS],
+					  st->cost) * dt;
+		o->scanned = sat_add(st->prev_scanned, (int64_t)clamp(est, 0, 1e15));
+	}
+	o->fresh = !st->primed || !(dt > 0) || dt > 10.0 * longest;
+	if (!o->fresh) {
+		o->d_full = s->ksm.v[KSM_FULL_SCANS] - st->prev_full_scans;
+		o->d_scan = (double)(o->scanned - st->prev_scanned);
+		o->d_gain = (double)(gain_of(s) - st->prev_gain);
+		o->d_rmap = o->rmap - (double)st->prev_rmap;
+		if (s->have_cow && st->prev_have_cow && s->cow_ksm >= st->prev_cow)
+			o->d_cow = (double)(s->cow_ksm - st->prev_cow);
+		/* a counter that went backwards was reset: start over */
+		if (o->d_full < 0 || o->d_scan < 0)
+			o->fresh = true;
+	}
+	if (o->fresh) {
+		o->d_full = 0;
+		o->d_scan = o->d_gain = o->d_rmap = o->d_cow = 0;
+	}
+	/* A merged page broken by a write is re-merged, or seen to have
+	 * changed, when ksmd visits it again: count breaks as merges to come,
+	 * so that re-merging them shows as yield. */
+	o->gross = maxd(o->d_gain + o->d_cow, 0);
+}
+
+/* The cost of a page, and ksmd's share of a core, from its CPU time. */
+static void measure_cost(struct ctl_state *st, const struct sample *s, const struct obs *o)
+{
+	double d_cpu;
+
+	if (o->fresh)
+		return;
+	if (!(s->have_ksmd_cpu && st->prev_have_cpu)) {
+		st->cpu_share = o->d_scan * st->cost / o->dt;
+		return;
+	}
+	d_cpu = maxd(s->ksmd_cpu_s - st->prev_ksmd_cpu, 0);
+	st->cpu_share = d_cpu / o->dt;
+	st->acc_cpu += d_cpu;
+	st->acc_scanned += o->d_scan;
+	st->acc_work += o->gross + maxd(o->d_rmap, 0);
+	if (st->acc_cpu >= COST_MIN_CPU && st->acc_scanned >= COST_MIN_PAGES) {
+		double c = clamp(st->acc_cpu / st->acc_scanned, COST_MIN, COST_MAX);
+		st->cost = st->cost_measured ? st->cost + 0.5 * (c - st->cost) : c;
+		st->cost_measured = true;
+		if (st->acc_work >= COST_WORK_SHARE * st->acc_scanned)
+			st->cost_merging = st->cost_merging + 0.5 * (c - st->cost_merging);
+		st->acc_cpu = st->acc_scanned = st->acc_work = 0;
+	} else if (st->acc_scanned > 1e9) {
+		st->acc_cpu = st->acc_scanned = st->acc_work = 0;
+	}
+}
+
+/* Evidence: gross merges per page scanned, and the break rate, both
+ * decaying with time so that they follow what ksmd finds now. */
+static void gather_evidence(struct ctl_state *st, const struct sample *s, const struct obs *o)
+{
+	double keep;
+
+	if (o->fresh)
+		return;
+	/* the evidence covers the last part of a pass, whatever the rate */
+	keep = exp(-o->d_scan / clamp(o->rmap * EVIDENCE_SHARE, EVIDENCE_MIN_PAGES, 1e8));
+	/* net merges: a page broken by a write and merged again on the next
+	 * visit counts for nothing here; b_churn prices it */
+	st->ev_gain = maxd(st->ev_gain * keep + o->d_gain, 0);
+	st->ev_scanned = st->ev_scanned * keep + o->d_scan;
+	if (s->have_cow && st->prev_have_cow)
+		st->breaks += clamp(o->dt / BREAK_TAU, 0, 1) * (o->d_cow / o->dt - st->breaks);
+	/* the scan's position in its pass, and what smart_scan skipped in the
+	 * last whole pass */
+	if (ksm_values_has(&s->ksm, KSM_PAGES_SKIPPED))
+		st->skipped_acc += maxd((double)(s->ksm.v[KSM_PAGES_SKIPPED] - st->prev_skipped), 0);
+	if (o->d_full > 0) {
+		st->pass_len = st->pass_pages + o->d_scan;
+		st->skipped_pass = st->skipped_acc;
+		st->skipped_acc = 0;
+		st->pass_pages = 0;
+	} else {
+		st->pass_pages += o->d_scan;
+	}
+}
+
+/* ---- price: PID on the memory error ----------------------------------------- */
+
 static double error_of(const struct cfg *cfg, const struct sample *s, struct ctl_terms *t)
 {
 	double total = (double)s->mem_total;
@@ -185,120 +369,486 @@ static double error_of(const struct cfg *cfg, const struct sample *s, struct ctl
 	return clamp(e, -1, 1);
 }
 
-static void reset_refs(struct ctl_state *st, const struct sample *s)
+/* Lowest the integral may go: a reload may need it below 0 to keep u. */
+static double integ_floor(const struct cfg *cfg)
 {
-	st->idle_avail_ref = s->mem_available;
-	st->idle_rmap_ref = rmap_of(s);
-	st->idle_unshared_ref = s->ksm.v[KSM_PAGES_UNSHARED];
-	st->idle_gain_ref = gain_of(s);
+	return -(cfg->kp + cfg->kd + 1.0);
 }
 
-static void start_probe(struct ctl_state *st, const struct sample *s)
+/* P on the filtered error, D on the filtered fall of MemAvailable. The
+ * integral is updated later, once the benefit is known (anti-windup). */
+static void price(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+		  struct ctl_terms *t)
 {
-	st->mode = CTL_MODE_ACTIVE;
-	st->probing = true;
-	st->probe_boundaries = 0;
-	reset_refs(st, s);
-}
+	double meas = (double)s->mem_available / (double)s->mem_total;
+	double tf = (double)cfg->derivative_filter_ms / 1000.0;
+	double e = error_of(cfg, s, t);
 
-static void reset_epoch(struct ctl_state *st, const struct sample *s)
-{
-	st->epoch_scanned = 0;
-	st->epoch_gain = 0;
-	st->epoch_rmap_start = rmap_of(s);
-}
-
-/* Signs that new mergeable memory may have appeared. */
-static enum ctl_wake wake_signal(const struct cfg *cfg, struct ctl_state *st, const struct sample *s)
-{
-	double wake_pages = (double)size_resolve(&cfg->wake_threshold, s->mem_total) / CTL_PAGE_SIZE;
-	uint64_t wake_bytes = size_resolve(&cfg->wake_threshold, s->mem_total);
-	int64_t rmap = rmap_of(s), unshared = s->ksm.v[KSM_PAGES_UNSHARED];
-
-	if (s->mem_available > st->idle_avail_ref)
-		st->idle_avail_ref = s->mem_available;
-	if (rmap < st->idle_rmap_ref)
-		st->idle_rmap_ref = rmap;
-	if (unshared < st->idle_unshared_ref)
-		st->idle_unshared_ref = unshared;
-	if (gain_of(s) > st->idle_gain_ref)
-		st->idle_gain_ref = gain_of(s);
-	if (st->idle_avail_ref - s->mem_available > wake_bytes)
-		return CTL_WAKE_MEM_DROP;
-	if ((double)(rmap - st->idle_rmap_ref) > wake_pages)
-		return CTL_WAKE_RMAP_GROWTH;
-	if ((double)(unshared - st->idle_unshared_ref) > wake_pages)
-		return CTL_WAKE_UNSHARED;
-	/* Processes left: new ones may have arrived at the same moment, with
-	 * MemAvailable unchanged, and would wait for the idle scan. */
-	if ((double)(st->idle_gain_ref - gain_of(s)) > wake_pages)
-		return CTL_WAKE_SHARING_DROP;
-	return CTL_WAKE_NONE;
-}
-
-/* End of a full scan: judge it. Returns a wake reason when an idle scan
- * found something worth merging. */
-static enum ctl_wake end_of_epoch(const struct cfg *cfg, struct ctl_state *st, const struct sample *s)
-{
-	double wake_pages = (double)size_resolve(&cfg->wake_threshold, s->mem_total) / CTL_PAGE_SIZE;
-	double growth = (double)(rmap_of(s) - st->epoch_rmap_start);
-	bool fruitless;
-	enum ctl_wake w = CTL_WAKE_NONE;
-
-	st->epoch_growth = growth;
-	if (st->epoch_scanned >= 1) {
-		st->epoch_yield = maxd(st->epoch_gain, 0) / st->epoch_scanned;
-		st->epoch_yield_valid = true;
+	t->error = e;
+	if (!st->efilt_valid || o->fresh) {
+		st->efilt = e;
+		st->efilt_valid = true;
+	} else {
+		st->efilt += (o->dt / (tf + o->dt)) * (e - st->efilt);
 	}
-	fruitless = st->epoch_gain < cfg->min_yield * st->epoch_scanned || st->epoch_gain <= 0;
-	fruitless = fruitless && growth < wake_pages;
+	/* the sign of the raw error decides run; P follows the filtered one,
+	 * so that noise on MemAvailable does not move the rate */
+	t->p = cfg->kp * st->efilt;
+	if (!o->fresh) {
+		double raw = -(meas - st->prev_meas) / o->dt;
+		st->dfilt += (o->dt / (tf + o->dt)) * (raw - st->dfilt);
+	}
+	/* Only a fall of MemAvailable raises effort: a rise is usually KSM's
+	 * own merging, and must not slow the merging that causes it. */
+	t->d = cfg->kd * maxd(st->dfilt, 0);
+}
 
-	if (st->mode == CTL_MODE_ACTIVE) {
-		if (st->probing)
-			st->probe_boundaries++;
-		/* The first boundary after a probe starts closes a scan that
-		 * began before it; new memory is only seen after it. */
-		if (!st->probing || st->probe_boundaries >= 2) {
-			if (fruitless) {
-				st->mode = CTL_MODE_IDLE;
-				st->probing = false;
-				reset_refs(st, s);
-			} else if (st->probing && st->probe_boundaries >= 3) {
-				/* two whole scans of the new memory: judge by yield now */
-				st->probing = false;
-				reset_refs(st, s);
-			}
+/* The integral, with anti-windup: it does not grow while u is saturated in
+ * the direction of the error, nor while scanning is known not to help
+ * (nothing worth merging), nor on a fresh sample. */
+static void integrate(const struct cfg *cfg, struct ctl_state *st, const struct obs *o, double b,
+		      struct ctl_terms *t)
+{
+	double e = t->error;
+	bool saturated_hi = st->u >= 1.0 && e > 0;
+	bool saturated_lo = st->u <= 0.0 && e < 0;
+	bool useless = b < B_IDLE && e > 0;
+
+	if (!o->fresh && !saturated_hi && !saturated_lo && !useless) {
+		double next = st->integ + cfg->ki * e * o->dt;
+		/* in [0, 1]; below 0 only after a reload (bumpless), and then
+		 * it can only be paid back */
+		st->integ = st->integ >= 0 ? clamp(next, 0, 1) : clamp(next, st->integ, 1);
+	}
+	st->integ = clamp(st->integ, integ_floor(cfg), 1);
+	t->i = st->integ;
+	t->u = clamp(t->p + t->i + t->d, 0, 1);
+	st->u = t->u;
+}
+
+/* ---- the probe ------------------------------------------------------------------ */
+
+static void probe_open(struct ctl_state *st, enum ctl_wake why, double pages, int stage, double rmap,
+		       double rmap_before)
+{
+	struct ctl_probe *p = &st->probe;
+
+	if (!p->open) {
+		memset(p, 0, sizeof(*p));
+		p->open = true;
+		p->why = why;
+		p->rmap0 = (int64_t)rmap_before;
+		p->growth = maxd(rmap - rmap_before, 0);
+	}
+	p->pages += maxd(pages, 0);
+	/* a pass: what the last one scanned (smart_scan's skipped pages do not
+	 * count), or the tracked pages */
+	p->len0 = st->pass_len > 0 ? st->pass_len : maxd(rmap_before, rmap - p->growth);
+	p->growth_base = stage == 2 ? 0 : p->growth;
+	p->stage = stage;
+	p->scanned = 0;
+	p->stage2_at = 0;
+	p->win_scanned = p->win_gain = 0;
+	p->idle_s = 0;
+}
+
+static void probe_close(struct ctl_state *st, const struct sample *s)
+{
+	memset(&st->probe, 0, sizeof(st->probe));
+	st->ref_rmap = rmap_of(s);
+}
+
+/* Follow the probe: the first visit of the new memory (is it KSM's?), its
+ * second visit (did it merge?), and close. */
+static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
+{
+	struct ctl_probe *p = &st->probe;
+	double fresh_growth, margin;
+
+	if (!p->open || o->fresh)
+		return;
+	p->scanned += o->d_scan;
+	p->growth = maxd(p->growth, o->rmap - (double)p->rmap0);
+	/* nothing to scan at all: no process uses KSM */
+	if (o->d_scan <= 0 && o->rmap <= 0 && s->ksm.v[KSM_RUN] == 1) {
+		p->idle_s += o->dt;
+		if (p->idle_s >= PROBE_EMPTY_S) {
+			probe_close(st, s);
+			return;
 		}
-	} else if (st->mode == CTL_MODE_IDLE && !fruitless && st->epoch_gain > 0) {
-		w = CTL_WAKE_IDLE_YIELD;
+	} else {
+		p->idle_s = 0;
 	}
-	reset_epoch(st, s);
-	return w;
+	fresh_growth = p->growth - p->growth_base;
+	margin = PROBE_MARGIN(p->len0 + fresh_growth);
+	if (p->stage == 1 && p->scanned >= p->len0 + fresh_growth + margin) {
+		/* a whole pass since it opened, and the first visit done: is
+		 * the new memory KSM's at all? */
+		if (p->growth < PROBE_VISIBLE * p->pages) {
+			/* memory nobody marked mergeable: what swung like
+			 * this counts as noise from now on */
+			st->anon_noise_floor = maxd(st->anon_noise_floor, p->pages * CTL_PAGE_SIZE / (2 * NOISE_K));
+			probe_close(st, s);
+			return;
+		}
+		p->stage = 2;
+		p->stage2_at = p->scanned;
+		p->growth_base = 0;
+		fresh_growth = p->growth;
+	}
+	if (p->stage == 2) {
+		double end = p->stage2_at + p->len0 + fresh_growth;
+		/* the new memory's second visit is the last stretch */
+		if (p->scanned >= end - fresh_growth) {
+			p->win_scanned += o->d_scan;
+			p->win_gain += o->d_gain + o->d_cow;
+		}
+		if (p->scanned >= end + margin ||
+		    (p->win_scanned >= PROBE_EARLY * fresh_growth && p->win_gain < cfg->min_yield * p->win_scanned)) {
+			probe_close(st, s);
+			return;
+		}
+	}
 }
 
-static void prime(struct ctl_state *st, const struct sample *s, int64_t scanned)
+/* ---- detect: new memory ------------------------------------------------------------ */
+
+/* Anonymous memory as if nothing were merged: merging and breaking pages
+ * moves pages between AnonPages and the merged count, not this. */
+static double logical_anon(const struct sample *s)
+{
+	return (double)s->anon + (double)gain_of(s) * CTL_PAGE_SIZE;
+}
+
+/* New anonymous memory: its level past the highest level known (the level
+ * KSM has had its chance at), by more than the noise, for long enough.
+ * Memory that left KSM (rmap items freed) lowers the known level, so that
+ * guests replacing guests are seen. Returns the bytes that arrived, or 0. */
+static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
+{
+	double a, inc, dev, k, h, x, floor_k, tau;
+	bool learning = st->age_s < CTL_LEARN_S;
+
+	if (!s->have_anon)
+		return 0;
+	a = logical_anon(s);
+	if (!st->det_primed || o->fresh) {
+		/* after a gap (a restart, a suspend), what arrived meanwhile is
+		 * still new: the known level is kept */
+		if (!st->det_primed)
+			st->anon_known = st->anon_level = a;
+		st->anon_prev = a;
+		st->anon_cusum = 0;
+		st->det_primed = true;
+		return 0;
+	}
+	floor_k = wake_bytes(cfg, s) / 4;
+	inc = fabs(a - st->anon_prev);
+	st->anon_prev = a;
+	/* the noise, two ways: the mean |change| a sample (fast noise), and
+	 * the mean |distance| from a slow mean (noise that wanders); early on
+	 * running means, and clipped, so that an arrival moves them little */
+	tau = mind(NOISE_TAU, maxd(st->age_s, o->dt));
+	inc = mind(inc, 4 * maxd(st->anon_noise, floor_k));
+	st->anon_step += clamp(o->dt / tau, 0, 1) * (inc - st->anon_step);
+	st->anon_level += clamp(o->dt / mind(LEVEL_TAU, maxd(st->age_s, o->dt)), 0, 1) * (a - st->anon_level);
+	dev = mind(fabs(a - st->anon_level), 4 * maxd(st->anon_noise, floor_k));
+	st->anon_dev += clamp(o->dt / tau, 0, 1) * (dev - st->anon_dev);
+	st->anon_noise_floor *= exp(-o->dt / NOISE_TAU);
+	st->anon_noise = maxd(st->anon_noise_floor, maxd(st->anon_step, st->anon_dev));
+	/* memory that left: KSM freed its rmap items */
+	if (o->d_rmap < 0)
+		st->anon_known = maxd(st->anon_known + o->d_rmap * CTL_PAGE_SIZE, 0);
+	if (a < st->anon_known)
+		st->anon_known -= (st->anon_known - a) * clamp(o->dt / KNOWN_TAU, 0, 1);
+	/* slack k: excess within the noise accumulates nothing; h: how much
+	 * excess beyond it is new memory */
+	k = maxd(floor_k, NOISE_K * st->anon_noise);
+	h = wake_bytes(cfg, s);
+	x = a - st->anon_known;
+	if (x <= k || learning) {
+		/* within the noise (or still learning it): known now */
+		st->anon_known = maxd(st->anon_known, a);
+		st->anon_cusum = maxd(st->anon_cusum - k, 0);
+		return learning && x > k ? x : 0;
+	}
+	st->anon_cusum += x - k;
+	if (st->anon_cusum < h)
+		return 0;
+	st->anon_known = a;
+	st->anon_cusum = 0;
+	return x;
+}
+
+/* Pages the idle scan found: tracked pages that grew, i.e. pages visited
+ * for the first time; they merge on their next visit if they have a twin. */
+static bool detect_growth(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double *pages)
+{
+	int64_t rmap = rmap_of(s);
+	double thr = maxd(wake_bytes(cfg, s) / CTL_PAGE_SIZE, GROWTH_SHARE * (double)rmap);
+
+	if (rmap < st->ref_rmap)
+		st->ref_rmap = rmap;
+	*pages = (double)(rmap - st->ref_rmap);
+	return *pages > thr;
+}
+
+static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
+{
+	double bytes = detect_anon(cfg, st, s, o), pages = 0;
+
+	if (bytes > 0) {
+		/* more memory while a probe is open joins it */
+		bool was_open = st->probe.open;
+		probe_open(st, CTL_WAKE_ANON_GROWTH, bytes / CTL_PAGE_SIZE, 1, o->rmap, o->rmap);
+		return was_open ? CTL_WAKE_NONE : CTL_WAKE_ANON_GROWTH;
+	}
+	if (st->probe.open || o->fresh)
+		return CTL_WAKE_NONE;
+	if (!detect_growth(cfg, st, s, &pages))
+		return CTL_WAKE_NONE;
+	/* seen once already: the second visit is one pass away */
+	probe_open(st, CTL_WAKE_RMAP_GROWTH, pages, 2, o->rmap, (double)st->ref_rmap);
+	return CTL_WAKE_RMAP_GROWTH;
+}
+
+/* ---- benefit ------------------------------------------------------------------------ */
+
+/* Volatile share of the pages KSM tracks but has not merged, without the
+ * pages smart_scan skips (they show up as volatile on a quiet system) and
+ * without new pages seen once by a probe (their first visit only took a
+ * checksum, which counts as volatile). */
+static double churn_share(const struct ctl_state *st, const struct sample *s)
+{
+	double vol = (double)s->ksm.v[KSM_PAGES_VOLATILE], unsh = (double)s->ksm.v[KSM_PAGES_UNSHARED];
+
+	vol -= st->skipped_pass;
+	if (st->probe.open && st->probe.stage == 2)
+		vol -= st->probe.growth;
+	vol = maxd(vol, 0);
+	/* a few volatile pages among merged ones say nothing */
+	if (vol < CHURN_MIN_SHARE * (double)rmap_of(s))
+		return 0;
+	return unsh + vol > 0 ? vol / (unsh + vol) : 0;
+}
+
+static double benefit(const struct cfg *cfg, const struct ctl_state *st, const struct sample *s, double rate_idle,
+		      double rate_cap, struct ctl_terms *t)
+{
+	double lim = cfg->volatile_limit / 100.0, y = 0;
+
+	if (st->ev_scanned >= EVIDENCE_MIN_PAGES)
+		y = st->ev_gain / st->ev_scanned;
+	t->yield = y;
+	t->breaks = st->breaks;
+	t->b_yield = clamp((y - cfg->min_yield) / (cfg->full_yield - cfg->min_yield), 0, 1);
+	t->churn = churn_share(st, s);
+	t->derate = t->churn > lim && lim < 1 ? clamp((1.0 - t->churn) / (1.0 - lim), 0, 1) : 1;
+	t->probe_pages = st->probe.open ? st->probe.pages : 0;
+	t->b_probe = 0;
+	if (st->probe.open) {
+		/* what the probe can find (a share of the new pages merging)
+		 * per page it must scan to see them twice */
+		double r = (double)rmap_of(s), n = st->probe.pages;
+		double prior = PROBE_PRIOR;
+		/* at start-up, the memory KSM does not track yet is mostly
+		 * memory nobody marked mergeable when KSM tracks much already */
+		if (st->probe.why == CTL_WAKE_START)
+			prior *= n / (r + n + 1);
+		double y_probe = prior * n / (2.0 * (r + n) + 1);
+		t->b_probe = clamp(y_probe / cfg->full_yield, 0, 1);
+	}
+	/* pages broken by writes at rate B merge again on ksmd's next visit:
+	 * at R pages a pass and r pages/s, B * R / (2 r) wait on average;
+	 * keep them to CHURN_LOSS of the merged pages M */
+	t->b_churn = 0;
+	if (st->breaks > 0 && gain_of(s) > 0) {
+		double len = st->pass_len > 0 ? st->pass_len : (double)rmap_of(s);
+		double want = st->breaks * len / (2.0 * CHURN_LOSS * (double)gain_of(s));
+		t->b_churn = clamp((want - rate_idle) / maxd(rate_cap - rate_idle, 1), 0, 1);
+	}
+	/* volatile pages that dominate make every pass mostly checksums of
+	 * pages that cannot merge: scanning faster for what merges (or merges
+	 * again) is worth that much less; the probe is judged on its own */
+	t->benefit = maxd(maxd(t->b_yield, t->b_churn) * t->derate, t->b_probe);
+	return t->benefit;
+}
+
+/* ---- caps: max_cpu with its burst, the idle budget --------------------------- */
+
+static void caps(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+		 bool working, struct ctl_terms *t, bool *cut)
+{
+	double base = cfg->max_cpu / 100.0, peak = maxd(cfg->max_cpu_burst / 100.0, base);
+	double idle_budget = mind(cfg->idle_max_cpu, cfg->max_cpu / 2) / 100.0;
+	double capacity = (peak - base) * (double)cfg->burst_duration_ms / 1000.0;
+	double rate_max = (double)cfg->pages_to_scan_max * 1000.0 / (double)cfg->sleep_ms_min;
+	double rate_floor = (double)cfg->pages_to_scan_min * 1000.0 / (double)cfg->sleep_ms_max;
+	double plan = working ? maxd(st->cost, st->cost_merging) : st->cost;
+	double idle_rate;
+
+	/* the burst allowance: a token bucket of CPU-seconds, filled by what
+	 * ksmd leaves below max_cpu, spent above it */
+	if (st->bucket < 0)
+		st->bucket = capacity;
+	if (!o->fresh)
+		st->bucket += (base - st->cpu_share) * o->dt;
+	st->bucket = clamp(st->bucket, 0, capacity);
+	t->burst = capacity > 0 ? st->bucket / capacity : 0;
+	/* the allowance tapers off over its last quarter, not all at once */
+	t->cpu_cap = base + (peak - base) * clamp(4 * t->burst, 0, 1);
+	t->cost_us = st->cost * 1e6;
+	t->plan_cost_us = plan * 1e6;
+	t->cpu_share = st->cpu_share;
+	t->rate_cap = t->cpu_cap / plan;
+	*cut = false;
+	if (!o->fresh && s->have_ksmd_cpu && st->cpu_share > CAP_SLACK * t->cpu_cap && t->scanned_rate > 0) {
+		/* measured above the cap: cut to what the last interval shows */
+		double c = t->scanned_rate * t->cpu_cap / st->cpu_share;
+		if (c < t->rate_cap)
+			t->rate_cap = c;
+		*cut = true;
+	}
+	t->rate_cap = clamp(t->rate_cap, rate_floor, rate_max);
+	/* the idle scan: one full scan per idle_scan_period, within its own
+	 * budget (at most half of max_cpu), and always below the cap */
+	idle_rate = (double)rmap_of(s) / ((double)cfg->idle_scan_period_ms / 1000.0);
+	idle_rate = mind(idle_rate, idle_budget / st->cost);
+	t->rate_idle = clamp(idle_rate, rate_floor, t->rate_cap);
+}
+
+/* ---- rate and knobs ---------------------------------------------------------------- */
+
+/* Keep the written knobs unless the wanted rate left the band around what
+ * they give: a narrow band to go on in the direction of the last change, a
+ * wider one to reverse it, so that noise does not make the knobs dither. */
+static bool keep_knobs(const struct ctl_state *st, double prev_rate, double rate, double cap, int *dir)
+{
+	double rel = prev_rate > 0 ? (rate - prev_rate) / prev_rate : 1e9;
+
+	*dir = rel > 0 ? 1 : -1;
+	if (prev_rate > cap * (1 + DEADBAND / 2))
+		return false;
+	if (fabs(rel) <= DEADBAND)
+		return true;
+	return st->last_dir != 0 && *dir != st->last_dir && fabs(rel) <= REVERSE_BAND;
+}
+
+static void knobs(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double rate,
+		  struct ctl_decision *out)
+{
+	uint64_t kernel_pages = (uint64_t)s->ksm.v[KSM_PAGES_TO_SCAN];
+	uint64_t fixed, p, sl;
+	double prev_rate;
+	bool in_bounds;
+	int dir = 0;
+
+	out->set_pages = cfg->kernel_advisor == ADVISOR_TAKEOVER || !ksm_values_has(&s->ksm, KSM_ADVISOR_MODE) ||
+			 s->ksm.v[KSM_ADVISOR_MODE] == 0;
+	/* defer: the advisor's pages_to_scan is given; only the sleep is ours */
+	fixed = out->set_pages ? 0 : (kernel_pages ? kernel_pages : 1);
+	prev_rate = st->pages ? ctl_rate_of(fixed ? fixed : st->pages, st->sleep_ms, st->cost) : 0;
+	in_bounds = st->pages >= cfg->pages_to_scan_min && st->pages <= cfg->pages_to_scan_max &&
+		    st->sleep_ms >= cfg->sleep_ms_min && st->sleep_ms <= cfg->sleep_ms_max;
+	if (in_bounds && prev_rate > 0 && (!fixed || fixed == st->pages) &&
+	    keep_knobs(st, prev_rate, rate, out->t.rate_cap, &dir)) {
+		p = fixed ? fixed : st->pages;
+		sl = st->sleep_ms;
+	} else {
+		ctl_map_rate(cfg, rate, st->cost, fixed, &p, &sl);
+		if (prev_rate > 0 && (p != st->pages || sl != st->sleep_ms))
+			st->last_dir = dir;
+	}
+	st->pages = p;
+	st->sleep_ms = sl;
+	out->pages_to_scan = out->set_pages ? p : kernel_pages;
+	out->sleep_ms = sl;
+	out->rate_planned = ctl_rate_of(p, sl, st->cost);
+}
+
+/* ---- run, with hysteresis ------------------------------------------------------------ */
+
+static bool run_state(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+		      const struct ctl_terms *t, bool *released)
+{
+	double margin = (double)size_resolve(&cfg->stop_margin, s->mem_total) / (double)s->mem_total;
+	bool pressure = t->error > 0;
+	int cur_run = (int)s->ksm.v[KSM_RUN];
+
+	*released = t->error < -margin;
+	if (pressure) {
+		st->calm_s = 0;
+		st->run = 1;
+	} else if (*released && !o->fresh) {
+		st->calm_s += o->dt;
+	}
+	if (!pressure && st->run && (*released || cur_run != 1) &&
+	    (st->calm_s * 1000.0 >= (double)cfg->stop_delay_ms || cur_run != 1)) {
+		/* KSM already stopped by someone with no pressure: stay out */
+		st->run = 0;
+	}
+	return pressure;
+}
+
+static enum ctl_reason reason_of(const struct ctl_state *st, const struct ctl_decision *d, bool pressure,
+				 bool released, bool cut)
+{
+	const struct ctl_terms *t = &d->t;
+
+	if (!d->run)
+		return CTL_R_NO_PRESSURE;
+	if (!pressure)
+		return released ? CTL_R_PRESSURE_FADING : CTL_R_NO_PRESSURE;
+	if (cut)
+		return CTL_R_CPU_CAP;
+	if (st->probe.open && t->b_probe >= t->benefit && t->benefit >= B_IDLE)
+		return CTL_R_PROBING;
+	if ((t->b_churn > 0 && t->b_churn >= t->b_yield) || (t->derate < 1 && maxd(t->b_yield, t->b_churn) > 0))
+		return CTL_R_CHURN;
+	if (t->benefit < B_IDLE)
+		return CTL_R_NOTHING_TO_MERGE;
+	return t->benefit < 1 ? CTL_R_LOW_YIELD : CTL_R_MERGING;
+}
+
+static void prime(struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
 	st->prev_meas = (double)s->mem_available / (double)s->mem_total;
 	st->prev_gain = gain_of(s);
-	st->prev_scanned = scanned;
+	st->prev_scanned = o->scanned;
 	st->prev_full_scans = s->ksm.v[KSM_FULL_SCANS];
 	st->prev_skipped = ksm_values_has(&s->ksm, KSM_PAGES_SKIPPED) ? s->ksm.v[KSM_PAGES_SKIPPED] : 0;
+	st->prev_rmap = rmap_of(s);
 	st->prev_have_cpu = s->have_ksmd_cpu;
 	st->prev_ksmd_cpu = s->ksmd_cpu_s;
+	st->prev_have_cow = s->have_cow;
+	st->prev_cow = s->cow_ksm;
 	st->primed = true;
+}
+
+/* Start-up without a saved state: the anonymous memory KSM does not track
+ * yet may hold what it can merge. */
+static void start(struct ctl_state *st, const struct sample *s, const struct obs *o)
+{
+	double untracked;
+
+	if (s->have_anon)
+		untracked = logical_anon(s) - o->rmap * CTL_PAGE_SIZE;
+	else
+		untracked = (double)s->mem_total - mind((double)s->mem_available, (double)s->mem_total) -
+			    o->rmap * CTL_PAGE_SIZE;
+	st->run = s->ksm.v[KSM_RUN] == 1;
+	st->ref_rmap = rmap_of(s);
+	probe_open(st, CTL_WAKE_START, maxd(untracked, 0) / CTL_PAGE_SIZE, 1, o->rmap, o->rmap);
 }
 
 void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
 	      struct ctl_decision *out)
 {
 	struct ctl_terms t;
-	double interval = (double)cfg->interval_ms / 1000.0;
-	double total, meas, e, margin, u, b, rate, rate_max, rate_floor, rmap_pages;
-	double d_scan = 0, d_gain = 0;
-	int64_t scanned, d_full = 0;
-	bool fresh, pressure, released, cpu_cut = false;
+	struct obs o;
 	enum ctl_wake wake = CTL_WAKE_NONE;
-	int cur_run;
+	bool pressure, released, cut, working;
+	double b, rate;
 
 	if (!usable(s)) {
 		*out = st->last;
@@ -309,261 +859,203 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	}
 	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
-	total = (double)s->mem_total;
-	meas = (double)s->mem_available / total;
-	cur_run = (int)s->ksm.v[KSM_RUN];
 
-	/* pages scanned: the kernel's counter, or an estimate from the knobs
-	 * that were in force (kernels before 6.6) */
-	if (ksm_values_has(&s->ksm, KSM_PAGES_SCANNED)) {
-		scanned = s->ksm.v[KSM_PAGES_SCANNED];
-	} else {
-		double est = 0;
-		if (st->primed && cur_run == 1 && dt > 0)
-			est = ctl_rate_of((uint64_t)s->ksm.v[KSM_PAGES_TO_SCAN], (uint64_t)s->ksm.v[KSM_SLEEP_MILLISECS],
-					  st->cost) * dt;
-		scanned = sat_add(st->prev_scanned, (int64_t)clamp(est, 0, 1e15));
-	}
-
-	fresh = !st->primed || !(dt > 0) || dt > 10.0 * interval;
-	if (!fresh) {
-		d_full = s->ksm.v[KSM_FULL_SCANS] - st->prev_full_scans;
-		d_scan = (double)(scanned - st->prev_scanned);
-		d_gain = (double)(gain_of(s) - st->prev_gain);
-		/* a counter that went backwards was reset: start over */
-		if (d_full < 0 || d_scan < 0)
-			fresh = true;
-	}
+	observe(cfg, st, s, dt, &o);
+	if (!o.fresh)
+		st->age_s += dt;
+	measure_cost(st, s, &o);
+	gather_evidence(st, s, &o);
+	t.scanned_rate = o.fresh ? 0 : o.d_scan / o.dt;
 	if (st->run < 0) {
-		st->run = cur_run == 1;
-		reset_epoch(st, s);
-		start_probe(st, s);
+		start(st, s, &o);
 		wake = CTL_WAKE_START;
 	}
 
-	/* ---- memory pressure: PID on the available-memory error ---------- */
-	e = error_of(cfg, s, &t);
-	margin = (double)size_resolve(&cfg->stop_margin, s->mem_total) / total;
-	t.error = e;
-	t.p = cfg->kp * e;
-	if (!fresh) {
-		double raw = -(meas - st->prev_meas) / dt;
-		double tf = (double)cfg->derivative_filter_ms / 1000.0;
-		st->dfilt += (dt / (tf + dt)) * (raw - st->dfilt);
-	}
-	/* Only a fall of MemAvailable raises effort: a rise is usually KSM's
-	 * own merging, and must not slow the merging that causes it. */
-	t.d = cfg->kd * maxd(st->dfilt, 0);
+	price(cfg, st, s, &o, &t);
+	pressure = run_state(cfg, st, s, &o, &t, &released);
 
-	/* ---- benefit and cost from the counter deltas --------------------- */
-	if (!fresh) {
-		double d_cpu = 0;
-		if (s->have_ksmd_cpu && st->prev_have_cpu)
-			d_cpu = s->ksmd_cpu_s - st->prev_ksmd_cpu;
-		if (d_cpu < 0)
-			d_cpu = 0;
-		if (s->have_ksmd_cpu && st->prev_have_cpu) {
-			st->cpu_share = d_cpu / dt;
-			st->acc_cpu += d_cpu;
-			st->acc_scanned += d_scan;
-			if (st->acc_cpu >= COST_MIN_CPU && st->acc_scanned >= COST_MIN_PAGES) {
-				double c = clamp(st->acc_cpu / st->acc_scanned, COST_MIN, COST_MAX);
-				st->cost = st->cost_measured ? st->cost + 0.5 * (c - st->cost) : c;
-				st->cost_measured = true;
-				st->acc_cpu = st->acc_scanned = 0;
-			} else if (st->acc_scanned > 1e9) {
-				st->acc_cpu = st->acc_scanned = 0;
-			}
-		} else {
-			st->cpu_share = d_scan * st->cost / dt;
-		}
-		if (d_scan > 0) {
-			double y = maxd(d_gain, 0) / d_scan;
-			st->yield_ewma += clamp(dt / YIELD_TAU, 0, 1) * (y - st->yield_ewma);
-		}
-		st->epoch_scanned += d_scan;
-		st->epoch_gain += d_gain;
-		if (d_full > 0) {
-			if (ksm_values_has(&s->ksm, KSM_PAGES_SKIPPED))
-				st->epoch_skipped = s->ksm.v[KSM_PAGES_SKIPPED] - st->prev_skipped;
-			if (!ksm_values_has(&s->ksm, KSM_PAGES_SCANNED))
-				st->epoch_scanned = maxd(st->epoch_scanned, (double)rmap_of(s));
-			enum ctl_wake w = end_of_epoch(cfg, st, s);
-			if (w != CTL_WAKE_NONE)
-				wake = w;
-		}
-	} else if (st->primed) {
-		reset_epoch(st, s);
-	}
-	t.scanned_rate = fresh ? 0 : d_scan / dt;
-
-	/* ---- run, with hysteresis ------------------------------------------ */
-	pressure = e > 0;
-	released = e < -margin;
-	if (pressure) {
-		st->calm_s = 0;
-		if (!st->run || st->mode == CTL_MODE_STOPPED) {
-			st->run = 1;
-			start_probe(st, s);
-			wake = CTL_WAKE_START;
-		}
-	} else if (released && !fresh) {
-		st->calm_s += dt;
-	}
-	if (!pressure && st->run && (released || cur_run != 1) &&
-	    (st->calm_s * 1000.0 >= (double)cfg->stop_delay_ms || cur_run != 1)) {
-		/* KSM already stopped by someone with no pressure: stay out */
-		st->run = 0;
-	}
-	if (!pressure && !st->run)
-		st->mode = CTL_MODE_STOPPED;
-
-	/* ---- new memory? ---------------------------------------------------- */
-	if (st->mode != CTL_MODE_STOPPED) {
-		enum ctl_wake w = wake_signal(cfg, st, s);
-		/* While scanning actively, tracked and unshared pages grow as
-		 * the scan reaches them: that is the scan's own doing, judged at
-		 * the end of the full scan. Only events from outside (memory
-		 * taken, merged pages gone) restart a probe then. */
-		bool outside = w == CTL_WAKE_MEM_DROP || w == CTL_WAKE_SHARING_DROP;
-		if (wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE &&
-		    (st->mode == CTL_MODE_IDLE || (!st->probing && outside)))
+	probe_follow(cfg, st, s, &o);
+	{
+		enum ctl_wake w = detect(cfg, st, s, &o);
+		if (wake == CTL_WAKE_NONE)
 			wake = w;
-		if (wake != CTL_WAKE_NONE && wake != CTL_WAKE_START)
-			start_probe(st, s);
 	}
 
-	/* ---- effort u, with anti-windup --------------------------------------- */
-	{
-		bool saturated_hi = st->u >= 1.0 && e > 0;
-		bool saturated_lo = st->u <= 0.0 && e < 0;
-		bool useless = st->mode != CTL_MODE_ACTIVE && e > 0;
-		if (!fresh && !saturated_hi && !saturated_lo && !useless)
-			st->integ += cfg->ki * e * dt;
-		st->integ = clamp(st->integ, 0, 1);
-	}
-	t.i = st->integ;
-	u = clamp(t.p + t.i + t.d, 0, 1);
-	st->u = u;
-	t.u = u;
+	/* new memory, or merging under way: plan with the merging cost */
+	working = st->probe.open || st->last.t.b_yield >= 0.5;
+	caps(cfg, st, s, &o, working, &t, &cut);
+	b = benefit(cfg, st, s, t.rate_idle, t.rate_cap, &t);
+	integrate(cfg, st, &o, b, &t);
+	t.anon_excess = s->have_anon && st->det_primed ? logical_anon(s) - st->anon_known : 0;
+	t.anon_noise = st->anon_noise;
 
-	/* ---- benefit factor b ------------------------------------------------- */
-	{
-		double vol = (double)s->ksm.v[KSM_PAGES_VOLATILE];
-		double unsh = (double)s->ksm.v[KSM_PAGES_UNSHARED];
-		double y_ref = maxd(st->epoch_yield_valid ? st->epoch_yield : 0, st->yield_ewma);
-		double wake_pages = (double)size_resolve(&cfg->wake_threshold, s->mem_total) / CTL_PAGE_SIZE;
-		/* Pages merge on their second visit. When the last full scan gave
-		 * no page its first visit, this one can only find what is left:
-		 * once it has covered EPOCH_JUDGE_SHARE of the tracked pages, its
-		 * own yield says more than the last one's, and a scan after the
-		 * one that merged everything need not run at full effort to the
-		 * end to find nothing. (New processes are scanned last in a pass,
-		 * so a scan that follows first visits is never judged early.) */
-		bool early = st->epoch_growth < wake_pages && st->epoch_scanned > 0 &&
-			     st->epoch_scanned >= EPOCH_JUDGE_SHARE * (double)rmap_of(s) &&
-			     (!st->probing || st->probe_boundaries >= 2);
-		if (early)
-			y_ref = maxd(maxd(st->epoch_gain, 0) / st->epoch_scanned, st->yield_ewma);
-		vol = maxd(vol - (double)(st->epoch_skipped > 0 ? st->epoch_skipped : 0), 0);
-		t.churn = unsh + vol > 0 ? vol / (unsh + vol) : 0;
-		t.yield = st->yield_ewma;
-		t.epoch_yield = st->epoch_yield;
-		if (st->mode != CTL_MODE_ACTIVE) {
-			b = 0;
-		} else if (st->probing && !early) {
-			b = 1;
-		} else {
-			double lim = cfg->volatile_limit / 100.0;
-			b = clamp((y_ref - cfg->min_yield) / (cfg->full_yield - cfg->min_yield), 0, 1);
-			if (t.churn > lim && lim < 1)
-				b *= clamp((1.0 - t.churn) / (1.0 - lim), 0, 1);
-		}
-		t.benefit = b;
-	}
-
-	/* ---- cost: the CPU cap as a rate ---------------------------------------- */
-	rmap_pages = (double)rmap_of(s);
-	rate_max = (double)cfg->pages_to_scan_max * 1000.0 / (double)cfg->sleep_ms_min;
-	rate_floor = (double)cfg->pages_to_scan_min * 1000.0 / (double)cfg->sleep_ms_max;
-	t.cost_us = st->cost * 1e6;
-	t.cpu_share = st->cpu_share;
-	t.rate_cap = (cfg->max_cpu / 100.0) / st->cost;
-	if (!fresh && s->have_ksmd_cpu && st->cpu_share > CAP_SLACK * cfg->max_cpu / 100.0 && t.scanned_rate > 0) {
-		/* measured above the cap: cut to what the last interval shows */
-		double cut = t.scanned_rate * (cfg->max_cpu / 100.0) / st->cpu_share;
-		if (cut < t.rate_cap)
-			t.rate_cap = cut;
-		cpu_cut = true;
-	}
-	t.rate_cap = clamp(t.rate_cap, rate_floor, rate_max);
-	t.rate_idle = clamp(rmap_pages / ((double)cfg->idle_scan_period_ms / 1000.0), rate_floor, t.rate_cap);
-
-	/* ---- the rate, and the knobs ---------------------------------------- */
-	rate = t.rate_idle + (t.rate_cap - t.rate_idle) * u * b;
-	rate = clamp(rate, rate_floor, t.rate_cap);
-	out->rate = rate;
+	rate = t.rate_idle + (t.rate_cap - t.rate_idle) * t.u * b;
+	out->rate = clamp(rate, t.rate_idle, t.rate_cap);
 	out->run = st->run ? 1 : 0;
-	out->set_pages = cfg->kernel_advisor == ADVISOR_TAKEOVER ||
-			 !ksm_values_has(&s->ksm, KSM_ADVISOR_MODE) || s->ksm.v[KSM_ADVISOR_MODE] == 0;
-	{
-		/* defer: the advisor's pages_to_scan is given; only the sleep is ours */
-		uint64_t kernel_pages = (uint64_t)s->ksm.v[KSM_PAGES_TO_SCAN];
-		uint64_t fixed = out->set_pages ? 0 : (kernel_pages ? kernel_pages : 1);
-		uint64_t p, sl;
-		double prev_rate = st->pages ? ctl_rate_of(fixed ? fixed : st->pages, st->sleep_ms, st->cost) : 0;
-		bool in_bounds = st->pages >= cfg->pages_to_scan_min && st->pages <= cfg->pages_to_scan_max &&
-				 st->sleep_ms >= cfg->sleep_ms_min && st->sleep_ms <= cfg->sleep_ms_max;
-		if (in_bounds && prev_rate > 0 && fabs(prev_rate - rate) <= DEADBAND * rate &&
-		    prev_rate <= t.rate_cap * (1 + DEADBAND / 2) && (!fixed || fixed == st->pages)) {
-			p = fixed ? fixed : st->pages;
-			sl = st->sleep_ms;
-		} else {
-			ctl_map_rate(cfg, rate, st->cost, fixed, &p, &sl);
-		}
-		st->pages = p;
-		st->sleep_ms = sl;
-		out->pages_to_scan = out->set_pages ? p : kernel_pages;
-		out->sleep_ms = sl;
-		out->rate_planned = ctl_rate_of(p, sl, st->cost);
-	}
+	out->t = t;
+	knobs(cfg, st, s, out->rate, out);
 
-	/* ---- the reason -------------------------------------------------------- */
 	if (!out->run)
-		out->reason = CTL_R_NO_PRESSURE;
-	else if (!pressure)
-		out->reason = released ? CTL_R_PRESSURE_FADING : CTL_R_NO_PRESSURE;
-	else if (cpu_cut)
-		out->reason = CTL_R_CPU_CAP;
-	else if (st->mode == CTL_MODE_IDLE)
-		out->reason = CTL_R_NOTHING_TO_MERGE;
-	else if (st->probing && b >= 1)
-		out->reason = CTL_R_PROBING;
-	else if (t.churn > cfg->volatile_limit / 100.0 && b < 1)
-		out->reason = CTL_R_CHURN;
-	else if (b < 1)
-		out->reason = CTL_R_LOW_YIELD;
+		st->mode = CTL_MODE_STOPPED;
 	else
-		out->reason = CTL_R_MERGING;
+		st->mode = out->rate < IDLE_MARGIN * t.rate_idle ? CTL_MODE_IDLE : CTL_MODE_ACTIVE;
 	out->mode = st->mode;
+	out->reason = reason_of(st, out, pressure, released, cut);
 	out->wake = wake;
 	out->estimated_cpu = !s->have_ksmd_cpu;
-	out->t = t;
 	st->last = *out;
-	prime(st, s, scanned);
+	prime(st, s, &o);
 }
 
 void ctl_reconfigure(const struct cfg *new_cfg, struct ctl_state *st, const struct sample *s)
 {
 	struct ctl_terms t;
-	double p, d, i;
+	double e, p, d;
 
 	if (!st->primed || !s || s->mem_total == 0)
 		return;
 	memset(&t, 0, sizeof(t));
-	p = new_cfg->kp * error_of(new_cfg, s, &t);
+	e = error_of(new_cfg, s, &t);
+	p = new_cfg->kp * (st->efilt_valid ? st->efilt : e);
 	d = new_cfg->kd * maxd(st->dfilt, 0);
-	/* keep u where it was: the integral takes up the difference */
-	i = st->u - p - d;
-	st->integ = clamp(i, 0, 1);
+	/* keep u where it was: the integral takes up the difference, below 0
+	 * if it must (new gains that alone would saturate) */
+	st->integ = clamp(st->u - p - d, integ_floor(new_cfg), 1);
+}
+
+/* ---- the learned state, across a restart ------------------------------------------- */
+
+#define SAVE_VERSION 1
+
+/* The fields saved, with their ranges. */
+struct saved_field {
+	const char *key;
+	size_t off;
+	double lo, hi;
+};
+#define SF(k, f, lo, hi) { k, offsetof(struct ctl_state, f), lo, hi }
+static const struct saved_field saved_fields[] = {
+	SF("cost", cost, COST_MIN, COST_MAX),
+	SF("cost_merging", cost_merging, COST_MIN, COST_MAX),
+	SF("integ", integ, -1e6, 1),
+	SF("efilt", efilt, -1, 1),
+	SF("anon_known", anon_known, 0, 1e18),
+	SF("anon_noise", anon_noise, 0, 1e18),
+	SF("anon_step", anon_step, 0, 1e18),
+	SF("anon_level", anon_level, 0, 1e18),
+	SF("anon_dev", anon_dev, 0, 1e18),
+	SF("anon_noise_floor", anon_noise_floor, 0, 1e18),
+	SF("ev_gain", ev_gain, 0, 1e18),
+	SF("ev_scanned", ev_scanned, 0, 1e18),
+	SF("breaks", breaks, 0, 1e12),
+	SF("pass_len", pass_len, 0, 1e15),
+	SF("skipped_pass", skipped_pass, 0, 1e15),
+	SF("bucket", bucket, 0, 1e6),
+};
+
+int ctl_save(const struct ctl_state *st, const struct sample *s, char *buf, size_t len)
+{
+	size_t n = 0;
+	int w;
+
+	w = snprintf(buf, len,
+		     "version=%d\nfull_scans=%" PRId64 "\nrmap=%" PRId64 "\ngain=%" PRId64 "\nrun=%d\n"
+		     "probe_pages=%.0f\nprobe_why=%d\n",
+		     SAVE_VERSION, s->ksm.v[KSM_FULL_SCANS], rmap_of(s), gain_of(s), st->run > 0 ? 1 : 0,
+		     st->probe.open ? st->probe.pages : 0.0, st->probe.open ? (int)st->probe.why : 0);
+	if (w < 0 || (size_t)w >= len)
+		return -ENOSPC;
+	n = (size_t)w;
+	for (size_t i = 0; i < ARRAY_SIZE(saved_fields); i++) {
+		double v;
+		memcpy(&v, (const char *)st + saved_fields[i].off, sizeof(v));
+		/* %.17g reads back exactly, in one pass */
+		w = snprintf(buf + n, len - n, "%s=%.17g\n", saved_fields[i].key, v);
+		if (w < 0 || (size_t)w >= len - n)
+			return -ENOSPC;
+		n += (size_t)w;
+	}
+	return 0;
+}
+
+/* The value of key in "key=value" lines, copied into val; false if absent. */
+static bool saved_get(const char *text, const char *key, char *val, size_t len)
+{
+	size_t kl = strlen(key);
+
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, "\n");
+			if (n >= len)
+				return false;
+			memcpy(val, p + kl + 1, n);
+			val[n] = '\0';
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool saved_num(const char *text, const char *key, double lo, double hi, double *out)
+{
+	char v[64];
+
+	return saved_get(text, key, v, sizeof(v)) && parse_double(v, lo, hi, out) == 0;
+}
+
+static bool near(double a, double b)
+{
+	return fabs(a - b) <= maxd(0.1 * maxd(a, b), 1024);
+}
+
+int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, double age_s, double max_age_s,
+		const char **why)
+{
+	struct ctl_state tmp;
+	double version, scans, rmap, gain, run, ppages, pwhy;
+
+	*why = "";
+	if (!saved_num(text, "version", SAVE_VERSION, SAVE_VERSION, &version) ||
+	    !saved_num(text, "full_scans", 0, 9e15, &scans) || !saved_num(text, "rmap", 0, 9e15, &rmap) ||
+	    !saved_num(text, "gain", 0, 9e15, &gain) || !saved_num(text, "run", 0, 1, &run) ||
+	    !saved_num(text, "probe_pages", 0, 9e15, &ppages) ||
+	    !saved_num(text, "probe_why", 0, CTL_WAKE_COUNT - 1, &pwhy)) {
+		*why = "not a saved controller state";
+		return -EINVAL;
+	}
+	ctl_init(&tmp);
+	for (size_t i = 0; i < ARRAY_SIZE(saved_fields); i++) {
+		double v;
+		if (!saved_num(text, saved_fields[i].key, saved_fields[i].lo, saved_fields[i].hi, &v)) {
+			*why = "a value is missing or out of range";
+			return -EINVAL;
+		}
+		memcpy((char *)&tmp + saved_fields[i].off, &v, sizeof(v));
+	}
+	if (!(age_s >= 0 && age_s <= max_age_s)) {
+		*why = "saved too long ago";
+		return -ESTALE;
+	}
+	if (!usable(s) || (double)s->ksm.v[KSM_FULL_SCANS] < scans ||
+	    (double)s->ksm.v[KSM_FULL_SCANS] > scans + 2 + age_s) {
+		*why = "full_scans disagrees (a reboot, or KSM was reset)";
+		return -ESTALE;
+	}
+	if (!near((double)rmap_of(s), rmap) || !near((double)gain_of(s), gain)) {
+		*why = "the tracked or merged pages changed meanwhile";
+		return -ESTALE;
+	}
+	tmp.run = s->ksm.v[KSM_RUN] == 1;
+	tmp.cost_measured = true;
+	tmp.efilt_valid = true;
+	tmp.age_s = CTL_LEARN_S; /* the noise is known: no learning period */
+	tmp.det_primed = s->have_anon && tmp.anon_known > 0;
+	tmp.anon_prev = s->have_anon ? logical_anon(s) : 0;
+	tmp.ref_rmap = rmap_of(s);
+	if (ppages > 0) {
+		/* a probe was under way: it goes on, from its first visit */
+		probe_open(&tmp, (enum ctl_wake)pwhy, ppages, 1, (double)rmap_of(s), (double)rmap_of(s));
+	}
+	*st = tmp;
+	return 0;
 }

@@ -5,16 +5,21 @@
  * sample (dt); ctl_step() updates the state and fills a decision that
  * carries its reason and the value of every term. See docs/controller.md.
  *
- *   effort u   = clamp(P + I + D, 0, 1)          memory pressure (PID)
- *   benefit b  in [0, 1]                          is scanning still paying?
- *   rate       = idle + (cap - idle) * u * b      pages per second
- *   cap        = max_cpu / cost_per_page          cost (measured ksmd CPU)
- *   (pages_to_scan, sleep_millisecs) from rate    mapping within [scan] bounds
- */
+ *   price    u  = clamp(P + I + D, 0, 1)         memory pressure (PID)
+ *   benefit  b  = max(b_yield * derate, b_probe, b_churn)  what scanning finds
+ *   cost        cap = max_cpu (+ burst) / cost    ksmd's measured CPU a page
+ *   rate        idle + (cap - idle) * u * b       pages per second
+ *   knobs       (pages_to_scan, sleep_millisecs)  within [scan], with hysteresis
+ *
+ * b_yield comes from the pages merged per page scanned; b_probe from new
+ * memory that KSM has not seen twice yet, priced by its share of what a
+ * scan must cover to reach it; b_churn from the pages that writes break
+ * (cow_ksm), which wait for ksmd's next visit to merge again. */
 #ifndef KSMPILOT_CONTROLLER_H
 #define KSMPILOT_CONTROLLER_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -22,8 +27,8 @@
 
 enum ctl_mode {
 	CTL_MODE_STOPPED,       /* run=0: no pressure for stop_delay */
-	CTL_MODE_ACTIVE,        /* scanning with effort u * b */
-	CTL_MODE_IDLE,          /* nothing left to merge: idle rate */
+	CTL_MODE_ACTIVE,        /* scanning above the idle rate */
+	CTL_MODE_IDLE,          /* nothing worth merging: the idle rate */
 	CTL_MODE_COUNT
 };
 
@@ -34,21 +39,18 @@ enum ctl_reason {
 	CTL_R_PROBING,          /* new memory: scanning it twice before judging */
 	CTL_R_MERGING,          /* scanning pays: merge yield is good */
 	CTL_R_LOW_YIELD,        /* scanning pays a little: effort scaled down */
-	CTL_R_CHURN,            /* volatile pages dominate: backing off */
-	CTL_R_NOTHING_TO_MERGE, /* last full scan brought nothing: idle rate */
+	CTL_R_CHURN,            /* writes break merged pages, or volatile pages dominate */
+	CTL_R_NOTHING_TO_MERGE, /* nothing worth merging: idle rate */
 	CTL_R_CPU_CAP,          /* rate limited by max_cpu */
 	CTL_R_COUNT
 };
 
-/* Why the controller left the idle rate, for the log. */
+/* Why a probe started (the tick that opened it carries it). */
 enum ctl_wake {
 	CTL_WAKE_NONE,
-	CTL_WAKE_START,         /* first tick or run resumed */
-	CTL_WAKE_MEM_DROP,      /* MemAvailable fell by wake_threshold */
-	CTL_WAKE_RMAP_GROWTH,   /* KSM tracks wake_threshold more pages */
-	CTL_WAKE_UNSHARED,      /* pages settled into the unstable tree */
-	CTL_WAKE_SHARING_DROP,  /* merged pages went away: the workload changed */
-	CTL_WAKE_IDLE_YIELD,    /* an idle full scan merged pages */
+	CTL_WAKE_START,         /* start-up: memory KSM does not track yet */
+	CTL_WAKE_ANON_GROWTH,   /* anonymous memory grew past what was known */
+	CTL_WAKE_RMAP_GROWTH,   /* the idle scan reached pages it had never seen */
 	CTL_WAKE_COUNT
 };
 
@@ -61,15 +63,25 @@ struct ctl_terms {
 	double error;           /* (setpoint - available) / MemTotal, max over sources */
 	double error_mem, error_guest, error_psi;
 	double p, i, d;         /* PID terms */
-	double u;               /* effort, clamp(P + I + D, 0, 1) */
+	double u;               /* price (effort): clamp(P + I + D, 0, 1) */
 	double benefit;         /* b */
-	double yield;           /* merged per scanned, short-term */
-	double epoch_yield;     /* merged per scanned over the last full scan */
+	double b_yield;         /* from the gross merge yield */
+	double b_probe;         /* from new memory not yet seen twice */
+	double b_churn;         /* to re-merge pages broken by writes in time */
+	double derate;          /* factor on b_yield when volatile pages dominate */
+	double yield;           /* pages merged per page scanned, recent (net of breaks) */
 	double churn;           /* volatile share of unshared + volatile */
-	double cost_us;         /* ksmd CPU per page scanned, µs */
+	double breaks;          /* merged pages broken by writes (cow_ksm), pages/s */
+	double probe_pages;     /* pages of new memory being probed */
+	double anon_excess;     /* bytes of anonymous memory above the known level */
+	double anon_noise;      /* mean |change| of anonymous memory a sample, bytes */
+	double cost_us;         /* ksmd CPU per page scanned, µs (measured) */
+	double plan_cost_us;    /* the cost the cap was planned with */
 	double cpu_share;       /* ksmd CPU, fraction of one core, last interval */
-	double rate_cap;        /* pages/s allowed by max_cpu */
-	double rate_idle;       /* pages/s for one full scan per idle_scan_period */
+	double cpu_cap;         /* share of a core allowed now (max_cpu, up to the burst) */
+	double burst;           /* burst allowance left, 0..1 */
+	double rate_cap;        /* pages/s allowed by cpu_cap */
+	double rate_idle;       /* pages/s of the idle scan */
 	double scanned_rate;    /* pages/s scanned in the last interval */
 	uint64_t setpoint;      /* bytes of MemAvailable aimed at */
 };
@@ -84,69 +96,119 @@ struct ctl_decision {
 	double rate_planned;    /* pages/s the written knobs give */
 	enum ctl_mode mode;
 	enum ctl_reason reason;
-	enum ctl_wake wake;     /* set on the tick that left idling */
+	enum ctl_wake wake;     /* set on the tick that started a probe */
 	bool estimated_cpu;     /* ksmd invisible: CPU estimated from the rate */
 	struct ctl_terms t;
+};
+
+/* The probe: new memory that KSM has not seen twice yet. A process that
+ * starts using KSM is inserted just behind the scan cursor, so its memory
+ * is first visited after one whole pass (len0 pages), which adds its rmap
+ * items (growth), and seen twice one pass later: the probe follows the
+ * pages scanned since it opened. */
+struct ctl_probe {
+	bool open;
+	enum ctl_wake why;
+	double pages;                   /* new pages awaiting their visits */
+	int stage;                      /* 1: awaiting the first visit, 2: the second */
+	double scanned;                 /* pages scanned since it (re)opened */
+	double len0;                    /* pages of a pass when it (re)opened */
+	int64_t rmap0;                  /* rmap items when it first opened */
+	double growth;                  /* most rmap items added since rmap0 */
+	double growth_base;             /* growth when it (re)opened */
+	double stage2_at;               /* scanned when the second visit's pass began */
+	double win_scanned, win_gain;   /* during the new memory's second visit */
+	double idle_s;                  /* seconds with nothing to scan */
 };
 
 /* What the controller keeps between ticks. Plain data; zero it with
  * ctl_init(). */
 struct ctl_state {
 	bool primed;                    /* prev holds a sample */
-	/* previous sample, the parts used for deltas */
+	/* the previous sample, the parts used for deltas */
 	double prev_meas;               /* MemAvailable / MemTotal */
 	int64_t prev_gain;              /* pages_sharing + ksm_zero_pages */
 	int64_t prev_scanned;           /* pages_scanned (or estimate) */
 	int64_t prev_full_scans;
 	int64_t prev_skipped;
+	int64_t prev_rmap;
+	uint64_t prev_cow;
+	bool prev_have_cow;
 	double prev_ksmd_cpu;
 	bool prev_have_cpu;
-	/* PID */
+	/* price */
 	double integ;
 	double dfilt;                   /* filtered -d(available/total)/dt, 1/s */
+	double efilt;                   /* filtered error, for P */
+	bool efilt_valid;
 	double u;
-	/* run */
 	int run;
 	double calm_s;                  /* seconds without pressure */
-	/* benefit */
-	enum ctl_mode mode;
-	unsigned probe_boundaries;      /* full scans seen since the probe began */
-	bool probing;
-	double epoch_scanned, epoch_gain;
-	int64_t epoch_rmap_start;
-	int64_t epoch_skipped;          /* pages_skipped during the last full scan */
-	double epoch_growth;            /* rmap items added during the last full scan */
-	double epoch_yield;
-	bool epoch_yield_valid;
-	double yield_ewma;
-	uint64_t idle_avail_ref;        /* highest MemAvailable since idling */
-	int64_t idle_rmap_ref;          /* lowest rmap count since idling */
-	int64_t idle_unshared_ref;
-	int64_t idle_gain_ref;          /* highest sharing + zero pages since idling */
+	double age_s;                   /* seconds since the first sample */
+	/* the scan's position */
+	double pass_pages;              /* pages scanned since the last full scan ended */
+	double pass_len;                /* pages of the last whole pass */
+	double skipped_pass;            /* pages skipped in the last whole pass */
+	double skipped_acc;
+	/* evidence */
+	double ev_gain, ev_scanned;     /* pages merged and pages scanned, decaying */
+	double breaks;                  /* cow_ksm rate, pages/s, smoothed */
+	/* new memory */
+	bool det_primed;
+	double anon_known;              /* bytes of logical anon memory KSM has had its chance at */
+	double anon_prev;
+	double anon_noise;              /* the noise: max(anon_step, anon_dev), bytes */
+	double anon_step;               /* mean |change| a sample, bytes */
+	double anon_level;              /* slow mean of logical anon memory */
+	double anon_dev;                /* mean |distance| from that mean, bytes */
+	double anon_noise_floor;        /* learned from swings that were not KSM's; decays */
+	double anon_cusum;              /* accumulated excess, bytes */
+	int64_t ref_rmap;               /* lowest rmap items since the last probe */
+	struct ctl_probe probe;
 	/* cost */
-	double cost;                    /* seconds of ksmd CPU per page */
+	double cost;                    /* seconds of ksmd CPU a page, measured */
+	double cost_merging;            /* ... while pages change state */
 	bool cost_measured;
-	double acc_cpu, acc_scanned;
+	double acc_cpu, acc_scanned, acc_work;
 	double cpu_share;
+	double bucket;                  /* burst allowance, CPU-seconds */
 	/* output */
 	uint64_t pages, sleep_ms;
+	int last_dir;                   /* direction of the last rate change: -1, 0, 1 */
+	enum ctl_mode mode;
 	struct ctl_decision last;
 };
 
 /* ksmd cost per page assumed until measured, and when ksmd is invisible. */
 #define CTL_DEFAULT_COST_S 3e-6
 #define CTL_PAGE_SIZE 4096.0
+/* Seconds during which a start without saved state only learns the noise of
+ * anonymous memory; what arrives meanwhile joins the start-up probe. */
+#define CTL_LEARN_S 30.0
 
 void ctl_init(struct ctl_state *st);
 
 /* One tick. dt: seconds since the previous sample (ignored on the first).
- * A dt above 10 intervals (suspend, stalled clock) re-primes the deltas. */
+ * A dt above 10 idle intervals (suspend, stalled clock) re-primes the
+ * deltas. */
 void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
 	      struct ctl_decision *out);
 
-/* Bumpless reload: keep the effort u unchanged across a change of gains or
- * setpoint by moving the integral. s is the last sample (may be NULL). */
+/* Bumpless reload: keep the price u unchanged across a change of gains or
+ * setpoint by moving the integral, even when the new gains alone would
+ * saturate. s is the last sample (may be NULL). */
 void ctl_reconfigure(const struct cfg *new_cfg, struct ctl_state *st, const struct sample *s);
+
+/* The learned state, for a restart without a new probe: ctl_save() writes
+ * "key=value" lines into buf (0, or -ENOSPC); ctl_restore() reads them
+ * back into a fresh state. It takes them only when they are complete, in
+ * range, at most max_age_s old (age_s: now - when they were saved) and the
+ * kernel's counters in s agree (the same full scans or a few more, rmap
+ * items and merged pages within a tenth). Returns 0, -ESTALE (too old, or
+ * the counters disagree: *why says which) or -EINVAL (not a saved state). */
+int ctl_save(const struct ctl_state *st, const struct sample *s, char *buf, size_t len);
+int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, double age_s,
+		double max_age_s, const char **why);
 
 /* Knob mapping (exposed for tests and docs). */
 void ctl_map_rate(const struct cfg *cfg, double rate, double cost, uint64_t fixed_pages, uint64_t *pages,

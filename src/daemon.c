@@ -30,7 +30,7 @@ static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	(void)src;
 	(void)usec;
 	pilot_tick(l->pilot, now_us());
-	schedule(l, pilot_cfg(l->pilot)->interval_ms * 1000);
+	schedule(l, pilot_next_tick_us(l->pilot));
 	return 0;
 }
 

@@ -59,9 +59,13 @@ struct pilot {
 
 	/* published state */
 	char state_path[CFG_PATH_MAX + 32];
+	char ctl_path[CFG_PATH_MAX + 32];       /* the controller's learned state */
+	char boot_id[64];
+	char status[256];                       /* the last sd_notify STATUS= */
 	int64_t started, decided;       /* CLOCK_REALTIME seconds */
 	uint64_t state_written_ms;      /* monotonic; 0 = never */
-	bool state_err_logged, metrics_err_logged;
+	uint64_t ctl_saved_ms;          /* when the controller state was last saved */
+	bool state_err_logged, metrics_err_logged, ctl_err_logged;
 
 	/* hazards */
 	struct hazard_episode profit;
@@ -189,9 +193,12 @@ static void log_decision_line(int prio, const char *msgid, const struct sample *
 	size_t n = report_fields(f, ARRAY_SIZE(f), s, d);
 
 	report_summary(sum, sizeof(sum), s, d);
-	log_struct(prio, msgid, f, n, "%s (P=%.3f I=%.3f D=%.3f u=%.2f b=%.2f yield=%.4f cost=%.2fus cap=%.0f/s%s%s)", sum,
-		   d->t.p, d->t.i, d->t.d, d->t.u, d->t.benefit, d->t.yield, d->t.cost_us, d->t.rate_cap,
-		   d->wake != CTL_WAKE_NONE ? " wake=" : "", d->wake != CTL_WAKE_NONE ? ctl_wake_name(d->wake) : "");
+	log_struct(prio, msgid, f, n,
+		   "%s (u=%.2f: P=%.3f I=%.3f D=%.3f; b=%.2f: yield %.2f, probe %.2f, churn %.2f, derate %.2f; "
+		   "cost %.2fus, cap %.0f%% = %.0f/s%s%s)",
+		   sum, d->t.u, d->t.p, d->t.i, d->t.d, d->t.benefit, d->t.b_yield, d->t.b_probe, d->t.b_churn,
+		   d->t.derate, d->t.plan_cost_us, d->t.cpu_cap * 100, d->t.rate_cap,
+		   d->wake != CTL_WAKE_NONE ? "; wake=" : "", d->wake != CTL_WAKE_NONE ? ctl_wake_name(d->wake) : "");
 }
 
 /* ---- --once ---------------------------------------------------------------- */
@@ -518,6 +525,113 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 	}
 }
 
+/* ---- the controller's learned state, across a restart ------------------------ */
+
+/* A state saved longer ago than this is not reused: the host has moved on. */
+#define CTL_STATE_MAX_AGE_S 600.0
+/* It is saved this often (and on exit): a crash loses a minute of learning. */
+#define CTL_SAVE_MS 60000u
+
+static void read_boot_id(struct pilot *pl)
+{
+	char buf[64];
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	pl->boot_id[0] = '\0';
+	if (fd < 0)
+		return;
+	if (pread_text(fd, buf, sizeof(buf)) > 0 && strspn(buf, "0123456789abcdef-") == strlen(buf))
+		snprintf(pl->boot_id, sizeof(pl->boot_id), "%s", buf);
+	close(fd);
+}
+
+static void save_controller(struct pilot *pl, const struct sample *s)
+{
+	char buf[4096];
+	int n, r;
+
+	if (!pl->ctl_path[0] || !pl->ctl.primed)
+		return;
+	n = snprintf(buf, sizeof(buf), "saved=%lld\nboot_id=%s\n", (long long)time(NULL), pl->boot_id);
+	if (n < 0 || (size_t)n >= sizeof(buf) || ctl_save(&pl->ctl, s, buf + n, sizeof(buf) - (size_t)n) < 0)
+		return;
+	r = write_file_replace(pl->ctl_path, buf, strlen(buf), 0644, false);
+	if (r < 0 && !pl->ctl_err_logged)
+		log_warn(-r, "cannot save the controller state to %s; a restart will probe again", pl->ctl_path);
+	pl->ctl_err_logged = r < 0;
+}
+
+/* The value of "key=" in text, or "" (at most len - 1 bytes). */
+static void line_value(const char *text, const char *key, char *out, size_t len)
+{
+	size_t kl = strlen(key);
+
+	out[0] = '\0';
+	for (const char *p = text; p && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL)
+		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
+			size_t n = strcspn(p + kl + 1, "\n");
+			if (n < len) {
+				memcpy(out, p + kl + 1, n);
+				out[n] = '\0';
+			}
+			return;
+		}
+}
+
+/* Reuse what the last instance learned, when it is fresh, from this boot,
+ * and the kernel's counters agree: no new probe after a restart. */
+static void restore_controller(struct pilot *pl, const struct sample *s)
+{
+	struct stat sb;
+	char *text = NULL, saved[32], boot[64];
+	const char *why = "";
+	size_t len;
+	int64_t when = 0;
+	double age;
+	int r;
+
+	if (lstat(pl->ctl_path, &sb) < 0)
+		return; /* none: a first start */
+	if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
+		log_notice("ignoring the controller state %s: not a regular file owned by uid %u and writable by it "
+			   "alone",
+			   pl->ctl_path, (unsigned)geteuid());
+		return;
+	}
+	r = read_file(pl->ctl_path, 8192, &text, &len);
+	if (r < 0) {
+		log_notice("ignoring the controller state %s: %s", pl->ctl_path, strerror(-r));
+		return;
+	}
+	line_value(text, "saved", saved, sizeof(saved));
+	line_value(text, "boot_id", boot, sizeof(boot));
+	if (parse_i64(saved, 0, INT64_MAX, &when) < 0) {
+		why = "no time of saving";
+		r = -EINVAL;
+	} else if (!pl->boot_id[0] || strcmp(boot, pl->boot_id) != 0) {
+		why = "saved before the last boot";
+		r = -ESTALE;
+	} else {
+		age = (double)((int64_t)time(NULL) - when);
+		r = ctl_restore(&pl->ctl, text, s, age, CTL_STATE_MAX_AGE_S, &why);
+	}
+	if (r == 0)
+		log_info("controller state restored from %s (saved %llds ago): no new probe", pl->ctl_path,
+			 (long long)((int64_t)time(NULL) - when));
+	else
+		log_notice("not reusing the controller state %s: %s; the controller starts afresh", pl->ctl_path, why);
+	free(text);
+}
+
+static void notify_status(struct pilot *pl, const char *status)
+{
+	/* only when it changed: each sd_notify is a socket and a message */
+	if (strcmp(status, pl->status) == 0)
+		return;
+	snprintf(pl->status, sizeof(pl->status), "%s", status);
+	sd_notifyf(0, "STATUS=%s", status);
+}
+
 /* ---- the state file and the Prometheus textfile ------------------------------ */
 
 static void publish(struct pilot *pl, const struct sample *s, const struct ctl_decision *d, uint64_t now_ms,
@@ -552,6 +666,10 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.maps = pl->map_usage;
 	si.hazard_numa = pl->numa_hazard;
 	si.numa_nodes = pl->numa_nodes;
+	if (now_ms - pl->ctl_saved_ms >= CTL_SAVE_MS || !pl->ctl_saved_ms) {
+		save_controller(pl, s);
+		pl->ctl_saved_ms = now_ms ? now_ms : 1;
+	}
 	if (pl->state_path[0]) {
 		r = state_write(pl->state_path, &si);
 		if (r < 0 && !pl->state_err_logged)
@@ -600,9 +718,14 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 		note_foreign_changes(pl, &s);
 	ctl_step(&pl->cfg, &pl->ctl, &s, dt, &d);
 	if (d.hold) {
-		sd_notifyf(0, "STATUS=holding: inputs unreadable (%s)", strerror(-pl->sample_err_logged));
+		snprintf(sum, sizeof(sum), "holding: inputs unreadable (%s)", strerror(-pl->sample_err_logged));
+		notify_status(pl, sum);
 		return;
 	}
+	/* copy-on-write breaks matter while ksmd runs; a read saved otherwise;
+	 * and a stopped ksmd's counters do not move */
+	sampler_set_vmstat(&pl->sampler, d.run == 1);
+	sampler_set_quiet(&pl->sampler, d.run == 0 && s.ksm.v[KSM_RUN] == 0);
 	pl->last = s;
 	pl->last_decision = d;
 	pl->have_last = true;
@@ -632,7 +755,18 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 	check_hazards(pl, &s, now / 1000);
 	publish(pl, &s, &d, now / 1000, changed);
 	report_summary(sum, sizeof(sum), &s, &d);
-	sd_notifyf(0, "STATUS=%s", sum);
+	notify_status(pl, sum);
+}
+
+uint64_t pilot_next_tick_us(const struct pilot *pl)
+{
+	uint64_t ms = pl->cfg.interval_ms;
+
+	/* idle or stopped: sample less often; new memory is still noticed
+	 * within idle_interval */
+	if (pl->have_last && pl->last_decision.mode != CTL_MODE_ACTIVE && pl->cfg.idle_interval_ms > ms)
+		ms = pl->cfg.idle_interval_ms;
+	return ms * 1000;
 }
 
 int pilot_reload(struct pilot *pl)
@@ -820,8 +954,12 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	check_numa(pl, &s);
 	pl->started = (int64_t)time(NULL);
 	pl->decided = pl->started;
-	if (pl->lock_fd >= 0)
+	if (pl->lock_fd >= 0) {
 		snprintf(pl->state_path, sizeof(pl->state_path), "%s/state", pl->cfg.state_dir);
+		snprintf(pl->ctl_path, sizeof(pl->ctl_path), "%s/controller", pl->cfg.state_dir);
+		read_boot_id(pl);
+		restore_controller(pl, &s);
+	}
 	*out = pl;
 	return EXIT_OK;
 fail:
@@ -831,7 +969,12 @@ fail:
 
 bool pilot_stop(struct pilot *pl)
 {
-	bool ok = apply_on_exit(pl);
+	bool ok;
+
+	/* what the controller learned, for the next start */
+	if (pl->have_last)
+		save_controller(pl, &pl->last);
+	ok = apply_on_exit(pl);
 
 	if (ok && pl->have_snap)
 		unlink(pl->snap_path);

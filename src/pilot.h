@@ -57,6 +57,9 @@ struct pilot;
 int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg *cfg, const struct pilot_env *env);
 /* One tick at monotonic time now (µs). */
 void pilot_tick(struct pilot *p, uint64_t now_us);
+/* When the next tick is due, in µs from the last one: interval while ksmd
+ * works, idle_interval (at least interval) while it idles or is stopped. */
+uint64_t pilot_next_tick_us(const struct pilot *p);
 /* Re-read the configuration; 0, or -EINVAL with the old one kept. */
 int pilot_reload(struct pilot *p);
 /* Apply on_exit; true when every knob was put back (or left, as asked). */

@@ -62,10 +62,14 @@ void report_block(FILE *f, const struct cfg *cfg, const struct sample *s, const 
 		fprintf(f, ", psi %+.4f", t->error_psi);
 	fprintf(f, ")\n");
 	fprintf(f, "  %-22s P=%.3f I=%.3f D=%.3f -> u=%.3f\n", "effort", t->p, t->i, t->d, t->u);
-	fprintf(f, "  %-22s b=%.3f (yield %.4f, last full scan %.4f, churn %.2f)\n", "benefit", t->benefit, t->yield,
-		t->epoch_yield, t->churn);
-	fprintf(f, "  %-22s %.2f us/page; max_cpu %.0f%% allows %.0f pages/s\n", "cost", t->cost_us, cfg->max_cpu,
-		t->rate_cap);
+	fprintf(f, "  %-22s b=%.3f = max(max(b_yield %.3f, b_churn %.3f) x derate %.2f, b_probe %.3f)\n", "benefit",
+		t->benefit, t->b_yield, t->b_churn, t->derate, t->b_probe);
+	fprintf(f, "  %-22s yield %.4f merged a page scanned, %.0f breaks/s, churn %.2f, probe %.0f pages\n", "evidence",
+		t->yield, t->breaks, t->churn, t->probe_pages);
+	fprintf(f, "  %-22s %.0f MiB above the known level (noise %.0f MiB)\n", "anonymous memory",
+		t->anon_excess / MiB, t->anon_noise / MiB);
+	fprintf(f, "  %-22s %.2f us/page (planned with %.2f); cap %.0f%% of a core (burst left %.0f%%) allows %.0f pages/s\n",
+		"cost", t->cost_us, t->plan_cost_us, t->cpu_cap * 100, t->burst * 100, t->rate_cap);
 	fprintf(f, "  %-22s %.0f pages/s scanned; idle rate %.0f pages/s\n", "scan", t->scanned_rate, t->rate_idle);
 
 	fprintf(f, "decision:\n");
@@ -132,6 +136,13 @@ size_t report_fields(struct log_field *f, size_t max, const struct sample *s, co
 	F("KSM_D", "%.4f", t->d);
 	F("KSM_EFFORT", "%.4f", t->u);
 	F("KSM_BENEFIT", "%.4f", t->benefit);
+	F("KSM_B_YIELD", "%.4f", t->b_yield);
+	F("KSM_B_PROBE", "%.4f", t->b_probe);
+	F("KSM_B_CHURN", "%.4f", t->b_churn);
+	F("KSM_DERATE", "%.4f", t->derate);
+	F("KSM_PROBE_PAGES", "%.0f", t->probe_pages);
+	F("KSM_BREAKS", "%.1f", t->breaks);
+	F("KSM_CPU_CAP_PERCENT", "%.2f", t->cpu_cap * 100);
 	F("KSM_YIELD", "%.5f", t->yield);
 	F("KSM_COST_US", "%.3f", t->cost_us);
 	F("KSM_RATE_CAP", "%.0f", t->rate_cap);

@@ -20,6 +20,7 @@ struct procps_ctx {
 	struct pids_info *one;          /* finding ksmd: PID, CMD, PPID */
 	int stat_fd;                    /* /proc/<ksmd>/stat, kept open */
 	int stat_pid;
+	int vmstat_fd;                  /* /proc/vmstat, kept open; -1 until needed */
 };
 
 enum { ONE_PID, ONE_CMD, ONE_PPID };
@@ -27,7 +28,8 @@ static enum pids_item one_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_ID_PPID };
 /* Kernel threads are children of kthreadd, pid 2; a user process may call
  * itself "ksmd" too. */
 #define KTHREADD_PID 2
-static enum meminfo_item mem_items[] = { MEMINFO_MEM_TOTAL, MEMINFO_MEM_AVAILABLE, MEMINFO_MEM_FREE };
+static enum meminfo_item mem_items[] = { MEMINFO_MEM_TOTAL, MEMINFO_MEM_AVAILABLE, MEMINFO_MEM_FREE,
+					 MEMINFO_MEM_ANON };
 
 static int pp_meminfo(void *ctx, struct meminfo_values *out)
 {
@@ -41,6 +43,8 @@ static int pp_meminfo(void *ctx, struct meminfo_values *out)
 	out->total = (uint64_t)MEMINFO_VAL(0, ul_int, st, c->mem) * 1024u;
 	out->available = (uint64_t)MEMINFO_VAL(1, ul_int, st, c->mem) * 1024u;
 	out->free = (uint64_t)MEMINFO_VAL(2, ul_int, st, c->mem) * 1024u;
+	out->anon = (uint64_t)MEMINFO_VAL(3, ul_int, st, c->mem) * 1024u;
+	out->have_anon = true;
 	if (out->total == 0)
 		return -EBADMSG;
 	return 0;
@@ -155,6 +159,49 @@ static int pp_guest_usage(void *ctx, const regex_t *re, struct guest_usage *out)
 	return 0;
 }
 
+int sample_parse_vmstat_cow(const char *text, uint64_t *cow_ksm)
+{
+	const char *p = text;
+	uint64_t v;
+	char num[24];
+	size_t n;
+
+	for (;;) {
+		if (strncmp(p, "cow_ksm ", 8) == 0)
+			break;
+		p = strchr(p, '\n');
+		if (!p)
+			return -ENOENT;
+		p++;
+	}
+	p += 8;
+	n = strcspn(p, "\n");
+	if (n == 0 || n >= sizeof(num))
+		return -EBADMSG;
+	memcpy(num, p, n);
+	num[n] = '\0';
+	if (parse_u64(num, 0, UINT64_MAX, &v) < 0)
+		return -EBADMSG;
+	*cow_ksm = v;
+	return 0;
+}
+
+/* One pread of a kept descriptor: /proc/vmstat is a few KiB of text. */
+static int pp_vmstat_cow(void *ctx, uint64_t *cow_ksm)
+{
+	struct procps_ctx *c = ctx;
+	char buf[16384];
+
+	if (c->vmstat_fd < 0) {
+		c->vmstat_fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+		if (c->vmstat_fd < 0)
+			return -errno;
+	}
+	if (pread_text(c->vmstat_fd, buf, sizeof(buf)) < 0)
+		return -EIO;
+	return sample_parse_vmstat_cow(buf, cow_ksm);
+}
+
 static void pp_destroy(void *ctx)
 {
 	struct procps_ctx *c = ctx;
@@ -163,6 +210,8 @@ static void pp_destroy(void *ctx)
 		return;
 	if (c->stat_fd >= 0)
 		close(c->stat_fd);
+	if (c->vmstat_fd >= 0)
+		close(c->vmstat_fd);
 	if (c->one)
 		procps_pids_unref(&c->one);
 	if (c->mem)
@@ -178,6 +227,7 @@ void *proc_libproc2_new(void)
 	if (!c)
 		return NULL;
 	c->stat_fd = -1;
+	c->vmstat_fd = -1;
 	/* libproc2 hides kernel threads, ksmd among them, when this is set. */
 	unsetenv("LIBPROC_HIDE_KERNEL");
 	r = procps_meminfo_new(&c->mem);
@@ -197,6 +247,7 @@ const struct proc_ops proc_ops_libproc2 = {
 	.task_ticks = pp_task_ticks,
 	.guest_usage = pp_guest_usage,
 	.destroy = pp_destroy,
+	.vmstat_cow = pp_vmstat_cow,
 };
 
 /* ---- sampler ----------------------------------------------------------- */
@@ -221,6 +272,16 @@ int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops,
 		s->psi_fd = open(psi_path, O_RDONLY | O_CLOEXEC);
 	s->psi_on = s->psi_fd >= 0;
 	return 0;
+}
+
+void sampler_set_vmstat(struct sampler *s, bool on)
+{
+	s->vmstat_on = on;
+}
+
+void sampler_set_quiet(struct sampler *s, bool on)
+{
+	s->quiet = on;
 }
 
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms)
@@ -357,6 +418,8 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 		out->mem_total = mi.total;
 		out->mem_available = mi.available;
 		out->mem_free = mi.free;
+		out->anon = mi.anon;
+		out->have_anon = mi.have_anon;
 	} else {
 		first = out->meminfo_err;
 	}
@@ -368,13 +431,37 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 			s->cold_next_ms = now + SAMPLE_COLD_MS;
 		}
 		out->ksm = s->cold;
-		out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
+		if (s->quiet && s->counters_valid && now < s->counters_next_ms) {
+			/* the counters as last read, the knobs fresh */
+			uint64_t cold_present = out->ksm.present & ~(uint64_t)SAMPLE_KSM_HOT;
+			out->ksm = s->counters;
+			out->ksm.present = (s->counters.present & SAMPLE_KSM_HOT) | cold_present;
+			for (int i = 0; i < KSM_ITEM_COUNT; i++)
+				if (!(SAMPLE_KSM_HOT & KSM_BIT(i)))
+					out->ksm.v[i] = s->cold.v[i];
+			out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_QUIET, &out->ksm);
+			if (!out->ksm_err && out->ksm.v[KSM_RUN] != s->counters.v[KSM_RUN])
+				out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
+		} else {
+			out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
+			s->counters_next_ms = now + SAMPLE_QUIET_MS;
+		}
+		if (!out->ksm_err) {
+			s->counters = out->ksm;
+			s->counters_valid = true;
+		}
 		if (!out->ksm_err)
 			out->ksm_err = cold_err;
 	}
 	if (out->ksm_err && !first)
 		first = out->ksm_err;
 	sample_ksmd(s, now, out);
+
+	if (s->vmstat_on && !s->cow_missing && s->ops->vmstat_cow) {
+		int r = s->ops->vmstat_cow(s->ctx, &out->cow_ksm);
+		out->have_cow = r == 0;
+		s->cow_missing = r == -ENOENT;
+	}
 
 	if (s->psi_on) {
 		char buf[256];

@@ -20,6 +20,8 @@ struct sample {
 	uint64_t mem_total;
 	uint64_t mem_available;
 	uint64_t mem_free;
+	uint64_t anon;              /* AnonPages */
+	bool have_anon;
 	int meminfo_err;            /* 0 or -errno; values invalid when set */
 	/* /sys/kernel/mm/ksm */
 	struct ksm_values ksm;
@@ -28,6 +30,10 @@ struct sample {
 	bool have_ksmd_cpu;         /* false: ksmd not visible (degraded) */
 	int ksmd_pid;
 	double ksmd_cpu_s;          /* utime + stime since boot, seconds */
+	/* /proc/vmstat: copy-on-write faults on KSM pages (kernel 6.1+), read
+	 * while sampler_set_vmstat() is on */
+	bool have_cow;
+	uint64_t cow_ksm;
 	/* /proc/pressure/memory */
 	bool have_psi;
 	double psi_some_avg10;      /* percent */
@@ -40,6 +46,8 @@ struct sample {
 
 struct meminfo_values {
 	uint64_t total, available, free; /* bytes */
+	uint64_t anon;                  /* AnonPages, bytes */
+	bool have_anon;
 };
 
 struct guest_usage {
@@ -57,6 +65,9 @@ struct proc_ops {
 	/* Sum the RSS of processes whose command line matches re. */
 	int (*guest_usage)(void *ctx, const regex_t *re, struct guest_usage *out);
 	void (*destroy)(void *ctx);
+	/* cow_ksm from /proc/vmstat; -ENOENT on kernels without it. May be
+	 * NULL: no vmstat. */
+	int (*vmstat_cow)(void *ctx, uint64_t *cow_ksm);
 };
 
 /* libproc2: returns a context for the ops below, or NULL (errno set). */
@@ -72,6 +83,8 @@ struct sampler {
 	uint64_t ksmd_retry_ms;     /* next time to look for ksmd again */
 	int psi_fd;
 	bool psi_on;                /* read PSI at each sample */
+	bool vmstat_on;             /* read cow_ksm at each sample */
+	bool cow_missing;           /* the kernel has no cow_ksm: stop asking */
 	bool guest_on;
 	regex_t guest_re;
 	uint64_t guest_interval_ms;
@@ -79,6 +92,10 @@ struct sampler {
 	struct guest_usage guest;
 	bool guest_valid;
 	struct ksm_values cold;     /* the items outside SAMPLE_KSM_HOT */
+	struct ksm_values counters; /* the hot counters, as last read */
+	bool counters_valid;
+	uint64_t counters_next_ms;  /* quiet: next full read of the counters */
+	bool quiet;                 /* ksmd stopped: read the knobs, counters seldom */
 	uint64_t cold_next_ms;
 	bool cold_valid;
 };
@@ -94,6 +111,11 @@ struct sampler {
 	 KSM_BIT(KSM_PAGES_SCANNED) | KSM_BIT(KSM_PAGES_SKIPPED) | KSM_BIT(KSM_GENERAL_PROFIT) |           \
 	 KSM_BIT(KSM_ZERO_PAGES))
 #define SAMPLE_COLD_MS 60000u
+/* While ksmd is stopped its counters do not move: the knobs someone else
+ * might change are read every sample, the counters this often. */
+#define SAMPLE_KSM_QUIET (KSM_BIT(KSM_RUN) | KSM_BIT(KSM_PAGES_TO_SCAN) | KSM_BIT(KSM_SLEEP_MILLISECS) | \
+			  KSM_BIT(KSM_ADVISOR_MODE))
+#define SAMPLE_QUIET_MS 10000u
 
 /* psi_path may be NULL (PSI off). ops/ctx: NULL means libproc2. The sampler
  * owns ctx from here on: sampler_fini() passes it to ops->destroy. */
@@ -101,6 +123,12 @@ int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops,
 		 const char *psi_path);
 /* Read memory PSI at each sample, or not (a system call saved). */
 void sampler_set_psi(struct sampler *s, bool on);
+/* Read cow_ksm from /proc/vmstat at each sample, or not: the controller
+ * needs it while ksmd runs, and the read costs a few microseconds. */
+void sampler_set_vmstat(struct sampler *s, bool on);
+/* ksmd stopped (run=0): its counters are read every SAMPLE_QUIET_MS, and
+ * whenever run reads 1 again; the knobs at every sample. */
+void sampler_set_quiet(struct sampler *s, bool on);
 /* regex "" turns the guest scan off. -EINVAL for a bad regex. */
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms);
 void sampler_fini(struct sampler *s);
@@ -111,6 +139,10 @@ int sample_take(struct sampler *s, uint64_t now_ms, struct sample *out);
 
 /* Parse the "some avg10=" value of /proc/pressure/memory. */
 int sample_parse_psi(const char *text, double *avg10);
+
+/* cow_ksm from the text of /proc/vmstat: 0, -ENOENT (no such line) or
+ * -EBADMSG. */
+int sample_parse_vmstat_cow(const char *text, uint64_t *cow_ksm);
 
 /* utime + stime, in clock ticks, from ksmd's /proc/PID/stat line;
  * -ESRCH when the line is not ksmd's, -EBADMSG when it is garbled. */

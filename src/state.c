@@ -56,7 +56,11 @@ static void print_state(FILE *f, const struct state_info *si)
 	fprintf(f, "error=%.6f\nerror_mem=%.6f\nerror_guest=%.6f\nerror_psi=%.6f\n", t->error, t->error_mem,
 		t->error_guest, t->error_psi);
 	fprintf(f, "p=%.6f\ni=%.6f\nd=%.6f\nu=%.6f\nbenefit=%.6f\n", t->p, t->i, t->d, t->u, t->benefit);
-	fprintf(f, "yield=%.6f\nepoch_yield=%.6f\nchurn=%.6f\n", t->yield, t->epoch_yield, t->churn);
+	fprintf(f, "yield=%.6f\nb_yield=%.6f\nb_probe=%.6f\nb_churn=%.6f\nderate=%.6f\nchurn=%.6f\n", t->yield,
+		t->b_yield, t->b_probe, t->b_churn, t->derate, t->churn);
+	fprintf(f, "breaks=%.3f\nprobe_pages=%.0f\nanon_excess=%.0f\nanon_noise=%.0f\n", t->breaks, t->probe_pages,
+		t->anon_excess, t->anon_noise);
+	fprintf(f, "plan_cost_us=%.4f\ncpu_cap=%.6f\nburst=%.6f\n", t->plan_cost_us, t->cpu_cap, t->burst);
 	fprintf(f, "cost_us=%.4f\ncpu_share=%.6f\nrate_cap=%.0f\nrate_idle=%.0f\nscanned_rate=%.0f\n", t->cost_us,
 		t->cpu_share, t->rate_cap, t->rate_idle, t->scanned_rate);
 	fprintf(f, "setpoint_bytes=%" PRIu64 "\nmem_total_bytes=%" PRIu64 "\nmem_available_bytes=%" PRIu64 "\n",

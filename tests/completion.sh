@@ -48,7 +48,7 @@ done
 expect "auto
 journal
 stderr" ksmpilotd --log-target ""
-expect "max_cpu" ksmpilotd -c conf/ksmpilot.conf --dump-config max_c
+expect $'max_cpu\nmax_cpu_burst' ksmpilotd -c conf/ksmpilot.conf --dump-config max_c
 keys=$(comp ksmpilotd --dump-config "")
 [ "$keys" = "$($B/ksmpilotd --list-config-keys | sort)" ] || fail "the keys after --dump-config are not the binary's"
 [ "$(echo "$keys" | wc -l)" -ge 28 ] || fail "only $(echo "$keys" | wc -l) keys offered"

@@ -16,7 +16,7 @@ echo 600 > "$K/pages_shared"
 # shape LINE...: numbers as N, the reason and the wake-up as R
 shape() {
 	sed -E -e 's/.*(saving [0-9])/\1/' -e 's/[0-9]+(\.[0-9]+)?/N/g' -e 's/%; [a-z-]+ \(/%; R (/' \
-		-e 's/ wake=[a-z-]+\)/)/'
+		-e 's/; wake=[a-z-]+\)/)/'
 }
 
 # a real decision line, and real status and --once output

@@ -30,6 +30,7 @@
 static const char NONDEFAULT[] =
 	"[daemon]\n"
 	"interval = 1500ms\n"
+	"idle_interval = 3s\n"
 	"dry_run = yes\n"
 	"on_exit = stop\n"
 	"kernel_advisor = defer\n"
@@ -48,6 +49,9 @@ static const char NONDEFAULT[] =
 	"kd = 333.333333333333\n"
 	"derivative_filter = 0\n"
 	"max_cpu = 99.5\n"
+	"max_cpu_burst = 99.75\n"
+	"burst_duration = 5min\n"
+	"idle_max_cpu = 0.125\n"
 	"idle_scan_period = 168h\n"
 	"min_yield = 0.0001234567\n"
 	"full_yield = 0.9\n"
@@ -127,7 +131,7 @@ static void expect_size_equal(const char *what, const struct size_spec *a, const
 static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 {
 	/* A new key needs a line below. */
-	assert_int_equal(cfg_key_count(), 28);
+	assert_int_equal(cfg_key_count(), 32);
 #define EQ(f)                                                                      \
 	do {                                                                       \
 		if (a->f != b->f)                                                  \
@@ -139,6 +143,7 @@ static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 			fail_msg(#f " differs: '%s' vs '%s'", a->f, b->f);     \
 	} while (0)
 	EQ(interval_ms);
+	EQ(idle_interval_ms);
 	EQ(dry_run);
 	EQ(on_exit);
 	EQ(kernel_advisor);
@@ -155,6 +160,9 @@ static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 	EQ(kd);
 	EQ(derivative_filter_ms);
 	EQ(max_cpu);
+	EQ(max_cpu_burst);
+	EQ(burst_duration_ms);
+	EQ(idle_max_cpu);
 	EQ(idle_scan_period_ms);
 	EQ(min_yield);
 	EQ(full_yield);
@@ -323,10 +331,12 @@ static void test_defaults(void **state)
 	assert_int_equal(c.guest_scan_interval_ms, 60000);
 	assert_true(c.kp == 10 && c.ki == 0.5 && c.kd == 20);
 	assert_int_equal(c.derivative_filter_ms, 10000);
-	assert_true(c.max_cpu == 25);
+	assert_true(c.max_cpu == 25 && c.max_cpu_burst == 50 && c.idle_max_cpu == 1);
+	assert_int_equal(c.burst_duration_ms, 60000);
+	assert_int_equal(c.idle_interval_ms, 2000);
 	assert_int_equal(c.idle_scan_period_ms, 600000);
 	assert_true(c.min_yield == 0.001 && c.full_yield == 0.02 && c.volatile_limit == 50);
-	assert_true(!c.wake_threshold.is_percent && c.wake_threshold.bytes == 64u << 20);
+	assert_true(c.wake_threshold.is_percent && c.wake_threshold.percent == 0.25);
 	assert_int_equal(c.pages_to_scan_min, 100);
 	assert_int_equal(c.pages_to_scan_max, 5000);
 	assert_int_equal(c.sleep_ms_min, 10);
@@ -391,7 +401,9 @@ static void test_good_file(void **state)
 	assert_int_equal(c.guest_scan_interval_ms, 7200000);
 	assert_true(c.kp == 0.1234567891234 && c.ki == 1e-7 && c.kd == 333.333333333333);
 	assert_int_equal(c.derivative_filter_ms, 0);
-	assert_true(c.max_cpu == 99.5);
+	assert_true(c.max_cpu == 99.5 && c.max_cpu_burst == 99.75 && c.idle_max_cpu == 0.125);
+	assert_int_equal(c.burst_duration_ms, 300000);
+	assert_int_equal(c.idle_interval_ms, 3000);
 	assert_int_equal(c.idle_scan_period_ms, 7 * 86400000u);
 	assert_true(c.min_yield == 0.0001234567 && c.full_yield == 0.9 && c.volatile_limit == 12.5);
 	assert_true(!c.wake_threshold.is_percent && c.wake_threshold.bytes == 1000);
@@ -1099,7 +1111,7 @@ static void test_dump_roundtrip(void **state)
 
 	/* the exact text of the defaults' dump starts like this */
 	a = dump_string(&def);
-	assert_true(strncmp(a, "[daemon]\ninterval = 1s\ndry_run = no\non_exit = restore\n", 54) == 0);
+	assert_true(strncmp(a, "[daemon]\ninterval = 1s\nidle_interval = 2s\ndry_run = no\non_exit = restore\n", 73) == 0);
 	assert_non_null(strstr(a, "\n\n[memory]\ntarget_available = 20%\n"));
 	assert_non_null(strstr(a, "\n\n[scan]\npages_to_scan_min = 100\n"));
 	free(a);
@@ -1672,7 +1684,7 @@ static void test_dump_origins(void **state)
 	assert_non_null(f);
 	cfg_dump_origins(&c, f);
 	assert_int_equal(fclose(f), 0);
-	snprintf(want, sizeof(want), "\n# %s:3\ninterval = 2s\ndry_run = no\n", tpath(0, "k.conf"));
+	snprintf(want, sizeof(want), "\n# %s:3\ninterval = 2s\nidle_interval = 2s\n", tpath(0, "k.conf"));
 	if (!strstr(out, want))
 		fail_msg("no origin of interval in:\n%s", out);
 	snprintf(want, sizeof(want), "\n# %s/k.conf.d/50-x.conf:2\nkp = 3\nki = 0.5\n", tmpdir);

@@ -206,29 +206,66 @@ static void test_derivative_on_falling_memory(void **state)
 	struct ctl_state st;
 	struct ctl_decision d;
 	struct sample s;
+	double tf;
 
 	(void)state;
 	cfg_defaults(&c);
 	c.kp = 0;
 	c.ki = 0;
+	tf = (double)c.derivative_filter_ms / 1000.0;
 	ctl_init(&st);
 	base_sample(&s, 10 * GiB, 1.9 * GiB);
 	ctl_step(&c, &st, &s, 0, &d);
 	assert_true(d.t.d == 0);
-	s.mem_available = (uint64_t)(1.5 * GiB); /* falls 4% of MemTotal */
+	s.mem_available = (uint64_t)(1.5 * GiB); /* falls 4% of MemTotal in 2 s */
 	ctl_step(&c, &st, &s, 2, &d);
-	assert_true(d.t.d > 0);
-	/* a rise is not a negative kick */
-	s.mem_available = (uint64_t)(1.9 * GiB);
-	for (int i = 0; i < 50; i++)
-		ctl_step(&c, &st, &s, 2, &d);
-	assert_true(d.t.d >= 0);
+	/* kd times the filtered fall: 0.04 / 2 s through a first-order filter */
+	assert_true(fabs(d.t.d - c.kd * (2 / (tf + 2)) * 0.02) < 1e-9);
+	/* a rise is no kick at all, in either direction */
 	s.mem_available = (uint64_t)(3 * GiB);
-	ctl_step(&c, &st, &s, 2, &d);
-	assert_true(d.t.d >= 0);
+	for (int i = 0; i < 20; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.d == 0);
+	assert_true(st.dfilt < 0);
 }
 
+/* The integral: ki * e * dt, and anti-windup once u is saturated. */
 static void test_integral_and_antiwindup(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double i_sat = -1;
+	int steps = 0;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.kp = 1;
+	c.kd = 0;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1.9 * GiB); /* error 0.01 */
+	s.ksm.v[KSM_PAGES_SHARING] = 100000; /* merging pays: the integral may grow */
+	ctl_step(&c, &st, &s, 0, &d);
+	st.ev_gain = 5000;
+	st.ev_scanned = 10000;
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(fabs(d.t.i - c.ki * 0.01 * 2) < 1e-9);
+	/* it grows by ki * e * dt until u saturates, then stops */
+	while (steps++ < 10000) {
+		st.ev_gain = 5000;
+		st.ev_scanned = 10000;
+		ctl_step(&c, &st, &s, 2, &d);
+		if (d.t.u >= 1 && i_sat < 0)
+			i_sat = d.t.i;
+	}
+	assert_true(i_sat > 0);
+	assert_true(fabs(d.t.i - i_sat) <= c.ki * 0.01 * 2 + 1e-9);
+	assert_true(fabs(d.t.p + i_sat - 1) <= c.ki * 0.01 * 2 + 1e-9);
+}
+
+/* While nothing is worth merging, pressure does not grow the integral. */
+static void test_integral_frozen_while_idle(void **state)
 {
 	struct cfg c;
 	struct ctl_state st;
@@ -237,19 +274,18 @@ static void test_integral_and_antiwindup(void **state)
 
 	(void)state;
 	cfg_defaults(&c);
-	c.kp = 1;
-	c.kd = 0;
 	ctl_init(&st);
 	base_sample(&s, 10 * GiB, 1.9 * GiB); /* error 0.01 */
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_SHARING] = 100000;
 	ctl_step(&c, &st, &s, 0, &d);
-	ctl_step(&c, &st, &s, 2, &d);
-	assert_true(fabs(d.t.i - c.ki * 0.01 * 2) < 1e-9);
-	for (int i = 0; i < 10000; i++)
+	st.probe.open = false; /* no probe: nothing new to look at */
+	for (int i = 0; i < 100; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 5000; /* scanning, merging nothing */
 		ctl_step(&c, &st, &s, 2, &d);
-	assert_true(d.t.i <= 1.0);
-	assert_true(d.t.u <= 1.0);
-	/* saturated: the integral stops growing once u reaches 1 */
-	assert_true(d.t.p + d.t.i <= 1.0 + c.ki * 0.01 * 2 + 1e-9);
+	}
+	assert_true(d.t.benefit < 0.02);
+	assert_true(d.t.i == 0);
 }
 
 static void test_bumpless_reload(void **state)
@@ -276,6 +312,16 @@ static void test_bumpless_reload(void **state)
 	ctl_reconfigure(&c2, &st, &s);
 	ctl_step(&c2, &st, &s, 1e-6, &d);
 	assert_true(fabs(d.t.u - u0) < 1e-3);
+	/* gains that alone would saturate u: still no bump */
+	c2.kp = 500;
+	ctl_reconfigure(&c2, &st, &s);
+	ctl_step(&c2, &st, &s, 1e-6, &d);
+	assert_true(fabs(d.t.u - u0) < 1e-3);
+	assert_true(d.t.i < 0);
+	/* and from there u rises with the pressure, as the integral pays back */
+	for (int i = 0; i < 50; i++)
+		ctl_step(&c2, &st, &s, 2, &d);
+	assert_true(d.t.u > u0 + 0.01);
 }
 
 static void test_defer_leaves_pages_to_advisor(void **state)
@@ -334,7 +380,8 @@ static void test_gap_and_counter_reset(void **state)
 	assert_in_bounds(&c, &d, &s);
 }
 
-/* The measured CPU above max_cpu cuts the rate at once. */
+/* ksmd measured above the cap (max_cpu, or the burst while it lasts) cuts
+ * the rate at once, to what the last interval shows the cap allows. */
 static void test_cpu_measured_over_cap_cuts(void **state)
 {
 	struct cfg c;
@@ -348,13 +395,44 @@ static void test_cpu_measured_over_cap_cuts(void **state)
 	base_sample(&s, 10 * GiB, 1 * GiB);
 	s.ksm.v[KSM_RUN] = 1;
 	ctl_step(&c, &st, &s, 0, &d);
-	/* 2 s: 100k pages scanned for 1 s of CPU = 50%, twice the cap */
+	assert_true(fabs(d.t.cpu_cap - c.max_cpu_burst / 100) < 1e-9); /* a full allowance */
+	/* a cost of 3 µs a page, measured over a while */
+	for (int i = 0; i < 10; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+		s.ksmd_cpu_s += 0.06;
+		ctl_step(&c, &st, &s, 2, &d);
+	}
+	assert_true(fabs(d.t.cost_us - 3) < 0.01);
+	/* then 2 s: 100k pages scanned for 1.5 s of CPU = 75%, above the 50%
+	 * burst; the cost estimate (the mean of 3 and 15 µs) would allow
+	 * 0.5 / 9 µs, the cut allows what the interval showed */
 	s.ksm.v[KSM_PAGES_SCANNED] += 100000;
-	s.ksmd_cpu_s += 1.0;
+	s.ksmd_cpu_s += 1.5;
 	ctl_step(&c, &st, &s, 2, &d);
 	assert_int_equal(d.reason, CTL_R_CPU_CAP);
-	assert_true(d.rate <= 50000 * 0.5 + 1);
-	assert_true(d.rate_planned <= 50000 * 0.5 * 1.1);
+	assert_true(fabs(d.t.cost_us - 9) < 0.01);
+	assert_true(fabs(d.t.rate_cap - 50000 * 0.5 / 0.75) < 1);
+	assert_true(d.rate_planned <= 50000 * 0.5 / 0.75 * 1.1);
+	/* and the allowance paid for what went above max_cpu */
+	assert_true(d.t.burst < 1);
+}
+
+/* Without a burst allowance the cap is max_cpu. */
+static void test_cap_without_burst(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.max_cpu_burst = c.max_cpu;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1 * GiB);
+	ctl_step(&c, &st, &s, 0, &d);
+	assert_true(fabs(d.t.cpu_cap - c.max_cpu / 100) < 1e-9);
+	assert_true(fabs(d.t.rate_cap - (c.max_cpu / 100) / (d.t.plan_cost_us * 1e-6)) < 1);
 }
 
 /* ---- property test ----------------------------------------------------------- */
@@ -380,6 +458,7 @@ static void random_cfg(struct cfg *c)
 {
 	cfg_defaults(c);
 	c->interval_ms = between(100, 600000);
+	c->idle_interval_ms = between(c->interval_ms, 600000);
 	c->kernel_advisor = (int)(rnd() % 2);
 	c->target_available.is_percent = rnd() % 2;
 	c->target_available.percent = urand() * 100;
@@ -394,6 +473,9 @@ static void random_cfg(struct cfg *c)
 	c->kd = urand() * 100000;
 	c->derivative_filter_ms = between(0, 3600000);
 	c->max_cpu = 1 + urand() * 99;
+	c->max_cpu_burst = c->max_cpu + urand() * (100 - c->max_cpu);
+	c->burst_duration_ms = between(0, 3600000);
+	c->idle_max_cpu = 0.01 + urand() * (c->max_cpu - 0.01) * 0.99;
 	c->idle_scan_period_ms = between(10000, 7 * 86400000ULL);
 	c->min_yield = urand() * 0.5;
 	c->full_yield = c->min_yield + 1e-6 + urand() * 0.5;
@@ -439,6 +521,10 @@ static void random_sample(struct sample *s, const struct sample *prev)
 	s->psi_some_avg10 = urand() * 100;
 	s->have_guest = rnd() % 2;
 	s->guest_rss = between(0, (uint64_t)1 << 44);
+	s->have_anon = rnd() % 8 != 0;
+	s->anon = rnd() % 8 == 0 ? between(0, s->mem_total) : prev->anon + between(0, 1 << 20);
+	s->have_cow = rnd() % 8 != 0;
+	s->cow_ksm = rnd() % 32 == 0 ? rnd() : prev->cow_ksm + between(0, 1000);
 }
 
 static double random_dt(void)
@@ -452,25 +538,30 @@ static double random_dt(void)
 	}
 }
 
-static void assert_state_finite(const struct ctl_state *st)
+static void assert_state_finite(const struct cfg *c, const struct ctl_state *st)
 {
-	assert_true(isfinite(st->integ) && st->integ >= 0 && st->integ <= 1);
+	const double v[] = { st->dfilt, st->efilt, st->cost, st->cost_merging, st->cpu_share, st->calm_s,
+			     st->acc_cpu, st->acc_scanned, st->acc_work, st->ev_gain, st->ev_scanned, st->breaks,
+			     st->anon_known, st->anon_noise, st->anon_level, st->anon_dev, st->anon_cusum,
+			     st->bucket, st->pass_pages, st->pass_len, st->probe.pages, st->probe.scanned };
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		assert_true(isfinite(v[i]));
+	assert_true(isfinite(st->integ) && st->integ <= 1 && st->integ >= -(c->kp + c->kd + 1) - 1e-9);
 	assert_true(isfinite(st->u) && st->u >= 0 && st->u <= 1);
-	assert_true(isfinite(st->dfilt));
-	assert_true(isfinite(st->cost) && st->cost > 0);
-	assert_true(isfinite(st->yield_ewma));
-	assert_true(isfinite(st->epoch_yield) && isfinite(st->epoch_scanned) && isfinite(st->epoch_gain));
-	assert_true(isfinite(st->cpu_share) && isfinite(st->calm_s));
-	assert_true(isfinite(st->acc_cpu) && isfinite(st->acc_scanned));
+	assert_true(st->cost > 0 && st->cost_merging > 0);
+	assert_true(st->ev_gain >= 0 && st->ev_scanned >= 0 && st->anon_noise >= 0);
 }
 
 static void assert_terms_finite(const struct ctl_terms *t)
 {
-	const double v[] = { t->error, t->p, t->i, t->d, t->u, t->benefit, t->yield, t->epoch_yield,
-			     t->churn, t->cost_us, t->cpu_share, t->rate_cap, t->rate_idle, t->scanned_rate };
+	const double v[] = { t->error, t->p, t->i, t->d, t->u, t->benefit, t->b_yield, t->b_probe, t->b_churn,
+			     t->derate, t->yield, t->churn, t->breaks, t->probe_pages, t->anon_excess, t->anon_noise,
+			     t->cost_us, t->plan_cost_us, t->cpu_share, t->cpu_cap, t->burst, t->rate_cap,
+			     t->rate_idle, t->scanned_rate };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		assert_true(isfinite(v[i]));
 	assert_true(t->u >= 0 && t->u <= 1 && t->benefit >= 0 && t->benefit <= 1);
+	assert_true(t->rate_idle <= t->rate_cap);
 }
 
 static void test_property_random_samples(void **state)
@@ -504,8 +595,9 @@ static void test_property_random_samples(void **state)
 		if (!d.hold) {
 			assert_in_bounds(&c, &d, &s);
 			assert_terms_finite(&d.t);
+			assert_true(d.rate >= d.t.rate_idle && d.rate <= d.t.rate_cap);
 		}
-		assert_state_finite(&st);
+		assert_state_finite(&c, &st);
 		prev = s;
 	}
 }
@@ -522,12 +614,17 @@ int main(void)
 		cmocka_unit_test(test_stop_delay),
 		cmocka_unit_test(test_derivative_on_falling_memory),
 		cmocka_unit_test(test_integral_and_antiwindup),
+		cmocka_unit_test(test_integral_frozen_while_idle),
 		cmocka_unit_test(test_bumpless_reload),
 		cmocka_unit_test(test_defer_leaves_pages_to_advisor),
 		cmocka_unit_test(test_gap_and_counter_reset),
 		cmocka_unit_test(test_cpu_measured_over_cap_cuts),
+		cmocka_unit_test(test_cap_without_burst),
 		cmocka_unit_test(test_property_random_samples),
 	};
 
+	/* KSMPILOT_TEST=test_name runs one (a glob) */
+	if (getenv("KSMPILOT_TEST"))
+		cmocka_set_test_filter(getenv("KSMPILOT_TEST"));
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

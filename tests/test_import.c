@@ -990,8 +990,8 @@ static void test_catalogue_of_every_key(void **state)
 		p = at;
 	}
 	/* with its meaning, capitalised, and its range */
-	expect_in(r.flat, "# Cap on ksmd CPU, in % of one core (percent: 1..100).\n;max_cpu = 25\n");
-	expect_in(r.flat, "# Time between two samples and decisions (duration: 100ms..10min).\n;interval = 1s\n");
+	expect_in(r.flat, "# Cap on ksmd CPU, in % of one core, on average (percent: 1..100).\n;max_cpu = 25\n");
+	expect_in(r.flat, "# Time between two samples and decisions while ksmd works (duration: 100ms..10min).\n;interval = 1s\n");
 	/* the keys the file set, as before */
 	assert_int_equal(r.cfg.pages_to_scan_max, 2500);
 	assert_int_equal(r.cfg.sleep_ms_max, 3200);

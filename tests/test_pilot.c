@@ -146,6 +146,8 @@ static int fake_meminfo(void *ctx, struct meminfo_values *out)
 	out->total = w.cur.mem_total;
 	out->available = w.cur.mem_available;
 	out->free = w.cur.mem_free;
+	out->anon = w.cur.anon;
+	out->have_anon = w.cur.have_anon;
 	return 0;
 }
 
@@ -176,7 +178,7 @@ static int fake_guests(void *ctx, const regex_t *re, struct guest_usage *out)
 	return 0;
 }
 
-static const struct proc_ops fake_proc = { fake_meminfo, fake_find_ksmd, fake_ticks, fake_guests, NULL };
+static const struct proc_ops fake_proc = { fake_meminfo, fake_find_ksmd, fake_ticks, fake_guests, NULL, NULL };
 
 static void put(const char *path, const char *text)
 {
@@ -640,9 +642,59 @@ static void test_week(void **state)
 	world_fini();
 }
 
+/* A restart (stop, start) reuses what the controller learned: no start-up
+ * probe, the idle rate at once. A state file from someone else, or from a
+ * KSM that was reset meanwhile, is not reused, and says why. */
+static void test_restart_reuses_controller_state(void **state)
+{
+	struct pilot *p;
+	char path[400];
+	const struct ctl_decision *d;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(512);
+	ticks(p, 600);
+	d = pilot_last_decision(p);
+	assert_int_equal(d->mode, CTL_MODE_IDLE);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	snprintf(path, sizeof(path), "%s/controller", w.state);
+	assert_int_equal(access(path, R_OK), 0);
+
+	p = start(EXIT_OK);
+	assert_int_equal(logged("controller state restored"), 1);
+	tick(p, 1.0);
+	d = pilot_last_decision(p);
+	assert_int_equal(d->wake, CTL_WAKE_NONE);
+	assert_int_equal(d->mode, CTL_MODE_IDLE);
+	assert_true(pilot_next_tick_us(p) >= 1000 * pilot_cfg(p)->idle_interval_ms);
+	ticks(p, 30);
+	assert_int_equal(pilot_last_decision(p)->mode, CTL_MODE_IDLE);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+
+	/* KSM reset meanwhile (full_scans went back): not reused */
+	w.p.full_scans = 0;
+	plant_sample(&w.p, &w.cur);
+	p = start(EXIT_OK);
+	assert_int_equal(logged("not reusing the controller state"), 1);
+	assert_int_equal(logged("full_scans disagrees"), 1);
+	pilot_free(p);
+
+	/* a state file writable by others: not read */
+	assert_int_equal(chmod(path, 0666), 0);
+	p = start(EXIT_OK);
+	assert_int_equal(logged("ignoring the controller state"), 1);
+	pilot_free(p);
+	world_fini();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_restart_reuses_controller_state),
 		cmocka_unit_test(test_ksm_vanishes),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_merge_across_nodes_busy),

@@ -21,6 +21,7 @@
 
 #include "ksm.h"
 #include "sample.h"
+#include "util.h"
 
 #define GiB (UINT64_C(1) << 30)
 #define MiB (UINT64_C(1) << 20)
@@ -41,7 +42,20 @@ struct fake {
 	int guest_err, guest_calls;
 	struct fake_task tasks[4];
 	int destroy_calls;
+	int cow_err, cow_calls;
+	uint64_t cow;
 };
+
+static int fake_vmstat_cow(void *ctx, uint64_t *cow)
+{
+	struct fake *f = ctx;
+
+	f->cow_calls++;
+	if (f->cow_err)
+		return f->cow_err;
+	*cow = f->cow;
+	return 0;
+}
 
 static int fake_meminfo(void *ctx, struct meminfo_values *out)
 {
@@ -108,6 +122,7 @@ static const struct proc_ops fake_ops = {
 	.task_ticks = fake_task_ticks,
 	.guest_usage = fake_guest_usage,
 	.destroy = fake_destroy,
+	.vmstat_cow = fake_vmstat_cow,
 };
 
 /* ---- fixture: a KSM tree, a sampler over the fake ------------------------ */
@@ -278,6 +293,89 @@ static void test_ksm_error(void **state)
 	assert_true(ksm_values_has(&s.ksm, KSM_PAGES_VOLATILE));
 	assert_int_equal(s.ksm.v[KSM_PAGES_VOLATILE], 40);
 	assert_int_equal(s.mem_total, 16 * GiB);
+}
+
+/* AnonPages comes with meminfo. */
+static void test_anon(void **state)
+{
+	struct fx *f = *state;
+	struct sample s;
+
+	f->fk.mi.anon = 3 * GiB;
+	f->fk.mi.have_anon = true;
+	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
+	assert_true(s.have_anon);
+	assert_int_equal(s.anon, 3 * GiB);
+}
+
+/* cow_ksm only while asked for, and not again once the kernel lacks it. */
+static void test_vmstat_cow(void **state)
+{
+	struct fx *f = *state;
+	struct sample s;
+
+	f->fk.cow = 1234;
+	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
+	assert_false(s.have_cow);
+	assert_int_equal(f->fk.cow_calls, 0);
+	sampler_set_vmstat(&f->sm, true);
+	assert_int_equal(sample_take(&f->sm, 2000, &s), 0);
+	assert_true(s.have_cow);
+	assert_int_equal(s.cow_ksm, 1234);
+	f->fk.cow_err = -ENOENT; /* a kernel before 6.1 */
+	assert_int_equal(sample_take(&f->sm, 3000, &s), 0);
+	assert_false(s.have_cow);
+	assert_int_equal(sample_take(&f->sm, 4000, &s), 0);
+	assert_int_equal(f->fk.cow_calls, 2);
+}
+
+/* ksmd stopped: the knobs every sample, the counters every SAMPLE_QUIET_MS,
+ * and at once when run is 1 again. */
+static void test_quiet(void **state)
+{
+	struct fx *f = *state;
+	struct sample s;
+
+	put(f->dir, "run", "0\n");
+	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
+	sampler_set_quiet(&f->sm, true);
+	put(f->dir, "pages_sharing", "21\n");
+	put(f->dir, "pages_to_scan", "101\n");
+	assert_int_equal(sample_take(&f->sm, 2000, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 20); /* as last read */
+	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 101);  /* fresh */
+	assert_true(ksm_values_has(&s.ksm, KSM_PAGES_SHARING));
+	assert_int_equal(s.ksm.v[KSM_GENERAL_PROFIT], -512);
+	assert_int_equal(sample_take(&f->sm, 1000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 21);
+	put(f->dir, "pages_sharing", "22\n");
+	put(f->dir, "run", "1\n"); /* someone started ksmd */
+	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_RUN], 1);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 22);
+	sampler_set_quiet(&f->sm, false);
+	put(f->dir, "pages_sharing", "23\n");
+	assert_int_equal(sample_take(&f->sm, 3000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 23);
+}
+
+/* cow_ksm in the text of /proc/vmstat. */
+static void test_parse_vmstat_cow(void **state)
+{
+	uint64_t v = 7;
+
+	(void)state;
+	assert_int_equal(sample_parse_vmstat_cow("nr_free_pages 1\ncow_ksm 42\nksm_swpin_copy 0", &v), 0);
+	assert_int_equal(v, 42);
+	assert_int_equal(sample_parse_vmstat_cow("cow_ksm 18446744073709551615", &v), 0);
+	assert_true(v == UINT64_MAX);
+	v = 7;
+	assert_int_equal(sample_parse_vmstat_cow("nr_free_pages 1\nksm_swpin_copy 0\n", &v), -ENOENT);
+	assert_int_equal(sample_parse_vmstat_cow("xcow_ksm 5\n", &v), -ENOENT);
+	assert_int_equal(sample_parse_vmstat_cow("cow_ksm \n", &v), -EBADMSG);
+	assert_int_equal(sample_parse_vmstat_cow("cow_ksm 12x\n", &v), -EBADMSG);
+	assert_int_equal(sample_parse_vmstat_cow("cow_ksm 99999999999999999999\n", &v), -EBADMSG);
+	assert_int_equal(v, 7);
 }
 
 /* ---- ksmd ------------------------------------------------------------------ */
@@ -698,8 +796,22 @@ static void test_libproc2(void **state)
 	assert_true(s.mem_total % 1024 == 0);
 	assert_true(s.mem_available <= s.mem_total);
 	assert_true(s.mem_free <= s.mem_total);
+	/* this process alone has some anonymous memory */
+	assert_true(s.have_anon && s.anon > 0 && s.anon < s.mem_total);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 20);
 	assert_true(s.have_psi);
+	{
+		/* cow_ksm, where this kernel has it (6.1+) */
+		char *text = NULL;
+		size_t len;
+		struct sample s2;
+		bool has = read_file("/proc/vmstat", 1 << 20, &text, &len) == 0 && strstr(text, "\ncow_ksm ");
+		free(text);
+		sampler_set_vmstat(&f->sm, true);
+		sample_take(&f->sm, 0, &s2);
+		assert_int_equal(s2.have_cow, has);
+		sampler_set_vmstat(&f->sm, false);
+	}
 	/* This very test matches the pattern. */
 	assert_true(s.have_guest);
 	assert_true(s.guest_count >= 1);
@@ -728,6 +840,10 @@ int main(void)
 		T(test_meminfo),
 		T(test_meminfo_error),
 		T(test_ksm_error),
+		T(test_anon),
+		T(test_vmstat_cow),
+		T(test_quiet),
+		cmocka_unit_test(test_parse_vmstat_cow),
 		T(test_ksmd_cached),
 		T(test_ksmd_ticks),
 		T(test_ksmd_vanishes),
