@@ -1,7 +1,7 @@
 # ksmpilot - feedback-loop tuner for Linux KSM
 #
 # Targets: all check asan valgrind lint run install uninstall clean deps
-#          bench bench-smoke tickcost fuzz nspawn-test
+#          bench bench-smoke tickcost fuzz mutate nspawn-test
 # The user's CFLAGS/LDFLAGS are kept; ours are added to them.
 
 VERSION        := 0.1.0
@@ -246,6 +246,15 @@ bench-smoke: all $(B)/tests/workload
 
 tickcost: all $(B)/bench/tickfloor
 	KSMPILOT_BUILD=$(B) bench/tickcost $(TICKCOST_ARGS)
+
+# --- mutation testing (tests/mutate, tests/mutations.txt, docs/testing.md) ---
+# Not part of check: breaks the code on purpose, one mutation at a time, in a
+# copy of the tree, and reports which ones the tests notice (a few minutes).
+# MUTATE=GLOB runs the mutations whose name matches.
+.PHONY: mutate
+MUTATE ?= *
+mutate: all
+	@KSMPILOT_BUILD=$(B) tests/mutate '$(MUTATE)'
 
 # --- fuzzing (tests/fuzz_config.c, docs/testing.md) ---------------------------
 # Not part of check. `make fuzz FUZZ_TIME=600` builds the libFuzzer target for
