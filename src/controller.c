@@ -104,11 +104,12 @@ static double mind(double a, double b)
 /* rmap growth, as a share of the probe's pages, that shows KSM tracks the
  * new memory once its first visit is due. */
 #define PROBE_VISIBLE 0.25
-/* Share of the new memory's second visit after which a second visit that
- * merged nothing closes the probe. */
+/* Share of the new pages that, settled in the unstable tree by their
+ * second visit while nothing merged, closes the probe. */
 #define PROBE_EARLY 0.3
-/* Pages past the expected end of a visit before it counts as done: the
- * scan's position is known to a tick. */
+/* Pages past the expected end of a visit before it counts as done, and
+ * rmap growth that counts as first visits: the scan's position is known
+ * to a tick. */
 #define PROBE_MARGIN(len) (0.02 * (len) + 1000.0)
 /* A probe with nothing to scan (no KSM memory at all) closes after this. */
 #define PROBE_EMPTY_S 10.0
@@ -428,10 +429,11 @@ static void integrate(const struct cfg *cfg, struct ctl_state *st, const struct 
 
 /* ---- the probe ------------------------------------------------------------------ */
 
-static void probe_open(struct ctl_state *st, enum ctl_wake why, double pages, int stage, double rmap,
+static void probe_open(struct ctl_state *st, const struct sample *s, enum ctl_wake why, double pages,
 		       double rmap_before)
 {
 	struct ctl_probe *p = &st->probe;
+	double rmap = (double)rmap_of(s);
 
 	if (!p->open) {
 		memset(p, 0, sizeof(*p));
@@ -439,16 +441,12 @@ static void probe_open(struct ctl_state *st, enum ctl_wake why, double pages, in
 		p->why = why;
 		p->rmap0 = (int64_t)rmap_before;
 		p->growth = maxd(rmap - rmap_before, 0);
+		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
+		/* a pass: what the last one scanned (smart_scan's skipped
+		 * pages do not count), or the tracked pages */
+		p->len0 = st->pass_len > 0 ? st->pass_len : rmap;
 	}
 	p->pages += maxd(pages, 0);
-	/* a pass: what the last one scanned (smart_scan's skipped pages do not
-	 * count), or the tracked pages */
-	p->len0 = st->pass_len > 0 ? st->pass_len : maxd(rmap_before, rmap - p->growth);
-	p->growth_base = stage == 2 ? 0 : p->growth;
-	p->stage = stage;
-	p->scanned = 0;
-	p->stage2_at = 0;
-	p->win_scanned = p->win_gain = 0;
 	p->idle_s = 0;
 }
 
@@ -458,17 +456,20 @@ static void probe_close(struct ctl_state *st, const struct sample *s)
 	st->ref_rmap = rmap_of(s);
 }
 
-/* Follow the probe: the first visit of the new memory (is it KSM's?), its
- * second visit (did it merge?), and close. */
+/* Follow the probe. New memory is first visited at most a pass after it
+ * appeared, which adds rmap items; once they stop growing, one more pass
+ * sees it twice. Closed early: when a pass saw no growth (nobody marked it
+ * mergeable), or when its second visit settles it in the unstable tree
+ * (unique pages) without merging anything. */
 static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
 	struct ctl_probe *p = &st->probe;
-	double fresh_growth, margin;
+	double growth, pass, margin, settled;
 
 	if (!p->open || o->fresh)
 		return;
 	p->scanned += o->d_scan;
-	p->growth = maxd(p->growth, o->rmap - (double)p->rmap0);
+	p->gain += o->d_gain + o->d_cow;
 	/* nothing to scan at all: no process uses KSM */
 	if (o->d_scan <= 0 && o->rmap <= 0 && s->ksm.v[KSM_RUN] == 1) {
 		p->idle_s += o->dt;
@@ -479,36 +480,33 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	} else {
 		p->idle_s = 0;
 	}
-	fresh_growth = p->growth - p->growth_base;
-	margin = PROBE_MARGIN(p->len0 + fresh_growth);
-	if (p->stage == 1 && p->scanned >= p->len0 + fresh_growth + margin) {
-		/* a whole pass since it opened, and the first visit done: is
-		 * the new memory KSM's at all? */
-		if (p->growth < PROBE_VISIBLE * p->pages) {
-			/* memory nobody marked mergeable: what swung like
-			 * this counts as noise from now on */
+	growth = o->rmap - (double)p->rmap0;
+	if (growth > p->growth + PROBE_MARGIN(0)) {
+		/* first visits under way */
+		p->growth = growth;
+		p->growth_at = p->scanned;
+	}
+	pass = maxd(st->pass_len > 0 ? st->pass_len : o->rmap, p->len0);
+	margin = PROBE_MARGIN(pass);
+	if (p->growth < PROBE_VISIBLE * p->pages) {
+		if (p->scanned - p->growth_at >= pass + margin) {
+			/* a whole pass and no first visits: memory nobody marked
+			 * mergeable; swings like it count as noise from now on */
 			st->anon_noise_floor = maxd(st->anon_noise_floor, p->pages * CTL_PAGE_SIZE / (2 * NOISE_K));
 			probe_close(st, s);
-			return;
 		}
-		p->stage = 2;
-		p->stage2_at = p->scanned;
-		p->growth_base = 0;
-		fresh_growth = p->growth;
+		return;
 	}
-	if (p->stage == 2) {
-		double end = p->stage2_at + p->len0 + fresh_growth;
-		/* the new memory's second visit is the last stretch */
-		if (p->scanned >= end - fresh_growth) {
-			p->win_scanned += o->d_scan;
-			p->win_gain += o->d_gain + o->d_cow;
-		}
-		if (p->scanned >= end + margin ||
-		    (p->win_scanned >= PROBE_EARLY * fresh_growth && p->win_gain < cfg->min_yield * p->win_scanned)) {
-			probe_close(st, s);
-			return;
-		}
+	/* seen twice: a pass since the last first visit */
+	if (p->scanned >= p->growth_at + pass + margin) {
+		probe_close(st, s);
+		return;
 	}
+	/* its second visit settled a good part of it in the unstable tree
+	 * (unique pages) and merged nothing: it will not merge */
+	settled = (double)(s->ksm.v[KSM_PAGES_UNSHARED] - p->unshared0);
+	if (settled >= PROBE_EARLY * p->growth && p->gain < cfg->min_yield * p->scanned)
+		probe_close(st, s);
 }
 
 /* ---- detect: new memory ------------------------------------------------------------ */
@@ -600,15 +598,16 @@ static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const s
 	if (bytes > 0) {
 		/* more memory while a probe is open joins it */
 		bool was_open = st->probe.open;
-		probe_open(st, CTL_WAKE_ANON_GROWTH, bytes / CTL_PAGE_SIZE, 1, o->rmap, o->rmap);
+		probe_open(st, s, CTL_WAKE_ANON_GROWTH, bytes / CTL_PAGE_SIZE, o->rmap);
 		return was_open ? CTL_WAKE_NONE : CTL_WAKE_ANON_GROWTH;
 	}
 	if (st->probe.open || o->fresh)
 		return CTL_WAKE_NONE;
 	if (!detect_growth(cfg, st, s, &pages))
 		return CTL_WAKE_NONE;
-	/* seen once already: the second visit is one pass away */
-	probe_open(st, CTL_WAKE_RMAP_GROWTH, pages, 2, o->rmap, (double)st->ref_rmap);
+	/* seen once already (its growth counts): the second visit is a pass
+	 * after the last first visit */
+	probe_open(st, s, CTL_WAKE_RMAP_GROWTH, pages, (double)st->ref_rmap);
 	return CTL_WAKE_RMAP_GROWTH;
 }
 
@@ -623,7 +622,7 @@ static double churn_share(const struct ctl_state *st, const struct sample *s)
 	double vol = (double)s->ksm.v[KSM_PAGES_VOLATILE], unsh = (double)s->ksm.v[KSM_PAGES_UNSHARED];
 
 	vol -= st->skipped_pass;
-	if (st->probe.open && st->probe.stage == 2)
+	if (st->probe.open)
 		vol -= st->probe.growth;
 	vol = maxd(vol, 0);
 	/* a few volatile pages among merged ones say nothing */
@@ -838,7 +837,7 @@ static void start(struct ctl_state *st, const struct sample *s, const struct obs
 			    o->rmap * CTL_PAGE_SIZE;
 	st->run = s->ksm.v[KSM_RUN] == 1;
 	st->ref_rmap = rmap_of(s);
-	probe_open(st, CTL_WAKE_START, maxd(untracked, 0) / CTL_PAGE_SIZE, 1, o->rmap, o->rmap);
+	probe_open(st, s, CTL_WAKE_START, maxd(untracked, 0) / CTL_PAGE_SIZE, o->rmap);
 }
 
 void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
@@ -1054,7 +1053,7 @@ int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, 
 	tmp.ref_rmap = rmap_of(s);
 	if (ppages > 0) {
 		/* a probe was under way: it goes on, from its first visit */
-		probe_open(&tmp, (enum ctl_wake)pwhy, ppages, 1, (double)rmap_of(s), (double)rmap_of(s));
+		probe_open(&tmp, s, (enum ctl_wake)pwhy, ppages, (double)rmap_of(s));
 	}
 	*st = tmp;
 	return 0;

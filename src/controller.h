@@ -102,22 +102,21 @@ struct ctl_decision {
 };
 
 /* The probe: new memory that KSM has not seen twice yet. A process that
- * starts using KSM is inserted just behind the scan cursor, so its memory
- * is first visited after one whole pass (len0 pages), which adds its rmap
- * items (growth), and seen twice one pass later: the probe follows the
- * pages scanned since it opened. */
+ * starts using KSM is inserted just behind the scan cursor: its first
+ * visit adds rmap items (growth), and a page is seen twice one pass after
+ * its first visit. The probe follows the pages scanned since it opened,
+ * and since the last first visit. */
 struct ctl_probe {
 	bool open;
 	enum ctl_wake why;
-	double pages;                   /* new pages awaiting their visits */
-	int stage;                      /* 1: awaiting the first visit, 2: the second */
-	double scanned;                 /* pages scanned since it (re)opened */
-	double len0;                    /* pages of a pass when it (re)opened */
-	int64_t rmap0;                  /* rmap items when it first opened */
+	double pages;                   /* new pages it looks for */
+	double scanned;                 /* pages scanned since it opened */
+	double len0;                    /* pages of a pass when it opened */
+	int64_t rmap0;                  /* rmap items when it opened */
 	double growth;                  /* most rmap items added since rmap0 */
-	double growth_base;             /* growth when it (re)opened */
-	double stage2_at;               /* scanned when the second visit's pass began */
-	double win_scanned, win_gain;   /* during the new memory's second visit */
+	double growth_at;               /* scanned when growth last rose */
+	int64_t unshared0;              /* pages_unshared when it opened */
+	double gain;                    /* pages merged since it opened */
 	double idle_s;                  /* seconds with nothing to scan */
 };
 
