@@ -543,17 +543,6 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 	floor_k = wake_bytes(cfg, s) / 4;
 	inc = fabs(a - st->anon_prev);
 	st->anon_prev = a;
-	/* the noise, two ways: the mean |change| a sample (fast noise), and
-	 * the mean |distance| from a slow mean (noise that wanders); early on
-	 * running means, and clipped, so that an arrival moves them little */
-	tau = mind(NOISE_TAU, maxd(st->age_s, o->dt));
-	inc = mind(inc, 4 * maxd(st->anon_noise, floor_k));
-	st->anon_step += clamp(o->dt / tau, 0, 1) * (inc - st->anon_step);
-	st->anon_level += clamp(o->dt / mind(LEVEL_TAU, maxd(st->age_s, o->dt)), 0, 1) * (a - st->anon_level);
-	dev = mind(fabs(a - st->anon_level), 4 * maxd(st->anon_noise, floor_k));
-	st->anon_dev += clamp(o->dt / tau, 0, 1) * (dev - st->anon_dev);
-	st->anon_noise_floor *= exp(-o->dt / NOISE_TAU);
-	st->anon_noise = maxd(st->anon_noise_floor, maxd(st->anon_step, st->anon_dev));
 	/* memory that left: KSM freed its rmap items */
 	if (o->d_rmap < 0)
 		st->anon_known = maxd(st->anon_known + o->d_rmap * CTL_PAGE_SIZE, 0);
@@ -564,6 +553,18 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 	k = maxd(floor_k, NOISE_K * st->anon_noise);
 	h = wake_bytes(cfg, s);
 	x = a - st->anon_known;
+	/* The noise, two ways: the mean |change| a sample (fast noise), and
+	 * the mean |distance| from a slow mean (noise that wanders); early on
+	 * running means; clipped, so that an arrival moves them little (and
+	 * the slow mean jumps to the level of new memory once it is seen) */
+	tau = mind(NOISE_TAU, maxd(st->age_s, o->dt));
+	inc = mind(inc, 4 * maxd(st->anon_noise, floor_k));
+	st->anon_step += clamp(o->dt / tau, 0, 1) * (inc - st->anon_step);
+	st->anon_level += clamp(o->dt / mind(LEVEL_TAU, maxd(st->age_s, o->dt)), 0, 1) * (a - st->anon_level);
+	dev = mind(fabs(a - st->anon_level), 4 * maxd(st->anon_noise, floor_k));
+	st->anon_dev += clamp(o->dt / tau, 0, 1) * (dev - st->anon_dev);
+	st->anon_noise_floor *= exp(-o->dt / NOISE_TAU);
+	st->anon_noise = maxd(st->anon_noise_floor, maxd(st->anon_step, st->anon_dev));
 	if (x <= k || learning) {
 		/* within the noise (or still learning it): known now */
 		st->anon_known = maxd(st->anon_known, a);
@@ -573,7 +574,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 	st->anon_cusum += x - k;
 	if (st->anon_cusum < h)
 		return 0;
-	st->anon_known = a;
+	/* new memory: its level is the normal one from now on */
+	st->anon_level = st->anon_known = a;
 	st->anon_cusum = 0;
 	return x;
 }

@@ -271,6 +271,49 @@ static void test_arrival_merges_fast(void **state)
 	assert_int_equal(s.probes, 1);
 }
 
+/* Guests whose processes start one after the other, a second apart, are
+ * all merged by the probe the first one opened: the probe follows the
+ * first visits until they stop. */
+static void test_guests_one_after_the_other(void **state)
+{
+	struct sim s;
+	int ids[4];
+	double took;
+
+	(void)state;
+	sim_init(&s, 24 * GiB, 4 * GiB);
+	sim_run(&s, 20);
+	for (int i = 0; i < 4; i++) {
+		ids[i] = add_guest(&s, 256 * MiB, 1 + i);
+		sim_tick(&s);
+	}
+	took = sim_until_regions(&s, ids, 4, 0.9, 600);
+	if (trace_level())
+		printf("one after the other: 90%% merged %.0f s after the last, %u probes\n", took, s.probes);
+	assert_true(took >= 0 && took <= 8);
+}
+
+/* Staggered arrivals, one every 20 to 40 s: each merged within seconds. */
+static void test_staggered_arrivals(void **state)
+{
+	struct sim s;
+	double worst = 0;
+
+	(void)state;
+	sim_init(&s, 24 * GiB, 4 * GiB);
+	sim_run(&s, 20);
+	for (int i = 0; i < 6; i++) {
+		int id = add_guest(&s, 256 * MiB, 1 + i % 4);
+		double took = sim_until_regions(&s, &id, 1, 0.9, 600);
+		if (took < 0 || took > worst)
+			worst = took < 0 ? 1e9 : took;
+		sim_run(&s, 20 + (i * 7) % 21 - took);
+	}
+	if (trace_level())
+		printf("staggered: the slowest arrival merged in %.0f s\n", worst);
+	assert_true(worst <= 8);
+}
+
 /* Without the burst the same arrival is held to max_cpu, from its first
  * interval on: the cost planned when the probe starts is the merging cost
  * (learned earlier), not the cheap cost of scanning merged pages. */
@@ -1011,6 +1054,8 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_arrival_merges_fast),
+		cmocka_unit_test(test_guests_one_after_the_other),
+		cmocka_unit_test(test_staggered_arrivals),
 		cmocka_unit_test(test_no_first_interval_overshoot),
 		cmocka_unit_test(test_cpu_cap_holds),
 		cmocka_unit_test(test_idle_budget_24g),
