@@ -1,8 +1,8 @@
 # ksmpilot - feedback-loop tuner for Linux KSM
 #
 # Targets: all check asan valgrind lint run install uninstall clean deps
-#          bench bench-smoke tickcost fuzz mutate nspawn-test
-# The user's CFLAGS/LDFLAGS are kept; ours are added to them.
+#          bench bench-smoke tickcost fuzz mutate nspawn-test deb rpm
+# The user's CFLAGS/CPPFLAGS/LDFLAGS are kept; ours are added to them.
 
 VERSION        := 0.1.0
 PREFIX         ?= /usr/local
@@ -11,8 +11,20 @@ SYSCONFDIR     ?= /etc
 MANDIR         ?= $(PREFIX)/share/man
 DOCDIR         ?= $(PREFIX)/share/doc/ksmpilot
 RUNSTATEDIR    ?= /run
+# The unit and the journal catalog go where systemd looks for them: the
+# distribution's directories for PREFIX=/usr (a package), systemd's
+# directories for local installs for /usr/local, /etc/systemd/system for
+# any other prefix (the catalog has no such place: /usr/local's).
+ifeq ($(PREFIX),/usr)
 SYSTEMDUNITDIR ?= $(shell pkg-config --variable=systemdsystemunitdir systemd 2>/dev/null || echo /lib/systemd/system)
 CATALOGDIR     ?= $(shell pkg-config --variable=catalogdir systemd 2>/dev/null || echo /usr/lib/systemd/catalog)
+else ifeq ($(PREFIX),/usr/local)
+SYSTEMDUNITDIR ?= /usr/local/lib/systemd/system
+CATALOGDIR     ?= /usr/local/lib/systemd/catalog
+else
+SYSTEMDUNITDIR ?= /etc/systemd/system
+CATALOGDIR     ?= /usr/local/lib/systemd/catalog
+endif
 # bash-completion's directory, or the usual one under PREFIX without it
 BASHCOMPDIR    ?= $(or $(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
 DESTDIR        ?=
@@ -49,7 +61,7 @@ DEFS    := -DKSMPILOT_VERSION='"$(VERSION)"' \
            -DKSMPILOT_CONFIG='"$(SYSCONFDIR)/ksmpilot.conf"' \
            -DKSMPILOT_RUNSTATEDIR='"$(RUNSTATEDIR)/ksmpilot"' \
            -DKSMPILOT_UNIT_WRITABLE='"$(strip $(UNIT_WRITABLE))"'
-ALL_CFLAGS  = -std=gnu11 $(WARN) $(HARDEN) $(DEFS) $(HOOKS) -Isrc $(CFLAGS)
+ALL_CFLAGS  = -std=gnu11 $(WARN) $(HARDEN) $(DEFS) $(HOOKS) -Isrc $(CPPFLAGS) $(CFLAGS)
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
 LIBS        = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
@@ -75,31 +87,53 @@ TEST_SCRIPTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
 all: $(B)/ksmpilotd $(B)/ksmpilotctl $(B)/ksmpilot.conf.check
 
 # --- build dependencies ---------------------------------------------------
-# Checked once per build directory. As root, missing -dev packages are
-# installed with apt-get; otherwise the exact command is printed.
-DEP_DEBS := pkg-config libsystemd-dev libinih-dev libproc2-dev libcmocka-dev
-deps: $(B)/.deps
-$(B)/.deps:
+# Checked once per build directory: $(B)/.deps for the daemon and the
+# tool (all, install), $(B)/.test-deps for the tests (cmocka), so that
+# `make install` never needs a test library. As root, missing -dev
+# packages are installed with apt-get; otherwise the exact command is
+# printed (apt-get or dnf). libproc2 comes with procps-ng 4.0 and later; a
+# distribution that has only procps-ng 3 (libprocps) gets a message that
+# says so instead of a compiler error (README, "Build from source").
+DEP_PKGS  := libsystemd:libsystemd-dev inih:libinih-dev libproc2:libproc2-dev
+TEST_PKGS := cmocka:libcmocka-dev
+# need_pkgs PAIRS: each pkg-config module:Debian package present, or install them
+define need_pkgs
 	@mkdir -p $(B)
-	@missing=""; \
+	@missing="" mods=""; \
 	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
-	for pair in libsystemd:libsystemd-dev inih:libinih-dev libproc2:libproc2-dev cmocka:libcmocka-dev; do \
+	for pair in $(1); do \
 		pc=$${pair%%:*}; deb=$${pair#*:}; \
-		pkg-config --exists $$pc 2>/dev/null || missing="$$missing $$deb"; \
+		pkg-config --exists $$pc 2>/dev/null || { missing="$$missing $$deb"; mods="$$mods $$pc"; }; \
 	done; \
-	if [ -n "$$missing" ]; then \
-		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-			echo "Installing build dependencies:$$missing"; \
-			DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
-			{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; } || exit 1; \
-		else \
-			echo "Missing build dependencies:$$missing" >&2; \
-			echo "Install them with:" >&2; \
-			echo "    sudo apt-get install$$missing" >&2; \
-			exit 1; \
-		fi; \
-	fi
+	[ -n "$$missing" ] || exit 0; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing build dependencies:$$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
+		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; } && exit 0; \
+	fi; \
+	echo "Missing build dependencies:$$missing" >&2; \
+	case " $$mods " in *" libproc2 "*) \
+		echo "ksmpilot reads /proc through libproc2, from procps-ng 4.0 or later." >&2; \
+		if pkg-config --exists libprocps 2>/dev/null; then \
+			echo "This system has procps-ng $$(pkg-config --modversion libprocps) (libprocps): too old." >&2; \
+		fi ;; \
+	esac; \
+	echo "Install them with:" >&2; \
+	if command -v apt-get >/dev/null 2>&1; then \
+		echo "    sudo apt-get install$$missing" >&2; \
+	elif command -v dnf >/dev/null 2>&1; then \
+		echo "    sudo dnf install $$(for m in $$mods; do printf "'pkgconfig(%s)' " $$m; done)" >&2; \
+	else \
+		echo "    the packages that provide the pkg-config modules:$$mods" >&2; \
+	fi; \
+	exit 1
 	@touch $@
+endef
+deps: $(B)/.deps $(B)/.test-deps
+$(B)/.deps:
+	$(call need_pkgs,$(DEP_PKGS))
+$(B)/.test-deps:
+	$(call need_pkgs,$(TEST_PKGS))
 
 # --- objects ----------------------------------------------------------------
 $(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)/.deps
@@ -124,7 +158,7 @@ $(B)/ksmpilot.conf.check: conf/ksmpilot.conf $(B)/ksmpilotd
 	@touch $@
 
 # --- tests ------------------------------------------------------------------
-$(B)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*.h) | $(B)/.deps
+$(B)/tests/%.o: tests/%.c $(wildcard src/*.h tests/*.h) | $(B)/.deps $(B)/.test-deps
 	@mkdir -p $(@D)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -Itests -Wno-missing-prototypes -c -o $@ $<
@@ -181,6 +215,7 @@ install: all
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
 	install -D -m 0644 conf/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf.d
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
 		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf (the shipped one is $(DOCDIR)/ksmpilot.conf.example)"; \
 	else \
@@ -205,7 +240,7 @@ uninstall:
 		fi; \
 	fi
 	rm -f $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
-	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf.d 2>/dev/null
 
 # --- static analysis --------------------------------------------------------
 # cppcheck, clang-tidy (the checks in .clang-tidy, each exclusion explained

@@ -1,51 +1,98 @@
-# install.sh - make install / uninstall into a DESTDIR: files land where the
-# variables say, an existing configuration is never overwritten, uninstall
-# removes what install put there and leaves an edited configuration alone.
+# install.sh - make install / uninstall into a DESTDIR, with a package's
+# prefix (/usr) and with the default one (/usr/local): files land where
+# systemd and man look for them, /etc/ksmpilot.conf.d/ is created, an
+# existing configuration is never overwritten, uninstall removes what install
+# put there and leaves an edited configuration alone. make install needs no
+# test library: with cmocka hidden from pkg-config it still installs, and
+# asks for nothing, while the tests ask for libcmocka-dev.
 . tests/lib.sh
 set -u
 make_tmp
-D=$TMPD/root
-M="make -s --no-print-directory B=$B DESTDIR=$D PREFIX=/usr SYSCONFDIR=/etc SYSTEMDUNITDIR=/lib/systemd/system"
 
-$M install > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "make install failed"; }
-for f in usr/sbin/ksmpilotd lib/systemd/system/ksmpilot.service usr/share/man/man8/ksmpilotd.8 \
-	usr/share/man/man5/ksmpilot.conf.5 etc/ksmpilot.conf; do
-	[ -e "$D/$f" ] || fail "install did not create /$f"
-done
-grep -q "^ExecStart=/usr/sbin/ksmpilotd -c /etc/ksmpilot.conf" "$D/lib/systemd/system/ksmpilot.service" ||
-	fail "installed unit does not point at /usr/sbin and /etc"
-grep -q "systemctl" "$TMPD/out" || fail "install does not say how to enable the service"
-cmp -s conf/ksmpilot.conf "$D/etc/ksmpilot.conf" || fail "installed config differs from conf/ksmpilot.conf"
-# the man pages cite documents that are installed, by their installed path
-for m in man8/ksmpilotd.8 man8/ksmpilotctl.8 man5/ksmpilot.conf.5; do
-	grep -q "@[A-Z]*@" "$D/usr/share/man/$m" && fail "$m keeps a placeholder: $(grep -o '@[A-Z]*@' "$D/usr/share/man/$m" | head -1)"
-	for doc in $(grep -o '/usr/share/doc/ksmpilot/[A-Za-z0-9_.-]*[A-Za-z0-9_-]' "$D/usr/share/man/$m"); do
-		[ -f "$D$doc" ] || fail "$m cites $doc, which install did not put there"
+# check_prefix PREFIX UNITDIR CATALOGDIR [VARS...]: one install/uninstall cycle
+check_prefix() {
+	local prefix=$1 unitdir=$2 catdir=$3 D="$TMPD/root$1" f m doc c bcd
+	shift 3
+	local M="make -s --no-print-directory B=$B DESTDIR=$D PREFIX=$prefix $*"
+	rm -rf "$D"
+	$M install > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "make install PREFIX=$prefix failed"; }
+	for f in $prefix/sbin/ksmpilotd $prefix/sbin/ksmpilotctl $unitdir/ksmpilot.service $catdir/ksmpilot.catalog \
+		$prefix/share/man/man8/ksmpilotd.8 $prefix/share/man/man8/ksmpilotctl.8 \
+		$prefix/share/man/man5/ksmpilot.conf.5 /etc/ksmpilot.conf; do
+		[ -e "$D$f" ] || fail "install with PREFIX=$prefix did not create $f"
 	done
-done
-[ -f "$D/usr/share/doc/ksmpilot/ksmpilotctl-status.schema.json" ] || fail "the JSON schema is not installed"
-# bash completion, where bash-completion looks (BASHCOMPDIR)
-bcd=$(make -s --no-print-directory PREFIX=/usr -f Makefile print-BASHCOMPDIR 2>/dev/null)
-[ -n "$bcd" ] || fail "no BASHCOMPDIR"
-for c in ksmpilotd ksmpilotctl; do
-	[ -f "$D$bcd/$c" ] || fail "install did not put the completion of $c in $bcd"
-done
+	[ -d "$D/etc/ksmpilot.conf.d" ] || fail "install with PREFIX=$prefix did not create /etc/ksmpilot.conf.d/"
+	grep -q "^ExecStart=$prefix/sbin/ksmpilotd -c /etc/ksmpilot.conf" "$D$unitdir/ksmpilot.service" ||
+		fail "the unit installed with PREFIX=$prefix does not point at $prefix/sbin and /etc"
+	grep -q "@[A-Z]*@" "$D$unitdir/ksmpilot.service" && fail "unsubstituted @VAR@ in the installed unit"
+	grep -q "systemctl" "$TMPD/out" || fail "install does not say how to enable the service"
+	cmp -s conf/ksmpilot.conf "$D/etc/ksmpilot.conf" || fail "installed config differs from conf/ksmpilot.conf"
+	# the man pages cite documents that are installed, by their installed path
+	for m in man8/ksmpilotd.8 man8/ksmpilotctl.8 man5/ksmpilot.conf.5; do
+		grep -q "@[A-Z]*@" "$D$prefix/share/man/$m" &&
+			fail "$m keeps a placeholder: $(grep -o '@[A-Z]*@' "$D$prefix/share/man/$m" | head -1)"
+		for doc in $(grep -o "$prefix/share/doc/ksmpilot/[A-Za-z0-9_.-]*[A-Za-z0-9_-]" "$D$prefix/share/man/$m"); do
+			[ -f "$D$doc" ] || fail "$m cites $doc, which install did not put there"
+		done
+	done
+	[ -f "$D$prefix/share/doc/ksmpilot/ksmpilotctl-status.schema.json" ] || fail "the JSON schema is not installed"
+	# bash completion, where bash-completion looks (BASHCOMPDIR)
+	bcd=$(make -s --no-print-directory PREFIX="$prefix" -f Makefile print-BASHCOMPDIR 2>/dev/null)
+	[ -n "$bcd" ] || fail "no BASHCOMPDIR"
+	for c in ksmpilotd ksmpilotctl; do
+		[ -f "$D$bcd/$c" ] || fail "install did not put the completion of $c in $bcd"
+	done
 
-# an existing, edited config survives a second install and the uninstall
-echo "# edited by the admin" >> "$D/etc/ksmpilot.conf"
-$M install > "$TMPD/out" 2>&1 || fail "second make install failed"
-grep -q "edited by the admin" "$D/etc/ksmpilot.conf" || fail "install overwrote an existing config"
-$M uninstall > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "make uninstall failed"; }
-for f in usr/sbin/ksmpilotd lib/systemd/system/ksmpilot.service usr/share/man/man8/ksmpilotd.8 \
-	usr/share/man/man5/ksmpilot.conf.5; do
-	[ -e "$D/$f" ] && fail "uninstall left /$f"
-done
-grep -q "edited by the admin" "$D/etc/ksmpilot.conf" || fail "uninstall removed an edited config"
+	# an existing, edited config survives a second install and the uninstall
+	echo "# edited by the admin" >> "$D/etc/ksmpilot.conf"
+	$M install > "$TMPD/out" 2>&1 || fail "second make install failed"
+	grep -q "edited by the admin" "$D/etc/ksmpilot.conf" || fail "install overwrote an existing config"
+	$M uninstall > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "make uninstall failed"; }
+	left=$(find "$D" -type f ! -path "$D/etc/ksmpilot.conf")
+	[ -z "$left" ] || fail "uninstall (PREFIX=$prefix) left files: $left"
+	grep -q "edited by the admin" "$D/etc/ksmpilot.conf" || fail "uninstall removed an edited config"
 
-# an unedited config goes with the rest
-rm -rf "$D"
-$M install > /dev/null 2>&1 && $M uninstall > /dev/null 2>&1 || fail "install/uninstall round trip failed"
-[ -e "$D/etc/ksmpilot.conf" ] && fail "uninstall left an unedited config"
-left=$(find "$D" -type f | head)
-[ -z "$left" ] || fail "uninstall left files: $left"
+	# an unedited config goes with the rest, and so does the empty drop-in directory
+	rm -rf "$D"
+	$M install > /dev/null 2>&1 && $M uninstall > /dev/null 2>&1 || fail "install/uninstall round trip failed"
+	left=$(find "$D" -type f -o -name ksmpilot.conf.d)
+	[ -z "$left" ] || fail "uninstall (PREFIX=$prefix) left: $left"
+	note "PREFIX=$prefix: unit in $unitdir, catalog in $catdir"
+}
+
+# a package: the distribution's directories
+check_prefix /usr /lib/systemd/system /usr/lib/systemd/catalog SYSTEMDUNITDIR=/lib/systemd/system \
+	CATALOGDIR=/usr/lib/systemd/catalog
+# a source install: systemd's directories for local units and catalogs, by default
+check_prefix /usr/local /usr/local/lib/systemd/system /usr/local/lib/systemd/catalog
+if command -v systemd-analyze >/dev/null; then
+	systemd-analyze unit-paths 2>/dev/null | grep -qx /usr/local/lib/systemd/system ||
+		fail "systemd does not look for units in /usr/local/lib/systemd/system here"
+fi
+
+# make install without cmocka: a pkg-config that does not know it, and an
+# apt-get that records being called
+mkdir -p "$TMPD/bin" "$TMPD/b"
+cat > "$TMPD/bin/pkg-config" <<EOF
+#!/bin/sh
+case " \$* " in *" cmocka "*) exit 1 ;; esac
+exec $(command -v pkg-config) "\$@"
+EOF
+cat > "$TMPD/bin/apt-get" <<EOF
+#!/bin/sh
+echo "apt-get \$*" >> "$TMPD/apt-get.called"
+exit 1
+EOF
+chmod +x "$TMPD/bin/pkg-config" "$TMPD/bin/apt-get"
+# a fresh build directory (a few seconds), built and installed by make install alone
+PATH="$TMPD/bin:$PATH" make -s -j2 --no-print-directory B="$TMPD/b" DESTDIR="$TMPD/nocmocka" install \
+	> "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "make install fails when cmocka is missing"; }
+[ -e "$TMPD/apt-get.called" ] && fail "make install asked apt-get for: $(cat "$TMPD/apt-get.called")"
+[ -e "$TMPD/nocmocka/usr/local/sbin/ksmpilotd" ] || fail "make install without cmocka installed no daemon"
+grep -qi cmocka "$TMPD/out" && fail "make install mentions cmocka: $(cat "$TMPD/out")"
+# the tests do need it, and say so
+PATH="$TMPD/bin:$PATH" make -s --no-print-directory B="$TMPD/b" "$TMPD/b/.test-deps" > "$TMPD/out" 2>&1 &&
+	fail "the test dependency check passed without cmocka"
+grep -q "libcmocka-dev" "$TMPD/out" || fail "the test dependency check does not name libcmocka-dev: $(cat "$TMPD/out")"
+note "make install without cmocka: installed, nothing asked of apt-get"
 echo "install: passed"
