@@ -56,7 +56,13 @@ struct ctl_cmd {
  * stderr): a usage error. */
 int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg);
 
+/* Whether ksmpilotd runs with state_dir: it holds state_dir/lock, or,
+ * where the lock cannot be read, pid (from the state file) is alive and
+ * named ksmpilotd. */
+bool ctl_daemon_running(const char *state_dir, long pid);
+
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);
 int ctl_import(const struct ctl_opts *o, int argc, char **argv);
+int ctl_reload(const struct ctl_opts *o, int argc, char **argv);
 
 #endif

@@ -3,12 +3,9 @@
  * daemon runs or not. The text and the JSON (format 1, described by
  * docs/ksmpilotctl-status.schema.json) show the same facts, gathered once
  * into struct status. Exit codes and formats: ksmpilotctl(8). */
-#define _GNU_SOURCE /* F_OFD_GETLK */
 #include <errno.h>
-#include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,46 +43,6 @@ struct status {
 	unsigned numa_nodes;
 	char release[65];               /* uname -r */
 };
-
-/* Whether a daemon holds state_dir/lock: 1 yes, 0 no, -1 cannot tell
- * (no read access). F_OFD_GETLK only asks: it never takes the lock, so a
- * daemon starting meanwhile is not refused. */
-static int lock_held(const char *state_dir)
-{
-	char path[CFG_PATH_MAX + 16];
-	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
-	int fd, r;
-
-	snprintf(path, sizeof(path), "%s/lock", state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : -1;
-	r = fcntl(fd, F_OFD_GETLK, &fl);
-	close(fd);
-	if (r < 0)
-		return -1;
-	return fl.l_type != F_UNLCK;
-}
-
-/* Without access to the lock: the pid is alive and named ksmpilotd. */
-static bool pid_is_ksmpilotd(long pid)
-{
-	char path[64], comm[32] = "";
-	FILE *f;
-
-	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
-		return false;
-	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
-	f = fopen(path, "re");
-	if (!f)
-		return false;
-	if (!fgets(comm, sizeof(comm), f))
-		comm[0] = '\0';
-	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	return strcmp(comm, "ksmpilotd") == 0;
-}
-
 
 static const char *kv(const struct status *st, const char *key)
 {
@@ -185,9 +142,8 @@ static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 	st->state_err = state_read(path, &st->kv);
 	if (st->state_err == 0) {
 		const char *p = state_get(&st->kv, "pid");
-		int held = lock_held(cfg->state_dir);
 		st->pid = p ? strtol(p, NULL, 10) : 0;
-		st->running = held < 0 ? pid_is_ksmpilotd(st->pid) : held > 0;
+		st->running = ctl_daemon_running(cfg->state_dir, st->pid);
 	}
 	r = sampler_init(&sm, &st->ksm, NULL, NULL, NULL);
 	if (r < 0) {

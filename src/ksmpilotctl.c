@@ -17,6 +17,7 @@ static const struct ctl_cmd commands[] = {
 	  ctl_status },
 	{ "import-ksmtuned", "[FILE]", "a ksmpilot.conf from a ksmtuned.conf (default /etc/ksmtuned.conf; - is stdin)",
 	  CTL_OPT_OUTPUT, ctl_import },
+	{ "reload", "[PID]", "re-read ksmpilotd's configuration; fails if the daemon refuses it", 0, ctl_reload },
 };
 
 /* Command-specific options, for the messages about them. */

@@ -813,6 +813,13 @@ int pilot_reload(struct pilot *pl)
 		log_info("configuration reloaded from %s (reload #%" PRIu64 ")", pl->opts.config_path,
 			 pl->stats.reloads + pl->stats.reload_failures);
 	}
+	/* The state file counts reloads and refused reloads: `ksmpilotctl
+	 * reload` (the unit's ExecReload=) waits for it, so write it now.
+	 * Before the first tick there is nothing to write; that tick will. */
+	if (pl->have_last) {
+		pl->state_written_ms = 0;
+		publish(pl, &pl->last, &pl->last_decision, pl->last_us / 1000, false);
+	}
 	free(errs);
 	free(next);
 	return r < 0 ? -EINVAL : 0;

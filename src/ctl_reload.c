@@ -1,0 +1,182 @@
+/* ctl_reload.c - `ksmpilotctl reload [PID]`: ask ksmpilotd to re-read its
+ * configuration (SIGHUP) and wait for its answer, so that the exit status
+ * says whether the new configuration was taken. The unit's ExecReload= runs
+ * it, and `systemctl reload` then fails when the daemon refuses the file.
+ * The answer is in the state file: the daemon rewrites it at once after
+ * each reload, and counts reloads and refused reloads there. */
+#include <errno.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl.h"
+#include "state.h"
+#include "util.h"
+
+/* How long to wait for the daemon's answer. A reload takes milliseconds; a
+ * daemon stuck for longer is killed by its watchdog, and then this sees the
+ * pid go. */
+#define RELOAD_TIMEOUT_MS 60000u
+#define RELOAD_POLL_NS 20000000L
+
+struct reload_state {
+	long pid;
+	uint64_t reloads, failures;
+	char config[CFG_PATH_MAX];
+};
+
+/* The state file's pid and counters: 0, or -errno (-ENOENT: no file). */
+static int read_counters(const char *path, struct reload_state *rs)
+{
+	struct state_kv *kv = malloc(sizeof(*kv));
+	int r;
+
+	if (!kv)
+		return -ENOMEM;
+	r = state_read(path, kv);
+	if (r == 0) {
+		const char *p = state_get(kv, "pid");
+		const char *ok = state_get(kv, "reloads");
+		const char *bad = state_get(kv, "reload_failures");
+		const char *conf = state_get(kv, "config");
+		if (!p || !ok || !bad || parse_u64(ok, 0, UINT64_MAX, &rs->reloads) < 0 ||
+		    parse_u64(bad, 0, UINT64_MAX, &rs->failures) < 0) {
+			r = -EINVAL;
+		} else {
+			rs->pid = strtol(p, NULL, 10);
+			snprintf(rs->config, sizeof(rs->config), "%s", conf ? conf : "");
+			text_sanitize(rs->config); /* another process wrote it; it is printed */
+		}
+	}
+	free(kv);
+	return r;
+}
+
+static void pause_a_little(void)
+{
+	nanosleep(&(struct timespec){ .tv_nsec = RELOAD_POLL_NS }, NULL);
+}
+
+/* After a refusal: the errors, as the daemon saw them (it logged them too). */
+static void print_config_errors(const char *config)
+{
+	struct cfg *cfg = malloc(sizeof(*cfg));
+	struct cfg_errors *errs = calloc(1, sizeof(*errs));
+
+	if (cfg && errs && config[0] && cfg_load(config, true, cfg, errs) < 0) {
+		for (unsigned i = 0; i < errs->n; i++)
+			fprintf(stderr, "%s\n", errs->msg[i]);
+		if (errs->dropped)
+			fprintf(stderr, "ksmpilotctl: and %u more errors\n", errs->dropped);
+	}
+	free(cfg);
+	free(errs);
+}
+
+int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
+{
+	struct cfg *cfg;
+	struct cfg_errors *errs;
+	struct reload_state before = { 0 }, now = { 0 };
+	char state_dir[CFG_PATH_MAX], path[CFG_PATH_MAX + 16];
+	long pid = 0;
+	uint64_t deadline = now_ms() + RELOAD_TIMEOUT_MS;
+	int r;
+
+	if (argc > 1) {
+		fprintf(stderr, "ksmpilotctl: reload takes at most one pid\n");
+		return CTL_USAGE;
+	}
+	if (argc == 1) {
+		char *end;
+		errno = 0;
+		pid = strtol(argv[0], &end, 10);
+		if (errno || *end || end == argv[0] || pid <= 1) {
+			fprintf(stderr, "ksmpilotctl: reload: '%s' is not a process id\n", argv[0]);
+			return CTL_USAGE;
+		}
+	}
+	/* state_dir from the configuration. A broken file is what a refused
+	 * reload is about: take the values that parse (state_dir among them),
+	 * quietly; the errors come with the daemon's verdict */
+	cfg = malloc(sizeof(*cfg));
+	errs = calloc(1, sizeof(*errs));
+	if (!cfg || !errs) {
+		free(cfg);
+		free(errs);
+		return CTL_FAIL;
+	}
+	cfg_defaults(cfg);
+	if (!o->state_dir)
+		(void)cfg_load_salvage(o->config, o->config_explicit, cfg, errs); /* errors: see above */
+	snprintf(state_dir, sizeof(state_dir), "%s", o->state_dir ? o->state_dir : cfg->state_dir);
+	free(cfg);
+	free(errs);
+	snprintf(path, sizeof(path), "%s/state", state_dir);
+
+	/* The state of that daemon before the signal. Right after start-up
+	 * its first tick may not have written the file yet: wait for it. */
+	for (;;) {
+		r = read_counters(path, &before);
+		if (r == 0 && (pid == 0 || before.pid == pid) && ctl_daemon_running(state_dir, before.pid))
+			break;
+		if (r < 0 && r != -ENOENT) {
+			fprintf(stderr, "ksmpilotctl: cannot read %s: %s\n", path,
+				r == -EINVAL ? "not a state file" : strerror(-r));
+			return CTL_FAIL;
+		}
+		if (pid == 0) {
+			if (r == 0)
+				fprintf(stderr, "ksmpilotctl: ksmpilotd is not running (%s is left from pid %ld)\n",
+					path, before.pid);
+			else
+				fprintf(stderr, "ksmpilotctl: ksmpilotd is not running (no state file %s)\n", path);
+			return CTL_NOT_RUNNING;
+		}
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			fprintf(stderr, "ksmpilotctl: process %ld does not exist\n", pid);
+			return CTL_NOT_RUNNING;
+		}
+		if (now_ms() >= deadline) {
+			fprintf(stderr, "ksmpilotctl: no state of ksmpilotd (pid %ld) in %s after %u s: is state_dir %s?\n",
+				pid, path, RELOAD_TIMEOUT_MS / 1000, state_dir);
+			return CTL_FAIL;
+		}
+		pause_a_little();
+	}
+	pid = before.pid;
+
+	if (kill((pid_t)pid, SIGHUP) < 0) {
+		fprintf(stderr, "ksmpilotctl: cannot signal ksmpilotd (pid %ld): %s\n", pid, strerror(errno));
+		return CTL_FAIL;
+	}
+	for (;;) {
+		pause_a_little();
+		r = read_counters(path, &now);
+		if (r == 0 && now.pid == pid && now.reloads + now.failures > before.reloads + before.failures)
+			break;
+		if (kill((pid_t)pid, 0) < 0 && errno == ESRCH) {
+			fprintf(stderr, "ksmpilotctl: ksmpilotd (pid %ld) exited during the reload\n", pid);
+			return CTL_FAIL;
+		}
+		if (now_ms() >= deadline) {
+			fprintf(stderr, "ksmpilotctl: no answer from ksmpilotd (pid %ld) in %u s\n", pid,
+				RELOAD_TIMEOUT_MS / 1000);
+			return CTL_FAIL;
+		}
+	}
+	if (now.failures > before.failures) {
+		fprintf(stderr,
+			"ksmpilotctl: ksmpilotd (pid %ld) refused the configuration in %s; the old configuration keeps "
+			"running\n",
+			pid, now.config);
+		print_config_errors(now.config);
+		return CTL_CONFIG;
+	}
+	printf("ksmpilotd (pid %ld) reloaded %s (reload #%" PRIu64 ")\n", pid, now.config,
+	       now.reloads + now.failures);
+	return CTL_OK;
+}

@@ -1,0 +1,77 @@
+# reload.sh - ksmpilotctl reload (the unit's ExecReload=) reports the
+# daemon's own verdict: exit 0 when ksmpilotd took the configuration, 3 and
+# the FILE:LINE errors when it refused it (the old one keeps running), 5
+# (not running) when no daemon runs or the pid is not that daemon's (which
+# is then never signalled). The daemon ticks once every 10 minutes here, so the answer can
+# only come from the state file it writes at once after each reload. On a
+# fake KSM tree; needs neither root nor KSM.
+. tests/lib.sh
+set -u
+make_tmp
+CTL=$B/ksmpilotctl
+K=$TMPD/ksm
+S=$TMPD/state
+C=$TMPD/k.conf
+make_fake_ksm "$K"
+ctl() { $WRAP $CTL -c "$C" "$@"; }
+counter() { sed -n "s/^$1=//p" "$S/state"; }
+
+printf '[daemon]\ninterval = 10min\nstate_dir = %s\nlog_level = debug\n[memory]\ntarget_available = 100%%\n[scan]\nsleep_ms_min = 50\nsleep_ms_max = 50\n' \
+	"$S" > "$C"
+
+# no daemon
+ctl reload > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 5 ] || { cat "$TMPD/out"; fail "reload without a daemon: exit $rc, not 5"; }
+grep -q "ksmpilotd is not running" "$TMPD/out" || fail "reload without a daemon does not say so: $(cat "$TMPD/out")"
+ctl reload 1 2 > /dev/null 2>&1; [ $? = 2 ] || fail "reload with two arguments: expected exit 2"
+ctl reload abc > /dev/null 2>&1; [ $? = 2 ] || fail "reload with a bad pid: expected exit 2"
+
+$WRAP $KSMPILOTD -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
+D=$!
+track $D
+for i in $(seq 1 300); do [ -s "$S/state" ] && break; sleep 0.1; done
+[ -s "$S/state" ] || fail "no state file"
+wait_file "$K/sleep_millisecs" 50
+
+# a good configuration: taken, exit 0, without waiting for a tick
+sed -i 's/^sleep_ms_\(min\|max\) = 50$/sleep_ms_\1 = 60/' "$C"
+ctl reload > "$TMPD/out" 2>&1 || { cat "$TMPD/out" "$TMPD/log"; fail "reload of a good configuration failed"; }
+grep -q "^ksmpilotd (pid $D) reloaded $C (reload #1)$" "$TMPD/out" || fail "reload output: $(cat "$TMPD/out")"
+[ "$(counter reloads)" = 1 ] || fail "state file: reloads=$(counter reloads), not 1"
+wait_log "$TMPD/log" "configuration reloaded from $C \(reload #1\)"
+wait_file "$K/sleep_millisecs" 60
+
+# a broken one: refused, exit 3 with FILE:LINE, the daemon runs on
+printf '[controller]\nmax_cpu = 500\n' >> "$C"
+line=$(grep -n '^max_cpu = 500$' "$C" | cut -d: -f1)
+ctl reload > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 3 ] || { cat "$TMPD/out"; fail "reload of a broken configuration: exit $rc, not 3"; }
+grep -q "refused the configuration in $C; the old configuration keeps running" "$TMPD/out" ||
+	fail "reload does not say that the daemon refused: $(cat "$TMPD/out")"
+grep -q "^$C:$line: .*max_cpu" "$TMPD/out" || fail "reload does not give $C:$line: $(cat "$TMPD/out")"
+[ "$(counter reload_failures)" = 1 ] || fail "state file: reload_failures=$(counter reload_failures), not 1"
+wait_log "$TMPD/log" "reload #2 failed"
+kill -0 $D 2>/dev/null || fail "the daemon died on a broken reload"
+[ "$(cat "$K/sleep_millisecs")" = 60 ] || fail "sleep_millisecs changed on a refused reload"
+
+# the pid systemd gives ($MAINPID): that daemon's answer
+sed -i '/^\[controller\]$/d; /^max_cpu = 500$/d' "$C"
+ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "reload $D failed"; }
+grep -q "(reload #3)" "$TMPD/out" || fail "reload $D output: $(cat "$TMPD/out")"
+# a pid that is not the daemon's is never signalled
+sleep 600 &
+other=$!
+track $other
+ctl --state-dir "$S" reload $other > "$TMPD/out" 2>&1 &
+waiter=$!
+sleep 1
+kill -0 $other 2>/dev/null || fail "reload signalled pid $other, which is not ksmpilotd"
+kill $other
+wait $waiter
+rc=$?
+[ $rc = 5 ] || { cat "$TMPD/out"; fail "reload of pid $other: exit $rc, not 5"; }
+grep -q "process $other does not exist" "$TMPD/out" || fail "reload of pid $other: $(cat "$TMPD/out")"
+kill -0 $D 2>/dev/null || fail "the daemon is gone"
+echo "reload: passed"
