@@ -16,11 +16,23 @@ score=$(sed -n 's/.*Overall exposure level for ksmpilot.service: \([0-9.]*\).*/\
 note "exposure score $score"
 systemd-analyze security --offline=yes --threshold=15 "$U" > /dev/null 2>&1 || fail "score $score is above 1.5"
 # the essentials of the contract
-for l in Type=notify WatchdogSec= "ExecReload=/bin/kill -HUP \$MAINPID" "ExecStartPre=.*--check-config" \
-	Restart=on-failure "RestartPreventExitStatus=3 4" "ExecStopPost=.*--restore" ConditionPathExists=/sys/kernel/mm/ksm/run \
+for l in Type=notify WatchdogSec= "ExecReload=$PWD/$B/ksmpilotctl -c $PWD/conf/ksmpilot.conf reload \$MAINPID$" \
+	Restart=on-failure "RestartPreventExitStatus=3 4 5 6$" StartLimitIntervalSec=10min StartLimitBurst=5 \
+	"ExecStopPost=.*--restore" ConditionPathExists=/sys/kernel/mm/ksm/run \
 	Conflicts=ksmtuned.service After=ksm.service ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$"; do
 	grep -q "^$l" "$U" || fail "unit lacks $l"
 done
+# RestartPreventExitStatus= does not cover ExecStartPre=: a failing one
+# would restart forever (ksmpilotd checks its configuration itself)
+grep -q "^ExecStartPre=" "$U" && fail "the unit has an ExecStartPre=, which RestartPreventExitStatus= does not cover"
+# a failing daemon reaches the start limit: StartLimitBurst starts,
+# RestartSec apart, fit in StartLimitIntervalSec (systemd's default, five
+# in 10 s, is never reached 5 s apart)
+usec() { systemd-analyze timespan "$(sed -n "s/^$1=//p" "$U")" | sed -n 's/^ *μs: //p'; }
+burst=$(sed -n 's/^StartLimitBurst=//p' "$U")
+tries=$(( (burst - 1) * $(usec RestartSec) ))
+[ "$tries" -lt "$(usec StartLimitIntervalSec)" ] ||
+	fail "$burst starts $(sed -n 's/^RestartSec=//p' "$U") apart do not fit in StartLimitIntervalSec"
 # the journal catalog parses, with one entry per MESSAGE_ID in src/msgid.h
 if command -v journalctl >/dev/null; then
 	R="$TMPD/root"
