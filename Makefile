@@ -79,7 +79,7 @@ CTL_OBJS := $(CTL_SRCS:src/%.c=$(B)/%.o)
 TEST_NAMES := $(patsubst tests/%.c,%,$(wildcard tests/test_*.c))
 TEST_BINS  := $(TEST_NAMES:%=$(B)/tests/%)
 TEST_PROGS := $(B)/tests/workload $(B)/bench/tickfloor
-TEST_SCRIPTS := $(filter-out tests/lib.sh,$(wildcard tests/*.sh))
+TEST_SCRIPTS := $(filter-out tests/lib%.sh,$(wildcard tests/*.sh))
 
 .PHONY: all check asan valgrind run install uninstall clean deps
 # keep the objects of the test binaries

@@ -28,19 +28,8 @@ T0=$(date +%s) # timed from the kernel lock on
 make_tmp
 
 # --- systemd-nspawn ------------------------------------------------------------
-SYSTEMD_BIN=""
-for f in /usr/lib/systemd/systemd /lib/systemd/systemd; do [ -x "$f" ] && SYSTEMD_BIN=$f && break; done
-[ -n "$SYSTEMD_BIN" ] || skip "systemd is not installed: nothing to boot"
-command -v nsenter >/dev/null || skip "nsenter (util-linux) is missing"
-if ! command -v systemd-nspawn >/dev/null; then
-	command -v apt-get >/dev/null || skip "systemd-nspawn is missing (package systemd-container) and there is no apt-get"
-	note "installing systemd-container (systemd-nspawn)"
-	{ DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd-container ||
-		{ apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends systemd-container; }
-	} > "$TMPD/apt.log" 2>&1
-	command -v systemd-nspawn >/dev/null ||
-		{ tail -n 5 "$TMPD/apt.log"; skip "systemd-nspawn is missing and apt-get install systemd-container failed"; }
-fi
+. tests/lib-container.sh
+ct_require
 
 # --- the test build, installed into a DESTDIR -------------------------------------
 # Its own build directory, with the hooks; never with the flags of a calling
@@ -66,109 +55,17 @@ for f in opt/ksmpilot/sbin/ksmpilotd etc/ksmpilot.conf etc/systemd/system/ksmpil
 done
 
 # --- recognisable knobs, to see on_exit=restore put them back ---------------------
-[ -e "$KSM/advisor_mode" ] && [ "$(ksm_mode)" != none ] && echo none > "$KSM/advisor_mode"
-echo 0 > "$KSM/run"
-echo 123 > "$KSM/pages_to_scan"
-echo 234 > "$KSM/sleep_millisecs"
-knobs() {
-	local k
-	for k in run pages_to_scan sleep_millisecs merge_across_nodes use_zero_pages max_page_sharing smart_scan; do
-		[ -e "$KSM/$k" ] && printf '%s=%s ' "$k" "$(ksm_read $k)"
-	done
-	[ -e "$KSM/advisor_mode" ] && printf 'advisor_mode=%s' "$(ksm_mode)"
-}
+mark_knobs
 BEFORE=$(knobs)
 note "knobs before: $BEFORE"
 
 # --- boot ---------------------------------------------------------------------------
-NAME=ksmpilot-test-$$
-NSPAWN="" LEADER=""
 HOST_WANTS=/etc/systemd/system/multi-user.target.wants/ksmpilot.service
 [ -e "$HOST_WANTS" ] && HOST_WANTS="" # already there on the host: not a witness
-
-# nspawn --keep-unit creates payload/ and supervisor/ cgroups below ours and
-# leaves them (empty) behind: remove those that were not there before.
-CG_DIRS=""
-cg_own() { # cg_own: "mountpoint/own-path" of the unified and name=systemd hierarchies
-	local mp p
-	mp=$(findmnt -n -t cgroup2 -o TARGET | head -n1)
-	p=$(sed -n 's/^0:://p' /proc/self/cgroup)
-	[ -n "$mp" ] && [ -n "$p" ] && echo "$mp${p%/}"
-	mp=$(findmnt -n -t cgroup -o TARGET,OPTIONS | awk '/name=systemd/{print $1; exit}')
-	p=$(sed -n 's/^[0-9]*:name=systemd://p' /proc/self/cgroup)
-	[ -n "$mp" ] && [ -n "$p" ] && echo "$mp${p%/}"
-}
-for d in $(cg_own); do
-	for s in payload supervisor; do [ -d "$d/$s" ] || CG_DIRS="$CG_DIRS $d/$s"; done
-done
-
-stop_container() {
-	local i
-	[ -n "$NSPAWN" ] || return 0
-	if kill -0 "$NSPAWN" 2>/dev/null; then
-		# SIGTERM: nspawn asks the container's systemd to shut down
-		kill -TERM "$NSPAWN" 2>/dev/null
-		for i in $(seq 1 300); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
-		if kill -0 "$NSPAWN" 2>/dev/null; then
-			echo "# the container did not shut down in 30 s: killing it"
-			# killing PID 1 of the container kills its whole PID namespace
-			[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
-			for i in $(seq 1 50); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
-			kill -KILL "$NSPAWN" 2>/dev/null
-		fi
-	fi
-	wait "$NSPAWN" 2>/dev/null
-	NSPAWN=""
-	for d in $CG_DIRS; do [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null; done
-	rmdir "/run/systemd/nspawn/propagate/$NAME" 2>/dev/null
-	return 0
-}
-on_cleanup stop_container
-
-systemd-nspawn -D / --volatile=yes --register=no --keep-unit --private-network -M "$NAME" \
-	--bind-ro="$DEST/opt/ksmpilot:/opt/ksmpilot" --bind-ro="$DEST/etc:/run/ksmpilot-etc" \
-	--bind="$KSM:/run/host-ksm" --console=passive -b \
-	systemd.mask=ksmtuned.service systemd.mask=ksm.service systemd.mask=systemd-firstboot.service \
-	systemd.mask=systemd-timesyncd.service systemd.mask=postgresql.service \
-	< /dev/null > "$TMPD/console.log" 2>&1 &
-NSPAWN=$!
-
-boot_failed() {
-	echo "--- console:"; tail -n 20 "$TMPD/console.log"
-	skip "the container does not boot here: $*"
-}
-# the leader is nspawn's child that is PID 1 in its own PID namespace
-for i in $(seq 1 300); do
-	kill -0 "$NSPAWN" 2>/dev/null || boot_failed "systemd-nspawn exited"
-	for c in $(pgrep -P "$NSPAWN"); do
-		grep -qP '^NSpid:\t[0-9]+\t1$' "/proc/$c/status" 2>/dev/null && LEADER=$c && break
-	done
-	[ -n "$LEADER" ] && break
-	sleep 0.1
-done
-[ -n "$LEADER" ] || boot_failed "no container init after 30 s"
-
-# in_ct CMD...: run CMD inside the container, with a clean environment
-in_ct() {
-	timeout -k 5 60 nsenter -t "$LEADER" -a env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 \
-		SYSTEMD_PAGER= SYSTEMD_COLORS=0 "$@"
-}
-state=""
-deadline=$(($(date +%s) + 90))
-while [ "$(date +%s)" -lt $deadline ]; do
-	kill -0 "$NSPAWN" 2>/dev/null || boot_failed "systemd-nspawn exited during the boot"
-	state=$(in_ct timeout 10 systemctl is-system-running --wait 2>/dev/null)
-	case $state in
-	running | degraded) break ;;
-	esac
-	sleep 0.5
-done
-case $state in
-running) ;;
-degraded) note "the container booted degraded: $(in_ct systemctl --failed --plain --no-legend | awk '{print $1}' | tr '\n' ' ')" ;;
-*) boot_failed "system state '$state' after 90 s" ;;
-esac
-note "container $NAME (nspawn $NSPAWN, init $LEADER) booted, $(($(date +%s) - T0)) s after the kernel lock was taken"
+CT_MASKS="$CT_MASKS ksmtuned.service ksm.service"
+ct_boot volatile --bind-ro="$DEST/opt/ksmpilot:/opt/ksmpilot" --bind-ro="$DEST/etc:/run/ksmpilot-etc" \
+	--bind="$KSM:/run/host-ksm"
+note "container booted $(($(date +%s) - T0)) s after the kernel lock was taken"
 
 # --- install inside -------------------------------------------------------------------
 in_ct mount --bind /run/host-ksm /sys/kernel/mm/ksm || fail "cannot bind /run/host-ksm over /sys/kernel/mm/ksm"
@@ -202,44 +99,7 @@ LimitCORE=0
 EOF
 in_ct systemctl daemon-reload || fail "daemon-reload failed"
 
-# --- helpers ----------------------------------------------------------------------------
-prop() { in_ct systemctl show -p "$1" --value ksmpilot.service; }
-# cursor: the journal's current end, for journal_after
-cursor() { in_ct journalctl -n 1 -o export --no-pager | sed -n 's/^__CURSOR=//p'; }
-journal_after() { in_ct journalctl -u ksmpilot.service --no-pager -o short-monotonic --after-cursor="$1"; }
-ct_fail() {
-	echo "--- systemctl status:"; in_ct systemctl status --no-pager -l ksmpilot.service | head -n 20
-	echo "--- journal:"; in_ct journalctl -u ksmpilot.service --no-pager -n 40
-	fail "$*"
-}
-# wait_journal CURSOR PATTERN [SECONDS]: a unit journal line after CURSOR matches
-wait_journal() {
-	local c=$1 pat=$2 t=${3:-20} i
-	for i in $(seq 1 $((t * 5))); do
-		journal_after "$c" | grep -qE -- "$pat" && return 0
-		sleep 0.2
-	done
-	ct_fail "no journal line matching '$pat' in $t s"
-}
-# wait_prop PROP VALUE [SECONDS]
-wait_prop() {
-	local t=${3:-20} i v=""
-	for i in $(seq 1 $((t * 5))); do
-		v=$(prop "$1")
-		[ "$v" = "$2" ] && return 0
-		sleep 0.2
-	done
-	ct_fail "$1 is '$v', not '$2', after $t s"
-}
-# wait_knob KNOB VALUE [SECONDS]: the host's knob, written from inside
-wait_knob() {
-	local t=${3:-20} i
-	for i in $(seq 1 $((t * 5))); do
-		[ "$(ksm_read "$1")" = "$2" ] && return 0
-		sleep 0.2
-	done
-	ct_fail "$KSM/$1 is '$(ksm_read "$1")', not '$2', after $t s"
-}
+# --- helpers (prop, cursor, wait_journal, wait_knob, ct_fail: tests/lib-container.sh) ---
 # wait_restarted N OLDPID [SECONDS]: NRestarts above N, active again, another main pid
 wait_restarted() {
 	local n=$1 old=$2 t=${3:-30} i
@@ -387,9 +247,9 @@ in_ct systemd-analyze security --threshold=15 ksmpilot.service > /dev/null 2>&1 
 note "7. exposure: $score offline (installed unit), $live for the loaded unit"
 
 # --- shut the container down, and check it left nothing -------------------------------------------
-stop_container
+ct_stop
 [ -n "$HOST_WANTS" ] && [ -e "$HOST_WANTS" ] && fail "the container wrote into the host's /etc ($HOST_WANTS)"
 [ -e "/run/systemd/nspawn/propagate/$NAME" ] && fail "nspawn left /run/systemd/nspawn/propagate/$NAME"
 pgrep -f "systemd-nspawn .*-M $NAME" > /dev/null && fail "a systemd-nspawn for $NAME is still running"
-for d in $CG_DIRS; do [ -d "$d" ] && fail "cgroup $d left behind"; done
+for d in $CT_CG_DIRS; do [ -d "$d" ] && fail "cgroup $d left behind"; done
 echo "nspawn: all checks passed in $(($(date +%s) - T0)) s"
