@@ -96,22 +96,24 @@ all: $(B)/ksmpilotd $(B)/ksmpilotctl $(B)/ksmpilot.conf.check
 # says so instead of a compiler error (README, "Build from source").
 DEP_PKGS  := libsystemd:libsystemd-dev inih:libinih-dev libproc2:libproc2-dev
 TEST_PKGS := cmocka:libcmocka-dev
-# need_pkgs PAIRS: each pkg-config module:Debian package present, or install them
-define need_pkgs
+# need KIND,PAIRS,WHAT: each "name:Debian package" of PAIRS present (KIND pc:
+# a pkg-config module, cmd: a command), or install the missing packages
+define need
 	@mkdir -p $(B)
 	@missing="" mods=""; \
-	command -v pkg-config >/dev/null 2>&1 || missing="pkg-config"; \
-	for pair in $(1); do \
-		pc=$${pair%%:*}; deb=$${pair#*:}; \
-		pkg-config --exists $$pc 2>/dev/null || { missing="$$missing $$deb"; mods="$$mods $$pc"; }; \
+	command -v pkg-config >/dev/null 2>&1 || [ $(1) != pc ] || missing="pkg-config"; \
+	for pair in $(2); do \
+		n=$${pair%%:*}; deb=$${pair#*:}; \
+		if [ $(1) = pc ]; then pkg-config --exists $$n 2>/dev/null; else command -v $$n >/dev/null 2>&1; fi || \
+			{ missing="$$missing $$deb"; mods="$$mods $$n"; }; \
 	done; \
 	[ -n "$$missing" ] || exit 0; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing build dependencies:$$missing"; \
+		echo "Installing $(3):$$missing"; \
 		DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing || \
 		{ apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; } && exit 0; \
 	fi; \
-	echo "Missing build dependencies:$$missing" >&2; \
+	echo "Missing $(3):$$missing" >&2; \
 	case " $$mods " in *" libproc2 "*) \
 		echo "ksmpilot reads /proc through libproc2, from procps-ng 4.0 or later." >&2; \
 		if pkg-config --exists libprocps 2>/dev/null; then \
@@ -119,7 +121,7 @@ define need_pkgs
 		fi ;; \
 	esac; \
 	echo "Install them with:" >&2; \
-	if command -v apt-get >/dev/null 2>&1; then \
+	if command -v apt-get >/dev/null 2>&1 || [ $(1) != pc ]; then \
 		echo "    sudo apt-get install$$missing" >&2; \
 	elif command -v dnf >/dev/null 2>&1; then \
 		echo "    sudo dnf install $$(for m in $$mods; do printf "'pkgconfig(%s)' " $$m; done)" >&2; \
@@ -127,13 +129,14 @@ define need_pkgs
 		echo "    the packages that provide the pkg-config modules:$$mods" >&2; \
 	fi; \
 	exit 1
-	@touch $@
 endef
 deps: $(B)/.deps $(B)/.test-deps
 $(B)/.deps:
-	$(call need_pkgs,$(DEP_PKGS))
+	$(call need,pc,$(DEP_PKGS),build dependencies)
+	@touch $@
 $(B)/.test-deps:
-	$(call need_pkgs,$(TEST_PKGS))
+	$(call need,pc,$(TEST_PKGS),build dependencies)
+	@touch $@
 
 # --- objects ----------------------------------------------------------------
 $(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)/.deps
@@ -241,6 +244,59 @@ uninstall:
 	fi
 	rm -f $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
 	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf.d 2>/dev/null
+
+# --- packages (debian/, rpm/ksmpilot.spec; README "Install from a package") ---
+# make deb: the Debian package of DEB_SRC (default: this tree) in DEB_OUT
+# (default $(B)/deb), built by dpkg-buildpackage -b on a copy, so that
+# neither the tree nor its parent get build files; then lintian on the
+# .changes and its .debs, where an error or a warning fails
+# (DEB_LINTIAN=no skips it). DEB_BUILD_OPTIONS=nocheck skips the test suite
+# in the build. make rpm: rpmbuild -bb --nodeps of rpm/ksmpilot.spec on a
+# tarball of this tree, in RPM_OUT (default $(B)/rpm), against the libraries
+# installed here; where systemd's RPM macros are missing (Debian's rpm),
+# rpm/macros.systemd-fallback stands in for them. As root the tools and
+# build dependencies are installed with apt-get; otherwise the command is
+# printed.
+DEB_SRC     ?= .
+DEB_OUT     ?= $(B)/deb
+DEB_LINTIAN ?= yes
+RPM_OUT     ?= $(B)/rpm
+RPM_ARGS    ?= --nocheck
+SRC_EXCLUDE := --exclude=./build --exclude='./build-*' --exclude-vcs --exclude=./debian/.debhelper \
+               --exclude=./debian/files --exclude='./debian/ksmpilot*/' --exclude='./debian/*.substvars' \
+               --exclude=./debian/debhelper-build-stamp
+.PHONY: deb rpm
+deb:
+	$(call need,cmd,dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian,packaging tools)
+	@cd $(DEB_SRC) && dpkg-checkbuilddeps 2>/dev/null && exit 0; \
+	if [ "$$(id -u)" = 0 ]; then \
+		echo "Installing build dependencies (apt-get build-dep $(DEB_SRC))"; \
+		DEBIAN_FRONTEND=noninteractive apt-get build-dep -y --no-install-recommends ./ && exit 0; \
+	fi; \
+	dpkg-checkbuilddeps; \
+	echo "Install them with:" >&2; \
+	echo "    cd $(DEB_SRC) && sudo apt-get build-dep ./" >&2; \
+	exit 1
+	rm -rf $(DEB_OUT)
+	mkdir -p $(DEB_OUT)/ksmpilot
+	tar -C $(DEB_SRC) $(SRC_EXCLUDE) -c . | tar -C $(DEB_OUT)/ksmpilot -x
+	cd $(DEB_OUT)/ksmpilot && dpkg-buildpackage -us -uc -b
+	@if [ "$(DEB_LINTIAN)" != no ]; then \
+		echo "lintian $(DEB_OUT)/*.changes"; \
+		lintian -I --fail-on error,warning $(DEB_OUT)/*.changes || exit 1; \
+	fi
+	@ls -1 $(DEB_OUT)/*.deb
+
+rpm:
+	$(call need,cmd,rpmbuild:rpm,packaging tools)
+	rm -rf $(RPM_OUT)
+	mkdir -p $(RPM_OUT)/SOURCES $(RPM_OUT)/tree/ksmpilot-$(VERSION)
+	tar $(SRC_EXCLUDE) -c . | tar -C $(RPM_OUT)/tree/ksmpilot-$(VERSION) -x
+	tar -C $(RPM_OUT)/tree -czf $(RPM_OUT)/SOURCES/ksmpilot-$(VERSION).tar.gz ksmpilot-$(VERSION)
+	rpmbuild -bb --nodeps --define "_topdir $(abspath $(RPM_OUT))" \
+		$$(rpm --eval '%{?systemd_post:x}' | grep -q x || echo --load=rpm/macros.systemd-fallback) \
+		$(RPM_ARGS) rpm/ksmpilot.spec
+	@find $(RPM_OUT)/RPMS -name '*.rpm'
 
 # --- static analysis --------------------------------------------------------
 # cppcheck, clang-tidy (the checks in .clang-tidy, each exclusion explained

@@ -8,6 +8,8 @@
 . tests/lib.sh
 set -u
 make_tmp
+# never the variables of a calling make (make check PREFIX=..., a package build)
+unset MAKEFLAGS MFLAGS MAKELEVEL
 
 # check_prefix PREFIX UNITDIR CATALOGDIR [VARS...]: one install/uninstall cycle
 check_prefix() {
