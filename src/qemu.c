@@ -86,8 +86,9 @@ int qemu_count(const char *proc_dir, const char *pattern, struct qemu_count *out
 				while (n > 0 && ((unsigned char)buf[n] & 0xC0) == 0x80)
 					n--; /* not inside a UTF-8 character */
 				memcpy(buf + n, "...", 4);
+				n += 3;
 			}
-			snprintf(out->missed, sizeof(out->missed), "%s", buf);
+			memcpy(out->missed, buf, n + 1); /* fits: n < sizeof(out->missed) */
 			text_sanitize(out->missed); /* anyone's process */
 		}
 	}

@@ -918,6 +918,34 @@ static void test_running_qemu(void **state)
 	assert_true(q.qemu == 3 && q.matched == 0);
 	assert_int_equal(qemu_count(proc_dir, "(", &q), -EINVAL);
 	assert_int_equal(qemu_count("/nonexistent-proc", "", &q), -ENOENT);
+	{
+		/* a long command line that a pattern misses is cut short,
+		 * whole characters and "..." at the end */
+		struct qemu_count q2;
+		size_t n;
+		assert_int_equal(qemu_count(proc_dir, "^/usr/sbin/sshd", &q2), 0);
+		FAKE(15, "/usr/libexec/qemu-kvm\0-name\0guest=\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9"
+			 "\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\xc3\xa9\0-m\0" "2048\0");
+		memset(&q2, 0, sizeof(q2));
+		assert_int_equal(qemu_count(proc_dir, "^/usr/sbin/sshd", &q2), 0);
+		n = strlen(q2.missed);
+		assert_true(n < sizeof(q2.missed));
+		if (strncmp(q2.missed, "/usr/libexec/qemu-kvm", 21) == 0) {
+			assert_true(n > 60);
+			assert_string_equal(q2.missed + n - 3, "...");
+			assert_false(((unsigned char)q2.missed[n - 4] & 0xC0) == 0xC0); /* no half character */
+		}
+		{
+			char p15[PATH_MAX + 32];
+			snprintf(p15, sizeof(p15), "%s/15/cmdline", proc_dir);
+			assert_int_equal(unlink(p15), 0);
+			*strrchr(p15, '/') = '\0';
+			assert_int_equal(rmdir(p15), 0);
+		}
+	}
 
 	/* the import says how many each pattern matches, and warns */
 	assert_int_equal(qemu_count(proc_dir, IMPORT_KSMTUNED_QEMU_REGEX, &q), 0);
