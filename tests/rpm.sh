@@ -37,8 +37,10 @@ docdir=$(echo "$paths" | sed -n 's/^DOCDIR=//p')
 		sed "s|^.*/||; s|^|$docdir/|"
 } | sort -u > "$TMPD/want"
 # rpm lists only what it owns: the parents of owned paths that are not
-# owned themselves (/usr, /usr/sbin, ...) are left out; so is the debug link
-rpm -qlp "$RPM" | grep -v '^/usr/lib/.build-id' | sed 's|\.gz$||' | sort > "$TMPD/got"
+# owned themselves (/usr, /usr/sbin, ...) are left out; so is the debug
+# link, and the license rpm itself puts in /usr/share/licenses (%license)
+rpm -qlp "$RPM" | grep -v '^/usr/lib/.build-id\|^/usr/share/licenses/' | sed 's|\.gz$||' | sort > "$TMPD/got"
+rpm -qlp "$RPM" | grep -qx '/usr/share/licenses/ksmpilot[^/]*/LICENSE' || fail "the rpm has no LICENSE"
 comm -13 "$TMPD/want" "$TMPD/got" > "$TMPD/extra"
 [ -s "$TMPD/extra" ] && fail "the rpm has what make install does not install: $(tr '\n' ' ' < "$TMPD/extra")"
 # everything make install installs that is not a shared directory
