@@ -322,10 +322,12 @@ clean:
 	rm -rf build build-asan build-fuzz
 
 # --- benchmark (bench/, docs/benchmarks.md) ------------------------------------
-# Not part of check: `sudo make bench` runs ~45 minutes, needs ~8 GiB free and
-# takes the kernel lock; BENCH_ARGS passes options to bench/run (see
-# bench/run --help). check runs only tests/bench-smoke.sh, a 30-second
-# version (when KSMPILOT_REAL_KSM=1); bench-smoke runs it alone.
+# Not part of check: `sudo make bench` runs about 2 hours (every scenario
+# against every tuner; bench/run --plan prints the expected duration), needs
+# ~8 GiB free and takes the kernel lock; BENCH_ARGS passes options to
+# bench/run (see bench/run --help). check runs only tests/bench-smoke.sh,
+# a check of the pipeline in about 70 s (when KSMPILOT_REAL_KSM=1);
+# bench-smoke runs it alone.
 .PHONY: bench bench-smoke tickcost
 BENCH_ARGS    ?=
 TICKCOST_ARGS ?=

@@ -1,13 +1,31 @@
-# summary.awk - the summary tables of bench/run, from its per-tuner CSVs.
+# summary.awk - the summary of one scenario of bench/run, from its plan and
+# its per-tuner files; the verdict for ksmpilotd against the targets.
 #
-#   awk -F, -v hz=100 -v p1=120 -v p4=120 -f bench/summary.awk build/bench/*/NAME.csv
+#   awk -v hz=100 -v thr_kib=4936704 -v json=DIR/summary.json -v overview=DIR/overview.txt \
+#       -f bench/summary.awk DIR/plan.txt DIR/TUNER.csv DIR/TUNER.groups.csv DIR/TUNER.events.csv ...
 #
-# Columns (bench/run): 1 tuner, 2 t, 3 phase, 4 live_pids, 5 merged_pages,
-# 6 mergeable_pages, 7 pages_shared, 8 pages_sharing, 9 pages_unshared,
-# 10 pages_volatile, 11 general_profit, 12 full_scans, 13 run,
-# 14 pages_to_scan, 15 sleep_millisecs, 16 advisor_mode, 17 mem_available_kib,
-# 18 ksmd_ticks, 19 tuner_ticks (both counted from the tuner's start).
-# Phase 0 is the warm-up: it is left out of every figure below.
+# Prints the tables (markdown) on stdout, writes the same figures as JSON to
+# json and one markdown row of the batch's overview to overview (both
+# optional). thr_kib: MemAvailable below it counts as memory pressure (20%
+# of MemTotal, both ksmtuned's and ksmpilotd's threshold).
+#
+# Files, told apart by their first line:
+#   plan.txt (bench/scenarios.sh): "phase I NAME START", "end T",
+#     "launch T GROUP ARRIVAL PROCS SIZE EXPECTED NOMERGE ARGS...", ...
+#   TUNER.csv, a row a second: 1 tuner, 2 t, 3 phase, 4 live_pids,
+#     5 merged_pages, 6 mergeable_pages, 7 pages_shared, 8 pages_sharing,
+#     9 pages_unshared, 10 pages_volatile, 11 general_profit, 12 full_scans,
+#     13 run, 14 pages_to_scan, 15 sleep_millisecs, 16 advisor_mode,
+#     17 mem_available_kib, 18 ksmd_ticks, 19 tuner_ticks (both counted from
+#     the tuner's start), 20 ksm_zero_pages, 21 pages_scanned,
+#     22 anon_pages_kib, 23 neighbour_kib (resident memory of the workload
+#     that is not MADV_MERGEABLE), 24 saved_kib (Anonymous - Pss_Anon of the
+#     workload, smaps_rollup), 25 t_real (seconds since the tuner's start)
+#   TUNER.groups.csv, a row a second per workload group: 1 tuner, 2 t,
+#     3 t_real, 4 group, 5 arrival, 6 live_pids, 7 merged_pages,
+#     8 mergeable_pages, 9 rss_kib, 10 saved_kib
+#   TUNER.events.csv: 1 tuner, 2 t, 3 t_real, 4 launch|stop, 5 group, 6 arrival
+# Phase 0 is the warm-up: it is left out of every figure.
 
 function title(t) {
 	if (t == "ksmpilot") return "ksmpilotd"
@@ -19,26 +37,49 @@ function title(t) {
 }
 function f1(x) { return sprintf("%.1f", x) }
 function f2(x) { return sprintf("%.2f", x) }
-function t90s(tu, ph, len) { return ((tu, ph) in t90) ? t90[tu, ph] : ">" len }
+function jnum(x) { return sprintf("%.3f", x) }
 function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
-function ratio90(tu, peer, ph) {
-	if (!((tu, ph) in t90) || !((peer, ph) in t90)) return "n/a"
-	if (t90[peer, ph] == 0) return "n/a"
-	return sprintf("%.2f", t90[tu, ph] / t90[peer, ph])
-}
+function mib(pages) { return pages * 4096 / 1048576 }
+function t90s(tu, a) { return ((tu, a) in t90) ? f1(t90[tu, a]) : ">" sprintf("%.0f", win[tu, a]) }
 
-FNR == 1 { next }
-{
+BEGIN { FS = "," }
+FNR == 1 {
+	if ($0 ~ /^# bench\/run plan/) kind = "plan"
+	else if ($0 ~ /^tuner,t,phase,/) kind = "main"
+	else if ($0 ~ /^tuner,t,t_real,group,/) kind = "groups"
+	else if ($0 ~ /^tuner,t,t_real,event,/) kind = "events"
+	else { print "summary.awk: " FILENAME ": unknown file" > "/dev/stderr"; exit 1 }
+	next
+}
+kind == "plan" {
+	n = split($0, f, " ")
+	if (f[1] == "scenario") scen = f[2]
+	else if (f[1] == "seed") seed = f[2]
+	else if (f[1] == "size") size = f[2]
+	else if (f[1] == "end") tend = f[2]
+	else if (f[1] == "param") { np++; pname[np] = f[2]; pval[np] = f[3] }
+	else if (f[1] == "phase") { nph = f[2] + 1; phname[f[2]] = f[3]; phstart[f[2]] = f[4] }
+	else if (f[1] == "launch" && f[4] != "-") {
+		a = f[4]
+		if (!(a in aexp)) { na++; aname[na] = a; astart[a] = f[2] }
+		aexp[a] += f[7]
+	}
+	next
+}
+kind == "main" {
 	tu = $1; t = $2 + 0; ph = $3 + 0
 	if (!(tu in seen)) { seen[tu] = 1; order[++nt] = tu }
-	lastk[tu, ph] = $18; lastu[tu, ph] = $19
-	if (!((tu, ph) in start)) start[tu, ph] = t
-	if (ph < 1 || ph > 4) next
+	if (!((tu, "k0") in mark)) { mark[tu, "k0"] = 1; k0[tu] = $18; u0[tu] = $19 }
+	lastk[tu, ph] = $18
+	kend[tu] = $18; uend[tu] = $19
+	if (ph < 1) { k0[tu] = $18; u0[tu] = $19; next }
 	rows[tu]++; rows_ph[tu, ph]++
-	saved[tu] += $5
+	savedw[tu] += $5
+	savedr[tu] += $24
+	saveds[tu] += $8 + $20
 	if (!(tu in minav) || $17 < minav[tu]) minav[tu] = $17
+	if ($17 < thr_kib) short[tu]++
 	if ($6 > 0 && $5 / $6 > maxfrac[tu]) maxfrac[tu] = $5 / $6
-	if ((ph == 1 || ph == 4) && !((tu, ph) in t90) && $6 > 0 && $5 >= 0.9 * $6) t90[tu, ph] = t - start[tu, ph]
 	if ($13 == 1) {
 		on[tu, ph]++
 		if (!((tu, ph) in pmin) || $14 < pmin[tu, ph]) pmin[tu, ph] = $14
@@ -46,54 +87,222 @@ FNR == 1 { next }
 		if (!((tu, ph) in smin) || $15 < smin[tu, ph]) smin[tu, ph] = $15
 		if ($15 > smax[tu, ph]) smax[tu, ph] = $15
 	}
+	next
 }
+kind == "groups" {
+	if ($5 == "-") next
+	tu = $1; t = $2 + 0
+	gsum[tu, $5, t] += $7
+	gtr[tu, $5, t] = $3 + 0
+	if (t > gmaxt[tu]) gmaxt[tu] = t
+	next
+}
+kind == "events" {
+	if ($6 == "-") next
+	if ($4 == "launch" && !(($1, $6) in ltr)) ltr[$1, $6] = $3 + 0
+	if ($4 == "stop" && !(($1, $6) in str)) str[$1, $6] = $3 + 0
+	next
+}
+
+# t90 of arrival a for tuner tu: from the launch until 90% of the arrival's
+# mergeable pages are merged in its own processes, interpolated between the
+# two samples around it; win: how long it was watched (until one of its
+# groups stopped, or the end)
+function arrival_t90(tu, a,   target, pt, pm, t, tr, m, lt) {
+	if (!((tu, a) in ltr)) return
+	lt = ltr[tu, a]
+	target = 0.9 * aexp[a]
+	pt = lt; pm = 0
+	win[tu, a] = 0
+	for (t = astart[a]; t <= gmaxt[tu]; t++) {
+		if (!((tu, a, t) in gtr)) continue
+		tr = gtr[tu, a, t]
+		if (((tu, a) in str) && tr > str[tu, a]) break
+		win[tu, a] = tr - lt
+		m = gsum[tu, a, t]
+		if (m >= target) {
+			t90[tu, a] = (m > pm ? pt + (target - pm) / (m - pm) * (tr - pt) : tr) - lt
+			return
+		}
+		pt = tr; pm = m
+	}
+}
+
+# verdict helpers: status[k] "met" / "not met" / "n/a", and the text
+function verdict(   i, j, tu, a, best, bestt, fast, fastt, r, lim, nmet, nnot, nna, k, failed) {
+	vp = ("ksmpilot" in seen)
+	if (!vp) return
+	pressure = rows["ksmpilot"] > 0 && short["ksmpilot"] / rows["ksmpilot"] >= 0.5
+	# ksmd CPU
+	if (!pressure) { vs["cpu"] = "n/a"; vw["cpu"] = "no memory pressure" }
+	else if (!("ksmtuned" in seen)) { vs["cpu"] = "n/a"; vw["cpu"] = "ksmtuned (60 s) was not run" }
+	else if (cpu["ksmtuned"] <= 0) { vs["cpu"] = "n/a"; vw["cpu"] = "ksmtuned (60 s) used no ksmd CPU" }
+	else {
+		cpur = cpu["ksmpilot"] / cpu["ksmtuned"]
+		vs["cpu"] = cpur <= 0.25 ? "met" : "not met"
+		vw["cpu"] = f1(cpu["ksmpilot"]) " s = " f2(cpur) "x of " f1(cpu["ksmtuned"]) " s"
+	}
+	# saving: the best peer's mean saving (resident: smaps_rollup)
+	best = ""
+	for (i = 1; i <= nt; i++) {
+		tu = order[i]
+		if (tu == "ksmpilot") continue
+		if (best == "" || meanr[tu] > meanr[best]) best = tu
+	}
+	bestpeer = best
+	if (!pressure) { vs["saving"] = "n/a"; vw["saving"] = "no memory pressure" }
+	else if (best == "") { vs["saving"] = "n/a"; vw["saving"] = "no peer was run" }
+	else {
+		vs["saving"] = meanr["ksmpilot"] >= meanr[best] ? "met" : "not met"
+		vw["saving"] = f1(meanr["ksmpilot"]) " MiB vs " f1(meanr[best]) " MiB (" title(best) ")"
+	}
+	# t90 of each arrival against the fastest peer that reached 90%
+	for (j = 1; j <= na; j++) {
+		a = aname[j]; k = "t90 " a
+		fast = ""
+		for (i = 1; i <= nt; i++) {
+			tu = order[i]
+			if (tu == "ksmpilot" || !((tu, a) in t90)) continue
+			if (fast == "" || t90[tu, a] < t90[fast, a]) fast = tu
+		}
+		fastpeer[a] = fast
+		if (!pressure) { vs[k] = "n/a"; vw[k] = "no memory pressure"; continue }
+		if (nt < 2) { vs[k] = "n/a"; vw[k] = "no peer was run"; continue }
+		if (fast == "") {
+			if (("ksmpilot", a) in t90) { vs[k] = "met"; vw[k] = f1(t90["ksmpilot", a]) " s; no peer reached 90% within " f1(win["ksmpilot", a]) " s" }
+			else { vs[k] = "n/a"; vw[k] = "no tuner reached 90%" }
+			continue
+		}
+		lim = 1.1 * t90[fast, a]
+		if (("ksmpilot", a) in t90) {
+			vs[k] = t90["ksmpilot", a] <= lim ? "met" : "not met"
+			vw[k] = f2(t90["ksmpilot", a]) " s vs " f2(t90[fast, a]) " s (" title(fast) "), limit " f2(lim) " s"
+		} else {
+			vs[k] = "not met"
+			vw[k] = "not 90% merged within " f1(win["ksmpilot", a]) " s; " title(fast) ": " f1(t90[fast, a]) " s"
+		}
+	}
+	if (na == 0) { vs["t90"] = "n/a"; vw["t90"] = "no mergeable arrival" }
+	# the whole
+	nkeys = 0
+	keys[++nkeys] = "cpu"; keys[++nkeys] = "saving"
+	if (na == 0) keys[++nkeys] = "t90"
+	for (j = 1; j <= na; j++) keys[++nkeys] = "t90 " aname[j]
+	nmet = nnot = nna = 0; failed = ""
+	for (j = 1; j <= nkeys; j++) {
+		k = keys[j]
+		if (vs[k] == "met") nmet++
+		else if (vs[k] == "not met") { nnot++; failed = failed (failed == "" ? "" : ", ") k }
+		else nna++
+	}
+	if (nnot) overall = "NOT MET (" failed ")"
+	else if (nmet) overall = "MET" (nna ? " (" nna " n/a)" : "")
+	else overall = "n/a"
+	if (!pressure) overall = "n/a (no memory pressure)"
+}
+
 END {
+	if (nt == 0) { print "summary.awk: no tuner data" > "/dev/stderr"; exit 1 }
 	for (i = 1; i <= nt; i++) {
 		tu = order[i]
-		for (ph = 1; ph <= 4; ph++) cpu[tu, ph] = (lastk[tu, ph] - lastk[tu, ph - 1]) / hz
-		cpu[tu] = (lastk[tu, 4] - lastk[tu, 0]) / hz
-		own[tu] = (lastu[tu, 4] - lastu[tu, 0]) / hz
-		mean[tu] = rows[tu] ? saved[tu] / rows[tu] * 4096 / 1048576 : 0
-		eff[tu] = cpu[tu] > 0 ? mean[tu] / cpu[tu] : 0
+		prev = k0[tu]
+		for (ph = 1; ph < nph; ph++) {
+			if ((tu, ph) in lastk) { cpu[tu, ph] = (lastk[tu, ph] - prev) / hz; prev = lastk[tu, ph] }
+			else cpu[tu, ph] = 0
+		}
+		cpu[tu] = (kend[tu] - k0[tu]) / hz
+		own[tu] = (uend[tu] - u0[tu]) / hz
+		meanw[tu] = rows[tu] ? mib(savedw[tu] / rows[tu]) : 0
+		meanr[tu] = rows[tu] ? savedr[tu] / rows[tu] / 1024 : 0
+		means[tu] = rows[tu] ? mib(saveds[tu] / rows[tu]) : 0
+		eff[tu] = cpu[tu] > 0 ? meanr[tu] / cpu[tu] : 0
+		press[tu] = rows[tu] ? 100 * short[tu] / rows[tu] : 0
+		for (j = 1; j <= na; j++) arrival_t90(tu, aname[j])
 	}
-	print "## Results per tuner (phases 1-4; the warm-up is left out)"
+	verdict()
+
+	printf "Scenario %s: seed %s, %s MiB a guest process, %d s per tuner (plan.txt).\n", scen, seed, size, tend
+	line = ""
+	for (i = 1; i <= np; i++) line = line (i > 1 ? ", " : "") pname[i] "=" pval[i]
+	print "Parameters: " line "."
+	line = ""
+	for (ph = 0; ph < nph; ph++) line = line (ph ? ", " : "") phname[ph] " at " phstart[ph] " s"
+	print "Phases: " line "."
+	line = ""
+	for (j = 1; j <= na; j++)
+		line = line (j > 1 ? ", " : "") aname[j] " at " astart[aname[j]] " s (" sprintf("%.0f", mib(aexp[aname[j]])) " MiB mergeable)"
+	print "Mergeable arrivals: " (na ? line : "none") "."
 	print ""
-	print "| tuner | ksmd CPU s | phase 1 | phase 2 | phase 3 | phase 4 | mean saved MiB | best merged % | t90 phase 1 s | t90 phase 4 s | MiB saved per ksmd CPU s | tuner CPU s | min MemAvailable MiB |"
-	print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+	printf "## Results per tuner (scenario %s; the warm-up is left out)\n\n", scen
+	hdr = "| tuner | ksmd CPU s | / ksmtuned (60 s) | mean saved MiB | (ksm_merging_pages) | (pages_sharing + zero) | best merged %"
+	sep = "|---|---:|---:|---:|---:|---:|---:"
+	for (j = 1; j <= na; j++) { hdr = hdr " | t90 " aname[j] " s"; sep = sep "|---:" }
+	print hdr " | MiB saved per ksmd CPU s | tuner CPU s | min MemAvailable MiB | under pressure % |"
+	print sep "|---:|---:|---:|---:|"
 	for (i = 1; i <= nt; i++) {
 		tu = order[i]
-		printf "| %s | %s | %s | %s | %s | %s | %s | %d | %s | %s | %s | %s | %d |\n", title(tu), f1(cpu[tu]),
-			f1(cpu[tu, 1]), f1(cpu[tu, 2]), f1(cpu[tu, 3]), f1(cpu[tu, 4]), f1(mean[tu]), 100 * maxfrac[tu],
-			t90s(tu, 1, p1), t90s(tu, 4, p4), f1(eff[tu]), f2(own[tu]), minav[tu] / 1024
+		line = sprintf("| %s | %s | %s | %s | %s | %s | %d", title(tu), f1(cpu[tu]),
+			("ksmtuned" in seen) ? ratio(cpu[tu], cpu["ksmtuned"]) : "n/a", f1(meanr[tu]), f1(meanw[tu]), f1(means[tu]),
+			100 * maxfrac[tu])
+		for (j = 1; j <= na; j++) line = line " | " t90s(tu, aname[j])
+		printf "%s | %s | %s | %d | %d |\n", line, f1(eff[tu]), f2(own[tu]), minav[tu] / 1024, press[tu]
 	}
 	print ""
-	print "ksmd CPU: utime+stime of ksmd in each phase. Saved: ksm_merging_pages summed over the live workload"
-	print "processes, times 4 KiB. t90: seconds from the phase start until 90% of the mergeable pages of the live"
-	print "workload processes are merged (\">N\": not within the phase). Tuner CPU: utime+stime+cutime+cstime of"
-	print "the tuner process (0: the kernel tunes itself)."
-	if ("ksmpilot" in seen && nt > 1) {
+	print "ksmd CPU: utime+stime of ksmd after the warm-up. Mean saved: the memory the live workload processes"
+	print "share (Anonymous - Pss_Anon of their smaps_rollup: what KSM saves, at every second). (ksm_merging_pages):"
+	print "their merged pages, times 4 KiB; (pages_sharing + zero): pages_sharing + ksm_zero_pages. Both of these only"
+	print "change when ksmd visits a page again: they keep counting merged pages that were written to (COW), and"
+	print "pages_sharing those of processes that exited, until then. Best merged: the highest share of the mergeable"
+	print "pages merged (ksm_merging_pages). t90 ARRIVAL: seconds from the arrival's launch until 90% of its mergeable"
+	print "pages are merged, from its own processes' ksm_merging_pages, interpolated between the two samples around it"
+	print "(\">N\": not within the N s it was watched). MiB saved per ksmd CPU s: mean saved / ksmd CPU. Tuner CPU:"
+	print "utime+stime+cutime+cstime of the tuner process (0: the kernel tunes itself). Under pressure: share of the"
+	print "seconds with MemAvailable below 20% of MemTotal."
+
+	print ""
+	print "## ksmd CPU per phase (s)"
+	print ""
+	hdr = "| tuner"; sep = "|---"
+	for (ph = 1; ph < nph; ph++) { hdr = hdr " | " phname[ph] " (" phstart[ph] " s)"; sep = sep "|---:" }
+	print hdr " |"
+	print sep "|"
+	for (i = 1; i <= nt; i++) {
+		tu = order[i]; line = "| " title(tu)
+		for (ph = 1; ph < nph; ph++) line = line " | " f1(cpu[tu, ph])
+		print line " |"
+	}
+
+	if (("ksmpilot" in seen) && nt > 1) {
 		print ""
 		print "## ksmpilotd / peer (below 1 is better for CPU and t90, above 1 for saved and MiB per CPU s)"
 		print ""
-		print "| peer | ksmd CPU | mean saved | t90 phase 1 | t90 phase 4 | MiB saved per ksmd CPU s | tuner CPU |"
-		print "|---|---:|---:|---:|---:|---:|---:|"
+		hdr = "| peer | ksmd CPU | mean saved"; sep = "|---|---:|---:"
+		for (j = 1; j <= na; j++) { hdr = hdr " | t90 " aname[j]; sep = sep "|---:" }
+		print hdr " | MiB saved per ksmd CPU s | tuner CPU |"
+		print sep "|---:|---:|"
 		for (i = 1; i <= nt; i++) {
 			peer = order[i]
 			if (peer == "ksmpilot") continue
-			printf "| %s | %s | %s | %s | %s | %s | %s |\n", title(peer), ratio(cpu["ksmpilot"], cpu[peer]),
-				ratio(mean["ksmpilot"], mean[peer]), ratio90("ksmpilot", peer, 1), ratio90("ksmpilot", peer, 4),
-				ratio(eff["ksmpilot"], eff[peer]), ratio(own["ksmpilot"], own[peer])
+			line = sprintf("| %s | %s | %s", title(peer), ratio(cpu["ksmpilot"], cpu[peer]), ratio(meanr["ksmpilot"], meanr[peer]))
+			for (j = 1; j <= na; j++) {
+				a = aname[j]
+				line = line " | " ((("ksmpilot", a) in t90) && ((peer, a) in t90) ? ratio(t90["ksmpilot", a], t90[peer, a]) : "n/a")
+			}
+			printf "%s | %s | %s |\n", line, ratio(eff["ksmpilot"], eff[peer]), ratio(own["ksmpilot"], own[peer])
 		}
 	}
+
 	print ""
 	print "## Knobs as set (share of the phase with run=1; pages_to_scan and sleep_millisecs ranges while run=1)"
 	print ""
-	print "| tuner | phase 1 | phase 2 | phase 3 | phase 4 |"
-	print "|---|---|---|---|---|"
+	hdr = "| tuner"; sep = "|---"
+	for (ph = 1; ph < nph; ph++) { hdr = hdr " | " phname[ph]; sep = sep "|---" }
+	print hdr " |"
+	print sep "|"
 	for (i = 1; i <= nt; i++) {
 		tu = order[i]
 		line = "| " title(tu)
-		for (ph = 1; ph <= 4; ph++) {
+		for (ph = 1; ph < nph; ph++) {
 			n = rows_ph[tu, ph]
 			if (!((tu, ph) in on)) { line = line " | off"; continue }
 			pr = pmin[tu, ph] == pmax[tu, ph] ? pmin[tu, ph] : pmin[tu, ph] "-" pmax[tu, ph]
@@ -101,5 +310,81 @@ END {
 			line = line sprintf(" | %d%%: %s pages / %s ms", 100 * on[tu, ph] / n, pr, sr)
 		}
 		print line " |"
+	}
+
+	print ""
+	print "## Verdict: ksmpilotd against the targets"
+	print ""
+	if (!vp) {
+		print "no verdict: ksmpilotd was not run"
+	} else {
+		printf "Memory pressure: MemAvailable below 20%% of MemTotal in %d%% of ksmpilotd's seconds (%s).\n\n",
+			press["ksmpilot"], pressure ? "pressure" : "no pressure: every target is n/a"
+		print "| target | status | figures |"
+		print "|---|---|---|"
+		printf "| total ksmd CPU <= 1/4 of ksmtuned (60 s)'s | %s | %s |\n", vs["cpu"], vw["cpu"]
+		printf "| mean saving >= the best peer's | %s | %s |\n", vs["saving"], vw["saving"]
+		if (na == 0) printf "| t90 <= the fastest peer's + 10%% | n/a | %s |\n", vw["t90"]
+		for (j = 1; j <= na; j++)
+			printf "| t90 of %s <= the fastest peer's + 10%% | %s | %s |\n", aname[j], vs["t90 " aname[j]], vw["t90 " aname[j]]
+		print ""
+		print "verdict: " overall
+	}
+
+	if (overview != "") {
+		if (!vp) printf "| %s | - | - | - | - | no verdict (ksmpilotd not run) |\n", scen > overview
+		else {
+			tv = ""
+			if (na == 0) tv = "n/a"
+			for (j = 1; j <= na; j++) {
+				a = aname[j]
+				x = ((("ksmpilot", a) in t90)) ? f1(t90["ksmpilot", a]) : ">" sprintf("%.0f", win["ksmpilot", a])
+				x = x " s / " (fastpeer[a] != "" ? f1(t90[fastpeer[a], a]) " s" : "-")
+				tv = tv (j > 1 ? ", " : "") a " " x
+			}
+			printf "| %s | %d%% | %s | %s | %s | %s |\n", scen, press["ksmpilot"],
+				("ksmtuned" in seen) ? ratio(cpu["ksmpilot"], cpu["ksmtuned"]) : "n/a",
+				bestpeer == "" ? "n/a" : ratio(meanr["ksmpilot"], meanr[bestpeer]), tv, overall > overview
+		}
+		close(overview)
+	}
+
+	if (json != "") {
+		printf "{\"scenario\":\"%s\",\"seed\":%s,\"size_mib\":%s,\"end_s\":%s,\"pressure_threshold_mib\":%d,\"params\":{",
+			scen, seed, size, tend, thr_kib / 1024 > json
+		for (i = 1; i <= np; i++) printf "%s\"%s\":%s", (i > 1 ? "," : ""), pname[i], pval[i] > json
+		printf "},\"phases\":[" > json
+		for (ph = 0; ph < nph; ph++) printf "%s{\"name\":\"%s\",\"start_s\":%s}", (ph ? "," : ""), phname[ph], phstart[ph] > json
+		printf "],\"arrivals\":[" > json
+		for (j = 1; j <= na; j++)
+			printf "%s{\"name\":\"%s\",\"start_s\":%s,\"mergeable_pages\":%d}", (j > 1 ? "," : ""), aname[j], astart[aname[j]], aexp[aname[j]] > json
+		printf "],\"tuners\":[" > json
+		for (i = 1; i <= nt; i++) {
+			tu = order[i]
+			printf "%s{\"tuner\":\"%s\",\"title\":\"%s\",\"ksmd_cpu_s\":%s,\"ksmd_cpu_ratio_ksmtuned60\":%s,\"ksmd_cpu_phase_s\":{",
+				(i > 1 ? "," : ""), tu, title(tu), jnum(cpu[tu]),
+				(("ksmtuned" in seen) && cpu["ksmtuned"] > 0) ? jnum(cpu[tu] / cpu["ksmtuned"]) : "null" > json
+			for (ph = 1; ph < nph; ph++) printf "%s\"%s\":%s", (ph > 1 ? "," : ""), phname[ph], jnum(cpu[tu, ph]) > json
+			printf "},\"mean_saved_mib\":%s,\"mean_saved_mib_ksm_merging_pages\":%s,\"mean_saved_mib_pages_sharing\":%s,",
+				jnum(meanr[tu]), jnum(meanw[tu]), jnum(means[tu]) > json
+			printf "\"best_merged_pct\":%s,\"t90_s\":{", jnum(100 * maxfrac[tu]) > json
+			for (j = 1; j <= na; j++) {
+				a = aname[j]
+				printf "%s\"%s\":%s", (j > 1 ? "," : ""), a, ((tu, a) in t90) ? jnum(t90[tu, a]) : "null" > json
+			}
+			printf "},\"t90_watched_s\":{" > json
+			for (j = 1; j <= na; j++) printf "%s\"%s\":%s", (j > 1 ? "," : ""), aname[j], jnum(win[tu, aname[j]]) > json
+			printf "},\"mib_saved_per_ksmd_cpu_s\":%s,\"tuner_cpu_s\":%s,\"min_mem_available_mib\":%d,\"pressure_pct\":%s}",
+				jnum(eff[tu]), jnum(own[tu]), minav[tu] / 1024, jnum(press[tu]) > json
+		}
+		printf "]" > json
+		if (vp) {
+			printf ",\"verdict\":{\"pressure\":%s,\"overall\":\"%s\",\"targets\":[", pressure ? "true" : "false", overall > json
+			for (j = 1; j <= nkeys; j++)
+				printf "%s{\"target\":\"%s\",\"status\":\"%s\",\"figures\":\"%s\"}", (j > 1 ? "," : ""), keys[j], vs[keys[j]], vw[keys[j]] > json
+			printf "]}" > json
+		} else printf ",\"verdict\":null" > json
+		printf "}\n" > json
+		close(json)
 	}
 }
