@@ -135,6 +135,9 @@ static double mind(double a, double b)
 #define NOISE_TAU 600.0
 #define KNOWN_TAU (6 * 3600.0)
 #define LEVEL_TAU 600.0
+/* Time constant with which the level anonymous memory comes back down to
+ * follows a rise: longer than the swings of memory that comes and goes. */
+#define FLOOR_TAU 40.0
 /* Keep the written knobs while they give a rate within this share of the
  * wanted one; reversing the direction of the last change needs more. */
 #define DEADBAND 0.10
@@ -492,7 +495,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		if (p->scanned - p->growth_at >= pass + margin) {
 			/* a whole pass and no first visits: memory nobody marked
 			 * mergeable; swings like it count as noise from now on */
-			st->anon_noise_floor = maxd(st->anon_noise_floor, p->pages * CTL_PAGE_SIZE / (2 * NOISE_K));
+			st->anon.noise_floor = maxd(st->anon.noise_floor, p->pages * CTL_PAGE_SIZE / (2 * NOISE_K));
 			probe_close(st, s);
 		}
 		return;
@@ -518,66 +521,130 @@ static double logical_anon(const struct sample *s)
 	return (double)s->anon + (double)gain_of(s) * CTL_PAGE_SIZE;
 }
 
-/* New anonymous memory: its level past the highest level known (the level
- * KSM has had its chance at), by more than the noise, for long enough.
+/* One detector: the signal's level past the highest level known (the level
+ * KSM has had its chance at), by more than its noise, for long enough.
  * Memory that left KSM (rmap items freed) lowers the known level, so that
  * guests replacing guests are seen. Returns the bytes that arrived, or 0. */
+static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, const struct sample *s,
+			 const struct obs *o, double age_s, bool learning, bool ratchet)
+{
+	double inc, dev, k, h, x, floor_k, tau;
+
+	floor_k = wake_bytes(cfg, s) / 4;
+	inc = fabs(a - d->prev);
+	d->prev = a;
+	/* memory that left: KSM freed its rmap items */
+	if (o->d_rmap < 0)
+		d->known = maxd(d->known + o->d_rmap * CTL_PAGE_SIZE, 0);
+	if (a < d->known)
+		d->known -= (d->known - a) * clamp(o->dt / KNOWN_TAU, 0, 1);
+	/* slack k: excess within the noise accumulates nothing; h: how much
+	 * excess beyond it is new memory */
+	k = maxd(floor_k, NOISE_K * d->noise);
+	h = wake_bytes(cfg, s);
+	x = a - d->known;
+	/* The noise, two ways: the mean |change| a sample (fast noise), and
+	 * the mean |distance| from a slow mean (noise that wanders); early on
+	 * running means; clipped, so that an arrival moves them little (and
+	 * the slow mean jumps to the level of new memory once it is seen) */
+	tau = mind(NOISE_TAU, maxd(age_s, o->dt));
+	inc = mind(inc, 4 * maxd(d->noise, floor_k));
+	d->step += clamp(o->dt / tau, 0, 1) * (inc - d->step);
+	d->level += clamp(o->dt / mind(LEVEL_TAU, maxd(age_s, o->dt)), 0, 1) * (a - d->level);
+	dev = mind(fabs(a - d->level), 4 * maxd(d->noise, floor_k));
+	d->dev += clamp(o->dt / tau, 0, 1) * (dev - d->dev);
+	d->noise_floor *= exp(-o->dt / NOISE_TAU);
+	d->noise = maxd(d->noise_floor, maxd(d->step, d->dev));
+	if (x <= k || learning) {
+		/* within the noise (or still learning it): known now; a signal
+		 * that rises slowly by itself (the low level) is followed up
+		 * slower still, else an arrival would creep in below the noise */
+		if (ratchet || learning)
+			d->known = maxd(d->known, a);
+		else if (a > d->known)
+			d->known += (a - d->known) * clamp(o->dt / (3 * FLOOR_TAU), 0, 1);
+		d->cusum = maxd(d->cusum - k, 0);
+		return learning && x > k ? x : 0;
+	}
+	d->cusum += x - k;
+	if (d->cusum < h)
+		return 0;
+	/* new memory: its level is the normal one from now on */
+	d->level = d->known = a;
+	d->cusum = 0;
+	return x;
+}
+
+static void level_prime(struct ctl_level *d, double a, bool first)
+{
+	if (first)
+		d->known = d->level = a;
+	d->prev = a;
+	d->cusum = 0;
+}
+
+/* New anonymous memory, seen two ways. The level itself shows an arrival
+ * at once on a quiet host. The level it comes back down to (following
+ * falls at once, rises over FLOOR_TAU) ignores memory that comes and goes,
+ * like a build beside the guests, and shows what stays: an arrival
+ * during such swings. Returns the bytes that arrived, or 0. */
 static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
-	double a, inc, dev, k, h, x, floor_k, tau;
 	bool learning = st->age_s < CTL_LEARN_S;
+	double a, x, y, floor0;
 
 	if (!s->have_anon)
 		return 0;
 	a = logical_anon(s);
 	if (!st->det_primed || o->fresh) {
 		/* after a gap (a restart, a suspend), what arrived meanwhile is
-		 * still new: the known level is kept */
+		 * still new: the known levels are kept */
 		if (!st->det_primed)
-			st->anon_known = st->anon_level = a;
-		st->anon_prev = a;
-		st->anon_cusum = 0;
+			st->low_value = a;
+		st->low_value = mind(st->low_value, a);
+		level_prime(&st->anon, a, !st->det_primed);
+		level_prime(&st->low, st->low_value, !st->det_primed);
 		st->det_primed = true;
 		return 0;
 	}
-	floor_k = wake_bytes(cfg, s) / 4;
-	inc = fabs(a - st->anon_prev);
-	st->anon_prev = a;
-	/* memory that left: KSM freed its rmap items */
-	if (o->d_rmap < 0)
-		st->anon_known = maxd(st->anon_known + o->d_rmap * CTL_PAGE_SIZE, 0);
-	if (a < st->anon_known)
-		st->anon_known -= (st->anon_known - a) * clamp(o->dt / KNOWN_TAU, 0, 1);
-	/* slack k: excess within the noise accumulates nothing; h: how much
-	 * excess beyond it is new memory */
-	k = maxd(floor_k, NOISE_K * st->anon_noise);
-	h = wake_bytes(cfg, s);
-	x = a - st->anon_known;
-	/* The noise, two ways: the mean |change| a sample (fast noise), and
-	 * the mean |distance| from a slow mean (noise that wanders); early on
-	 * running means; clipped, so that an arrival moves them little (and
-	 * the slow mean jumps to the level of new memory once it is seen) */
-	tau = mind(NOISE_TAU, maxd(st->age_s, o->dt));
-	inc = mind(inc, 4 * maxd(st->anon_noise, floor_k));
-	st->anon_step += clamp(o->dt / tau, 0, 1) * (inc - st->anon_step);
-	st->anon_level += clamp(o->dt / mind(LEVEL_TAU, maxd(st->age_s, o->dt)), 0, 1) * (a - st->anon_level);
-	dev = mind(fabs(a - st->anon_level), 4 * maxd(st->anon_noise, floor_k));
-	st->anon_dev += clamp(o->dt / tau, 0, 1) * (dev - st->anon_dev);
-	st->anon_noise_floor *= exp(-o->dt / NOISE_TAU);
-	st->anon_noise = maxd(st->anon_noise_floor, maxd(st->anon_step, st->anon_dev));
-	if (x <= k || learning) {
-		/* within the noise (or still learning it): known now */
-		st->anon_known = maxd(st->anon_known, a);
-		st->anon_cusum = maxd(st->anon_cusum - k, 0);
-		return learning && x > k ? x : 0;
+	floor0 = st->low_value;
+	if (a < st->low_value)
+		st->low_value = a;
+	else
+		st->low_value += (a - st->low_value) * clamp(o->dt / FLOOR_TAU, 0, 1);
+	if (st->low_claim > 0) {
+		/* An arrival the level saw: the low level rises to it over a
+		 * few FLOOR_TAU, and must not take it for another. The claim
+		 * ends when the floor got there, when it fell back (the memory
+		 * left again, like a neighbour's swing: the low level never saw
+		 * it), or after 10 FLOOR_TAU (what stayed is known then). */
+		st->low_claim_left -= o->dt;
+		if (st->low_value >= st->low_claim_base + 0.9 * st->low_claim) {
+			st->low_claim = 0;
+		} else if (st->low_value < floor0 && st->low_value < st->low_claim_base + st->low_claim / 2) {
+			/* it left: the floor rose by floor0 - base for memory that
+			 * comes and goes; twice that is noise from now on */
+			st->low.noise_floor = maxd(st->low.noise_floor, 2 * (floor0 - st->low_claim_base) / NOISE_K);
+			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
+			st->low_claim = 0;
+		} else if (st->low_claim_left <= 0) {
+			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
+			st->low_claim = 0;
+		}
 	}
-	st->anon_cusum += x - k;
-	if (st->anon_cusum < h)
-		return 0;
-	/* new memory: its level is the normal one from now on */
-	st->anon_level = st->anon_known = a;
-	st->anon_cusum = 0;
-	return x;
+	x = level_step(cfg, &st->anon, a, s, o, st->age_s, learning, true);
+	y = level_step(cfg, &st->low, st->low_value, s, o, st->age_s, learning, false);
+	if (x > 0) {
+		double known = st->low.known;
+
+		st->low.known = maxd(known, floor0 + x);
+		st->low.cusum = 0;
+		st->low_claim = x;
+		st->low_claim_base = floor0;
+		st->low_claim_raise = st->low.known - known;
+		st->low_claim_left = 10 * FLOOR_TAU;
+	}
+	return maxd(x, y);
 }
 
 /* Pages the idle scan found: tracked pages that grew, i.e. pages visited
@@ -887,8 +954,8 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	caps(cfg, st, s, &o, working, &t, &cut);
 	b = benefit(cfg, st, s, t.rate_idle, t.rate_cap, &t);
 	integrate(cfg, st, &o, b, &t);
-	t.anon_excess = s->have_anon && st->det_primed ? logical_anon(s) - st->anon_known : 0;
-	t.anon_noise = st->anon_noise;
+	t.anon_excess = s->have_anon && st->det_primed ? logical_anon(s) - st->anon.known : 0;
+	t.anon_noise = st->anon.noise;
 
 	rate = t.rate_idle + (t.rate_cap - t.rate_idle) * t.u * b;
 	out->rate = clamp(rate, t.rate_idle, t.rate_cap);
@@ -940,12 +1007,23 @@ static const struct saved_field saved_fields[] = {
 	SF("cost_merging", cost_merging, COST_MIN, COST_MAX),
 	SF("integ", integ, -1e6, 1),
 	SF("efilt", efilt, -1, 1),
-	SF("anon_known", anon_known, 0, 1e18),
-	SF("anon_noise", anon_noise, 0, 1e18),
-	SF("anon_step", anon_step, 0, 1e18),
-	SF("anon_level", anon_level, 0, 1e18),
-	SF("anon_dev", anon_dev, 0, 1e18),
-	SF("anon_noise_floor", anon_noise_floor, 0, 1e18),
+	SF("anon_known", anon.known, 0, 1e18),
+	SF("anon_noise", anon.noise, 0, 1e18),
+	SF("anon_step", anon.step, 0, 1e18),
+	SF("anon_level", anon.level, 0, 1e18),
+	SF("anon_dev", anon.dev, 0, 1e18),
+	SF("anon_noise_floor", anon.noise_floor, 0, 1e18),
+	SF("low_known", low.known, 0, 1e18),
+	SF("low_noise", low.noise, 0, 1e18),
+	SF("low_step", low.step, 0, 1e18),
+	SF("low_level", low.level, 0, 1e18),
+	SF("low_dev", low.dev, 0, 1e18),
+	SF("low_noise_floor", low.noise_floor, 0, 1e18),
+	SF("low_value", low_value, 0, 1e18),
+	SF("low_claim", low_claim, 0, 1e18),
+	SF("low_claim_base", low_claim_base, 0, 1e18),
+	SF("low_claim_raise", low_claim_raise, 0, 1e18),
+	SF("low_claim_left", low_claim_left, -1e9, 1e9),
 	SF("ev_gain", ev_gain, 0, 1e18),
 	SF("ev_scanned", ev_scanned, 0, 1e18),
 	SF("breaks", breaks, 0, 1e12),
@@ -1050,8 +1128,9 @@ int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, 
 	tmp.cost_measured = true;
 	tmp.efilt_valid = true;
 	tmp.age_s = CTL_LEARN_S; /* the noise is known: no learning period */
-	tmp.det_primed = s->have_anon && tmp.anon_known > 0;
-	tmp.anon_prev = s->have_anon ? logical_anon(s) : 0;
+	tmp.det_primed = s->have_anon && tmp.anon.known > 0;
+	tmp.anon.prev = s->have_anon ? logical_anon(s) : 0;
+	tmp.low.prev = tmp.low_value;
 	tmp.ref_rmap = rmap_of(s);
 	if (ppages > 0) {
 		/* a probe was under way: it goes on, from its first visit */

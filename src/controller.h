@@ -120,6 +120,19 @@ struct ctl_probe {
 	double idle_s;                  /* seconds with nothing to scan */
 };
 
+/* A detector of new memory on one signal (bytes): its highest level known
+ * to KSM, and its noise. */
+struct ctl_level {
+	double known;                   /* the level KSM has had its chance at */
+	double prev;
+	double noise;                   /* max(step, dev, noise_floor) */
+	double step;                    /* mean |change| a sample */
+	double level;                   /* slow mean */
+	double dev;                     /* mean |distance| from the slow mean */
+	double noise_floor;             /* learned from swings that were not KSM's; decays */
+	double cusum;                   /* accumulated excess */
+};
+
 /* What the controller keeps between ticks. Plain data; zero it with
  * ctl_init(). */
 struct ctl_state {
@@ -154,14 +167,13 @@ struct ctl_state {
 	double breaks;                  /* cow_ksm rate, pages/s, smoothed */
 	/* new memory */
 	bool det_primed;
-	double anon_known;              /* bytes of logical anon memory KSM has had its chance at */
-	double anon_prev;
-	double anon_noise;              /* the noise: max(anon_step, anon_dev), bytes */
-	double anon_step;               /* mean |change| a sample, bytes */
-	double anon_level;              /* slow mean of logical anon memory */
-	double anon_dev;                /* mean |distance| from that mean, bytes */
-	double anon_noise_floor;        /* learned from swings that were not KSM's; decays */
-	double anon_cusum;              /* accumulated excess, bytes */
+	struct ctl_level anon;          /* logical anon memory */
+	struct ctl_level low;           /* the level it comes back down to */
+	double low_value;               /* that level: follows falls at once, rises slowly */
+	double low_claim;               /* bytes the level saw arrive, that the low level will see again */
+	double low_claim_base;          /* the low level before they arrived */
+	double low_claim_raise;         /* what the claim added to low.known */
+	double low_claim_left;          /* seconds until the claim ends */
 	int64_t ref_rmap;               /* lowest rmap items since the last probe */
 	struct ctl_probe probe;
 	/* cost */

@@ -542,14 +542,15 @@ static void assert_state_finite(const struct cfg *c, const struct ctl_state *st)
 {
 	const double v[] = { st->dfilt, st->efilt, st->cost, st->cost_merging, st->cpu_share, st->calm_s,
 			     st->acc_cpu, st->acc_scanned, st->acc_work, st->ev_gain, st->ev_scanned, st->breaks,
-			     st->anon_known, st->anon_noise, st->anon_level, st->anon_dev, st->anon_cusum,
+			     st->anon.known, st->anon.noise, st->anon.level, st->anon.dev, st->anon.cusum,
+			     st->low.known, st->low.noise, st->low.cusum, st->low_value, st->low_claim,
 			     st->bucket, st->pass_pages, st->pass_len, st->probe.pages, st->probe.scanned };
 	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
 		assert_true(isfinite(v[i]));
 	assert_true(isfinite(st->integ) && st->integ <= 1 && st->integ >= -(c->kp + c->kd + 1) - 1e-9);
 	assert_true(isfinite(st->u) && st->u >= 0 && st->u <= 1);
 	assert_true(st->cost > 0 && st->cost_merging > 0);
-	assert_true(st->ev_gain >= 0 && st->ev_scanned >= 0 && st->anon_noise >= 0);
+	assert_true(st->ev_gain >= 0 && st->ev_scanned >= 0 && st->anon.noise >= 0);
 }
 
 static void assert_terms_finite(const struct ctl_terms *t)
