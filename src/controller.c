@@ -689,8 +689,12 @@ static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const s
 static double churn_share(const struct ctl_state *st, const struct sample *s)
 {
 	double vol = (double)s->ksm.v[KSM_PAGES_VOLATILE], unsh = (double)s->ksm.v[KSM_PAGES_UNSHARED];
+	double done = st->pass_len > 0 ? clamp(st->pass_pages / st->pass_len, 0, 1) : 1;
 
-	vol -= st->skipped_pass;
+	/* skipped over the last pass's worth of visits: the part of this pass
+	 * done, and the rest of the last one; a page smart_scan begins to skip
+	 * leaves the unstable tree (unshared) for volatile in this pass */
+	vol -= st->skipped_acc + st->skipped_pass * (1 - done);
 	if (st->probe.open)
 		vol -= st->probe.growth;
 	vol = maxd(vol, 0);

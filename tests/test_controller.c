@@ -435,6 +435,57 @@ static void test_cap_without_burst(void **state)
 	assert_true(fabs(d.t.rate_cap - (c.max_cpu / 100) / (d.t.plan_cost_us * 1e-6)) < 1);
 }
 
+/* smart_scan begins to skip the unique pages of merged guests in the
+ * middle of a pass: they leave the unstable tree (unshared) and count as
+ * volatile. pages_skipped says so at once; that is not churn, and the
+ * merging of what merges is not de-rated for it. */
+static void test_smart_scan_skips_are_not_churn(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 24 * GiB, 4 * GiB);
+	s.ksm.present |= KSM_BIT(KSM_PAGES_SKIPPED);
+	s.ksm.v[KSM_RUN] = 1;
+	/* 4 guests of 64k pages: 60% merged, 30% unique, 10% volatile */
+	s.ksm.v[KSM_PAGES_SHARED] = 600;
+	s.ksm.v[KSM_PAGES_SHARING] = 156000;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 78600;
+	s.ksm.v[KSM_PAGES_VOLATILE] = 26200;
+	ctl_step(&c, &st, &s, 0, &d);
+	/* two whole passes at 20000 pages a second */
+	for (int i = 0; i < 30; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+		s.ksmd_cpu_s += 0.03;
+		if (i % 13 == 12)
+			s.ksm.v[KSM_FULL_SCANS]++;
+		ctl_step(&c, &st, &s, 1, &d);
+	}
+	assert_true(d.t.derate == 1);
+	/* half way through the next pass, smart_scan skips 60000 of them */
+	for (int i = 0; i < 6; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+		s.ksm.v[KSM_PAGES_SKIPPED] += 10000;
+		s.ksm.v[KSM_PAGES_UNSHARED] -= 10000;
+		s.ksm.v[KSM_PAGES_VOLATILE] += 10000;
+		s.ksmd_cpu_s += 0.03;
+		ctl_step(&c, &st, &s, 1, &d);
+		assert_true(d.t.derate == 1);
+	}
+	/* while pages that turn volatile without being skipped do de-rate
+	 * (merged pages written with new content) */
+	s.ksm.v[KSM_PAGES_SHARING] -= 60000;
+	s.ksm.v[KSM_PAGES_VOLATILE] += 60000;
+	s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(d.t.derate < 1);
+}
+
 /* ---- property test ----------------------------------------------------------- */
 
 static uint64_t rs;
@@ -621,6 +672,7 @@ int main(void)
 		cmocka_unit_test(test_gap_and_counter_reset),
 		cmocka_unit_test(test_cpu_measured_over_cap_cuts),
 		cmocka_unit_test(test_cap_without_burst),
+		cmocka_unit_test(test_smart_scan_skips_are_not_churn),
 		cmocka_unit_test(test_property_random_samples),
 	};
 
