@@ -67,7 +67,7 @@ LIBS        = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lm
 TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # Modules shared by the daemon, the control tool and the tests.
-LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c \
+LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c src/procscan.c \
             src/log.c src/report.c src/pilot.c src/daemon.c src/hazard.c src/state.c src/import.c \
             src/json.c src/qemu.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
