@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -356,31 +358,31 @@ void duration_format(uint64_t ms, char *buf, size_t len)
 
 int read_file(const char *path, size_t max, char **out, size_t *len)
 {
+	/* O_NONBLOCK: a FIFO in place of a config file must not hang us. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK), r;
+
+	if (fd < 0)
+		return -errno;
+	r = read_fd(fd, max, out, len);
+	close(fd);
+	return r;
+}
+
+int read_fd(int fd, size_t max, char **out, size_t *len)
+{
 	struct stat st;
 	char *buf = NULL;
 	size_t size, used = 0;
-	int fd, r = 0;
+	int r = 0;
 
-	/* O_NONBLOCK: a FIFO in place of a config file must not hang us. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		r = -EFBIG;
-		goto out;
-	}
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
 	/* Room for what fstat() saw, one byte more to notice growth and the
 	 * NUL. /proc files say 0: the buffer grows as long as the file does;
 	 * reading past max means -EFBIG. */
@@ -388,10 +390,8 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	if (size < 64)
 		size = 64;
 	buf = malloc(size);
-	if (!buf) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (!buf)
+		return -ENOMEM;
 	for (;;) {
 		ssize_t n;
 
@@ -431,7 +431,6 @@ int read_file(const char *path, size_t max, char **out, size_t *len)
 	buf = NULL;
 out:
 	free(buf);
-	close(fd);
 	return r;
 }
 
@@ -442,15 +441,65 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync)
 {
-	char tmp[4096];
-	size_t off = 0;
-	int fd, r = 0;
+	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
+	char dir[4096];
+	int dirfd, r;
 
-	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
+	if (slash) {
+		size_t n = slash == path ? 1 : (size_t)(slash - path);
+		if (n >= sizeof(dir))
+			return -ENAMETOOLONG;
+		memcpy(dir, path, n);
+		dir[n] = '\0';
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
 		return -errno;
+	r = write_file_at(dirfd, name, data, len, mode, sync);
+	close(dirfd);
+	return r;
+}
+
+/* A temporary name no one can guess: ".NAME.<64 random bits>". It does
+ * not end in the name's suffix, so that a reader of *.prom skips it. */
+static int temp_name(const char *name, char *buf, size_t len)
+{
+	uint64_t rnd;
+
+	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
+		rnd = now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)buf;
+	if ((size_t)snprintf(buf, len, ".%s.%016" PRIx64, name, rnd) >= len)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int write_file_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode, bool sync)
+{
+	char tmp[NAME_MAX + 1];
+	struct stat st;
+	size_t off = 0;
+	int fd = -1, r = 0;
+
+	if (!name[0] || strchr(name, '/'))
+		return -EINVAL;
+	/* O_EXCL: a new file, never one planted there (a FIFO would hang the
+	 * open without O_NONBLOCK, a hard link would make root truncate
+	 * another file, a symlink would point the write elsewhere). */
+	for (int tries = 0; fd < 0; tries++) {
+		r = temp_name(name, tmp, sizeof(tmp));
+		if (r < 0)
+			return r;
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY,
+			    mode);
+		if (fd < 0 && (errno != EEXIST || tries == 16))
+			return -errno;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_nlink != 1) {
+		r = -EINVAL;
+		goto fail;
+	}
 	if (fchmod(fd, mode) < 0) {
 		r = -errno;
 		goto fail;
@@ -475,7 +524,7 @@ int write_file_replace(const char *path, const char *data, size_t len, mode_t mo
 		goto fail;
 	}
 	fd = -1;
-	if (rename(tmp, path) < 0) {
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
 		r = -errno;
 		goto fail;
 	}
@@ -483,8 +532,72 @@ int write_file_replace(const char *path, const char *data, size_t len, mode_t mo
 fail:
 	if (fd >= 0)
 		close(fd);
-	unlink(tmp);
+	unlinkat(dirfd, tmp, 0);
 	return r;
+}
+
+static bool trusted_owner(uid_t uid)
+{
+	return uid == 0 || uid == geteuid();
+}
+
+/* Why st (of path) cannot be trusted, in why; true when it can. */
+static bool dir_trusted(const char *path, const struct stat *st, bool sticky_ok, char *why, size_t why_len)
+{
+	if (!S_ISDIR(st->st_mode)) {
+		snprintf(why, why_len, "%s is not a directory", path);
+		return false;
+	}
+	if (!trusted_owner(st->st_uid)) {
+		snprintf(why, why_len, "%s belongs to uid %lu, not to root", path, (unsigned long)st->st_uid);
+		return false;
+	}
+	if ((st->st_mode & 022) && !(sticky_ok && (st->st_mode & S_ISVTX))) {
+		snprintf(why, why_len, "%s can be written by %s (mode %04o)", path,
+			 (st->st_mode & 002) ? "anyone" : "its group", (unsigned)(st->st_mode & 07777));
+		return false;
+	}
+	return true;
+}
+
+int dir_open_trusted(const char *path, bool create, char *why, size_t why_len)
+{
+	struct stat st;
+	char *real, *p;
+	int fd = -1, r = 0;
+
+	if (why_len)
+		why[0] = '\0';
+	if (create && mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	real = realpath(path, NULL);
+	if (!real)
+		return -errno;
+	/* every directory above it, from the root down: symlinks are resolved,
+	 * so none of these can be swapped by someone who cannot write them */
+	if (lstat("/", &st) < 0)
+		r = -errno;
+	else if (!dir_trusted("/", &st, true, why, why_len))
+		r = -EPERM;
+	for (p = strchr(real + 1, '/'); r == 0 && p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		if (lstat(real, &st) < 0)
+			r = -errno;
+		else if (!dir_trusted(real, &st, true, why, why_len))
+			r = -EPERM;
+		*p = '/';
+	}
+	if (r == 0) {
+		fd = open(real, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0)
+			r = -errno;
+		else if (!dir_trusted(real, &st, false, why, why_len))
+			r = -EPERM;
+		if (r < 0 && fd >= 0)
+			close(fd);
+	}
+	free(real);
+	return r < 0 ? r : fd;
 }
 
 ssize_t pread_text(int fd, char *buf, size_t len)

@@ -42,13 +42,31 @@ void double_format(double v, char *buf, size_t len);
  * a NUL-terminated malloc()ed buffer. -EISDIR/-EINVAL (not a regular file),
  * -EFBIG, -errno. A FIFO or device gives -EINVAL without blocking. */
 int read_file(const char *path, size_t max, char **out, size_t *len);
+/* The same for a descriptor the caller opened (and checked with fstat). */
+int read_fd(int fd, size_t max, char **out, size_t *len);
 
-/* Write data to path through path.tmp, fsync, rename(); mode is applied
- * with fchmod so the umask does not matter. */
+/* Replace name in the directory dirfd with data, mode applied with fchmod
+ * (the umask does not matter), fsync'd when sync. The data goes to a new
+ * file of a name no one can guess (created with O_EXCL, O_NOFOLLOW and
+ * O_NONBLOCK: whatever another user planted in the directory is never
+ * opened, followed or truncated), checked to be a regular file, then
+ * renamed over name. Nothing is left behind on failure. -EINVAL for a
+ * name with a '/'. */
+int write_file_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode, bool sync);
+/* write_file_at() in the directory of path, fsync'd: the start-up snapshot. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
 /* The same, with the fsync only when sync: for files rewritten often whose
  * readers need atomicity, not durability (state file, metrics). */
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync);
+
+/* Open the directory path (created with mode 0755 when create is set and
+ * it is missing) if root can trust what it holds: once symlinks are
+ * resolved, it and every directory above it belong to root or to the
+ * caller, and none can be written by its group or by others (one above
+ * may be if it is sticky, as /tmp is). Returns an O_DIRECTORY descriptor,
+ * or -errno: -EPERM when it cannot be trusted, with the reason, naming the
+ * directory, in why. */
+int dir_open_trusted(const char *path, bool create, char *why, size_t why_len);
 
 /* pread() the whole of a small file from offset 0 into buf, NUL-terminate,
  * strip one trailing newline. Returns length or -errno. */

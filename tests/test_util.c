@@ -1,5 +1,6 @@
 /* test_util.c - unit tests for util.c: number, duration and size parsing,
- * formatting round trips, read_file() and write_file_atomic().
+ * formatting round trips, read_file(), write_file_atomic() against what
+ * another user can plant, and dir_open_trusted().
  *
  * File tests run in a private mkdtemp() directory that teardown removes.
  * Nothing here needs root, and nothing relies on permissions (root ignores
@@ -772,14 +773,14 @@ static void test_write_file_atomic(void **state)
 	assert_int_equal(write_file_atomic(p, "a\0b", 3, 0640), 0);
 	check_file(p, "a\0b", 3, 0640);
 
-	/* a stale .tmp from a crash (written with the mode asked for) is
-	 * replaced, not appended to */
+	/* a file named like the old fixed temporary name is not ours: it is
+	 * neither used nor removed, and nothing else is left behind */
 	umask(022);
-	put_file(tpath(1, "state.tmp"), "stale stale stale", 17);
+	put_file(tpath(1, "state.tmp"), "not ours", 8);
 	assert_int_equal(write_file_atomic(p, "new", 3, 0644), 0);
 	check_file(p, "new", 3, 0644);
-	assert_int_equal(access(tpath(1, "state.tmp"), F_OK), -1);
-	assert_int_equal(count_entries(), 1);
+	check_content(tpath(1, "state.tmp"), "not ours", 8);
+	assert_int_equal(count_entries(), 2);
 }
 
 static void test_write_file_atomic_errors(void **state)
@@ -796,17 +797,110 @@ static void test_write_file_atomic_errors(void **state)
 	assert_int_equal(access(tpath(0, "dir.tmp"), F_OK), -1);
 	assert_int_equal(count_entries(), 1);
 
-	/* a symlink planted at path.tmp is not followed */
-	put_file(tpath(0, "victim"), "keep", 4);
-	assert_int_equal(symlink(tpath(0, "victim"), tpath(1, "out.tmp")), 0);
-	assert_int_equal(write_file_atomic(tpath(0, "out"), "evil", 4, 0644), -ELOOP);
-	check_content(tpath(0, "victim"), "keep", 4);
-	assert_int_equal(access(tpath(0, "out"), F_OK), -1);
+	/* a name with a slash, for write_file_at() */
+	{
+		int dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+		assert_true(dfd >= 0);
+		assert_int_equal(write_file_at(dfd, "a/b", "x", 1, 0644, false), -EINVAL);
+		assert_int_equal(write_file_at(dfd, "", "x", 1, 0644, false), -EINVAL);
+		close(dfd);
+	}
 
-	/* a path too long for path.tmp */
+	/* a name too long for its temporary name */
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(write_file_atomic(big, "x", 1, 0644), -ENAMETOOLONG);
+}
+
+/* What another user can plant in a directory that holds a file root
+ * rewrites (the Prometheus textfile directory may belong to the
+ * node_exporter user): a FIFO, a hard link to a file of root's and a
+ * symlink, each at the old fixed temporary name and at the name itself.
+ * The write neither hangs, nor truncates or follows anything, nor fails,
+ * and leaves no temporary file. */
+static void test_write_file_planted(void **state)
+{
+	static const char *const names[] = { "m.prom.tmp", "m.prom" };
+	char p[PATH_MAX + 64];
+	(void)state;
+
+	snprintf(p, sizeof(p), "%s", tpath(0, "m.prom"));
+	put_file(tpath(0, "victim"), "keep", 4);
+	alarm(60); /* a blocking open of a FIFO would hang: SIGALRM fails the test */
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		assert_int_equal(mkfifo(tpath(1, names[i]), 0666), 0);
+		assert_int_equal(write_file_replace(p, "one\n", 4, 0644, false), 0);
+		check_file(p, "one\n", 4, 0644);
+		unlink(tpath(1, names[i]));
+		unlink(p);
+
+		assert_int_equal(link(tpath(0, "victim"), tpath(1, names[i])), 0);
+		assert_int_equal(write_file_replace(p, "two\n", 4, 0644, false), 0);
+		check_file(p, "two\n", 4, 0644);
+		check_content(tpath(0, "victim"), "keep", 4);
+		unlink(tpath(1, names[i]));
+		unlink(p);
+
+		assert_int_equal(symlink(tpath(0, "victim"), tpath(1, names[i])), 0);
+		assert_int_equal(write_file_replace(p, "three\n", 6, 0644, false), 0);
+		check_file(p, "three\n", 6, 0644);
+		check_content(tpath(0, "victim"), "keep", 4);
+		/* victim, m.prom and the symlink if it is not m.prom: no temporary left */
+		assert_int_equal(count_entries(), i == 0 ? 3 : 2);
+		unlink(tpath(1, names[i]));
+		unlink(p);
+	}
+	alarm(0);
+}
+
+static void test_dir_open_trusted(void **state)
+{
+	char why[512];
+	struct stat st;
+	int fd;
+	(void)state;
+
+	/* created when missing, with mode 0755 */
+	fd = dir_open_trusted(tpath(0, "state"), true, why, sizeof(why));
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	close(fd);
+	/* not created when not asked */
+	assert_int_equal(dir_open_trusted(tpath(0, "absent"), false, why, sizeof(why)), -ENOENT);
+	/* writable by others, or by its group: refused, sticky or not */
+	assert_int_equal(chmod(tpath(0, "state"), 0777), 0);
+	assert_int_equal(dir_open_trusted(tpath(0, "state"), true, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "state can be written by anyone (mode 0777)"));
+	assert_int_equal(chmod(tpath(0, "state"), 01777), 0);
+	assert_int_equal(dir_open_trusted(tpath(0, "state"), true, why, sizeof(why)), -EPERM);
+	assert_int_equal(chmod(tpath(0, "state"), 0775), 0);
+	assert_int_equal(dir_open_trusted(tpath(0, "state"), true, why, sizeof(why)), -EPERM);
+	assert_non_null(strstr(why, "its group"));
+	assert_int_equal(chmod(tpath(0, "state"), 0700), 0);
+	/* a directory above that anyone can write: refused, unless sticky */
+	assert_int_equal(mkdir(tpath(0, "open"), 0755), 0);
+	assert_int_equal(chmod(tpath(0, "open"), 0777), 0);
+	fd = dir_open_trusted(tpath(0, "open/state"), true, why, sizeof(why));
+	assert_int_equal(fd, -EPERM);
+	assert_non_null(strstr(why, "/open can be written by anyone"));
+	assert_int_equal(chmod(tpath(0, "open"), 01777), 0);
+	fd = dir_open_trusted(tpath(0, "open/state"), true, why, sizeof(why));
+	assert_true(fd >= 0);
+	close(fd);
+	/* a symlink is resolved, and what it points to is checked */
+	assert_int_equal(symlink(tpath(0, "open"), tpath(1, "link")), 0);
+	assert_int_equal(chmod(tpath(0, "open"), 0777), 0);
+	assert_int_equal(dir_open_trusted(tpath(0, "link/state"), false, why, sizeof(why)), -EPERM);
+	/* a file is not a directory */
+	put_file(tpath(0, "file"), "x", 1);
+	assert_int_equal(dir_open_trusted(tpath(0, "file"), false, why, sizeof(why)), -ENOTDIR);
+	/* another owner (root can give the directory away) */
+	if (geteuid() == 0) {
+		assert_int_equal(chown(tpath(0, "state"), 65534, 65534), 0);
+		assert_int_equal(dir_open_trusted(tpath(0, "state"), false, why, sizeof(why)), -EPERM);
+		assert_non_null(strstr(why, "belongs to uid 65534, not to root"));
+	}
 }
 
 /* ---- pread_text, clocks ----------------------------------------------- */
@@ -875,6 +969,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_file_missing_and_loop, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_write_file_atomic, setup_umask, teardown_umask),
 		cmocka_unit_test_setup_teardown(test_write_file_atomic_errors, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_write_file_planted, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_dir_open_trusted, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_pread_text, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test(test_clocks),
 	};
