@@ -217,6 +217,10 @@ install: all
 	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/ksmpilot.service.in \
 		> $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service
+	sed -e 's|@SBINDIR@|$(SBINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' systemd/ksmpilot-inspect.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot-inspect.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot-inspect.service
+	install -m 0644 systemd/ksmpilot-inspect.timer $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot-inspect.timer
 	install -D -m 0644 conf/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf.d
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
@@ -231,6 +235,7 @@ install: all
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/ksmpilotd $(DESTDIR)$(SBINDIR)/ksmpilotctl \
 		$(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot.service $(DESTDIR)$(CATALOGDIR)/ksmpilot.catalog \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot-inspect.service $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot-inspect.timer \
 		$(DESTDIR)$(MANDIR)/man8/ksmpilotd.8 $(DESTDIR)$(MANDIR)/man8/ksmpilotctl.8 \
 		$(DESTDIR)$(MANDIR)/man5/ksmpilot.conf.5
 	rm -f $(addprefix $(DESTDIR)$(DOCDIR)/,$(notdir $(DOC_FILES))) \

@@ -64,5 +64,6 @@ bool ctl_daemon_running(const char *state_dir, long pid);
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);
 int ctl_import(const struct ctl_opts *o, int argc, char **argv);
 int ctl_reload(const struct ctl_opts *o, int argc, char **argv);
+int ctl_inspect(const struct ctl_opts *o, int argc, char **argv);
 
 #endif

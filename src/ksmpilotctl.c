@@ -18,6 +18,8 @@ static const struct ctl_cmd commands[] = {
 	{ "import-ksmtuned", "[FILE]", "a ksmpilot.conf from a ksmtuned.conf (default /etc/ksmtuned.conf; - is stdin)",
 	  CTL_OPT_OUTPUT, ctl_import },
 	{ "reload", "[PID]", "re-read ksmpilotd's configuration; fails if the daemon refuses it", 0, ctl_reload },
+	{ "inspect", "[PROC_DIR]", "record the processes that use KSM in state_dir/processes, for ksmpilotd", 0,
+	  ctl_inspect },
 };
 
 /* Command-specific options, for the messages about them. */

@@ -20,9 +20,13 @@ check_prefix() {
 	$M install > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "make install PREFIX=$prefix failed"; }
 	for f in $prefix/sbin/ksmpilotd $prefix/sbin/ksmpilotctl $unitdir/ksmpilot.service $catdir/ksmpilot.catalog \
 		$prefix/share/man/man8/ksmpilotd.8 $prefix/share/man/man8/ksmpilotctl.8 \
-		$prefix/share/man/man5/ksmpilot.conf.5 /etc/ksmpilot.conf; do
+		$prefix/share/man/man5/ksmpilot.conf.5 /etc/ksmpilot.conf $unitdir/ksmpilot-inspect.service \
+		$unitdir/ksmpilot-inspect.timer; do
 		[ -e "$D$f" ] || fail "install with PREFIX=$prefix did not create $f"
 	done
+	grep -q "^ExecStart=$prefix/sbin/ksmpilotctl -c /etc/ksmpilot.conf inspect$" "$D$unitdir/ksmpilot-inspect.service" ||
+		fail "the inspect unit installed with PREFIX=$prefix does not point at $prefix/sbin and /etc"
+	grep -q "@[A-Z]*@" "$D$unitdir/ksmpilot-inspect.service" && fail "unsubstituted @VAR@ in the installed inspect unit"
 	[ -d "$D/etc/ksmpilot.conf.d" ] || fail "install with PREFIX=$prefix did not create /etc/ksmpilot.conf.d/"
 	grep -q "^ExecStart=$prefix/sbin/ksmpilotd -c /etc/ksmpilot.conf" "$D$unitdir/ksmpilot.service" ||
 		fail "the unit installed with PREFIX=$prefix does not point at $prefix/sbin and /etc"

@@ -1,6 +1,7 @@
-# unit.sh - systemd/ksmpilot.service: systemd-analyze verify accepts it, and
-# its security exposure scores at most 1.5. Checked on a copy whose paths
-# point into the build tree.
+# unit.sh - systemd/ksmpilot.service, ksmpilot-inspect.service and its timer:
+# systemd-analyze verify accepts them, and their security exposure scores
+# at most 1.5 (the daemon) and 1.3 (the inspection, which holds two
+# capabilities). Checked on copies whose paths point into the build tree.
 . tests/lib.sh
 set -u
 command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
@@ -33,6 +34,25 @@ burst=$(sed -n 's/^StartLimitBurst=//p' "$U")
 tries=$(( (burst - 1) * $(usec RestartSec) ))
 [ "$tries" -lt "$(usec StartLimitIntervalSec)" ] ||
 	fail "$burst starts $(sed -n 's/^RestartSec=//p' "$U") apart do not fit in StartLimitIntervalSec"
+# the inspection: a oneshot on a timer, with two capabilities and no more
+I="$TMPD/ksmpilot-inspect.service"
+sed -e "s|@SBINDIR@|$PWD/$B|g" -e "s|@SYSCONFDIR@|$PWD/conf|g" systemd/ksmpilot-inspect.service.in > "$I"
+cp systemd/ksmpilot-inspect.timer "$TMPD/"
+grep -q "@[A-Z]*@" "$I" && fail "unsubstituted @VAR@ left in the inspect unit"
+systemd-analyze verify --man=no "$I" "$TMPD/ksmpilot-inspect.timer" > "$TMPD/verify" 2>&1 ||
+	{ cat "$TMPD/verify"; fail "systemd-analyze verify failed on the inspect unit or timer"; }
+[ -s "$TMPD/verify" ] && { cat "$TMPD/verify"; fail "systemd-analyze verify warned on the inspect unit or timer"; }
+iscore=$(systemd-analyze security --offline=yes "$I" 2>&1 |
+	sed -n 's/.*Overall exposure level for ksmpilot-inspect.service: \([0-9.]*\).*/\1/p')
+[ -n "$iscore" ] || fail "no score for the inspect unit"
+note "inspect unit exposure score $iscore"
+systemd-analyze security --offline=yes --threshold=13 "$I" > /dev/null 2>&1 || fail "inspect unit score $iscore is above 1.3"
+for l in Type=oneshot "ExecStart=.*ksmpilotctl -c .*ksmpilot.conf inspect$" "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$" \
+	"AmbientCapabilities=$" NoNewPrivileges=yes ProtectSystem=strict TimeoutStartSec= LogLevelMax=notice RuntimeDirectoryPreserve=yes; do
+	grep -q "^$l" "$I" || fail "inspect unit lacks $l"
+done
+grep -q "^OnUnitActiveSec=1min$" "$TMPD/ksmpilot-inspect.timer" || fail "the timer does not run every minute"
+grep -q "^Wants=ksmpilot-inspect.timer$" "$U" || fail "ksmpilot.service does not pull in the inspection timer"
 # the journal catalog parses, with one entry per MESSAGE_ID in src/msgid.h
 if command -v journalctl >/dev/null; then
 	R="$TMPD/root"
@@ -43,4 +63,4 @@ if command -v journalctl >/dev/null; then
 	want=$(grep -c '^#define MSGID_' src/msgid.h)
 	[ "$got" = "$want" ] || fail "catalog lists $got entries, src/msgid.h defines $want"
 fi
-echo "unit: score $score, passed"
+echo "unit: score $score, inspect unit $iscore, passed"
