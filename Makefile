@@ -386,8 +386,9 @@ fuzz: $(FUZZ_B)/fuzz_config
 # real /etc), installs a TEST_HOOKS=1 build (B=build-hooks) under /opt/ksmpilot
 # and /etc inside it, and checks the service: start (READY=1), reload,
 # watchdog restart of a hung tick, restart after SIGSEGV, on_exit restore of
-# the host's knobs, the journal fields and the security score. Root; writes
-# the real KSM knobs (kernel lock held, restored at exit); about 20 s. make
+# the host's knobs, the journal fields and the security scores; no capability
+# in the daemon, and the inspection unit and timer. Root; writes
+# the real KSM knobs (kernel lock held, restored at exit); about 35 s. make
 # check runs it too when KSMPILOT_REAL_KSM=1; otherwise it skips there.
 .PHONY: nspawn-test
 nspawn-test:

@@ -4,13 +4,10 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "util.h"
 
 int hazard_update(struct hazard_episode *h, bool cond, uint64_t now_ms, uint64_t hold_ms)
 {
@@ -29,108 +26,25 @@ int hazard_update(struct hazard_episode *h, bool cond, uint64_t now_ms, uint64_t
 	return 0;
 }
 
-/* Read a small file under dirfd into buf; length or -errno. */
-static ssize_t read_small(int dirfd, const char *name, char *buf, size_t len)
+void hazard_map_usage(const struct procscan *ps, struct map_usage *out)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread_text(fd, buf, len);
-	close(fd);
-	return n;
-}
-
-/* "ksm_rmap_items 1234" in ksm_stat */
-static uint64_t rmap_items_of(const char *text)
-{
-	const char *p = strstr(text, "ksm_rmap_items ");
-	uint64_t v = 0;
-
-	if (!p)
-		return 0;
-	p += strlen("ksm_rmap_items ");
-	while (isdigit((unsigned char)*p))
-		v = v * 10 + (uint64_t)(*p++ - '0');
-	return v;
-}
-
-/* Count the lines of maps without holding it all in memory. */
-static int count_lines(int dirfd, const char *name, uint64_t *out)
-{
-	char buf[16384];
-	uint64_t lines = 0;
-	ssize_t n;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-
-	if (fd < 0)
-		return -errno;
-	while ((n = read(fd, buf, sizeof(buf))) > 0)
-		for (ssize_t i = 0; i < n; i++)
-			lines += buf[i] == '\n';
-	close(fd);
-	if (n < 0)
-		return -errno;
-	*out = lines;
-	return 0;
-}
-
-int hazard_scan_maps(const char *proc_dir, struct map_usage *out)
-{
-	char path[512], buf[512];
-	struct dirent *de;
-	DIR *d;
-	double worst = -1;
+	const struct procscan_proc *worst = procscan_worst_maps(ps);
 
 	memset(out, 0, sizeof(*out));
-	snprintf(path, sizeof(path), "%s/sys/vm/max_map_count", proc_dir);
-	{
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			if (pread_text(fd, buf, sizeof(buf)) > 0)
-				parse_u64(buf, 1, UINT64_MAX, &out->max_map_count);
-			close(fd);
-		}
+	out->max_map_count = ps->max_map_count;
+	out->ksm_processes = ps->n + ps->dropped;
+	out->unreadable = ps->maps_unreadable;
+	if (worst) {
+		out->pid = worst->pid;
+		out->vmas = worst->maps;
+		snprintf(out->comm, sizeof(out->comm), "%s", worst->comm);
 	}
-	if (out->max_map_count == 0)
-		out->max_map_count = 65530; /* the kernel's default */
-	d = opendir(proc_dir);
-	if (!d)
-		return -errno;
-	while ((de = readdir(d)) != NULL) {
-		uint64_t vmas = 0;
-		int pfd, pid;
-		char *end;
-		long v = strtol(de->d_name, &end, 10);
+}
 
-		if (*end || v <= 0 || v > INT32_MAX)
-			continue;
-		pid = (int)v;
-		pfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (pfd < 0)
-			continue;
-		if (read_small(pfd, "ksm_stat", buf, sizeof(buf)) <= 0 || rmap_items_of(buf) == 0) {
-			close(pfd);
-			continue;
-		}
-		out->ksm_processes++;
-		if (count_lines(pfd, "maps", &vmas) < 0) {
-			out->unreadable++;
-			close(pfd);
-			continue;
-		}
-		if ((double)vmas / (double)out->max_map_count > worst) {
-			worst = (double)vmas / (double)out->max_map_count;
-			out->pid = pid;
-			out->vmas = vmas;
-			if (read_small(pfd, "comm", out->comm, sizeof(out->comm)) < 0)
-				snprintf(out->comm, sizeof(out->comm), "?");
-		}
-		close(pfd);
-	}
-	closedir(d);
-	return 0;
+bool hazard_maps_near(const struct map_usage *mu)
+{
+	return mu->pid > 0 && mu->max_map_count > 0 &&
+	       (double)mu->vmas >= HAZARD_MAP_SHARE * (double)mu->max_map_count;
 }
 
 unsigned hazard_numa_nodes(const char *sys_node_dir)

@@ -6,19 +6,21 @@
  *     VMAs, and past the limit the process's mmap() calls fail;
  *   - merge_across_nodes=1 on a machine with several NUMA nodes.
  * An episode starts when a condition has held for HAZARD_HOLD_MS and ends
- * when it has been clear for as long. The /proc and /sys roots are
- * parameters, so that tests use fake trees. Nothing here logs. */
+ * when it has been clear for as long. The map count comes from
+ * state_dir/processes (ksmpilotctl inspect, procscan.h): ksmpilotd holds no
+ * capability to read other users' /proc/PID/maps. The /sys root is a
+ * parameter, so that tests use fake trees. Nothing here logs. */
 #ifndef KSMPILOT_HAZARD_H
 #define KSMPILOT_HAZARD_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "procscan.h"
+
 #define HAZARD_HOLD_MS (UINT64_C(10) * 60 * 1000)
 /* A process at this share of vm.max_map_count is a hazard. */
 #define HAZARD_MAP_SHARE 0.9
-/* /proc is scanned for KSM processes at most this often. */
-#define HAZARD_SCAN_MS (UINT64_C(60) * 1000)
 
 /* One condition with hysteresis in time. */
 struct hazard_episode {
@@ -31,20 +33,20 @@ struct hazard_episode {
  * it ends, 0 otherwise. hold_ms = 0 starts and ends at once. */
 int hazard_update(struct hazard_episode *h, bool cond, uint64_t now_ms, uint64_t hold_ms);
 
-/* The process closest to vm.max_map_count among those with KSM rmap
- * items (ksm_rmap_items > 0 in /proc/PID/ksm_stat). */
+/* The process closest to vm.max_map_count among those that use KSM. */
 struct map_usage {
-	int pid;                /* 0: no KSM process found */
-	char comm[32];
-	uint64_t vmas;          /* lines of /proc/PID/maps */
+	int pid;                /* 0: no KSM process with its maps read */
+	char comm[PROCSCAN_COMM_MAX]; /* sanitised where it was read */
+	uint64_t vmas;          /* memory mappings */
 	uint64_t max_map_count;
-	unsigned ksm_processes; /* processes with rmap items */
+	unsigned ksm_processes; /* processes that use KSM */
 	unsigned unreadable;    /* KSM processes whose maps could not be read */
 };
 
-/* Scan proc_dir ("/proc"); max_map_count from proc_dir/sys/vm/max_map_count.
- * Returns 0 or -errno (proc_dir unreadable). */
-int hazard_scan_maps(const char *proc_dir, struct map_usage *out);
+/* The map usage of a scan (one read back from state_dir/processes). */
+void hazard_map_usage(const struct procscan *ps, struct map_usage *out);
+/* Whether it is a hazard: at least HAZARD_MAP_SHARE of max_map_count. */
+bool hazard_maps_near(const struct map_usage *mu);
 
 /* NUMA nodes under sys_node_dir ("/sys/devices/system/node"); 1 when the
  * directory is missing (no NUMA). */

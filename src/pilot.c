@@ -40,6 +40,7 @@ struct pilot {
 	bool sampler_ready;
 	char snap_path[CFG_PATH_MAX + 32];
 	int lock_fd;
+	int state_dirfd;                /* state_dir, trusted; -1 without (a dry run) */
 	const struct pilot_env *env;
 
 	/* what we wrote last, to see foreign changes */
@@ -71,7 +72,18 @@ struct pilot {
 	struct hazard_episode profit;
 	struct hazard_episode maps;
 	struct map_usage map_usage;
-	uint64_t next_map_scan_ms;
+	/* state_dir/processes, from ksmpilotctl inspect */
+	struct {
+		uint64_t next_check_ms;
+		bool have_stat;                 /* of the file parsed last */
+		struct stat st;
+		bool parsed;                    /* map_usage holds its data */
+		int64_t time;                   /* its scan time (CLOCK_REALTIME s) */
+		enum inspect_status status;
+		char why[160];                  /* when not fresh */
+		uint64_t blind_since_ms;        /* no fresh data since; 0 = fresh */
+		bool blind_logged;
+	} inspect;
 	unsigned numa_nodes;
 	bool numa_hazard;
 
@@ -270,22 +282,32 @@ out_ksm:
 
 static int take_lock(struct pilot *pl)
 {
-	char path[CFG_PATH_MAX + 32], buf[32];
+	char path[CFG_PATH_MAX + 32], buf[32], why[2 * CFG_PATH_MAX + 64];
 	int fd;
 
 	/* A dry run writes nothing, so it may go on without the lock, e.g.
-	 * as a user who cannot write state_dir. */
-	if (mkdir(pl->cfg.state_dir, 0755) < 0 && errno != EEXIST) {
+	 * as a user who cannot write state_dir. A directory someone other
+	 * than root could write is refused either way: root writes the lock,
+	 * the snapshot and the state file there, and reads what
+	 * ksmpilotctl inspect leaves. */
+	fd = dir_open_trusted(pl->cfg.state_dir, true, why, sizeof(why));
+	if (fd == -EPERM) {
+		log_errx("refusing the state directory: %s; make it root's and not writable by others "
+			 "(chown root:root, chmod 0755), or choose another state_dir", why);
+		return EXIT_CONFIG;
+	}
+	if (fd < 0) {
 		if (pl->opts.dry_run) {
-			log_warn(errno, "cannot create state directory %s; dry run goes on without the lock",
+			log_warn(-fd, "cannot create state directory %s; dry run goes on without the lock",
 				 pl->cfg.state_dir);
 			return EXIT_OK;
 		}
-		log_err(errno, "cannot create state directory %s", pl->cfg.state_dir);
+		log_err(-fd, "cannot create state directory %s", pl->cfg.state_dir);
 		return EXIT_RUNTIME;
 	}
+	pl->state_dirfd = fd;
 	snprintf(path, sizeof(path), "%s/lock", pl->cfg.state_dir);
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+	fd = openat(pl->state_dirfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY, 0644);
 	if (fd < 0) {
 		if (pl->opts.dry_run) {
 			log_warn(errno, "cannot open lock file %s; dry run goes on without the lock", path);
@@ -299,6 +321,7 @@ static int take_lock(struct pilot *pl)
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
+		text_sanitize(buf);
 		log_errx("another ksmpilotd is already running (pid %s, lock %s)", buf[0] ? buf : "?", path);
 		close(fd);
 		return EXIT_LOCKED;
@@ -483,6 +506,126 @@ static void check_numa(struct pilot *pl, const struct sample *s)
 	pl->numa_hazard = h;
 }
 
+/* ---- state_dir/processes, from ksmpilotctl inspect ------------------------------ */
+
+static const char *const inspect_names[] = {
+	[INSPECT_MISSING] = "missing", [INSPECT_FRESH] = "fresh", [INSPECT_STALE] = "stale",
+	[INSPECT_REFUSED] = "refused",
+};
+
+static bool inspect_fresh(const struct pilot *pl)
+{
+	return pl->inspect.status == INSPECT_FRESH;
+}
+
+/* Read state_dir/processes when it changed: a regular file of root's (or
+ * ours) that parses whole, or nothing. */
+static enum inspect_status read_inspect(struct pilot *pl)
+{
+	struct procscan ps;
+	struct stat st;
+	char *text = NULL;
+	size_t len;
+	unsigned line;
+	int fd, r;
+
+	if (pl->state_dirfd < 0) {
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "no state directory");
+		return INSPECT_MISSING;
+	}
+	fd = openat(pl->state_dirfd, "processes", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		int err = errno;
+		pl->inspect.have_stat = false;
+		pl->inspect.parsed = false;
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "%s",
+			 err == ENOENT ? "no such file" : err == ELOOP ? "a symlink" : strerror(err));
+		return err == ENOENT ? INSPECT_MISSING : INSPECT_REFUSED;
+	}
+	r = fstat(fd, &st) < 0 ? -errno : 0;
+	if (r == 0 && pl->inspect.have_stat && pl->inspect.parsed && st.st_ino == pl->inspect.st.st_ino &&
+	    st.st_dev == pl->inspect.st.st_dev && st.st_size == pl->inspect.st.st_size &&
+	    st.st_mtim.tv_sec == pl->inspect.st.st_mtim.tv_sec && st.st_mtim.tv_nsec == pl->inspect.st.st_mtim.tv_nsec) {
+		close(fd);
+		return INSPECT_FRESH; /* the same file: staleness is judged by the caller */
+	}
+	pl->inspect.parsed = false;
+	pl->inspect.have_stat = false;
+	if (r < 0) {
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "%s", strerror(-r));
+	} else if (!S_ISREG(st.st_mode)) {
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "not a regular file");
+		r = -EINVAL;
+	} else if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "it belongs to uid %lu, not to root",
+			 (unsigned long)st.st_uid);
+		r = -EPERM;
+	} else if (st.st_mode & 022) {
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "others can write it (mode %04o)",
+			 (unsigned)(st.st_mode & 07777));
+		r = -EPERM;
+	} else if ((r = read_fd(fd, PROCSCAN_FILE_MAX, &text, &len)) < 0) {
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "cannot read it: %s", strerror(-r));
+	} else if ((r = procscan_parse(text, len, &ps, &line)) < 0) {
+		if (r == -EBADMSG && line)
+			snprintf(pl->inspect.why, sizeof(pl->inspect.why), "line %u does not parse", line);
+		else if (r == -EBADMSG)
+			snprintf(pl->inspect.why, sizeof(pl->inspect.why), "incomplete");
+		else
+			snprintf(pl->inspect.why, sizeof(pl->inspect.why), "%s", strerror(-r));
+	}
+	free(text);
+	close(fd);
+	if (r < 0)
+		return INSPECT_REFUSED;
+	hazard_map_usage(&ps, &pl->map_usage);
+	pl->inspect.time = ps.time;
+	procscan_free(&ps);
+	pl->inspect.st = st;
+	pl->inspect.have_stat = true;
+	pl->inspect.parsed = true;
+	return INSPECT_FRESH;
+}
+
+/* Every INSPECT_CHECK_MS: take what ksmpilotctl inspect left, and log once
+ * when there has been nothing fresh for INSPECT_GRACE_MS (the timer is not
+ * running, say), once more when it is back. */
+static void check_inspect(struct pilot *pl, uint64_t now_ms)
+{
+	if (now_ms < pl->inspect.next_check_ms)
+		return;
+	pl->inspect.next_check_ms = now_ms + INSPECT_CHECK_MS;
+	pl->inspect.status = read_inspect(pl);
+	if (pl->inspect.status == INSPECT_FRESH) {
+		int64_t age = (int64_t)time(NULL) - pl->inspect.time;
+		if (age > INSPECT_STALE_S || age < -INSPECT_STALE_S) {
+			pl->inspect.status = INSPECT_STALE;
+			snprintf(pl->inspect.why, sizeof(pl->inspect.why), "written %lld s ago", (long long)age);
+		}
+	}
+	if (inspect_fresh(pl)) {
+		if (pl->inspect.blind_logged)
+			log_info("ksmpilotctl inspect's data in %s/processes is back: the vm.max_map_count check is on "
+				 "again", pl->cfg.state_dir);
+		pl->inspect.blind_since_ms = 0;
+		pl->inspect.blind_logged = false;
+		return;
+	}
+	if (!pl->inspect.blind_since_ms)
+		pl->inspect.blind_since_ms = now_ms ? now_ms : 1;
+	if (!pl->inspect.blind_logged && now_ms - pl->inspect.blind_since_ms >= INSPECT_GRACE_MS) {
+		struct log_field f;
+		log_field_set(&f, "KSM_INSPECT", "%s", inspect_names[pl->inspect.status]);
+		log_struct(LOG_WARNING, MSGID_INSPECT_STALE, &f, 1,
+			   "no fresh data from ksmpilotctl inspect in %s/processes for %" PRIu64 " minutes (%s: %s): "
+			   "the vm.max_map_count check is off until it comes back; is ksmpilot-inspect.timer "
+			   "running? (systemctl status ksmpilot-inspect.timer)",
+			   pl->cfg.state_dir, INSPECT_GRACE_MS / 60000, inspect_names[pl->inspect.status],
+			   pl->inspect.why);
+		pl->inspect.blind_logged = true;
+	}
+}
+
 static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now_ms)
 {
 	int e;
@@ -500,27 +643,22 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 			log_info("general_profit has been positive again for %" PRIu64 " minutes", HAZARD_HOLD_MS / 60000);
 		}
 	}
-	if (now_ms >= pl->next_map_scan_ms) {
-		const char *proc = pl->env->proc_dir ? pl->env->proc_dir : "/proc";
-		pl->next_map_scan_ms = now_ms + HAZARD_SCAN_MS;
-		if (hazard_scan_maps(proc, &pl->map_usage) == 0) {
-			bool near = pl->map_usage.pid &&
-			       (double)pl->map_usage.vmas >= HAZARD_MAP_SHARE * (double)pl->map_usage.max_map_count;
-			e = hazard_update(&pl->maps, near, now_ms, 0);
-			if (e > 0) {
-				struct log_field f[2];
-				log_field_set(&f[0], "KSM_PID", "%d", pl->map_usage.pid);
-				log_field_set(&f[1], "KSM_VMAS", "%" PRIu64, pl->map_usage.vmas);
-				log_struct(LOG_WARNING, MSGID_MAP_COUNT, f, 2,
-					   "process %d (%s) uses KSM and has %" PRIu64 " memory mappings, %.0f%% of "
-					   "vm.max_map_count (%" PRIu64 "): MADV_MERGEABLE splits mappings, and past the "
-					   "limit its mmap() calls fail",
-					   pl->map_usage.pid, pl->map_usage.comm, pl->map_usage.vmas,
-					   100.0 * (double)pl->map_usage.vmas / (double)pl->map_usage.max_map_count,
-					   pl->map_usage.max_map_count);
-			} else if (e < 0) {
-				log_info("no KSM process is near vm.max_map_count any more");
-			}
+	check_inspect(pl, now_ms);
+	if (inspect_fresh(pl)) {
+		e = hazard_update(&pl->maps, hazard_maps_near(&pl->map_usage), now_ms, 0);
+		if (e > 0) {
+			struct log_field f[2];
+			log_field_set(&f[0], "KSM_PID", "%d", pl->map_usage.pid);
+			log_field_set(&f[1], "KSM_VMAS", "%" PRIu64, pl->map_usage.vmas);
+			log_struct(LOG_WARNING, MSGID_MAP_COUNT, f, 2,
+				   "process %d (%s) uses KSM and has %" PRIu64 " memory mappings, %.0f%% of "
+				   "vm.max_map_count (%" PRIu64 "): MADV_MERGEABLE splits mappings, and past the "
+				   "limit its mmap() calls fail",
+				   pl->map_usage.pid, pl->map_usage.comm, pl->map_usage.vmas,
+				   100.0 * (double)pl->map_usage.vmas / (double)pl->map_usage.max_map_count,
+				   pl->map_usage.max_map_count);
+		} else if (e < 0) {
+			log_info("no KSM process is near vm.max_map_count any more");
 		}
 	}
 }
@@ -664,6 +802,8 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.hazard_profit = pl->profit.active;
 	si.hazard_maps = pl->maps.active;
 	si.maps = pl->map_usage;
+	si.inspect = inspect_names[pl->inspect.status];
+	si.inspect_time = pl->inspect.parsed ? pl->inspect.time : 0;
 	si.hazard_numa = pl->numa_hazard;
 	si.numa_nodes = pl->numa_nodes;
 	if (now_ms - pl->ctl_saved_ms >= CTL_SAVE_MS || !pl->ctl_saved_ms) {
@@ -686,11 +826,25 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 
 #ifdef KSMPILOT_TEST_HOOKS
 /* Test builds only (make TEST_HOOKS=1): KSMPILOT_TEST_HANG_AT_TICK=N makes
- * tick N hang, so that a test can watch systemd's watchdog kill it. */
+ * tick N hang, so that a test can watch systemd's watchdog kill it;
+ * KSMPILOT_TEST_READ=PATH makes the first tick try to read PATH and log
+ * what happened, so that a test can see what the daemon, under its unit,
+ * can reach. */
 static void test_hook_tick(uint64_t tick)
 {
-	const char *e = getenv("KSMPILOT_TEST_HANG_AT_TICK");
+	const char *e = getenv("KSMPILOT_TEST_HANG_AT_TICK"), *r = getenv("KSMPILOT_TEST_READ");
 
+	if (r && tick == 1) {
+		char buf[256];
+		int fd = open(r, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+		if (n < 0)
+			log_notice("test hook: cannot read %s: %s", r, strerror(errno));
+		else
+			log_notice("test hook: read %zd bytes of %s", n, r);
+		if (fd >= 0)
+			close(fd);
+	}
 	if (e && strtoull(e, NULL, 10) == tick) {
 		log_warnx("test hook: tick %" PRIu64 " hangs", tick);
 		for (;;)
@@ -916,6 +1070,7 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	pl->cfg = *cfg;
 	pl->env = env;
 	pl->lock_fd = -1;
+	pl->state_dirfd = -1;
 	ctl_init(&pl->ctl);
 	/* Dry or live is fixed at start-up: a live run takes the snapshot
 	 * that on_exit restores from. */
@@ -1005,6 +1160,8 @@ void pilot_free(struct pilot *pl)
 		pl->env->proc_ops->destroy(pl->env->proc_ctx);
 	if (pl->lock_fd >= 0)
 		close(pl->lock_fd);
+	if (pl->state_dirfd >= 0)
+		close(pl->state_dirfd);
 	ksm_close(&pl->ksm);
 	free(pl);
 }
@@ -1042,6 +1199,7 @@ int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg)
 	pl->opts.dry_run = false;
 	pl->cfg = *cfg;
 	pl->lock_fd = -1;
+	pl->state_dirfd = -1;
 	rc = open_ksm(&pl->ksm, o->sysfs_dir, NULL);
 	if (rc != EXIT_OK)
 		goto out;
@@ -1073,6 +1231,8 @@ int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg)
 out:
 	if (pl->lock_fd >= 0)
 		close(pl->lock_fd);
+	if (pl->state_dirfd >= 0)
+		close(pl->state_dirfd);
 	ksm_close(&pl->ksm);
 	free(pl);
 	return rc;

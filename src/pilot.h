@@ -41,9 +41,17 @@ struct pilot_env {
 	const struct ksm_io *ksm_io;
 	const struct proc_ops *proc_ops;
 	void *proc_ctx;                 /* owned by the pilot from pilot_new() */
-	const char *proc_dir;           /* "/proc", for the map-count hazard */
 	const char *numa_dir;           /* "/sys/devices/system/node" */
 };
+
+/* state_dir/processes, written by ksmpilotctl inspect every minute: looked
+ * at every INSPECT_CHECK_MS and read when it changed; data older than
+ * INSPECT_STALE_S is stale; with no fresh data for INSPECT_GRACE_MS,
+ * ksmpilotd logs it once (MSGID_INSPECT_STALE). */
+#define INSPECT_CHECK_MS 10000u
+#define INSPECT_STALE_S 300
+#define INSPECT_GRACE_MS (UINT64_C(5) * 60 * 1000)
+enum inspect_status { INSPECT_MISSING, INSPECT_FRESH, INSPECT_STALE, INSPECT_REFUSED };
 
 struct pilot_stats {
 	uint64_t ticks, adjustments, write_errors, reloads, reload_failures;

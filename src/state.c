@@ -77,6 +77,7 @@ static void print_state(FILE *f, const struct state_info *si)
 		fprintf(f, "map_count_pid=%d\nmap_count_comm=%s\nmap_count_vmas=%" PRIu64 "\n", si->maps.pid,
 			si->maps.comm, si->maps.vmas);
 	fprintf(f, "max_map_count=%" PRIu64 "\n", si->maps.max_map_count);
+	fprintf(f, "inspect=%s\ninspect_time=%" PRId64 "\n", si->inspect ? si->inspect : "missing", si->inspect_time);
 	fprintf(f, "hazard_numa_merge=%d\nnuma_nodes=%u\n", si->hazard_numa, si->numa_nodes);
 }
 

@@ -30,6 +30,8 @@ struct state_info {
 	bool hazard_profit;                     /* general_profit negative for 10 min */
 	bool hazard_maps;                       /* a KSM process near vm.max_map_count */
 	struct map_usage maps;
+	const char *inspect;                    /* state_dir/processes: fresh, missing, stale, refused */
+	int64_t inspect_time;                   /* its scan time; 0 when none was read */
 	bool hazard_numa;                       /* merge_across_nodes=1, several nodes */
 	unsigned numa_nodes;
 };

@@ -1,6 +1,6 @@
-/* test_hazard.c - hazard episodes, the vm.max_map_count scan on a fake
- * /proc, NUMA node counting on a fake /sys, and the state file and
- * Prometheus textfile formats. */
+/* test_hazard.c - hazard episodes, the vm.max_map_count hazard from a scan,
+ * NUMA node counting on a fake /sys, and the state file and Prometheus
+ * textfile formats. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -63,31 +63,6 @@ static void dir(const char *rel)
 	assert_int_equal(mkdir(path, 0755), 0);
 }
 
-/* A fake process with rmap items and n mappings. */
-static void proc(int pid, const char *comm, unsigned rmap, unsigned n)
-{
-	char rel[64], line[128], *maps;
-	size_t len = 0;
-
-	snprintf(rel, sizeof(rel), "proc/%d", pid);
-	dir(rel);
-	snprintf(rel, sizeof(rel), "proc/%d/comm", pid);
-	snprintf(line, sizeof(line), "%s\n", comm);
-	put(rel, line);
-	snprintf(rel, sizeof(rel), "proc/%d/ksm_stat", pid);
-	snprintf(line, sizeof(line), "ksm_rmap_items %u\nksm_zero_pages 0\nksm_merging_pages 5\nksm_process_profit 1\n",
-		 rmap);
-	put(rel, line);
-	maps = malloc((size_t)n * 80 + 1);
-	assert_non_null(maps);
-	maps[0] = '\0';
-	for (unsigned i = 0; i < n; i++)
-		len += (size_t)sprintf(maps + len, "7f%08x000-7f%08x000 rw-p 00000000 00:00 0\n", i, i + 1);
-	snprintf(rel, sizeof(rel), "proc/%d/maps", pid);
-	put(rel, maps);
-	free(maps);
-}
-
 static void test_episode_hold(void **state)
 {
 	struct hazard_episode h = { 0 };
@@ -109,48 +84,43 @@ static void test_episode_hold(void **state)
 	assert_int_equal(hazard_update(&h, false, 7001, 0), -1);
 }
 
-static void test_scan_maps(void **state)
+/* The map usage of a scan: the process nearest vm.max_map_count among
+ * those whose maps were read. */
+static void test_map_usage(void **state)
 {
+	struct procscan_proc procs[3];
+	struct procscan ps = { .max_map_count = 1000, .n = 3, .dropped = 2, .maps_unreadable = 1, .procs = procs };
 	struct map_usage mu;
-	char p[300];
 
 	(void)state;
-	dir("proc");
-	dir("proc/sys");
-	dir("proc/sys/vm");
-	put("proc/sys/vm/max_map_count", "1000\n");
-	proc(100, "qemu-system-x86", 5000, 950);   /* 95%: the worst */
-	proc(200, "other", 10, 300);
-	proc(300, "no-ksm", 0, 999);               /* no rmap items: ignored */
-	dir("proc/self");                           /* not a pid */
-	put("proc/meminfo", "x\n");
-	snprintf(p, sizeof(p), "%s/proc", root);
-	assert_int_equal(hazard_scan_maps(p, &mu), 0);
+	memset(procs, 0, sizeof(procs));
+	procs[0].pid = 200;
+	procs[0].have_maps = true;
+	procs[0].maps = 300;
+	snprintf(procs[0].comm, sizeof(procs[0].comm), "other");
+	procs[1].pid = 100;
+	procs[1].have_maps = true;
+	procs[1].maps = 950;
+	snprintf(procs[1].comm, sizeof(procs[1].comm), "qemu-system-x86");
+	procs[2].pid = 300;           /* maps not read: never the worst */
+	procs[2].maps = 999;
+	hazard_map_usage(&ps, &mu);
 	assert_int_equal(mu.pid, 100);
 	assert_string_equal(mu.comm, "qemu-system-x86");
 	assert_int_equal(mu.vmas, 950);
 	assert_int_equal(mu.max_map_count, 1000);
-	assert_int_equal(mu.ksm_processes, 2);
-	assert_true((double)mu.vmas >= HAZARD_MAP_SHARE * (double)mu.max_map_count);
-	/* a KSM process whose maps cannot be read is counted, not fatal */
-	snprintf(p, sizeof(p), "%s/proc/200/maps", root);
-	assert_int_equal(unlink(p), 0);
-	snprintf(p, sizeof(p), "%s/proc", root);
-	assert_int_equal(hazard_scan_maps(p, &mu), 0);
+	assert_int_equal(mu.ksm_processes, 5);
 	assert_int_equal(mu.unreadable, 1);
-	assert_int_equal(mu.pid, 100);
-	/* no /proc: an error, and the default limit */
-	snprintf(p, sizeof(p), "%s/none", root);
-	assert_int_equal(hazard_scan_maps(p, &mu), -ENOENT);
-}
-
-static void test_real_proc(void **state)
-{
-	struct map_usage mu;
-
-	(void)state;
-	assert_int_equal(hazard_scan_maps("/proc", &mu), 0);
-	assert_true(mu.max_map_count > 0);
+	assert_true(hazard_maps_near(&mu)); /* 95% */
+	mu.vmas = 899;
+	assert_false(hazard_maps_near(&mu));
+	mu.vmas = 900;
+	assert_true(hazard_maps_near(&mu)); /* exactly 90% */
+	/* no record with its maps: no process, no hazard */
+	procs[0].have_maps = procs[1].have_maps = false;
+	hazard_map_usage(&ps, &mu);
+	assert_int_equal(mu.pid, 0);
+	assert_false(hazard_maps_near(&mu));
 }
 
 static void test_numa_nodes(void **state)
@@ -295,8 +265,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_episode_hold),
-		cmocka_unit_test_setup_teardown(test_scan_maps, setup, teardown),
-		cmocka_unit_test(test_real_proc),
+		cmocka_unit_test(test_map_usage),
 		cmocka_unit_test_setup_teardown(test_numa_nodes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_state_roundtrip, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics_format, setup, teardown),

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -29,6 +30,7 @@
 #include "msgid.h"
 #include "pilot.h"
 #include "plant.h"
+#include "procscan.h"
 #include "state.h"
 #include "util.h"
 
@@ -59,8 +61,10 @@ static struct world {
 
 static const char *const watched_ids[] = { MSGID_KSM_UNAVAILABLE, MSGID_WRITE_REJECTED, MSGID_NEGATIVE_PROFIT,
 					   MSGID_MAP_COUNT, MSGID_NUMA_MERGE, MSGID_NOTHING_TO_MERGE,
-					   MSGID_FOREIGN_CHANGE, MSGID_KSM_STARTED, MSGID_KSM_STOPPED };
-enum { ID_UNAVAIL, ID_REJECTED, ID_PROFIT, ID_MAPS, ID_NUMA, ID_IDLE, ID_FOREIGN, ID_STARTED, ID_STOPPED };
+					   MSGID_FOREIGN_CHANGE, MSGID_KSM_STARTED, MSGID_KSM_STOPPED,
+					   MSGID_INSPECT_STALE };
+enum { ID_UNAVAIL, ID_REJECTED, ID_PROFIT, ID_MAPS, ID_NUMA, ID_IDLE, ID_FOREIGN, ID_STARTED, ID_STOPPED,
+       ID_INSPECT };
 
 static void sink(int prio, const char *msgid, const char *msg, void *ud)
 {
@@ -264,7 +268,6 @@ static struct pilot *start(int expect_rc)
 	env.ksm_io = &fake_io;
 	env.proc_ops = &fake_proc;
 	env.proc_ctx = NULL;
-	env.proc_dir = w.proc;
 	env.numa_dir = w.numa;
 	rc = pilot_new(&p, &o, &cfg, &env);
 	assert_int_equal(rc, expect_rc);
@@ -535,41 +538,160 @@ static void test_hazard_negative_profit(void **state)
 	world_fini();
 }
 
+/* state_dir/processes as ksmpilotctl inspect writes it: one KSM process
+ * with vmas of 100 mappings, scanned age seconds ago. */
+static void put_processes(int vmas, int64_t age, mode_t mode)
+{
+	struct procscan_proc proc;
+	struct procscan ps = { .max_map_count = 100, .scanned = 50, .n = 1, .procs = &proc };
+	char path[400], *text;
+
+	memset(&proc, 0, sizeof(proc));
+	ps.time = (int64_t)time(NULL) - age;
+	proc.pid = 4242;
+	proc.uid = 64055;
+	snprintf(proc.comm, sizeof(proc.comm), "qemu-system-x86");
+	snprintf(proc.cmdline, sizeof(proc.cmdline), "qemu-system-x86_64 -name guest=vm1");
+	proc.present = PS_BIT(PS_RMAP_ITEMS);
+	proc.stat[PS_RMAP_ITEMS] = 77;
+	proc.have_maps = true;
+	proc.maps = (uint64_t)vmas;
+	assert_int_equal(procscan_format(&ps, &text), 0);
+	mkdir(w.state, 0755);
+	snprintf(path, sizeof(path), "%s/processes", w.state);
+	assert_int_equal(write_file_replace(path, text, strlen(text), mode, false), 0);
+	free(text);
+}
+
+static const char *state_value(const char *key)
+{
+	static struct state_kv kv;
+	char path[400];
+
+	snprintf(path, sizeof(path), "%s/state", w.state);
+	assert_int_equal(state_read(path, &kv), 0);
+	return state_get(&kv, key);
+}
+
+/* The map count comes from state_dir/processes: ksmpilotd reads no other
+ * process's maps itself. One warning per episode. */
 static void test_hazard_map_count(void **state)
 {
 	struct pilot *p;
-	char path[400], *maps;
-	size_t len = 0;
 
 	(void)state;
 	world_init(24 * GiB, 4 * GiB, NULL);
-	snprintf(path, sizeof(path), "%s/sys", w.proc);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/sys/vm", w.proc);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/sys/vm/max_map_count", w.proc);
-	put(path, "100\n");
-	snprintf(path, sizeof(path), "%s/4242", w.proc);
-	mkdir(path, 0755);
-	snprintf(path, sizeof(path), "%s/4242/comm", w.proc);
-	put(path, "qemu-system-x86\n");
-	snprintf(path, sizeof(path), "%s/4242/ksm_stat", w.proc);
-	put(path, "ksm_rmap_items 77\n");
-	maps = malloc(95 * 20 + 1);
-	assert_non_null(maps);
-	for (int i = 0; i < 95; i++)
-		len += (size_t)sprintf(maps + len, "%08x-%08x\n", i, i + 1);
-	snprintf(path, sizeof(path), "%s/4242/maps", w.proc);
-	put(path, maps);
-	free(maps);
+	put_processes(95, 0, 0600);
 	p = start(EXIT_OK);
 	ticks(p, 5);
 	assert_int_equal(w.msgid_count[ID_MAPS], 1);
-	assert_int_equal(logged("process 4242 (qemu-system-x86)"), 1);
-	ticks(p, 300);
+	assert_int_equal(logged("process 4242 (qemu-system-x86) uses KSM and has 95 memory mappings, 95% of "
+				"vm.max_map_count (100)"), 1);
+	ticks(p, 15);
+	assert_string_equal(state_value("inspect"), "fresh");
+	assert_string_equal(state_value("hazard_map_count"), "1");
+	assert_string_equal(state_value("map_count_pid"), "4242");
+	assert_string_equal(state_value("map_count_comm"), "qemu-system-x86");
+	assert_string_equal(state_value("map_count_vmas"), "95");
+	/* rewritten every minute, still near: still one warning */
+	for (int i = 0; i < 5; i++) {
+		put_processes(95, 0, 0600);
+		ticks(p, 60);
+	}
 	assert_int_equal(w.msgid_count[ID_MAPS], 1);
+	/* away from the limit: the episode ends */
+	put_processes(20, 0, 0600);
+	ticks(p, 15);
+	assert_int_equal(logged("no KSM process is near vm.max_map_count any more"), 1);
+	assert_string_equal(state_value("hazard_map_count"), "0");
+	assert_int_equal(w.msgid_count[ID_INSPECT], 0);
 	pilot_stop(p);
 	pilot_free(p);
+	world_fini();
+}
+
+/* No fresh state_dir/processes (the timer is not running, the file is old,
+ * or it is not one root can trust): logged once per episode, after
+ * INSPECT_GRACE_MS, with the reason; once more when it is back. */
+static void test_inspect_missing_stale_refused(void **state)
+{
+	struct pilot *p;
+	char path[400];
+	unsigned grace_ticks = (unsigned)(INSPECT_GRACE_MS / 1000);
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	ticks(p, grace_ticks - 20);
+	assert_int_equal(w.msgid_count[ID_INSPECT], 0); /* not at start-up: the timer's first run is due */
+	ticks(p, 40);
+	assert_int_equal(w.msgid_count[ID_INSPECT], 1);
+	assert_int_equal(logged("(missing: no such file)"), 1);
+	assert_string_equal(state_value("inspect"), "missing");
+	ticks(p, 3600);
+	assert_int_equal(w.msgid_count[ID_INSPECT], 1); /* once */
+
+	/* back: logged once, and fresh in the state file */
+	put_processes(10, 0, 0600);
+	ticks(p, 15);
+	assert_int_equal(logged("/processes is back"), 1);
+	assert_string_equal(state_value("inspect"), "fresh");
+
+	/* stale: a file the timer has not rewritten for long */
+	put_processes(10, INSPECT_STALE_S + 100, 0600);
+	ticks(p, grace_ticks + 20);
+	assert_int_equal(w.msgid_count[ID_INSPECT], 2);
+	assert_int_equal(logged("(stale: written 4"), 1);
+	assert_string_equal(state_value("inspect"), "stale");
+
+	/* refused: near the limit, but others can write the file: no map
+	 * warning from it */
+	put_processes(99, 0, 0666);
+	ticks(p, 15);
+	assert_string_equal(state_value("inspect"), "refused");
+	assert_int_equal(w.msgid_count[ID_MAPS], 0);
+	put_processes(99, 0, 0600);
+	ticks(p, 15);
+	assert_string_equal(state_value("inspect"), "fresh");
+	assert_int_equal(w.msgid_count[ID_MAPS], 1);
+	/* a symlink, a file in another format, another owner */
+	snprintf(path, sizeof(path), "%s/processes", w.state);
+	assert_int_equal(unlink(path), 0);
+	assert_int_equal(symlink(w.conf, path), 0);
+	ticks(p, 15);
+	assert_string_equal(state_value("inspect"), "refused");
+	assert_int_equal(unlink(path), 0);
+	put(path, "# ksmpilot processes v1\nversion=1\npid=3\n");
+	ticks(p, grace_ticks + 20);
+	assert_string_equal(state_value("inspect"), "refused");
+	assert_int_equal(w.msgid_count[ID_INSPECT], 3);
+	assert_int_equal(logged("(refused: line 3 does not parse)"), 1);
+	if (geteuid() == 0) {
+		put_processes(10, 0, 0600);
+		assert_int_equal(chown(path, 65534, 65534), 0);
+		ticks(p, 15);
+		assert_string_equal(state_value("inspect"), "refused");
+	}
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
+/* A state directory someone other than root can write is refused: root
+ * keeps its lock and snapshot there, and reads what inspect leaves. */
+static void test_state_dir_untrusted(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	assert_int_equal(mkdir(w.state, 0777), 0);
+	assert_int_equal(chmod(w.state, 0777), 0);
+	p = start(EXIT_CONFIG);
+	assert_null(p);
+	assert_int_equal(logged("refusing the state directory: "), 1);
+	assert_int_equal(logged("state can be written by anyone (mode 0777)"), 1);
+	assert_int_equal(w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN], 0);
 	world_fini();
 }
 
@@ -705,6 +827,8 @@ int main(void)
 		cmocka_unit_test(test_hazard_numa),
 		cmocka_unit_test(test_hazard_negative_profit),
 		cmocka_unit_test(test_hazard_map_count),
+		cmocka_unit_test(test_inspect_missing_stale_refused),
+		cmocka_unit_test(test_state_dir_untrusted),
 		cmocka_unit_test(test_week),
 	};
 
