@@ -1114,6 +1114,15 @@ static bool bad(const struct cfg *cfg, const char *name)
 	return i >= 0 && cfg->src.key_line[i] && cfg->src.key_bad[i];
 }
 
+/* A ".." component: "/run/../tmp", "/x/..". */
+static bool has_dotdot(const char *path)
+{
+	for (const char *p = path; (p = strstr(p, "..")) != NULL; p += 2)
+		if ((p == path || p[-1] == '/') && (p[2] == '/' || p[2] == '\0'))
+			return true;
+	return false;
+}
+
 int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors *errs)
 {
 	unsigned before = errs->n + errs->dropped;
@@ -1138,8 +1147,10 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 	if (!bad(cfg, "state_dir") && cfg->state_dir[0] != '/')
 		cfg_error(errs, "%s: state_dir must be an absolute path, not '%s'",
 			  where(cfg, filename, "state_dir", NULL, w, sizeof(w)), cfg->state_dir);
-	if (!bad(cfg, "textfile") && cfg->textfile[0]) {
-		size_t n = strlen(cfg->textfile);
+	else if (!bad(cfg, "state_dir") && has_dotdot(cfg->state_dir))
+		cfg_error(errs, "%s: state_dir must not go up with '..', as in '%s': root keeps its lock and "
+			  "snapshot there", where(cfg, filename, "state_dir", NULL, w, sizeof(w)), cfg->state_dir);
+	if (!bad(cfg, "textfile") && cfg->textfile[0]) {		size_t n = strlen(cfg->textfile);
 		if (cfg->textfile[0] != '/' || n < 6 || strcmp(cfg->textfile + n - 5, ".prom") != 0)
 			cfg_error(errs, "%s: textfile must be an absolute path ending in .prom, not '%s'",
 				  where(cfg, filename, "textfile", NULL, w, sizeof(w)), cfg->textfile);

@@ -249,6 +249,7 @@ value $'[memory]\ntarget_available =' "$F:2: target_available: empty value"
 value $'[controller]\nkp =\t' "$F:2: kp: empty value"
 value $'[scan]\npages_to_scan_min =' "$F:2: pages_to_scan_min: empty value"
 value $'[daemon]\nstate_dir =' "$F:2: state_dir must be an absolute path"
+value $'[daemon]\nstate_dir = /run/ksmpilot/../../tmp' "$F:2: state_dir must not go up with '..'"
 # regular expressions: broken, and ones that glibc's regcomp() unrolls into
 # too much, or that loop over the empty string (before the checks,
 # "a{1,32767}" took 8 GiB and 20 s, "((\b)*){20}" minutes; these cost at

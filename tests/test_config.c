@@ -936,6 +936,12 @@ static void test_cross_key(void **state)
 	/* state_dir */
 	check_cross("[daemon]\n\nstate_dir = run/ksmpilot\n", "t.conf:3: state_dir must be an absolute path", "run/ksmpilot");
 	check_cross("[daemon]\nstate_dir =\n", "t.conf:2: state_dir must be an absolute path", NULL);
+	check_cross("[daemon]\nstate_dir = /run/../tmp/x\n", "t.conf:2: state_dir must not go up with '..'", "/run/../tmp/x");
+	check_cross("[daemon]\nstate_dir = /run/ksmpilot/..\n", "t.conf:2: state_dir must not go up with '..'", NULL);
+	check_cross("[daemon]\nstate_dir = /..\n", "t.conf:2: state_dir must not go up with '..'", NULL);
+	/* a name with two dots in it is a name */
+	expect_ok(parse(&c, "[daemon]\nstate_dir = /run/ksm..pilot/..x/x..\n", &e), &e);
+	assert_int_equal(cfg_validate(&c, "t.conf", &e), 0);
 	/* guest_cmdline */
 	check_cross("[memory]\nguest_cmdline = (qemu\n", "t.conf:2: guest_cmdline: bad regular expression '(qemu'", NULL);
 	check_cross("[memory]\n\nguest_cmdline = [[:nope:]]\n", "t.conf:3: guest_cmdline: bad regular expression", NULL);
