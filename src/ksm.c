@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -293,6 +294,27 @@ void ksm_snapshot_from(struct ksm_snapshot *s, const struct ksm_values *kv, long
 
 #define SNAPSHOT_MAGIC "# ksmpilot snapshot v1"
 
+bool ksm_snapshot_range(enum ksm_item i, int64_t *min, int64_t *max)
+{
+	*min = 0;
+	switch (i) {
+	case KSM_RUN:                   /* 2 (unmerge) is never restored */
+	case KSM_ADVISOR_MODE:          /* none, scan-time */
+	case KSM_MERGE_ACROSS_NODES:
+		*max = 1;
+		return true;
+	case KSM_PAGES_TO_SCAN:
+		*max = KSM_SNAPSHOT_PAGES_MAX;
+		return true;
+	case KSM_SLEEP_MILLISECS:
+		*max = KSM_SNAPSHOT_SLEEP_MAX;
+		return true;
+	default:
+		*max = -1;
+		return false;
+	}
+}
+
 int ksm_snapshot_save(const struct ksm_snapshot *s, const char *path)
 {
 	char buf[1024], val[32];
@@ -301,8 +323,12 @@ int ksm_snapshot_save(const struct ksm_snapshot *s, const char *path)
 	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\npid=%ld\ntime=%" PRId64 "\n", SNAPSHOT_MAGIC,
 				s->pid, s->time);
 	for (int i = 0; i < KSM_ITEM_COUNT && off < sizeof(buf); i++) {
+		int64_t min, max;
 		if (!(s->present & KSM_BIT(i)))
 			continue;
+		/* never a file that --restore would refuse */
+		if (!ksm_snapshot_range((enum ksm_item)i, &min, &max) || s->v[i] < min || s->v[i] > max)
+			return -ERANGE;
 		ksm_format_value((enum ksm_item)i, s->v[i], val, sizeof(val));
 		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s=%s\n", items[i].name, val);
 	}
@@ -311,68 +337,155 @@ int ksm_snapshot_save(const struct ksm_snapshot *s, const char *path)
 	return write_file_atomic(path, buf, off, 0644);
 }
 
-int ksm_snapshot_load(struct ksm_snapshot *s, const char *path)
+/* Parse one "key=value" line of a snapshot into tmp; seen collects the
+ * keys (KSM_BIT of the knob, or the two bits past them for pid and time). */
+#define SEEN_PID KSM_BIT(KSM_ITEM_COUNT)
+#define SEEN_TIME KSM_BIT(KSM_ITEM_COUNT + 1)
+static int snapshot_line(char *line, struct ksm_snapshot *tmp, uint64_t *seen, char *why, size_t why_len)
+{
+	char *eq = strchr(line, '=');
+	int64_t v, min, max;
+
+	if (!eq) {
+		snprintf(why, why_len, "not key=value");
+		return -EINVAL;
+	}
+	*eq = '\0';
+	if (strcmp(line, "pid") == 0 || strcmp(line, "time") == 0) {
+		bool pid = line[0] == 'p';
+		if (*seen & (pid ? SEEN_PID : SEEN_TIME)) {
+			snprintf(why, why_len, "%s twice", line);
+			return -EINVAL;
+		}
+		if (parse_i64(eq + 1, pid ? 1 : 0, pid ? INT32_MAX : INT64_MAX, &v) < 0) {
+			snprintf(why, why_len, "%s: '%.32s' is not a valid value", line, eq + 1);
+			return -EINVAL;
+		}
+		if (pid)
+			tmp->pid = (long)v;
+		else
+			tmp->time = v;
+		*seen |= pid ? SEEN_PID : SEEN_TIME;
+		return 0;
+	}
+	for (int i = 0; i < KSM_ITEM_COUNT; i++) {
+		if (!ksm_snapshot_range((enum ksm_item)i, &min, &max) || strcmp(line, items[i].name) != 0)
+			continue;
+		if (*seen & KSM_BIT(i)) {
+			snprintf(why, why_len, "%s twice", line);
+			return -EINVAL;
+		}
+		if (i == KSM_ADVISOR_MODE) {
+			if (strcmp(eq + 1, "none") == 0) {
+				v = 0;
+			} else if (strcmp(eq + 1, "scan-time") == 0) {
+				v = 1;
+			} else {
+				snprintf(why, why_len, "advisor_mode: '%.32s' is not none or scan-time", eq + 1);
+				return -EINVAL;
+			}
+		} else if (parse_i64(eq + 1, min, max, &v) < 0) {
+			snprintf(why, why_len, "%s=%.32s is not a value the kernel had here (%" PRId64 "..%" PRId64 ")",
+				 line, eq + 1, min, max);
+			return -EINVAL;
+		}
+		tmp->v[i] = v;
+		tmp->present |= KSM_BIT(i);
+		*seen |= KSM_BIT(i);
+		return 0;
+	}
+	snprintf(why, why_len, "unknown key '%.40s'", line);
+	return -EINVAL;
+}
+
+int ksm_snapshot_load(struct ksm_snapshot *s, const char *path, char *why, size_t why_len)
 {
 	struct ksm_snapshot tmp;
-	char *text, *line, *save = NULL;
+	struct stat st;
+	char *text = NULL, *line, *next;
+	char detail[128] = "";
+	uint64_t seen = 0;
+	unsigned lineno = 0;
 	size_t len;
-	int r;
+	int fd, r;
 
-	r = read_file(path, (size_t)64 * 1024, &text, &len);
-	if (r < 0)
+	if (why_len)
+		why[0] = '\0';
+	/* O_NOFOLLOW, O_NONBLOCK: a symlink or a FIFO is refused, never opened */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP) {
+			snprintf(why, why_len, "it is a symlink");
+			return -EPERM;
+		}
+		snprintf(why, why_len, "%s", strerror(-r));
 		return r;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(why, why_len, "%s", strerror(-r));
+		goto out;
+	}
+	/* root writes the knobs it holds: only a file of root's counts */
+	r = -EPERM;
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(why, why_len, "not a regular file");
+		goto out;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid()) {
+		snprintf(why, why_len, "it belongs to uid %lu, not to root", (unsigned long)st.st_uid);
+		goto out;
+	}
+	if (st.st_mode & 022) {
+		snprintf(why, why_len, "others can write it (mode %04o)", (unsigned)(st.st_mode & 07777));
+		goto out;
+	}
+	r = read_fd(fd, (size_t)64 * 1024, &text, &len);
+	if (r < 0) {
+		snprintf(why, why_len, "%s", strerror(-r));
+		goto out;
+	}
 	memset(&tmp, 0, sizeof(tmp));
 	r = -EINVAL;
-	if (strncmp(text, SNAPSHOT_MAGIC "\n", strlen(SNAPSHOT_MAGIC) + 1) != 0)
+	if (memchr(text, '\0', len)) {
+		snprintf(why, why_len, "a NUL byte");
 		goto out;
-	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *eq = strchr(line, '=');
-		int64_t v;
-		bool known = false;
-		if (line[0] == '#')
-			continue;
-		if (!eq)
-			goto out;
-		*eq = '\0';
-		if (strcmp(line, "pid") == 0) {
-			if (parse_i64(eq + 1, 0, INT32_MAX, &v) < 0)
-				goto out;
-			tmp.pid = (long)v;
-			continue;
-		}
-		if (strcmp(line, "time") == 0) {
-			if (parse_i64(eq + 1, 0, INT64_MAX, &tmp.time) < 0)
-				goto out;
-			continue;
-		}
-		for (int i = 0; i < KSM_ITEM_COUNT; i++) {
-			if (!ksm_snapshot_item((enum ksm_item)i) || strcmp(line, items[i].name) != 0)
-				continue;
-			if (i == KSM_ADVISOR_MODE) {
-				if (strcmp(eq + 1, "none") == 0)
-					v = 0;
-				else if (strcmp(eq + 1, "scan-time") == 0)
-					v = 1;
-				else
-					goto out;
-			} else if (parse_i64(eq + 1, 0, UINT32_MAX, &v) < 0) {
+	}
+	if (len == 0 || text[len - 1] != '\n') {
+		snprintf(why, why_len, "%s", len ? "cut short (no final newline)" : "empty");
+		goto out;
+	}
+	for (line = text; *line; line = next) {
+		next = line + strcspn(line, "\n");
+		if (*next)
+			*next++ = '\0';
+		else if (next == line)
+			break;
+		lineno++;
+		if (lineno == 1) {
+			if (strcmp(line, SNAPSHOT_MAGIC) != 0) {
+				snprintf(why, why_len, "line 1: not \"%s\"", SNAPSHOT_MAGIC);
 				goto out;
 			}
-			if (i == KSM_RUN && v > 1)
-				goto out;
-			tmp.v[i] = v;
-			tmp.present |= KSM_BIT(i);
-			known = true;
+			continue;
 		}
-		if (!known)
+		if (line[0] == '#' || line[0] == '\0')
+			continue;
+		if (snapshot_line(line, &tmp, &seen, detail, sizeof(detail)) < 0) {
+			snprintf(why, why_len, "line %u: %s", lineno, detail);
 			goto out;
+		}
 	}
-	if (!(tmp.present & KSM_BIT(KSM_RUN)))
+	if ((seen & (SEEN_PID | SEEN_TIME | KSM_BIT(KSM_RUN))) != (SEEN_PID | SEEN_TIME | KSM_BIT(KSM_RUN))) {
+		snprintf(why, why_len, "incomplete: pid, time and run are required");
 		goto out;
+	}
 	*s = tmp;
 	r = 0;
 out:
 	free(text);
+	close(fd);
 	return r;
 }
 

@@ -128,9 +128,22 @@ struct ksm_snapshot {
 /* The knobs a snapshot keeps and restore puts back. */
 bool ksm_snapshot_item(enum ksm_item i);
 void ksm_snapshot_from(struct ksm_snapshot *s, const struct ksm_values *kv, long pid, int64_t time);
+/* What a snapshot may hold for a knob it keeps (false for the others):
+ * what the kernel accepts (run 0 or 1, as 2 is never restored), and for
+ * pages_to_scan and sleep_millisecs what a person or a tuner sets; no
+ * value outside is ever written back. */
+#define KSM_SNAPSHOT_PAGES_MAX 1000000          /* 4 GiB a batch; ksmpilotd writes at most this */
+#define KSM_SNAPSHOT_SLEEP_MAX 3600000          /* an hour */
+bool ksm_snapshot_range(enum ksm_item i, int64_t *min, int64_t *max);
+/* Write the snapshot (mode 0644, replaced safely); -ERANGE when a value is
+ * outside ksm_snapshot_range(), as it could not be read back. */
 int ksm_snapshot_save(const struct ksm_snapshot *s, const char *path);
-/* -ENOENT when absent, -EINVAL when the file is corrupt. */
-int ksm_snapshot_load(struct ksm_snapshot *s, const char *path);
+/* Read a snapshot whole, as root restores from it: -ENOENT when absent;
+ * -EPERM when it is a symlink, not a regular file, not root's or writable
+ * by others; -EINVAL when a line is not its format, a key comes twice, a
+ * value is outside ksm_snapshot_range() or pid, time or run is missing.
+ * The reason, with the line, goes to why. *s is untouched on failure. */
+int ksm_snapshot_load(struct ksm_snapshot *s, const char *path, char *why, size_t why_len);
 
 /* Write back every knob of the snapshot that differs from the current
  * value, advisor_mode last, run never 2. When skip_run, run is left alone.

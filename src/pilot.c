@@ -339,10 +339,11 @@ static int take_lock(struct pilot *pl)
 static int take_snapshot(struct pilot *pl, const struct sample *s)
 {
 	struct ksm_snapshot old;
+	char why[160];
 	int r;
 
 	snprintf(pl->snap_path, sizeof(pl->snap_path), "%s/snapshot", pl->cfg.state_dir);
-	r = ksm_snapshot_load(&old, pl->snap_path);
+	r = ksm_snapshot_load(&old, pl->snap_path, why, sizeof(why));
 	if (r == 0) {
 		pl->snap = old;
 		pl->have_snap = true;
@@ -351,8 +352,8 @@ static int take_snapshot(struct pilot *pl, const struct sample *s)
 			   old.pid, pl->snap_path);
 		return 0;
 	}
-	if (r == -EINVAL)
-		log_warnx("ignoring corrupt snapshot %s", pl->snap_path);
+	if (r != -ENOENT)
+		log_warnx("ignoring the snapshot %s (%s); taking a new one", pl->snap_path, why);
 	ksm_snapshot_from(&pl->snap, &s->ksm, (long)getpid(), (int64_t)time(NULL));
 	pl->have_snap = true;
 	r = ksm_snapshot_save(&pl->snap, pl->snap_path);
@@ -1189,6 +1190,7 @@ const struct sample *pilot_last_sample(const struct pilot *pl)
 int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg)
 {
 	struct pilot *pl = calloc(1, sizeof(*pl));
+	char why[2 * CFG_PATH_MAX + 64];
 	int rc, r;
 
 	if (!pl) {
@@ -1203,14 +1205,29 @@ int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg)
 	rc = open_ksm(&pl->ksm, o->sysfs_dir, NULL);
 	if (rc != EXIT_OK)
 		goto out;
+	/* the directory first: a snapshot is only as good as where it lies */
+	r = dir_open_trusted(pl->cfg.state_dir, false, why, sizeof(why));
+	if (r == -ENOENT) {
+		log_info("no state directory %s: nothing to restore", pl->cfg.state_dir);
+		goto out;
+	}
+	if (r < 0) {
+		if (r == -EPERM)
+			log_errx("refusing the state directory: %s; nothing restored", why);
+		else
+			log_err(-r, "cannot open the state directory %s; nothing restored", pl->cfg.state_dir);
+		rc = r == -EPERM ? EXIT_CONFIG : EXIT_RUNTIME;
+		goto out;
+	}
+	close(r);
 	snprintf(pl->snap_path, sizeof(pl->snap_path), "%s/snapshot", pl->cfg.state_dir);
-	r = ksm_snapshot_load(&pl->snap, pl->snap_path);
+	r = ksm_snapshot_load(&pl->snap, pl->snap_path, why, sizeof(why));
 	if (r == -ENOENT) {
 		log_info("no snapshot in %s: nothing to restore", pl->cfg.state_dir);
 		goto out;
 	}
 	if (r < 0) {
-		log_errx("cannot use the snapshot %s: %s", pl->snap_path, strerror(-r));
+		log_errx("refusing the snapshot %s: %s; nothing restored", pl->snap_path, why);
 		rc = EXIT_RUNTIME;
 		goto out;
 	}

@@ -116,6 +116,41 @@ grep -q "values that parsed .*state_dir $S" "$TMPD/restore.err" || fail "--resto
 [ "$(cat "$K/run")" = 0 ] || fail "--restore with a broken config: the snapshot in the configured state_dir was not applied"
 [ -e "$S/snapshot" ] && fail "--restore with a broken config left the snapshot"
 
+# --- --restore refuses a snapshot root cannot trust, or one that does not parse whole
+# (exit 1, the reason named, nothing written, the snapshot kept for a look)
+echo 1 > "$K/run"
+echo 777 > "$K/pages_to_scan"
+refused() { # refused TEXT MODE REASON
+	printf '%b' "$1" > "$S/snapshot"
+	chmod "$2" "$S/snapshot"
+	$KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err"
+	local rc=$?
+	[ $rc = 1 ] || fail "--restore of a snapshot with $3 exited $rc, not 1"
+	grep -q "refusing the snapshot $S/snapshot: .*$3" "$TMPD/restore.err" ||
+		fail "--restore does not say why it refuses ($3): $(cat "$TMPD/restore.err")"
+	[ "$(cat "$K/run")/$(cat "$K/pages_to_scan")" = 1/777 ] || fail "--restore wrote a knob from a refused snapshot ($3)"
+	[ -e "$S/snapshot" ] || fail "--restore removed a refused snapshot ($3)"
+}
+refused '# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\npages_to_scan=4294967295\n' 0644 \
+	"line 5: pages_to_scan=4294967295 is not a value the kernel had here"
+refused '# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\n' 0666 "others can write it"
+refused '# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\nrun=1\n' 0644 "line 5: run twice"
+refused '# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\npages_to_scan=100' 0644 "cut short"
+if [ "$(id -u)" = 0 ]; then
+	printf '# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\n' > "$S/snapshot"
+	chown 65534 "$S/snapshot"
+	refused '# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\n' 0644 "belongs to uid 65534, not to root"
+fi
+rm -f "$S/snapshot"
+# a state directory others can write: refused with exit 3
+chmod 0777 "$S"
+$KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err"
+rc=$?
+[ $rc = 3 ] || fail "--restore in a state directory anyone can write exited $rc, not 3"
+grep -q "refusing the state directory: .* can be written by anyone" "$TMPD/restore.err" ||
+	fail "--restore does not say why it refuses the directory: $(cat "$TMPD/restore.err")"
+chmod 0755 "$S"
+
 # --- a crash, then a restart: restore to the state from before the first -----
 fresh_tree
 cp "$C.good" "$C"

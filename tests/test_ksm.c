@@ -860,6 +860,7 @@ static void assert_snap_equal(const struct ksm_snapshot *a, const struct ksm_sna
 
 static void test_snapshot_round_trip(void **state)
 {
+	char why[256];
 	struct fx *f = *state;
 	struct ksm_values kv;
 	struct ksm_snapshot s, t;
@@ -881,27 +882,28 @@ static void test_snapshot_round_trip(void **state)
 	assert_int_equal(strncmp(get(f->dir, "snapshot"), "# ksmpilot snapshot v1\n", 23), 0);
 	assert_non_null(strstr(get(f->dir, "snapshot"), "\nadvisor_mode=scan-time\n"));
 	memset(&t, 0xab, sizeof(t));
-	assert_int_equal(ksm_snapshot_load(&t, f->path), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
 	assert_snap_equal(&s, &t);
 
 	/* The advisor off, and a 6.1 kernel without it. */
 	kv.v[KSM_ADVISOR_MODE] = 0;
 	ksm_snapshot_from(&s, &kv, 1, 0);
 	assert_int_equal(ksm_snapshot_save(&s, f->path), 0);
-	assert_int_equal(ksm_snapshot_load(&t, f->path), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
 	assert_snap_equal(&s, &t);
 	assert_int_equal(t.v[KSM_ADVISOR_MODE], 0);
 	kv.present &= ~KSM_BIT(KSM_ADVISOR_MODE);
 	ksm_snapshot_from(&s, &kv, 2, 3);
 	assert_false(s.present & KSM_BIT(KSM_ADVISOR_MODE));
 	assert_int_equal(ksm_snapshot_save(&s, f->path), 0);
-	assert_int_equal(ksm_snapshot_load(&t, f->path), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
 	assert_snap_equal(&s, &t);
 	assert_null(strstr(get(f->dir, "snapshot"), "advisor_mode"));
 }
 
 static void test_snapshot_run2(void **state)
 {
+	char why[256];
 	struct fx *f = *state;
 	struct ksm_values kv;
 	struct ksm_snapshot s, t;
@@ -913,66 +915,143 @@ static void test_snapshot_run2(void **state)
 	assert_int_equal(s.v[KSM_RUN], 0);
 	assert_int_equal(ksm_snapshot_save(&s, f->path), 0);
 	assert_non_null(strstr(get(f->dir, "snapshot"), "\nrun=0\n"));
-	assert_int_equal(ksm_snapshot_load(&t, f->path), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
 	assert_int_equal(t.v[KSM_RUN], 0);
 }
 
 static void test_snapshot_load_accepts(void **state)
 {
+	char why[256];
 	struct fx *f = *state;
 	struct ksm_snapshot t;
 
-	put(f->dir, "snapshot", "# ksmpilot snapshot v1\n\n# a comment\nrun=1\n\nsleep_millisecs=20\n");
-	assert_int_equal(ksm_snapshot_load(&t, f->path), 0);
+	put(f->dir, "snapshot", "# ksmpilot snapshot v1\npid=7\ntime=0\n\n# a comment\nrun=1\n\nsleep_millisecs=20\n");
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
 	assert_int_equal(t.present, KSM_BIT(KSM_RUN) | KSM_BIT(KSM_SLEEP_MILLISECS));
 	assert_int_equal(t.v[KSM_RUN], 1);
 	assert_int_equal(t.v[KSM_SLEEP_MILLISECS], 20);
-	assert_int_equal(t.pid, 0);
+	assert_int_equal(t.pid, 7);
+	/* the bounds themselves */
+	put(f->dir, "snapshot", "# ksmpilot snapshot v1\npid=2147483647\ntime=9\nrun=0\npages_to_scan=1000000\n"
+				"sleep_millisecs=3600000\nmerge_across_nodes=1\nadvisor_mode=none\n");
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
+	assert_int_equal(t.v[KSM_PAGES_TO_SCAN], KSM_SNAPSHOT_PAGES_MAX);
 }
 
 static void test_snapshot_load_errors(void **state)
 {
+	char why[256];
 #define MAGIC "# ksmpilot snapshot v1\n"
-	static const char *const corrupt[] = {
-		"",
-		"garbage\n",
-		"# ksmpilot snapshot v1",
-		"# ksmpilot snapshot v2\nrun=1\n",
-		"# ksmpilot snapshot v10\nrun=1\n",
-		"run=1\n" MAGIC,
-		MAGIC,
-		MAGIC "pages_to_scan=100\n",
-		MAGIC "run=1\nbogus=3\n",
-		MAGIC "run=1\npages_to_scan\n",
-		MAGIC "run=1\npages_to_scan=\n",
-		MAGIC "run=1\npages_to_scan=abc\n",
-		MAGIC "run=1\npages_to_scan=-5\n",
-		MAGIC "run=1\npages_to_scan=99999999999\n",
-		MAGIC "run=2\n",
-		MAGIC "run=-1\n",
-		MAGIC "run=1\nadvisor_mode=maybe\n",
-		MAGIC "run=1\nadvisor_mode=1\n",
-		MAGIC "run=1\npages_shared=5\n",
-		MAGIC "pid=abc\nrun=1\n",
-		MAGIC "pid=-4\nrun=1\n",
-		MAGIC "time=-1\nrun=1\n",
-		MAGIC "run =1\n",
-		MAGIC "\x01\x02\x03\n",
+#define ID "pid=1\ntime=2\n"
+	static const struct {
+		const char *text, *why;
+	} corrupt[] = {
+		{ "", "empty" },
+		{ "garbage\n", "line 1: not" },
+		{ "# ksmpilot snapshot v1", "cut short" },
+		{ "# ksmpilot snapshot v2\nrun=1\n", "line 1:" },
+		{ "# ksmpilot snapshot v10\nrun=1\n", "line 1:" },
+		{ "run=1\n" MAGIC, "line 1:" },
+		{ MAGIC, "incomplete" },
+		{ MAGIC "pages_to_scan=100\n", "incomplete" },
+		{ MAGIC "run=1\n", "incomplete" },                    /* no pid, time */
+		{ MAGIC "run=1\nbogus=3\n", "line 3: unknown key 'bogus'" },
+		{ MAGIC "run=1\npages_to_scan\n", "line 3: not key=value" },
+		{ MAGIC "run=1\npages_to_scan=\n", "line 3: pages_to_scan= is not" },
+		{ MAGIC "run=1\npages_to_scan=abc\n", "line 3:" },
+		{ MAGIC "run=1\npages_to_scan=-5\n", "line 3:" },
+		{ MAGIC "run=1\npages_to_scan=99999999999\n", "line 3:" },
+		/* the kernel takes any unsigned int, but never had this here */
+		{ MAGIC ID "run=1\npages_to_scan=4294967295\n",
+		  "line 5: pages_to_scan=4294967295 is not a value the kernel had here (0..1000000)" },
+		{ MAGIC ID "run=1\npages_to_scan=1000001\n", "line 5:" },
+		{ MAGIC ID "run=1\nsleep_millisecs=3600001\n", "line 5:" },
+		{ MAGIC ID "run=1\nmerge_across_nodes=2\n", "line 5:" },
+		{ MAGIC "run=2\n", "line 2: run=2 is not" },
+		{ MAGIC "run=-1\n", "line 2:" },
+		{ MAGIC "run=1\nadvisor_mode=maybe\n", "line 3: advisor_mode: 'maybe'" },
+		{ MAGIC "run=1\nadvisor_mode=1\n", "line 3:" },
+		{ MAGIC "run=1\npages_shared=5\n", "line 3: unknown key 'pages_shared'" },
+		{ MAGIC "pid=abc\nrun=1\n", "line 2: pid:" },
+		{ MAGIC "pid=-4\nrun=1\n", "line 2:" },
+		{ MAGIC "pid=0\nrun=1\n", "line 2:" },
+		{ MAGIC "time=-1\nrun=1\n", "line 2: time:" },
+		{ MAGIC "run =1\n", "line 2: unknown key 'run '" },
+		{ MAGIC "\x01\x02\x03\n", "line 2:" },
+		{ MAGIC ID "run=1\nrun=0\n", "line 5: run twice" },
+		{ MAGIC ID "pid=3\nrun=1\n", "line 4: pid twice" },
+		{ MAGIC ID "run=1\npages_to_scan=5\npages_to_scan=6\n", "line 6: pages_to_scan twice" },
+		{ MAGIC ID "run=1\npages_to_scan=5", "cut short" },
 	};
 #undef MAGIC
+#undef ID
 	struct fx *f = *state;
 	struct ksm_snapshot t, orig;
 
 	memset(&t, 0x5a, sizeof(t));
 	orig = t;
-	assert_int_equal(ksm_snapshot_load(&t, f->path), -ENOENT);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -ENOENT);
 	assert_memory_equal(&t, &orig, sizeof(t));
 	for (size_t i = 0; i < sizeof(corrupt) / sizeof(corrupt[0]); i++) {
-		put(f->dir, "snapshot", corrupt[i]);
-		if (ksm_snapshot_load(&t, f->path) != -EINVAL)
-			fail_msg("accepted corrupt snapshot #%zu: \"%s\"", i, corrupt[i]);
+		put(f->dir, "snapshot", corrupt[i].text);
+		if (ksm_snapshot_load(&t, f->path, why, sizeof(why)) != -EINVAL || !strstr(why, corrupt[i].why))
+			fail_msg("snapshot #%zu \"%s\": '%s', not -EINVAL with '%s'", i, corrupt[i].text, why,
+				 corrupt[i].why);
 		assert_memory_equal(&t, &orig, sizeof(t));
 	}
+	/* a NUL hides nothing after it */
+	{
+		static const char nul[] = "# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\n\0pages_to_scan=4294967295\n";
+		int fd = open(f->path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+		assert_true(fd >= 0);
+		assert_int_equal(write(fd, nul, sizeof(nul) - 1), (ssize_t)(sizeof(nul) - 1));
+		close(fd);
+		assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EINVAL);
+		assert_string_equal(why, "a NUL byte");
+	}
+}
+
+/* Root restores the knobs from the snapshot: only a regular file of root's
+ * (or the caller's) that others cannot write. */
+static void test_snapshot_load_untrusted(void **state)
+{
+	struct fx *f = *state;
+	struct ksm_snapshot t, orig;
+	char why[256], other[300];
+
+	memset(&t, 0x5a, sizeof(t));
+	orig = t;
+	put(f->dir, "snapshot", "# ksmpilot snapshot v1\npid=1\ntime=2\nrun=1\n");
+	assert_int_equal(chmod(f->path, 0666), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EPERM);
+	assert_string_equal(why, "others can write it (mode 0666)");
+	assert_int_equal(chmod(f->path, 0620), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EPERM);
+	assert_int_equal(chmod(f->path, 0644), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
+	t = orig;
+	/* a symlink to a good snapshot: not followed */
+	snprintf(other, sizeof(other), "%s/elsewhere", f->dir);
+	assert_int_equal(rename(f->path, other), 0);
+	assert_int_equal(symlink(other, f->path), 0);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EPERM);
+	assert_string_equal(why, "it is a symlink");
+	assert_int_equal(unlink(f->path), 0);
+	/* a FIFO: refused without blocking */
+	assert_int_equal(mkfifo(f->path, 0600), 0);
+	alarm(60);
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EPERM);
+	alarm(0);
+	assert_string_equal(why, "not a regular file");
+	assert_int_equal(unlink(f->path), 0);
+	/* another owner */
+	if (geteuid() == 0) {
+		assert_int_equal(rename(other, f->path), 0);
+		assert_int_equal(chown(f->path, 65534, 65534), 0);
+		assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EPERM);
+		assert_string_equal(why, "it belongs to uid 65534, not to root");
+	}
+	assert_memory_equal(&t, &orig, sizeof(t));
 }
 
 static void test_snapshot_save_error(void **state)
@@ -1220,6 +1299,7 @@ int main(void)
 		T(test_snapshot_run2, setup_full),
 		T(test_snapshot_load_accepts, setup_full),
 		T(test_snapshot_load_errors, setup_full),
+		T(test_snapshot_load_untrusted, setup_full),
 		T(test_snapshot_save_error, setup_full),
 		T(test_restore_advisor_on_in_snapshot, setup_full),
 		T(test_restore_advisor_off_in_snapshot, setup_full),
