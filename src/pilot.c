@@ -773,6 +773,31 @@ static void notify_status(struct pilot *pl, const char *status)
 
 /* ---- the state file and the Prometheus textfile ------------------------------ */
 
+/* Say once per textfile when its directory can be written by someone other
+ * than root (node_exporter's textfile directory often belongs to its
+ * user): the writes are safe (a new file of a random name, renamed into
+ * place), but that user can remove or replace the metrics. */
+static void check_textfile_dir(const struct pilot *pl)
+{
+	char dir[CFG_PATH_MAX];
+	const char *slash = strrchr(pl->cfg.textfile, '/');
+	struct stat st;
+
+	if (!pl->cfg.textfile[0] || !slash)
+		return;
+	snprintf(dir, sizeof(dir), "%.*s", slash == pl->cfg.textfile ? 1 : (int)(slash - pl->cfg.textfile),
+		 pl->cfg.textfile);
+	if (stat(dir, &st) < 0)
+		return; /* the first write says why */
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		log_notice("the Prometheus textfile directory %s belongs to uid %lu: that user can remove or replace "
+			   "ksmpilotd's metrics (never make root write elsewhere)", dir, (unsigned long)st.st_uid);
+	else if (st.st_mode & 022)
+		log_notice("the Prometheus textfile directory %s can be written by %s (mode %04o): they can remove or "
+			   "replace ksmpilotd's metrics (never make root write elsewhere)", dir,
+			   (st.st_mode & 002) ? "anyone" : "its group", (unsigned)(st.st_mode & 07777));
+}
+
 static void publish(struct pilot *pl, const struct sample *s, const struct ctl_decision *d, uint64_t now_ms,
 		    bool changed)
 {
@@ -946,6 +971,13 @@ int pilot_reload(struct pilot *pl)
 			   pl->stats.reloads + pl->stats.reload_failures, errs->n + errs->dropped,
 			   errs->n + errs->dropped == 1 ? "" : "s", pl->opts.config_path);
 	} else {
+		if (strcmp(next->textfile, pl->cfg.textfile) != 0) {
+			/* the old file would export frozen values for ever */
+			if (pl->cfg.textfile[0] && pl->state_written_ms && unlink(pl->cfg.textfile) < 0 &&
+			    errno != ENOENT)
+				log_warn(errno, "cannot remove the old Prometheus textfile %s", pl->cfg.textfile);
+			pl->metrics_err_logged = false;
+		}
 		if (strcmp(next->state_dir, pl->cfg.state_dir) != 0) {
 			log_warnx("state_dir changes take effect at the next start; keeping %s", pl->cfg.state_dir);
 			memcpy(next->state_dir, pl->cfg.state_dir, sizeof(next->state_dir));
@@ -962,7 +994,12 @@ int pilot_reload(struct pilot *pl)
 			pl->cfg.kernel_advisor = next->kernel_advisor;
 			handle_advisor(pl, &pl->last);
 		}
+		bool new_textfile = strcmp(next->textfile, pl->cfg.textfile) != 0;
 		pl->cfg = *next;
+		if (new_textfile) {
+			check_textfile_dir(pl);
+			pl->state_written_ms = 0; /* publish at the next tick */
+		}
 		log_set_level(pl->cfg.log_level);
 		pl->stats.reloads++;
 		log_info("configuration reloaded from %s (reload #%" PRIu64 ")", pl->opts.config_path,
@@ -1115,6 +1152,7 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	set_merge_across_nodes(pl, &s);
 	pl->numa_nodes = hazard_numa_nodes(env->numa_dir ? env->numa_dir : "/sys/devices/system/node");
 	check_numa(pl, &s);
+	check_textfile_dir(pl);
 	pl->started = (int64_t)time(NULL);
 	pl->decided = pl->started;
 	if (pl->lock_fd >= 0) {

@@ -81,8 +81,17 @@ static void print_state(FILE *f, const struct state_info *si)
 	fprintf(f, "hazard_numa_merge=%d\nnuma_nodes=%u\n", si->hazard_numa, si->numa_nodes);
 }
 
+/* A line-oriented file: a newline in a value would add a key. */
+static bool values_ok(const struct state_info *si)
+{
+	return !(si->config_path && strchr(si->config_path, '\n')) && !strchr(si->maps.comm, '\n') &&
+	       !(si->inspect && strchr(si->inspect, '\n'));
+}
+
 char *state_format(const struct state_info *si)
 {
+	if (!values_ok(si))
+		return NULL;
 	return format_with(print_state, si);
 }
 
@@ -183,6 +192,8 @@ static int write_text(const char *path, char *text)
 
 int state_write(const char *path, const struct state_info *si)
 {
+	if (!values_ok(si))
+		return -EINVAL;
 	return write_text(path, state_format(si));
 }
 
@@ -212,6 +223,10 @@ int state_read(const char *path, struct state_kv *kv)
 		*eq = '\0';
 		snprintf(kv->key[kv->n], sizeof(kv->key[0]), "%s", line);
 		snprintf(kv->value[kv->n], sizeof(kv->value[0]), "%s", eq + 1);
+		/* printed on a root terminal: whatever wrote it, no control
+		 * character gets through */
+		text_sanitize(kv->key[kv->n]);
+		text_sanitize(kv->value[kv->n]);
 		kv->n++;
 	}
 	free(text);

@@ -36,10 +36,12 @@ struct state_info {
 	unsigned numa_nodes;
 };
 
-/* Format into a malloc()ed string; NULL on ENOMEM. */
+/* Format into a malloc()ed string; NULL on ENOMEM, or (state) when a
+ * string value holds a newline, which would add a key. */
 char *state_format(const struct state_info *si);
 char *metrics_format(const struct state_info *si);
-/* Format and write atomically (mode 0644); 0 or -errno. */
+/* Format and write atomically (mode 0644); 0 or -errno (-EINVAL: a
+ * newline in a value). */
 int state_write(const char *path, const struct state_info *si);
 int metrics_write(const char *path, const struct state_info *si);
 
@@ -50,7 +52,8 @@ struct state_kv {
 	char key[STATE_MAX_KEYS][40];
 	char value[STATE_MAX_KEYS][256];
 };
-/* -ENOENT when there is no state file, -EINVAL when it is not one. */
+/* -ENOENT when there is no state file, -EINVAL when it is not one. Keys
+ * and values are sanitised (text_sanitize()). */
 int state_read(const char *path, struct state_kv *kv);
 /* The value of key, or NULL. */
 const char *state_get(const struct state_kv *kv, const char *key);

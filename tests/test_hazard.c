@@ -206,6 +206,8 @@ static void test_state_roundtrip(void **state)
 	assert_string_equal(state_get(kv, "reloads"), "2");
 	assert_string_equal(state_get(kv, "hazard_map_count"), "1");
 	assert_string_equal(state_get(kv, "map_count_comm"), "qemu");
+	assert_string_equal(state_get(kv, "inspect"), "missing"); /* not set: the default */
+	assert_string_equal(state_get(kv, "inspect_time"), "0");
 	assert_null(state_get(kv, "no_such_key"));
 	/* not a state file */
 	put("junk", "pid=1\n");
@@ -213,6 +215,21 @@ static void test_state_roundtrip(void **state)
 	assert_int_equal(state_read(path, kv), -EINVAL);
 	snprintf(path, sizeof(path), "%s/absent", root);
 	assert_int_equal(state_read(path, kv), -ENOENT);
+	/* a newline in a value would add a key: the writer refuses it */
+	si.config_path = "/etc/k.conf\nhazard_map_count=1";
+	snprintf(path, sizeof(path), "%s/state2", root);
+	assert_int_equal(state_write(path, &si), -EINVAL);
+	assert_int_equal(access(path, F_OK), -1);
+	assert_null(state_format(&si));
+	si.config_path = "/etc/ksmpilot.conf";
+	snprintf(si.maps.comm, sizeof(si.maps.comm), "a\nb");
+	assert_int_equal(state_write(path, &si), -EINVAL);
+	/* the reader lets no control character through, whoever wrote it */
+	put("esc", "# ksmpilot state v1\nmap_count_comm=\x1b]0;owned\x07x\xff\nreason=ok\n");
+	snprintf(path, sizeof(path), "%s/esc", root);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_equal(state_get(kv, "map_count_comm"), "?]0;owned?x?");
+	assert_string_equal(state_get(kv, "reason"), "ok");
 	free(kv);
 }
 

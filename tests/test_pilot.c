@@ -695,6 +695,51 @@ static void test_state_dir_untrusted(void **state)
 	world_fini();
 }
 
+/* The Prometheus textfile: when a reload names another one (or none), the
+ * old file goes, or it would export frozen values for ever; a directory
+ * others can write is pointed out once. */
+static void test_textfile_reload(void **state)
+{
+	struct pilot *p;
+	char a[600], b[600], dir[300], text[1400];
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	snprintf(dir, sizeof(dir), "%s/prom", w.dir);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	snprintf(a, sizeof(a), "%s/a.prom", dir);
+	snprintf(b, sizeof(b), "%s/b.prom", dir);
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n[metrics]\ntextfile = %s\n", w.state, a);
+	put(w.conf, text);
+	p = start(EXIT_OK);
+	assert_int_equal(logged("textfile directory"), 1);
+	assert_int_equal(logged("can be written by anyone (mode 0777)"), 1);
+	ticks(p, 3);
+	assert_int_equal(access(a, F_OK), 0);
+	/* another file: the old one goes, the new one comes at the next tick */
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n[metrics]\ntextfile = %s\n", w.state, b);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	assert_int_equal(access(a, F_OK), -1);
+	ticks(p, 1);
+	assert_int_equal(access(b, F_OK), 0);
+	assert_int_equal(logged("textfile directory"), 2); /* once per textfile */
+	/* a reload that keeps it: no new note */
+	assert_int_equal(pilot_reload(p), 0);
+	assert_int_equal(logged("textfile directory"), 2);
+	/* metrics off: the file goes */
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n", w.state);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	assert_int_equal(access(b, F_OK), -1);
+	ticks(p, 3);
+	assert_int_equal(access(b, F_OK), -1);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
 /* ---- a simulated week --------------------------------------------------------- */
 
 static unsigned count_fds(void)
@@ -829,6 +874,7 @@ int main(void)
 		cmocka_unit_test(test_hazard_map_count),
 		cmocka_unit_test(test_inspect_missing_stale_refused),
 		cmocka_unit_test(test_state_dir_untrusted),
+		cmocka_unit_test(test_textfile_reload),
 		cmocka_unit_test(test_week),
 	};
 
