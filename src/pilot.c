@@ -52,6 +52,7 @@ struct pilot {
 	/* log-once flags */
 	int sample_err_logged;          /* the -errno last logged, 0 = none */
 	bool ksmd_missing_logged;
+	bool guest_err_logged, psi_missing_logged;
 	uint64_t write_err_logged;      /* KSM_BIT per knob */
 
 	struct ctl_decision logged;     /* the last decision logged at info */
@@ -456,6 +457,31 @@ static void log_sample_errors(struct pilot *pl, const struct sample *s)
 	} else if (s->have_ksmd_cpu && pl->ksmd_missing_logged) {
 		log_info("ksmd visible again (pid %d)", s->ksmd_pid);
 		pl->ksmd_missing_logged = false;
+	}
+	/* the guest scan, when it ran */
+	if (s->guest_scanned && s->guest_err && !pl->guest_err_logged) {
+		if (s->guest_err == -ETIME)
+			log_warnx("the guest_cmdline scan of /proc stopped after %u ms, at process %u: guest memory keeps "
+				  "the value of the last complete scan (a very large process table, or many long command "
+				  "lines)", SAMPLE_GUEST_BUDGET_MS, s->guest_seen);
+		else
+			log_warn(-s->guest_err, "the guest_cmdline scan of /proc failed; guest memory keeps the value of "
+				 "the last complete scan");
+		pl->guest_err_logged = true;
+	} else if (s->guest_scanned && !s->guest_err && pl->guest_err_logged) {
+		log_info("the guest_cmdline scan of /proc completes again (%u processes)", s->guest_seen);
+		pl->guest_err_logged = false;
+	}
+	/* memory PSI, when psi_threshold asks for it */
+	if (pl->cfg.psi_threshold > 0 && !s->have_psi && !pl->psi_missing_logged) {
+		log_notice("psi_threshold is set, but %s cannot be read (%s): memory stalls do not count as "
+			   "pressure until it can", pl->opts.psi_path ? pl->opts.psi_path : "(no PSI file)",
+			   pl->sampler.psi_err ? strerror(-pl->sampler.psi_err) : "no valid \"some avg10=\" line");
+		pl->psi_missing_logged = true;
+	} else if ((s->have_psi || pl->cfg.psi_threshold <= 0) && pl->psi_missing_logged) {
+		if (s->have_psi)
+			log_info("memory PSI can be read again");
+		pl->psi_missing_logged = false;
 	}
 }
 

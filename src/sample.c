@@ -128,34 +128,45 @@ static int pp_task_ticks(void *ctx, int pid, uint64_t *ticks)
 	return r;
 }
 
-static int pp_guest_usage(void *ctx, const regex_t *re, struct guest_usage *out)
+bool sample_guest_match(const regex_t *re, const char *cmdline)
+{
+	regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)strnlen(cmdline, SAMPLE_GUEST_MATCH_MAX) };
+
+	/* REG_STARTEND: match within [rm_so, rm_eo), without a copy */
+	return regexec(re, cmdline, 1, &m, REG_STARTEND) == 0;
+}
+
+static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, struct guest_usage *out)
 {
 	static enum pids_item items[] = { PIDS_CMDLINE, PIDS_MEM_RES };
+	struct guest_usage g = { 0 };
 	struct pids_info *info = NULL;
-	struct pids_fetch *f;
+	struct pids_stack *st;
+	uint64_t deadline = now_us() + budget_us;
 	int r;
 
 	(void)ctx;
-	/* A separate handle: this runs once a minute and reads every task. */
+	/* A separate handle: this runs once a minute and reads every task,
+	 * one at a time (procps_pids_get), so that only one command line is
+	 * held, and the walk can stop. */
 	r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
 	if (r < 0)
 		return r;
-	f = procps_pids_reap(info, PIDS_FETCH_TASKS_ONLY);
-	if (!f) {
-		r = errno ? -errno : -EIO;
-		procps_pids_unref(&info);
-		return r;
-	}
-	out->rss = 0;
-	out->count = 0;
-	for (int i = 0; i < f->counts->total; i++) {
-		const char *cl = PIDS_VAL(0, str, f->stacks[i], info);
-		if (!cl || !cl[0] || regexec(re, cl, 0, NULL, 0) != 0)
-			continue;
-		out->rss += (uint64_t)PIDS_VAL(1, ul_int, f->stacks[i], info) * 1024u;
-		out->count++;
+	while ((st = procps_pids_get(info, PIDS_FETCH_TASKS_ONLY)) != NULL) {
+		const char *cl = PIDS_VAL(0, str, st, info);
+		g.seen++;
+		if (cl && cl[0] && sample_guest_match(re, cl)) {
+			g.rss += (uint64_t)PIDS_VAL(1, ul_int, st, info) * 1024u;
+			g.count++;
+		}
+		if (now_us() >= deadline) {
+			out->seen = g.seen;
+			procps_pids_unref(&info);
+			return -ETIME;
+		}
 	}
 	procps_pids_unref(&info);
+	*out = g;
 	return 0;
 }
 
@@ -268,8 +279,12 @@ int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops,
 	s->clk_tck = sysconf(_SC_CLK_TCK);
 	if (s->clk_tck <= 0)
 		s->clk_tck = 100;
-	if (psi_path)
+	if (psi_path) {
 		s->psi_fd = open(psi_path, O_RDONLY | O_CLOEXEC);
+		s->psi_err = s->psi_fd < 0 ? -errno : 0;
+	} else {
+		s->psi_err = -ENOENT;
+	}
 	s->psi_on = s->psi_fd >= 0;
 	return 0;
 }
@@ -299,6 +314,8 @@ int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms
 		s->guest_re = re;
 	s->guest_interval_ms = interval_ms;
 	s->guest_next_ms = 0; /* scan at the next sample */
+	if (!s->guest_budget_us)
+		s->guest_budget_us = (uint64_t)SAMPLE_GUEST_BUDGET_MS * 1000;
 	s->guest_valid = false;
 	return 0;
 }
@@ -465,18 +482,22 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 
 	if (s->psi_on) {
 		char buf[256];
-		if (pread_text(s->psi_fd, buf, sizeof(buf)) >= 0 && sample_parse_psi(buf, &out->psi_some_avg10) == 0)
+		ssize_t n = pread_text(s->psi_fd, buf, sizeof(buf));
+		s->psi_err = n < 0 ? (int)n : 0;
+		if (n >= 0 && sample_parse_psi(buf, &out->psi_some_avg10) == 0)
 			out->have_psi = true;
 	}
 
 	if (s->guest_on) {
 		if (now >= s->guest_next_ms) {
-			struct guest_usage g;
+			struct guest_usage g = { 0 };
 			s->guest_next_ms = now + s->guest_interval_ms;
-			if (s->ops->guest_usage(s->ctx, &s->guest_re, &g) == 0) {
+			out->guest_err = s->ops->guest_usage(s->ctx, &s->guest_re, s->guest_budget_us, &g);
+			if (out->guest_err == 0) {
 				s->guest = g;
 				s->guest_valid = true;
 			}
+			out->guest_seen = g.seen;
 			out->guest_scanned = true;
 		}
 		out->have_guest = s->guest_valid;

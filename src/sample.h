@@ -42,6 +42,9 @@ struct sample {
 	uint64_t guest_rss;         /* bytes */
 	unsigned guest_count;
 	bool guest_scanned;         /* the /proc scan ran during this sample */
+	int guest_err;              /* when it ran: 0, -ETIME (cut, see below) or -errno;
+				       the guest values are then the last complete scan's */
+	unsigned guest_seen;        /* processes it looked at */
 };
 
 struct meminfo_values {
@@ -53,7 +56,18 @@ struct meminfo_values {
 struct guest_usage {
 	uint64_t rss;                   /* bytes */
 	unsigned count;
+	unsigned seen;                  /* processes looked at */
 };
+
+/* Any local user can start processes with command lines up to ARG_MAX:
+ * the guest scan matches at most SAMPLE_GUEST_MATCH_MAX bytes of each (as
+ * if the command line ended there), reads one process at a time, and stops
+ * after SAMPLE_GUEST_BUDGET_MS, so that no number or length of command
+ * lines can hold a tick for longer. */
+#define SAMPLE_GUEST_MATCH_MAX 16384
+#define SAMPLE_GUEST_BUDGET_MS 250u
+/* Whether re matches the first SAMPLE_GUEST_MATCH_MAX bytes of cmdline. */
+bool sample_guest_match(const regex_t *re, const char *cmdline);
 
 /* How the sampler reads /proc. Each returns 0 or -errno. */
 struct proc_ops {
@@ -62,8 +76,10 @@ struct proc_ops {
 	int (*find_ksmd)(void *ctx, int *pid);
 	/* utime + stime of a task in clock ticks; -ESRCH when it is gone. */
 	int (*task_ticks)(void *ctx, int pid, uint64_t *ticks);
-	/* Sum the RSS of processes whose command line matches re. */
-	int (*guest_usage)(void *ctx, const regex_t *re, struct guest_usage *out);
+	/* Sum the RSS of processes whose command line matches re
+	 * (sample_guest_match()); -ETIME when budget_us ran out first, with
+	 * out->seen set and the rest of out untouched. */
+	int (*guest_usage)(void *ctx, const regex_t *re, uint64_t budget_us, struct guest_usage *out);
 	void (*destroy)(void *ctx);
 	/* cow_ksm from /proc/vmstat; -ENOENT on kernels without it. May be
 	 * NULL: no vmstat. */
@@ -82,6 +98,7 @@ struct sampler {
 	int ksmd_pid;               /* cached; 0 = not found */
 	uint64_t ksmd_retry_ms;     /* next time to look for ksmd again */
 	int psi_fd;
+	int psi_err;                /* 0, or -errno of opening or reading it */
 	bool psi_on;                /* read PSI at each sample */
 	bool vmstat_on;             /* read cow_ksm at each sample */
 	bool cow_missing;           /* the kernel has no cow_ksm: stop asking */
@@ -89,6 +106,7 @@ struct sampler {
 	regex_t guest_re;
 	uint64_t guest_interval_ms;
 	uint64_t guest_next_ms;
+	uint64_t guest_budget_us;   /* SAMPLE_GUEST_BUDGET_MS; tests change it */
 	struct guest_usage guest;
 	bool guest_valid;
 	struct ksm_values cold;     /* the items outside SAMPLE_KSM_HOT */

@@ -41,7 +41,7 @@
 
 static struct world {
 	char dir[256];                  /* KSM tree, state dir, /proc, /sys nodes */
-	char ksm[300], state[300], proc[300], numa[300], conf[300];
+	char ksm[300], state[300], proc[300], numa[300], conf[300], psi[300];
 	struct plant p;
 	struct sample cur;              /* what the kernel shows this tick */
 	/* faults */
@@ -50,6 +50,7 @@ static struct world {
 	bool garbage;
 	int write_errno[KSM_ITEM_COUNT];
 	int meminfo_errno;
+	int guest_errno;
 	bool ksmd_hidden;
 	int merge_across_nodes;
 	/* what happened */
@@ -173,10 +174,13 @@ static int fake_ticks(void *ctx, int pid, uint64_t *ticks)
 	return 0;
 }
 
-static int fake_guests(void *ctx, const regex_t *re, struct guest_usage *out)
+static int fake_guests(void *ctx, const regex_t *re, uint64_t budget_us, struct guest_usage *out)
 {
 	(void)ctx;
 	(void)re;
+	(void)budget_us;
+	if (w.guest_errno)
+		return -w.guest_errno;
 	out->rss = 0;
 	out->count = 0;
 	return 0;
@@ -213,6 +217,7 @@ static void world_init(double total, double avail, const char *conf_extra)
 	snprintf(w.proc, sizeof(w.proc), "%s/proc", w.dir);
 	snprintf(w.numa, sizeof(w.numa), "%s/node", w.dir);
 	snprintf(w.conf, sizeof(w.conf), "%s/k.conf", w.dir);
+	snprintf(w.psi, sizeof(w.psi), "%s/psi", w.dir); /* absent unless a test writes it */
 	assert_int_equal(mkdir(w.ksm, 0755), 0);
 	assert_int_equal(mkdir(w.proc, 0755), 0);
 	assert_int_equal(mkdir(w.numa, 0755), 0);
@@ -265,6 +270,7 @@ static struct pilot *start(int expect_rc)
 	o.config_path = w.conf;
 	o.config_explicit = true;
 	o.sysfs_dir = w.ksm;
+	o.psi_path = w.psi;
 	env.ksm_io = &fake_io;
 	env.proc_ops = &fake_proc;
 	env.proc_ctx = NULL;
@@ -695,6 +701,35 @@ static void test_state_dir_untrusted(void **state)
 	world_fini();
 }
 
+/* What a check cannot read is said once, not skipped in silence: a guest
+ * scan cut by its time budget (a hostile process table), memory PSI that
+ * psi_threshold asks for but cannot be read. Once more when it is back. */
+static void test_unreadable_inputs_logged_once(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, "[memory]\nguest_cmdline = ^qemu\nguest_scan_interval = 10s\npsi_threshold = 5");
+	w.guest_errno = ETIME;
+	p = start(EXIT_OK);
+	ticks(p, 60);
+	assert_int_equal(logged("the guest_cmdline scan of /proc stopped after 250 ms"), 1);
+	assert_int_equal(logged("psi_threshold is set, but "), 1);
+	assert_int_equal(logged("psi cannot be read (No such file or directory)"), 1);
+	ticks(p, 60);
+	assert_int_equal(logged("the guest_cmdline scan of /proc stopped"), 1); /* once an episode */
+	w.guest_errno = 0;
+	ticks(p, 20);
+	assert_int_equal(logged("the guest_cmdline scan of /proc completes again"), 1);
+	w.guest_errno = EIO;
+	ticks(p, 20);
+	assert_int_equal(logged("the guest_cmdline scan of /proc failed"), 1);
+	assert_int_equal(logged("psi_threshold is set, but "), 1);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
 /* The Prometheus textfile: when a reload names another one (or none), the
  * old file goes, or it would export frozen values for ever; a directory
  * others can write is pointed out once. */
@@ -875,6 +910,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_missing_stale_refused),
 		cmocka_unit_test(test_state_dir_untrusted),
 		cmocka_unit_test(test_textfile_reload),
+		cmocka_unit_test(test_unreadable_inputs_logged_once),
 		cmocka_unit_test(test_week),
 	};
 

@@ -91,10 +91,11 @@ static int fake_task_ticks(void *ctx, int pid, uint64_t *ticks)
 	return 0;
 }
 
-static int fake_guest_usage(void *ctx, const regex_t *re, struct guest_usage *out)
+static int fake_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, struct guest_usage *out)
 {
 	struct fake *f = ctx;
 
+	(void)budget_us;
 	f->guest_calls++;
 	if (f->guest_err)
 		return f->guest_err;
@@ -606,6 +607,44 @@ static void test_guest_error(void **state)
 	assert_true(s.guest_scanned);
 	assert_true(s.have_guest);
 	assert_int_equal(s.guest_rss, 3 * GiB);
+	assert_int_equal(s.guest_err, 0);
+	/* a scan cut by its budget: its error, and the last complete scan's values */
+	f->fk.guest_err = -ETIME;
+	f->fk.tasks[0].rss = 5 * GiB;
+	assert_int_equal(sample_take(&f->sm, 20000, &s), 0);
+	assert_true(s.guest_scanned);
+	assert_int_equal(s.guest_err, -ETIME);
+	assert_true(s.have_guest);
+	assert_int_equal(s.guest_rss, 3 * GiB);
+}
+
+/* Only the first SAMPLE_GUEST_MATCH_MAX bytes of a command line are matched:
+ * as if it ended there. */
+static void test_guest_match_bound(void **state)
+{
+	static char cl[SAMPLE_GUEST_MATCH_MAX * 4];
+	regex_t re, end;
+
+	(void)state;
+	assert_int_equal(regcomp(&re, "^qemu-system.*-enable-kvm", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp(&end, "x$", REG_EXTENDED | REG_NOSUB), 0);
+	snprintf(cl, sizeof(cl), "qemu-system-x86_64 -name guest=vm1 -enable-kvm");
+	assert_true(sample_guest_match(&re, cl));
+	/* the same words past the bound */
+	memset(cl, 'x', sizeof(cl) - 1);
+	memcpy(cl, "qemu-system-x86_64 ", 19);
+	memcpy(cl + SAMPLE_GUEST_MATCH_MAX - 11, "-enable-kvm", 11); /* ends at the bound: in */
+	assert_true(sample_guest_match(&re, cl));
+	memset(cl + SAMPLE_GUEST_MATCH_MAX - 11, 'x', 11);
+	memcpy(cl + SAMPLE_GUEST_MATCH_MAX - 10, "-enable-kvm", 11); /* one byte past: out */
+	assert_false(sample_guest_match(&re, cl));
+	/* "$" matches where the bound cuts */
+	cl[SAMPLE_GUEST_MATCH_MAX - 1] = 'x';
+	assert_true(sample_guest_match(&end, cl));
+	cl[SAMPLE_GUEST_MATCH_MAX - 1] = 'y';
+	assert_false(sample_guest_match(&end, cl));
+	regfree(&re);
+	regfree(&end);
 }
 
 /* ---- PSI -------------------------------------------------------------------------- */
@@ -829,6 +868,19 @@ static void test_libproc2(void **state)
 	}
 	/* Another task is never taken for ksmd. */
 	assert_int_equal(proc_ops_libproc2.task_ticks(f->sm.ctx, (int)getpid(), &ticks), -ESRCH);
+	/* The scan reads one process at a time, and stops when its budget is
+	 * spent: 1 us is gone after the first process, whatever the machine. */
+	{
+		struct guest_usage g = { .rss = 77, .count = 7 };
+		assert_int_equal(proc_ops_libproc2.guest_usage(f->sm.ctx, &f->sm.guest_re, 1, &g), -ETIME);
+		assert_int_equal(g.seen, 1);
+		assert_int_equal(g.rss, 77); /* untouched */
+		assert_int_equal(g.count, 7);
+		assert_int_equal(proc_ops_libproc2.guest_usage(f->sm.ctx, &f->sm.guest_re,
+							       (uint64_t)SAMPLE_GUEST_BUDGET_MS * 1000, &g), 0);
+		assert_true(g.seen > 1);
+		assert_true(g.count >= 1);
+	}
 	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
 	assert_true(s.mem_total > 0);
 }
@@ -853,6 +905,7 @@ int main(void)
 		T(test_guest_off),
 		T(test_guest_bad_regex),
 		T(test_guest_error),
+		cmocka_unit_test(test_guest_match_bound),
 		cmocka_unit_test(test_parse_psi),
 		cmocka_unit_test(test_parse_stat_ticks),
 		T(test_psi_file),
