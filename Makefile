@@ -354,32 +354,45 @@ MUTATE ?= *
 mutate: all
 	@KSMPILOT_BUILD=$(B) tests/mutate '$(MUTATE)'
 
-# --- fuzzing (tests/fuzz_config.c, docs/testing.md) ---------------------------
-# Not part of check. `make fuzz FUZZ_TIME=600` builds the libFuzzer target for
-# the configuration parser with clang into build-fuzz/ and runs it for
-# FUZZ_TIME seconds. tests/fuzz-corpus/ is the seed corpus and is only read;
-# new inputs go to build-fuzz/corpus/, findings to build-fuzz/crash-* etc.
-# FUZZ_ARGS passes further libFuzzer options (e.g. -runs=10000000).
-.PHONY: fuzz
-FUZZ_CC     ?= clang
-FUZZ_TIME   ?= 60
-FUZZ_ARGS   ?=
-FUZZ_B      := build-fuzz
-FUZZ_SRCS   := tests/fuzz_config.c src/config.c src/util.c
-FUZZ_CFLAGS  = -std=gnu11 $(WARN) $(DEFS) -Isrc -O1 -g -fno-omit-frame-pointer \
-               -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all
-$(FUZZ_B)/fuzz_config: $(FUZZ_SRCS) $(wildcard src/*.h) | $(B)/.deps
+# --- fuzzing (tests/fuzz_*.c, docs/testing.md) ----------------------------------
+# Not part of check. `make fuzz` builds every tests/fuzz_*.c as a libFuzzer
+# target with clang into build-fuzz/ and runs each for FUZZ_TIME seconds, one
+# after the other; FUZZ_TARGETS="json state" runs only those. The library is
+# built once with -fsanitize=fuzzer-no-link,address,undefined. Seeds are in
+# tests/fuzz-corpus/NAME/ (only read); new inputs go to build-fuzz/corpus/NAME/,
+# findings to build-fuzz/NAME-crash-* etc.; tests/fuzz-NAME.dict is used when
+# it exists. FUZZ_ARGS passes further libFuzzer options (e.g. -runs=10000000).
+.PHONY: fuzz fuzz-build fuzz-check-cc
+FUZZ_CC      ?= clang
+FUZZ_TIME    ?= 60
+FUZZ_ARGS    ?=
+FUZZ_B       := build-fuzz
+FUZZ_ALL     := $(patsubst tests/fuzz_%.c,%,$(wildcard tests/fuzz_*.c))
+FUZZ_TARGETS ?= $(FUZZ_ALL)
+FUZZ_OBJS    := $(LIB_SRCS:src/%.c=$(FUZZ_B)/obj/%.o)
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS   = -std=gnu11 $(WARN) $(DEFS) -Isrc -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN)
+fuzz-check-cc:
 	@command -v $(FUZZ_CC) >/dev/null 2>&1 || \
 		{ echo "make fuzz needs clang with libFuzzer: apt-get install clang libclang-rt-14-dev (Debian 12)" >&2; exit 1; }
+$(FUZZ_B)/obj/%.o: src/%.c $(wildcard src/*.h) | $(B)/.deps fuzz-check-cc
 	@mkdir -p $(@D)
+	$(call say,FUZZCC,$<)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+$(FUZZ_B)/fuzz_%: tests/fuzz_%.c tests/fuzz.h $(FUZZ_OBJS) | fuzz-check-cc
 	$(call say,FUZZ,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRCS) $(shell pkg-config --libs inih 2>/dev/null) -lm
-
-fuzz: $(FUZZ_B)/fuzz_config
-	@mkdir -p $(FUZZ_B)/corpus
-	$(FUZZ_B)/fuzz_config -max_total_time=$(FUZZ_TIME) -max_len=8192 -timeout=5 \
-		-dict=tests/fuzz-config.dict -artifact_prefix=$(FUZZ_B)/ -print_final_stats=1 \
-		$(FUZZ_ARGS) $(FUZZ_B)/corpus tests/fuzz-corpus
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -Itests -Wno-missing-prototypes -o $@ $< $(FUZZ_OBJS) $(LIBS)
+fuzz-build: $(FUZZ_TARGETS:%=$(FUZZ_B)/fuzz_%)
+fuzz: fuzz-build
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p $(FUZZ_B)/corpus/$$t; \
+		dict=; [ -f tests/fuzz-$$t.dict ] && dict=-dict=tests/fuzz-$$t.dict; \
+		seeds=; [ -d tests/fuzz-corpus/$$t ] && seeds=tests/fuzz-corpus/$$t; \
+		echo "=== fuzz_$$t: $(FUZZ_TIME) s"; \
+		$(FUZZ_B)/fuzz_$$t -max_total_time=$(FUZZ_TIME) -max_len=16384 -timeout=5 -rss_limit_mb=2048 \
+			$$dict -artifact_prefix=$(FUZZ_B)/$$t- -print_final_stats=1 \
+			$(FUZZ_ARGS) $(FUZZ_B)/corpus/$$t $$seeds || exit 1; \
+	done
 
 # --- systemd-nspawn integration test (tests/nspawn.sh) -----------------------
 # Boots the host's systemd in a volatile systemd-nspawn container (never the

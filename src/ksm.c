@@ -486,6 +486,8 @@ int ksm_snapshot_load(struct ksm_snapshot *s, const char *path, char *why, size_
 out:
 	free(text);
 	close(fd);
+	if (r < 0 && why_len)
+		text_sanitize(why); /* it quotes the file, and is logged */
 	return r;
 }
 

@@ -160,6 +160,8 @@ static void emit(int prio, const char *msgid, const struct log_field *fields, si
 }
 
 static void vlog(int prio, const char *msgid, const struct log_field *fields, size_t nfields, int err,
+		 const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+static void vlog(int prio, const char *msgid, const struct log_field *fields, size_t nfields, int err,
 		 const char *fmt, va_list ap)
 {
 	char msg[1024];
