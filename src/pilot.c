@@ -317,6 +317,9 @@ static int take_lock(struct pilot *pl)
 		log_err(errno, "cannot open lock file %s", path);
 		return EXIT_RUNTIME;
 	}
+	/* readable by all, whatever the umask: ksmpilotctl status asks it */
+	if (fchmod(fd, 0644) < 0)
+		log_warn(errno, "cannot make %s readable by all", path);
 	/* An OFD lock: ksmpilotctl tests it with F_OFD_GETLK without taking it. */
 	if (fcntl(fd, F_OFD_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET }) < 0) {
 		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);

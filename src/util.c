@@ -568,8 +568,12 @@ int dir_open_trusted(const char *path, bool create, char *why, size_t why_len)
 
 	if (why_len)
 		why[0] = '\0';
-	if (create && mkdir(path, 0755) < 0 && errno != EEXIST)
-		return -errno;
+	if (create) {
+		if (mkdir(path, 0755) == 0)
+			chmod(path, 0755); /* whatever the umask: others read the state file */
+		else if (errno != EEXIST)
+			return -errno;
+	}
 	real = realpath(path, NULL);
 	if (!real)
 		return -errno;
