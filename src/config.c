@@ -1150,7 +1150,8 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 	else if (!bad(cfg, "state_dir") && has_dotdot(cfg->state_dir))
 		cfg_error(errs, "%s: state_dir must not go up with '..', as in '%s': root keeps its lock and "
 			  "snapshot there", where(cfg, filename, "state_dir", NULL, w, sizeof(w)), cfg->state_dir);
-	if (!bad(cfg, "textfile") && cfg->textfile[0]) {		size_t n = strlen(cfg->textfile);
+	if (!bad(cfg, "textfile") && cfg->textfile[0]) {
+		size_t n = strlen(cfg->textfile);
 		if (cfg->textfile[0] != '/' || n < 6 || strcmp(cfg->textfile + n - 5, ".prom") != 0)
 			cfg_error(errs, "%s: textfile must be an absolute path ending in .prom, not '%s'",
 				  where(cfg, filename, "textfile", NULL, w, sizeof(w)), cfg->textfile);

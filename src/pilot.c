@@ -52,7 +52,7 @@ struct pilot {
 	/* log-once flags */
 	int sample_err_logged;          /* the -errno last logged, 0 = none */
 	bool ksmd_missing_logged;
-	bool guest_err_logged, psi_missing_logged;
+	bool guest_err_logged, guest_slow_logged, psi_missing_logged;
 	uint64_t write_err_logged;      /* KSM_BIT per knob */
 
 	struct ctl_decision logged;     /* the last decision logged at info */
@@ -462,14 +462,16 @@ static void log_sample_errors(struct pilot *pl, const struct sample *s)
 		pl->ksmd_missing_logged = false;
 	}
 	/* the guest scan, when it ran */
-	if (s->guest_scanned && s->guest_err && !pl->guest_err_logged) {
-		if (s->guest_err == -ETIME)
-			log_warnx("the guest_cmdline scan of /proc stopped after %u ms, at process %u: guest memory keeps "
-				  "the value of the last complete scan (a very large process table, or many long command "
-				  "lines)", SAMPLE_GUEST_BUDGET_MS, s->guest_seen);
-		else
-			log_warn(-s->guest_err, "the guest_cmdline scan of /proc failed; guest memory keeps the value of "
-				 "the last complete scan");
+	if (s->guest_scanned && s->guest_err == -EINPROGRESS) {
+		if (!pl->guest_slow_logged)
+			log_notice("the guest_cmdline scan of /proc read %u processes in %u ms and goes on at the next "
+				   "ticks: guest memory keeps the value of the last complete scan until it ends (a very "
+				   "large process table, or many long command lines)", s->guest_seen,
+				   SAMPLE_GUEST_BUDGET_MS);
+		pl->guest_slow_logged = true;
+	} else if (s->guest_scanned && s->guest_err && !pl->guest_err_logged) {
+		log_warn(-s->guest_err, "the guest_cmdline scan of /proc failed; guest memory keeps the value of "
+			 "the last complete scan");
 		pl->guest_err_logged = true;
 	} else if (s->guest_scanned && !s->guest_err && pl->guest_err_logged) {
 		log_info("the guest_cmdline scan of /proc completes again (%u processes)", s->guest_seen);
@@ -1002,9 +1004,9 @@ int pilot_reload(struct pilot *pl)
 	} else {
 		if (strcmp(next->textfile, pl->cfg.textfile) != 0) {
 			/* the old file would export frozen values for ever */
-			if (pl->cfg.textfile[0] && pl->state_written_ms && unlink(pl->cfg.textfile) < 0 &&
-			    errno != ENOENT)
-				log_warn(errno, "cannot remove the old Prometheus textfile %s", pl->cfg.textfile);
+			if (pl->cfg.textfile[0] && pl->state_written_ms && (r = unlink_nofollow(pl->cfg.textfile)) < 0 &&
+			    r != -ENOENT)
+				log_warn(-r, "cannot remove the old Prometheus textfile %s", pl->cfg.textfile);
 			pl->metrics_err_logged = false;
 		}
 		if (strcmp(next->state_dir, pl->cfg.state_dir) != 0) {
@@ -1212,7 +1214,7 @@ bool pilot_stop(struct pilot *pl)
 	if (pl->state_path[0])
 		unlink(pl->state_path);
 	if (pl->cfg.textfile[0] && pl->state_written_ms)
-		unlink(pl->cfg.textfile);
+		unlink_nofollow(pl->cfg.textfile);
 	log_info("stopped after %" PRIu64 " ticks, %" PRIu64 " adjustments, %" PRIu64 " reloads", pl->stats.ticks,
 		 pl->stats.adjustments, pl->stats.reloads);
 	return ok;

@@ -21,6 +21,8 @@ struct procps_ctx {
 	int stat_fd;                    /* /proc/<ksmd>/stat, kept open */
 	int stat_pid;
 	int vmstat_fd;                  /* /proc/vmstat, kept open; -1 until needed */
+	struct pids_info *guest;        /* the guest scan's pass under way, or NULL */
+	struct guest_usage guest_acc;   /* its sums so far */
 };
 
 enum { ONE_PID, ONE_CMD, ONE_PPID };
@@ -136,37 +138,41 @@ bool sample_guest_match(const regex_t *re, const char *cmdline)
 	return regexec(re, cmdline, 1, &m, REG_STARTEND) == 0;
 }
 
-static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, struct guest_usage *out)
+static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bool restart, struct guest_usage *out)
 {
 	static enum pids_item items[] = { PIDS_CMDLINE, PIDS_MEM_RES };
-	struct guest_usage g = { 0 };
-	struct pids_info *info = NULL;
+	struct procps_ctx *c = ctx;
 	struct pids_stack *st;
 	uint64_t deadline = now_us() + budget_us;
 	int r;
 
-	(void)ctx;
-	/* A separate handle: this runs once a minute and reads every task,
-	 * one at a time (procps_pids_get), so that only one command line is
-	 * held, and the walk can stop. */
-	r = procps_pids_new(&info, items, (int)ARRAY_SIZE(items));
-	if (r < 0)
-		return r;
-	while ((st = procps_pids_get(info, PIDS_FETCH_TASKS_ONLY)) != NULL) {
-		const char *cl = PIDS_VAL(0, str, st, info);
-		g.seen++;
+	if (restart && c->guest)
+		procps_pids_unref(&c->guest);
+	/* A handle of its own, kept from one call to the next while a pass
+	 * goes on: it reads one task at a time (procps_pids_get), so that
+	 * only one command line is held, and the walk can stop and resume. */
+	if (!c->guest) {
+		r = procps_pids_new(&c->guest, items, (int)ARRAY_SIZE(items));
+		if (r < 0) {
+			c->guest = NULL;
+			return r;
+		}
+		memset(&c->guest_acc, 0, sizeof(c->guest_acc));
+	}
+	while ((st = procps_pids_get(c->guest, PIDS_FETCH_TASKS_ONLY)) != NULL) {
+		const char *cl = PIDS_VAL(0, str, st, c->guest);
+		c->guest_acc.seen++;
 		if (cl && cl[0] && sample_guest_match(re, cl)) {
-			g.rss += (uint64_t)PIDS_VAL(1, ul_int, st, info) * 1024u;
-			g.count++;
+			c->guest_acc.rss += (uint64_t)PIDS_VAL(1, ul_int, st, c->guest) * 1024u;
+			c->guest_acc.count++;
 		}
 		if (now_us() >= deadline) {
-			out->seen = g.seen;
-			procps_pids_unref(&info);
-			return -ETIME;
+			out->seen = c->guest_acc.seen;
+			return -EINPROGRESS;
 		}
 	}
-	procps_pids_unref(&info);
-	*out = g;
+	procps_pids_unref(&c->guest);
+	*out = c->guest_acc;
 	return 0;
 }
 
@@ -225,6 +231,8 @@ static void pp_destroy(void *ctx)
 		close(c->vmstat_fd);
 	if (c->one)
 		procps_pids_unref(&c->one);
+	if (c->guest)
+		procps_pids_unref(&c->guest);
 	if (c->mem)
 		procps_meminfo_unref(&c->mem);
 	free(c);
@@ -314,6 +322,8 @@ int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms
 		s->guest_re = re;
 	s->guest_interval_ms = interval_ms;
 	s->guest_next_ms = 0; /* scan at the next sample */
+	s->guest_restart = s->guest_partial;
+	s->guest_partial = false;
 	if (!s->guest_budget_us)
 		s->guest_budget_us = (uint64_t)SAMPLE_GUEST_BUDGET_MS * 1000;
 	s->guest_valid = false;
@@ -489,10 +499,14 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 	}
 
 	if (s->guest_on) {
-		if (now >= s->guest_next_ms) {
+		if (now >= s->guest_next_ms || s->guest_partial) {
 			struct guest_usage g = { 0 };
-			s->guest_next_ms = now + s->guest_interval_ms;
-			out->guest_err = s->ops->guest_usage(s->ctx, &s->guest_re, s->guest_budget_us, &g);
+			if (!s->guest_partial)
+				s->guest_next_ms = now + s->guest_interval_ms;
+			out->guest_err = s->ops->guest_usage(s->ctx, &s->guest_re, s->guest_budget_us,
+							     s->guest_restart, &g);
+			s->guest_restart = false;
+			s->guest_partial = out->guest_err == -EINPROGRESS;
 			if (out->guest_err == 0) {
 				s->guest = g;
 				s->guest_valid = true;

@@ -42,8 +42,9 @@ struct sample {
 	uint64_t guest_rss;         /* bytes */
 	unsigned guest_count;
 	bool guest_scanned;         /* the /proc scan ran during this sample */
-	int guest_err;              /* when it ran: 0, -ETIME (cut, see below) or -errno;
-				       the guest values are then the last complete scan's */
+	int guest_err;              /* when it ran: 0 (a pass ended), -EINPROGRESS (it
+				       goes on at the next sample) or -errno; the guest
+				       values are the last complete pass's */
 	unsigned guest_seen;        /* processes it looked at */
 };
 
@@ -61,11 +62,13 @@ struct guest_usage {
 
 /* Any local user can start processes with command lines up to ARG_MAX:
  * the guest scan matches at most SAMPLE_GUEST_MATCH_MAX bytes of each (as
- * if the command line ended there), reads one process at a time, and stops
- * after SAMPLE_GUEST_BUDGET_MS, so that no number or length of command
- * lines can hold a tick for longer. */
+ * if the command line ended there), reads one process at a time, and
+ * spends at most SAMPLE_GUEST_BUDGET_MS of a tick on it, so that no number
+ * or length of command lines can hold a tick for longer. A pass that needs
+ * more goes on at the next ticks from where it stopped: many processes
+ * delay a pass, but cannot stop one from ending. */
 #define SAMPLE_GUEST_MATCH_MAX 16384
-#define SAMPLE_GUEST_BUDGET_MS 250u
+#define SAMPLE_GUEST_BUDGET_MS 50u
 /* Whether re matches the first SAMPLE_GUEST_MATCH_MAX bytes of cmdline. */
 bool sample_guest_match(const regex_t *re, const char *cmdline);
 
@@ -76,10 +79,14 @@ struct proc_ops {
 	int (*find_ksmd)(void *ctx, int *pid);
 	/* utime + stime of a task in clock ticks; -ESRCH when it is gone. */
 	int (*task_ticks)(void *ctx, int pid, uint64_t *ticks);
-	/* Sum the RSS of processes whose command line matches re
-	 * (sample_guest_match()); -ETIME when budget_us ran out first, with
-	 * out->seen set and the rest of out untouched. */
-	int (*guest_usage)(void *ctx, const regex_t *re, uint64_t budget_us, struct guest_usage *out);
+	/* Go on with a pass over the processes, summing the RSS of those
+	 * whose command line matches re (sample_guest_match()), for at most
+	 * budget_us: 0 when the pass ended, with its totals in out;
+	 * -EINPROGRESS when the budget ran out first, with out->seen (so far)
+	 * set and the rest of out untouched: the next call goes on from
+	 * there; -errno when it failed (the pass is dropped). restart drops
+	 * a pass under way (re changed). */
+	int (*guest_usage)(void *ctx, const regex_t *re, uint64_t budget_us, bool restart, struct guest_usage *out);
 	void (*destroy)(void *ctx);
 	/* cow_ksm from /proc/vmstat; -ENOENT on kernels without it. May be
 	 * NULL: no vmstat. */
@@ -109,6 +116,8 @@ struct sampler {
 	uint64_t guest_budget_us;   /* SAMPLE_GUEST_BUDGET_MS; tests change it */
 	struct guest_usage guest;
 	bool guest_valid;
+	bool guest_partial;         /* a pass goes on at the next sample */
+	bool guest_restart;         /* the pattern changed: a pass under way is dropped */
 	struct ksm_values cold;     /* the items outside SAMPLE_KSM_HOT */
 	struct ksm_values counters; /* the hot counters, as last read */
 	bool counters_valid;

@@ -454,10 +454,76 @@ int write_file_replace(const char *path, const char *data, size_t len, mode_t mo
 	} else {
 		snprintf(dir, sizeof(dir), ".");
 	}
-	dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	dirfd = dir_open_nofollow(dir);
 	if (dirfd < 0)
-		return -errno;
+		return dirfd;
 	r = write_file_at(dirfd, name, data, len, mode, sync);
+	close(dirfd);
+	return r;
+}
+
+int dir_open_nofollow(const char *path)
+{
+	char *real = realpath(path, NULL);
+	int r;
+
+	if (!real)
+		return -errno;
+	r = dir_walk_nofollow(real);
+	free(real);
+	return r;
+}
+
+int dir_walk_nofollow(const char *abs_path)
+{
+	char *real, *p, *next;
+	int fd, sub, r = 0;
+
+	if (abs_path[0] != '/')
+		return -EINVAL;
+	real = strdup(abs_path);
+	if (!real)
+		return -ENOMEM;
+	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		r = -errno;
+	/* one component at a time, none of them a symlink: a directory above
+	 * that someone else may write (/var/lib/prometheus belongs to the
+	 * prometheus user) cannot send the walk elsewhere once it is resolved */
+	for (p = real + 1; r == 0 && *p; p = next) {
+		next = strchr(p, '/');
+		if (next)
+			*next++ = '\0';
+		else
+			next = p + strlen(p);
+		sub = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (sub < 0)
+			r = errno == ELOOP ? -ENOTDIR : -errno;
+		close(fd);
+		fd = sub;
+	}
+	free(real);
+	if (r < 0 && fd >= 0)
+		close(fd);
+	return r < 0 ? r : fd;
+}
+
+int unlink_nofollow(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+	int dirfd, r = 0;
+
+	if (!slash)
+		return unlink(path) < 0 ? -errno : 0;
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	dirfd = dir_open_nofollow(dir);
+	if (dirfd < 0)
+		return dirfd;
+	if (unlinkat(dirfd, slash + 1, 0) < 0)
+		r = -errno;
 	close(dirfd);
 	return r;
 }

@@ -59,6 +59,19 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
  * readers need atomicity, not durability (state file, metrics). */
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync);
 
+/* Open the directory path as it resolves now (realpath()), then walk the
+ * result from "/" one component at a time with O_NOFOLLOW: a directory
+ * swapped for a symlink meanwhile, by someone who may write a directory
+ * above it, fails the walk (-ENOTDIR) instead of sending root elsewhere.
+ * Returns an O_DIRECTORY descriptor or -errno. */
+int dir_open_nofollow(const char *path);
+/* The walk alone, of an absolute path: -ENOTDIR when a component is a
+ * symlink (or not a directory). */
+int dir_walk_nofollow(const char *abs_path);
+/* unlinkat() path's name in its directory opened with dir_open_nofollow().
+ * 0 or -errno. */
+int unlink_nofollow(const char *path);
+
 /* Open the directory path (created with mode 0755 when create is set and
  * it is missing) if root can trust what it holds: once symlinks are
  * resolved, it and every directory above it belong to root or to the

@@ -853,6 +853,44 @@ static void test_write_file_planted(void **state)
 	alarm(0);
 }
 
+/* A directory above the textfile's that another user may write (Debian's
+ * /var/lib/prometheus belongs to the prometheus user) lets that user swap
+ * the textfile's directory for a symlink: root must then neither write nor
+ * remove a file where the symlink points. The walk of a resolved path
+ * stops at a symlink; a symlink already in the configured path is
+ * resolved first and works. */
+static void test_dir_walk_nofollow(void **state)
+{
+	char real[PATH_MAX], p[PATH_MAX * 2];
+	int fd;
+	(void)state;
+
+	assert_int_equal(mkdir(tpath(0, "exporter"), 0755), 0);
+	assert_int_equal(mkdir(tpath(0, "elsewhere"), 0755), 0);
+	assert_non_null(realpath(tmpdir, real));
+	/* the swap: "textdir" is now a symlink to a directory of root's */
+	assert_int_equal(symlink(tpath(0, "elsewhere"), tpath(1, "textdir")), 0);
+	snprintf(p, sizeof(p), "%s/textdir", real);
+	assert_int_equal(dir_walk_nofollow(p), -ENOTDIR);
+	snprintf(p, sizeof(p), "%s/exporter", real);
+	fd = dir_walk_nofollow(p);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(dir_walk_nofollow("relative/path"), -EINVAL);
+	snprintf(p, sizeof(p), "%s/absent", real);
+	assert_int_equal(dir_walk_nofollow(p), -ENOENT);
+	/* a symlink in the configured path is resolved before the walk */
+	fd = dir_open_nofollow(tpath(0, "textdir"));
+	assert_true(fd >= 0);
+	close(fd);
+	snprintf(p, sizeof(p), "%s/textdir/m.prom", tmpdir);
+	assert_int_equal(write_file_replace(p, "x\n", 2, 0644, false), 0);
+	check_content(tpath(0, "elsewhere/m.prom"), "x\n", 2);
+	assert_int_equal(unlink_nofollow(p), 0);
+	assert_int_equal(access(tpath(0, "elsewhere/m.prom"), F_OK), -1);
+	assert_int_equal(unlink_nofollow(p), -ENOENT);
+}
+
 static void test_dir_open_trusted(void **state)
 {
 	char why[512];
@@ -970,6 +1008,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_file_atomic, setup_umask, teardown_umask),
 		cmocka_unit_test_setup_teardown(test_write_file_atomic_errors, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_write_file_planted, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_dir_walk_nofollow, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_dir_open_trusted, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_pread_text, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test(test_clocks),
