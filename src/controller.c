@@ -526,7 +526,7 @@ static double logical_anon(const struct sample *s)
  * Memory that left KSM (rmap items freed) lowers the known level, so that
  * guests replacing guests are seen. Returns the bytes that arrived, or 0. */
 static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, const struct sample *s,
-			 const struct obs *o, double age_s, bool learning, bool ratchet)
+			 const struct obs *o, double age_s, bool learning, bool ratchet, bool in_transit)
 {
 	double inc, dev, k, h, x, floor_k, tau;
 
@@ -548,11 +548,15 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 	 * running means; clipped, so that an arrival moves them little (and
 	 * the slow mean jumps to the level of new memory once it is seen) */
 	tau = mind(NOISE_TAU, maxd(age_s, o->dt));
-	inc = mind(inc, 4 * maxd(d->noise, floor_k));
-	d->step += clamp(o->dt / tau, 0, 1) * (inc - d->step);
 	d->level += clamp(o->dt / mind(LEVEL_TAU, maxd(age_s, o->dt)), 0, 1) * (a - d->level);
-	dev = mind(fabs(a - d->level), 4 * maxd(d->noise, floor_k));
-	d->dev += clamp(o->dt / tau, 0, 1) * (dev - d->dev);
+	if (!in_transit) {
+		/* (a signal in transit to a level already explained moves by
+		 * that, not by noise) */
+		inc = mind(inc, 4 * maxd(d->noise, floor_k));
+		d->step += clamp(o->dt / tau, 0, 1) * (inc - d->step);
+		dev = mind(fabs(a - d->level), 4 * maxd(d->noise, floor_k));
+		d->dev += clamp(o->dt / tau, 0, 1) * (dev - d->dev);
+	}
 	d->noise_floor *= exp(-o->dt / NOISE_TAU);
 	d->noise = maxd(d->noise_floor, maxd(d->step, d->dev));
 	if (x <= k || learning) {
@@ -621,6 +625,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		st->low_claim_left -= o->dt;
 		if (st->low_value >= st->low_claim_base + 0.9 * st->low_claim) {
 			st->low_claim = 0;
+			st->low.level = st->low_value;
 		} else if (st->low_value < floor0 && st->low_value < st->low_claim_base + st->low_claim / 2) {
 			/* it left: the floor rose by floor0 - base for memory that
 			 * comes and goes; twice that is noise from now on */
@@ -630,18 +635,28 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		} else if (st->low_claim_left <= 0) {
 			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
 			st->low_claim = 0;
+			st->low.level = st->low_value;
 		}
 	}
-	x = level_step(cfg, &st->anon, a, s, o, st->age_s, learning, true);
-	y = level_step(cfg, &st->low, st->low_value, s, o, st->age_s, learning, false);
+	x = level_step(cfg, &st->anon, a, s, o, st->age_s, learning, true, false);
+	y = level_step(cfg, &st->low, st->low_value, s, o, st->age_s, learning, false, st->low_claim > 0);
 	if (x > 0) {
 		double known = st->low.known;
+		/* more memory during a claim joins it: the floor is on its way
+		 * to all of it */
+		bool joins = st->low_claim > 0;
 
-		st->low.known = maxd(known, floor0 + x);
+		if (joins) {
+			st->low.known = maxd(known, st->low_claim_base + st->low_claim + x);
+			st->low_claim += x;
+			st->low_claim_raise += st->low.known - known;
+		} else {
+			st->low.known = maxd(known, floor0 + x);
+			st->low_claim = x;
+			st->low_claim_base = floor0;
+			st->low_claim_raise = st->low.known - known;
+		}
 		st->low.cusum = 0;
-		st->low_claim = x;
-		st->low_claim_base = floor0;
-		st->low_claim_raise = st->low.known - known;
 		st->low_claim_left = 10 * FLOOR_TAU;
 	}
 	return maxd(x, y);
