@@ -505,6 +505,14 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		probe_close(st, s);
 		return;
 	}
+	/* Its second visit comes after the older memory's pass (new memory
+	 * is scanned last). Until then, what settles in the unstable tree is
+	 * older memory: smart_scan's skipped pages coming back, all at once
+	 * for guests that arrived together. Count from there. */
+	if (p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
+		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
+		return;
+	}
 	/* its second visit settled a good part of it in the unstable tree
 	 * (unique pages) and merged nothing: it will not merge */
 	settled = (double)(s->ksm.v[KSM_PAGES_UNSHARED] - p->unshared0);

@@ -18,6 +18,7 @@
 #include "controller.h"
 
 #define GiB (1024.0 * 1024 * 1024)
+#define MiB (1024.0 * 1024)
 
 static void base_sample(struct sample *s, double total, double avail)
 {
@@ -486,6 +487,80 @@ static void test_smart_scan_skips_are_not_churn(void **state)
 	assert_true(d.t.derate < 1);
 }
 
+/* A guest arrives beside two merged ones whose unique pages smart_scan
+ * skips. The probe's first pass finishes the older memory's pass, and the
+ * skipped pages come back into the unstable tree all at once (unshared
+ * 19650 to 39300, as measured) while nothing merges yet: that is not the
+ * new guest's second visit, and the probe stays open until it has had
+ * one; a second visit that settles without merging still closes it. */
+static void test_skipped_pages_returning_keep_the_probe(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 24 * GiB, 4 * GiB);
+	s.ksm.present |= KSM_BIT(KSM_PAGES_SKIPPED);
+	s.have_anon = true;
+	s.anon = (uint64_t)600 << 20;
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_SHARED] = 308;
+	s.ksm.v[KSM_PAGES_SHARING] = 78364;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 19650;
+	s.ksm.v[KSM_PAGES_VOLATILE] = 32750;
+	ctl_step(&c, &st, &s, 0, &d);
+	/* ten minutes, at 1000 pages a second: the start-up probe closes */
+	for (int i = 0; i < 600; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 1000;
+		s.ksmd_cpu_s += 0.0025;
+		if (i % 131 == 130)
+			s.ksm.v[KSM_FULL_SCANS]++;
+		ctl_step(&c, &st, &s, 1, &d);
+	}
+	assert_false(st.probe.open);
+	/* a guest of 256 MiB */
+	s.anon += (uint64_t)256 << 20;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(st.probe.open);
+	/* the rest of the pass, then 50302 first visits; 19650 skipped pages
+	 * come back, nothing merges */
+	s.ksm.v[KSM_PAGES_SCANNED] += 160000;
+	s.ksm.v[KSM_FULL_SCANS]++;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 39300;
+	s.ksm.v[KSM_PAGES_VOLATILE] = 63402;
+	s.ksmd_cpu_s += 0.38;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(st.probe.open);
+	assert_int_equal(d.reason, CTL_R_PROBING);
+	/* the last 15234 first visits */
+	s.ksm.v[KSM_PAGES_SCANNED] += 15234;
+	s.ksm.v[KSM_PAGES_VOLATILE] += 15234;
+	s.ksmd_cpu_s += 0.04;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(st.probe.open);
+	/* the older memory's pass: still open */
+	for (int i = 0; i < 3; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 40000;
+		s.ksmd_cpu_s += 0.1;
+		ctl_step(&c, &st, &s, 1, &d);
+		assert_true(st.probe.open);
+	}
+	/* the guest's second visit settles its pages and merges none (it was
+	 * unique after all): closed before the visit ends */
+	for (int i = 0; i < 4 && st.probe.open; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 16000;
+		s.ksm.v[KSM_PAGES_UNSHARED] += 16000;
+		s.ksm.v[KSM_PAGES_VOLATILE] -= 16000;
+		s.ksmd_cpu_s += 0.04;
+		ctl_step(&c, &st, &s, 1, &d);
+	}
+	assert_false(st.probe.open);
+}
+
 /* ---- property test ----------------------------------------------------------- */
 
 static uint64_t rs;
@@ -673,6 +748,7 @@ int main(void)
 		cmocka_unit_test(test_cpu_measured_over_cap_cuts),
 		cmocka_unit_test(test_cap_without_burst),
 		cmocka_unit_test(test_smart_scan_skips_are_not_churn),
+		cmocka_unit_test(test_skipped_pages_returning_keep_the_probe),
 		cmocka_unit_test(test_property_random_samples),
 	};
 
