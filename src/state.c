@@ -1,7 +1,11 @@
 /* state.c - see state.h */
+#define _GNU_SOURCE /* F_OFD_GETLK */
 #include "state.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -239,4 +243,50 @@ const char *state_get(const struct state_kv *kv, const char *key)
 		if (strcmp(kv->key[i], key) == 0)
 			return kv->value[i];
 	return NULL;
+}
+
+/* Whether a daemon holds state_dir/lock: 1 yes, 0 no, -1 cannot tell
+ * (no read access). F_OFD_GETLK only asks: it never takes the lock, so a
+ * daemon starting meanwhile is not refused. */
+static int lock_held(const char *state_dir)
+{
+	char path[CFG_PATH_MAX + 16];
+	struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
+	int fd, r;
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -1;
+	r = fcntl(fd, F_OFD_GETLK, &fl);
+	close(fd);
+	if (r < 0)
+		return -1;
+	return fl.l_type != F_UNLCK;
+}
+
+/* Without access to the lock: the pid is alive and named ksmpilotd. */
+static bool pid_is_ksmpilotd(const char *proc_dir, long pid)
+{
+	char path[CFG_PATH_MAX + 32], comm[32] = "";
+	FILE *f;
+
+	if (pid <= 0 || (kill((pid_t)pid, 0) < 0 && errno != EPERM))
+		return false;
+	snprintf(path, sizeof(path), "%s/%ld/comm", proc_dir, pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	return strcmp(comm, "ksmpilotd") == 0;
+}
+
+bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid)
+{
+	int held = lock_held(state_dir);
+
+	return held < 0 ? pid_is_ksmpilotd(proc_dir, pid) : held > 0;
 }

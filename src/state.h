@@ -58,4 +58,11 @@ int state_read(const char *path, struct state_kv *kv);
 /* The value of key, or NULL. */
 const char *state_get(const struct state_kv *kv, const char *key);
 
+/* Whether a ksmpilotd runs with this state_dir: it holds state_dir/lock
+ * (an open file description lock, tested without taking it); where the
+ * lock cannot be read, pid (from the state file) is alive and its comm in
+ * proc_dir is ksmpilotd. */
+bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid);
+
+
 #endif
