@@ -88,6 +88,12 @@ struct pilot {
 	unsigned numa_nodes;
 	bool numa_hazard;
 
+	/* the duration of the last full scan */
+	bool fs_seen;
+	int64_t fs_count;               /* full_scans at the last boundary seen */
+	uint64_t fs_at_us;              /* when it was seen; 0 = no boundary yet */
+	double full_scan_s;             /* < 0 until two boundaries were seen */
+
 	struct pilot_stats stats;
 };
 
@@ -398,6 +404,7 @@ static void note_foreign_changes(struct pilot *pl, const struct sample *s)
 		if (!pl->wrote[it] || !ksm_values_has(&s->ksm, it) || s->ksm.v[it] == pl->written[it])
 			continue;
 		seen = true;
+		pl->stats.foreign_changes++;
 		if (!pl->foreign_episode) {
 			char a[32], b[32];
 			struct log_field f;
@@ -867,6 +874,12 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 		save_controller(pl, s);
 		pl->ctl_saved_ms = now_ms ? now_ms : 1;
 	}
+	si.hazard_foreign = pl->foreign_episode;
+	si.mode_changes = pl->stats.mode_changes;
+	si.probes = pl->stats.probes;
+	si.foreign_changes = pl->stats.foreign_changes;
+	si.full_scan_s = pl->full_scan_s;
+	si.max_cpu = pl->cfg.max_cpu / 100.0;
 	if (pl->state_path[0]) {
 		r = state_write(pl->state_path, &si);
 		if (r < 0 && !pl->state_err_logged)
@@ -879,6 +892,28 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 			log_warn(-r, "cannot write the Prometheus textfile %s", pl->cfg.textfile);
 		pl->metrics_err_logged = r < 0;
 	}
+}
+
+/* ---- full scans ------------------------------------------------------------------ */
+
+/* The time between the last two full_scans increments seen at the ticks
+ * (a tick's resolution; time with run=0 included). */
+static void note_full_scan(struct pilot *pl, const struct sample *s, uint64_t now)
+{
+	int64_t fs;
+
+	if (!ksm_values_has(&s->ksm, KSM_FULL_SCANS))
+		return;
+	fs = s->ksm.v[KSM_FULL_SCANS];
+	if (pl->fs_seen && fs > pl->fs_count) {
+		if (pl->fs_at_us && now > pl->fs_at_us)
+			pl->full_scan_s = (double)(now - pl->fs_at_us) / 1e6 / (double)(fs - pl->fs_count);
+		pl->fs_at_us = now;
+	} else if (pl->fs_seen && fs < pl->fs_count) {
+		pl->fs_at_us = 0; /* the counter went back: start over */
+	}
+	pl->fs_seen = true;
+	pl->fs_count = fs;
 }
 
 #ifdef KSMPILOT_TEST_HOOKS
@@ -914,7 +949,7 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 {
 	struct sample s;
 	struct ctl_decision d;
-	bool changed;
+	bool changed, mode_changed;
 	double dt = pl->have_last ? (double)(now - pl->last_us) / 1e6 : 0;
 	char sum[256];
 	int r;
@@ -937,10 +972,14 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 	 * and a stopped ksmd's counters do not move */
 	sampler_set_vmstat(&pl->sampler, d.run == 1);
 	sampler_set_quiet(&pl->sampler, d.run == 0 && s.ksm.v[KSM_RUN] == 0);
+	mode_changed = pl->have_last && d.mode != pl->last_decision.mode;
+	pl->stats.mode_changes += mode_changed;
+	pl->stats.probes += d.wake != CTL_WAKE_NONE;
 	pl->last = s;
 	pl->last_decision = d;
 	pl->have_last = true;
 	pl->last_us = now;
+	note_full_scan(pl, &s, now);
 
 	if (!pl->cfg.dry_run && !pl->opts.dry_run) {
 		enum ksm_item bad = KSM_RUN;
@@ -1140,6 +1179,7 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	pl->env = env;
 	pl->lock_fd = -1;
 	pl->state_dirfd = -1;
+	pl->full_scan_s = -1;
 	ctl_init(&pl->ctl);
 	/* Dry or live is fixed at start-up: a live run takes the snapshot
 	 * that on_exit restores from. */

@@ -55,6 +55,9 @@ enum inspect_status { INSPECT_MISSING, INSPECT_FRESH, INSPECT_STALE, INSPECT_REF
 
 struct pilot_stats {
 	uint64_t ticks, adjustments, write_errors, reloads, reload_failures;
+	uint64_t mode_changes;          /* decisions whose mode differs from the one before */
+	uint64_t probes;                /* decisions that started a probe (wake != CTL_WAKE_NONE) */
+	uint64_t foreign_changes;       /* knob changes by someone else */
 };
 
 struct pilot;

@@ -8,11 +8,13 @@
 #include <unistd.h>
 #include <inttypes.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "report.h"
 #include "util.h"
 
 #define STATE_MAGIC "# ksmpilot state"
@@ -83,6 +85,12 @@ static void print_state(FILE *f, const struct state_info *si)
 	fprintf(f, "max_map_count=%" PRIu64 "\n", si->maps.max_map_count);
 	fprintf(f, "inspect=%s\ninspect_time=%" PRId64 "\n", si->inspect ? si->inspect : "missing", si->inspect_time);
 	fprintf(f, "hazard_numa_merge=%d\nnuma_nodes=%u\n", si->hazard_numa, si->numa_nodes);
+	fprintf(f, "hazard_foreign_tuner=%d\nforeign_changes=%" PRIu64 "\n", si->hazard_foreign,
+		si->foreign_changes);
+	fprintf(f, "mode_changes=%" PRIu64 "\nprobes=%" PRIu64 "\n", si->mode_changes, si->probes);
+	if (si->full_scan_s >= 0)
+		fprintf(f, "full_scan_seconds=%.1f\n", si->full_scan_s);
+	fprintf(f, "max_cpu=%.4f\n", si->max_cpu);
 }
 
 /* A line-oriented file: a newline in a value would add a key. */
@@ -102,7 +110,11 @@ char *state_format(const struct state_info *si)
 /* Whole numbers (bytes, counts) in full; others with 9 digits. */
 static void value(FILE *f, double v)
 {
-	if (v == floor(v) && fabs(v) < 1e18)
+	if (isnan(v))
+		fprintf(f, "NaN\n");
+	else if (isinf(v))
+		fprintf(f, "%sInf\n", v > 0 ? "+" : "-");
+	else if (v == floor(v) && fabs(v) < 1e18)
 		fprintf(f, "%.0f\n", v);
 	else
 		fprintf(f, "%.9g\n", v);
@@ -124,57 +136,140 @@ static void counter(FILE *f, const char *name, const char *help, double v)
 	metric(f, "counter", name, help, v);
 }
 
+/* The controller's terms, one family per kind of quantity: a ratio of
+ * MemTotal, a dimensionless share of the effort, a rate. Rows of one family
+ * are adjacent. A change to struct ctl_terms is one edit here. */
+struct term_metric {
+	const char *name, *help;
+	const char *label, *value;      /* NULL: no label */
+	size_t offset;                  /* of a double in struct ctl_terms */
+	double scale;
+};
+#define TERM(f) offsetof(struct ctl_terms, f)
+static const struct term_metric term_metrics[] = {
+	{ "ksmpilot_pressure_ratio",
+	  "Memory pressure: (setpoint - MemAvailable) / MemTotal, above 0 when short; by source.",
+	  "source", "combined", TERM(error), 1 },
+	{ "ksmpilot_pressure_ratio", NULL, "source", "memory", TERM(error_mem), 1 },
+	{ "ksmpilot_pressure_ratio", NULL, "source", "guests", TERM(error_guest), 1 },
+	{ "ksmpilot_pressure_ratio", NULL, "source", "psi", TERM(error_psi), 1 },
+	{ "ksmpilot_effort_term", "PID terms of the effort (dimensionless; their sum, clamped to 0..1, is the effort).",
+	  "term", "p", TERM(p), 1 },
+	{ "ksmpilot_effort_term", NULL, "term", "i", TERM(i), 1 },
+	{ "ksmpilot_effort_term", NULL, "term", "d", TERM(d), 1 },
+	{ "ksmpilot_effort_ratio", "Effort from memory pressure, 0..1.", NULL, NULL, TERM(u), 1 },
+	{ "ksmpilot_benefit_ratio", "Whether scanning pays, 0..1.", NULL, NULL, TERM(benefit), 1 },
+	{ "ksmpilot_benefit_term", "Parts of the benefit (dimensionless): from the merge yield, from new memory "
+	  "being probed, from re-merging broken pages.", "term", "yield", TERM(b_yield), 1 },
+	{ "ksmpilot_benefit_term", NULL, "term", "probe", TERM(b_probe), 1 },
+	{ "ksmpilot_benefit_term", NULL, "term", "churn", TERM(b_churn), 1 },
+	{ "ksmpilot_benefit_derate_ratio", "Factor on the yield benefit while volatile pages dominate, 0..1.", NULL,
+	  NULL, TERM(derate), 1 },
+	{ "ksmpilot_merge_yield_ratio", "Pages merged per page scanned, recently, net of broken merges.", NULL, NULL,
+	  TERM(yield), 1 },
+	{ "ksmpilot_churn_ratio", "Volatile share of the unshared and volatile pages.", NULL, NULL, TERM(churn), 1 },
+	{ "ksmpilot_merge_breaks_pages_per_second", "Merged pages broken by writes (copy on write).", NULL, NULL,
+	  TERM(breaks), 1 },
+	{ "ksmpilot_probe_pages", "Pages of new memory being probed (not yet scanned twice).", NULL, NULL,
+	  TERM(probe_pages), 1 },
+	{ "ksmpilot_anon_excess_bytes", "Anonymous memory above the level the controller knows.", NULL, NULL,
+	  TERM(anon_excess), 1 },
+	{ "ksmpilot_anon_noise_bytes", "Mean change of anonymous memory between two samples.", NULL, NULL,
+	  TERM(anon_noise), 1 },
+	{ "ksmpilot_ksmd_cost_seconds_per_page", "ksmd CPU time per page scanned: measured, and as the cap was planned.",
+	  "basis", "measured", TERM(cost_us), 1e-6 },
+	{ "ksmpilot_ksmd_cost_seconds_per_page", NULL, "basis", "planned", TERM(plan_cost_us), 1e-6 },
+	{ "ksmpilot_ksmd_cpu_ratio", "ksmd CPU over the last interval, in cores.", NULL, NULL, TERM(cpu_share), 1 },
+	{ "ksmpilot_ksmd_cpu_allowed_ratio", "ksmd CPU allowed now (max_cpu, up to max_cpu_burst), in cores.", NULL,
+	  NULL, TERM(cpu_cap), 1 },
+	{ "ksmpilot_ksmd_cpu_burst_ratio", "Burst allowance left, 0..1.", NULL, NULL, TERM(burst), 1 },
+	{ "ksmpilot_scan_rate_cap_pages_per_second", "Scan rate the CPU cap allows at the planned cost.", NULL, NULL,
+	  TERM(rate_cap), 1 },
+	{ "ksmpilot_idle_scan_rate_pages_per_second", "Scan rate of the idle scan.", NULL, NULL, TERM(rate_idle), 1 },
+	{ "ksmpilot_scanned_pages_per_second", "Pages scanned per second over the last interval.", NULL, NULL,
+	  TERM(scanned_rate), 1 },
+};
+#undef TERM
+
+static void print_terms(FILE *f, const struct ctl_terms *t)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(term_metrics); i++) {
+		const struct term_metric *m = &term_metrics[i];
+		double v = *(const double *)(const void *)((const char *)t + m->offset) * m->scale;
+
+		if (m->help)
+			fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", m->name, m->help, m->name);
+		if (m->label)
+			fprintf(f, "%s{%s=\"%s\"} ", m->name, m->label, m->value);
+		else
+			fprintf(f, "%s ", m->name);
+		value(f, v);
+	}
+}
+
 /* Only what node_exporter's own ksmd collector lacks: it already exports
- * run, pages_to_scan, sleep_millisecs and the page counters. */
+ * run, pages_to_scan, sleep_millisecs and the page counters (and is off by
+ * default). */
 static void print_metrics(FILE *f, const struct state_info *si)
 {
 	const struct ctl_decision *d = si->d;
-	const struct ctl_terms *t = &d->t;
+	const struct sample *s = si->s;
 
 	fprintf(f, "# HELP ksmpilot_build_info ksmpilotd version.\n# TYPE ksmpilot_build_info gauge\n"
 		   "ksmpilot_build_info{version=\"%s\"} 1\n",
 		KSMPILOT_VERSION);
+	gauge(f, "ksmpilot_last_update_timestamp_seconds", "When ksmpilotd last wrote this file.",
+	      (double)si->updated);
+	gauge(f, "ksmpilot_saving_bytes", "Memory KSM saves now: the pages merged, zero pages included, in bytes.",
+	      report_saved_bytes(s));
+	if (ksm_values_has(&s->ksm, KSM_GENERAL_PROFIT))
+		gauge(f, "ksmpilot_general_profit_bytes", "general_profit: the saving minus the 64-byte rmap items.",
+		      (double)s->ksm.v[KSM_GENERAL_PROFIT]);
+	if (ksm_values_has(&s->ksm, KSM_PAGES_SCANNED))
+		counter(f, "ksmpilot_pages_scanned_total", "Pages ksmd has scanned since boot (pages_scanned).",
+			(double)s->ksm.v[KSM_PAGES_SCANNED]);
+	if (si->full_scan_s >= 0)
+		gauge(f, "ksmpilot_full_scan_seconds", "Duration of the last full scan, as seen at the ticks.",
+		      si->full_scan_s);
 	gauge(f, "ksmpilot_setpoint_bytes", "MemAvailable the controller aims at (target_available).",
-	      (double)t->setpoint);
+	      (double)d->t.setpoint);
 	gauge(f, "ksmpilot_memory_available_bytes", "MemAvailable as the controller saw it at the last tick.",
-	      (double)si->s->mem_available);
+	      (double)s->mem_available);
+	fprintf(f, "# HELP ksmpilot_controller_mode The controller's mode (1 for the current one).\n"
+		   "# TYPE ksmpilot_controller_mode gauge\n");
+	for (int m = 0; m < CTL_MODE_COUNT; m++)
+		fprintf(f, "ksmpilot_controller_mode{mode=\"%s\"} %d\n", ctl_mode_name((enum ctl_mode)m),
+			m == (int)d->mode);
 	fprintf(f, "# HELP ksmpilot_decision_reason Reason for the last decision (1 for the current one).\n"
 		   "# TYPE ksmpilot_decision_reason gauge\n");
 	for (int r = 0; r < CTL_R_COUNT; r++)
 		fprintf(f, "ksmpilot_decision_reason{reason=\"%s\"} %d\n", ctl_reason_name((enum ctl_reason)r),
 			r == (int)d->reason);
-	fprintf(f, "# HELP ksmpilot_controller_term Controller terms of the last decision (dimensionless).\n"
-		   "# TYPE ksmpilot_controller_term gauge\n");
-	fprintf(f, "ksmpilot_controller_term{term=\"error\"} %.9g\n", t->error);
-	fprintf(f, "ksmpilot_controller_term{term=\"p\"} %.9g\n", t->p);
-	fprintf(f, "ksmpilot_controller_term{term=\"i\"} %.9g\n", t->i);
-	fprintf(f, "ksmpilot_controller_term{term=\"d\"} %.9g\n", t->d);
-	fprintf(f, "ksmpilot_controller_term{term=\"effort\"} %.9g\n", t->u);
-	fprintf(f, "ksmpilot_controller_term{term=\"benefit\"} %.9g\n", t->benefit);
-	fprintf(f, "ksmpilot_controller_term{term=\"yield\"} %.9g\n", t->yield);
-	fprintf(f, "ksmpilot_controller_term{term=\"churn\"} %.9g\n", t->churn);
+	print_terms(f, &d->t);
 	gauge(f, "ksmpilot_wanted_scan_rate_pages_per_second", "Scan rate the controller wants.", d->run ? d->rate : 0);
-	gauge(f, "ksmpilot_scan_rate_cap_pages_per_second", "Scan rate max_cpu allows at the measured cost.",
-	      t->rate_cap);
-	gauge(f, "ksmpilot_ksmd_cost_seconds_per_page", "ksmd CPU time per page scanned, measured.",
-	      t->cost_us / 1e6);
-	if (si->s->have_ksmd_cpu)
+	gauge(f, "ksmpilot_ksmd_cpu_cap_ratio", "The cap on ksmd CPU (max_cpu), in cores.", si->max_cpu);
+	if (s->have_ksmd_cpu)
 		counter(f, "ksmpilot_ksmd_cpu_seconds_total", "CPU time of the ksmd kernel thread since boot.",
-			si->s->ksmd_cpu_s);
-	gauge(f, "ksmpilot_ksmd_cpu_ratio", "ksmd CPU over the last interval, in cores.", t->cpu_share);
+			s->ksmd_cpu_s);
 	counter(f, "ksmpilot_ticks_total", "Samples taken and decided on.", (double)si->ticks);
 	counter(f, "ksmpilot_adjustments_total", "Ticks that wrote at least one KSM knob.", (double)si->adjustments);
 	counter(f, "ksmpilot_write_errors_total", "KSM knob writes the kernel rejected.", (double)si->write_errors);
 	counter(f, "ksmpilot_reloads_total", "Configuration reloads taken.", (double)si->reloads);
 	counter(f, "ksmpilot_reload_failures_total", "Configuration reloads refused (bad file).",
 		(double)si->reload_failures);
+	counter(f, "ksmpilot_mode_changes_total", "Changes of the controller's mode.", (double)si->mode_changes);
+	counter(f, "ksmpilot_probes_total", "Probes: ticks on which new memory ended idling or stopping.",
+		(double)si->probes);
+	counter(f, "ksmpilot_foreign_changes_total", "Knob changes made by someone else (another tuner, an admin).",
+		(double)si->foreign_changes);
 	gauge(f, "ksmpilot_last_decision_timestamp_seconds", "When the decision last changed.", (double)si->decided);
 	fprintf(f, "# HELP ksmpilot_hazard Hazards from the KSM documentation (1 while an episode is on).\n"
 		   "# TYPE ksmpilot_hazard gauge\n"
 		   "ksmpilot_hazard{hazard=\"negative_profit\"} %d\n"
 		   "ksmpilot_hazard{hazard=\"map_count\"} %d\n"
-		   "ksmpilot_hazard{hazard=\"numa_merge\"} %d\n",
-		si->hazard_profit, si->hazard_maps, si->hazard_numa);
+		   "ksmpilot_hazard{hazard=\"numa_merge\"} %d\n"
+		   "ksmpilot_hazard{hazard=\"foreign_tuner\"} %d\n",
+		si->hazard_profit, si->hazard_maps, si->hazard_numa, si->hazard_foreign);
 }
 
 char *metrics_format(const struct state_info *si)

@@ -34,6 +34,11 @@ struct state_info {
 	int64_t inspect_time;                   /* its scan time; 0 when none was read */
 	bool hazard_numa;                       /* merge_across_nodes=1, several nodes */
 	unsigned numa_nodes;
+	bool hazard_foreign;                    /* someone else is writing the knobs */
+	uint64_t mode_changes, probes;          /* since start */
+	uint64_t foreign_changes;               /* knob changes by someone else, since start */
+	double full_scan_s;                     /* duration of the last full scan; < 0: none seen */
+	double max_cpu;                         /* the cap on ksmd, in cores */
 };
 
 /* Format into a malloc()ed string; NULL on ENOMEM, or (state) when a
@@ -63,6 +68,5 @@ const char *state_get(const struct state_kv *kv, const char *key);
  * lock cannot be read, pid (from the state file) is alive and its comm in
  * proc_dir is ksmpilotd. */
 bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid);
-
 
 #endif

@@ -178,6 +178,20 @@ static void fill(struct state_info *si, struct sample *s, struct ctl_decision *d
 	snprintf(si->maps.comm, sizeof(si->maps.comm), "qemu");
 	si->maps.vmas = 950;
 	si->maps.max_map_count = 1000;
+	s->ksm.present = KSM_BIT(KSM_PAGES_SHARING) | KSM_BIT(KSM_ZERO_PAGES) | KSM_BIT(KSM_GENERAL_PROFIT) |
+			 KSM_BIT(KSM_PAGES_SCANNED) | KSM_BIT(KSM_FULL_SCANS);
+	s->ksm.v[KSM_PAGES_SHARING] = 1000;
+	s->ksm.v[KSM_ZERO_PAGES] = 1;
+	s->ksm.v[KSM_GENERAL_PROFIT] = -123456;
+	s->ksm.v[KSM_PAGES_SCANNED] = 987654321;
+	s->ksm.v[KSM_FULL_SCANS] = 77;
+	d->t.error = -0.0125;
+	si->full_scan_s = 42.5;
+	si->max_cpu = 0.25;
+	si->foreign_changes = 3;
+	si->hazard_foreign = true;
+	si->mode_changes = 11;
+	si->probes = 4;
 }
 
 static void test_state_roundtrip(void **state)
@@ -208,6 +222,12 @@ static void test_state_roundtrip(void **state)
 	assert_string_equal(state_get(kv, "map_count_comm"), "qemu");
 	assert_string_equal(state_get(kv, "inspect"), "missing"); /* not set: the default */
 	assert_string_equal(state_get(kv, "inspect_time"), "0");
+	assert_string_equal(state_get(kv, "foreign_changes"), "3");
+	assert_string_equal(state_get(kv, "hazard_foreign_tuner"), "1");
+	assert_string_equal(state_get(kv, "full_scan_seconds"), "42.5");
+	assert_string_equal(state_get(kv, "probes"), "4");
+	assert_string_equal(state_get(kv, "mode_changes"), "11");
+	assert_string_equal(state_get(kv, "max_cpu"), "0.2500");
 	assert_null(state_get(kv, "no_such_key"));
 	/* not a state file */
 	put("junk", "pid=1\n");
@@ -255,6 +275,48 @@ static void test_metrics_format(void **state)
 	assert_non_null(strstr(m, "ksmpilot_hazard{hazard=\"map_count\"} 1\n"));
 	assert_non_null(strstr(m, "# TYPE ksmpilot_ksmd_cpu_seconds_total counter\n"));
 	assert_non_null(strstr(m, "\nksmpilot_adjustments_total 7\n"));
+	/* the saving, chartable; the mode as an enum; counters for alerts */
+	assert_non_null(strstr(m, "\nksmpilot_saving_bytes 4100096\n"));
+	assert_non_null(strstr(m, "\nksmpilot_general_profit_bytes -123456\n"));
+	assert_non_null(strstr(m, "# TYPE ksmpilot_pages_scanned_total counter\nksmpilot_pages_scanned_total 987654321\n"));
+	assert_non_null(strstr(m, "\nksmpilot_full_scan_seconds 42.5\n"));
+	assert_non_null(strstr(m, "ksmpilot_controller_mode{mode=\"idle\"} 1\n"));
+	assert_non_null(strstr(m, "ksmpilot_controller_mode{mode=\"active\"} 0\n"));
+	assert_non_null(strstr(m, "ksmpilot_controller_mode{mode=\"stopped\"} 0\n"));
+	assert_non_null(strstr(m, "\nksmpilot_ksmd_cpu_cap_ratio 0.25\n"));
+	assert_non_null(strstr(m, "\nksmpilot_foreign_changes_total 3\n"));
+	assert_non_null(strstr(m, "\nksmpilot_mode_changes_total 11\n"));
+	assert_non_null(strstr(m, "\nksmpilot_probes_total 4\n"));
+	assert_non_null(strstr(m, "\nksmpilot_last_update_timestamp_seconds 1795713290\n"));
+	assert_non_null(strstr(m, "ksmpilot_hazard{hazard=\"foreign_tuner\"} 1\n"));
+	/* the terms, one family per kind of quantity, each with its HELP once */
+	assert_null(strstr(m, "ksmpilot_controller_term"));
+	assert_non_null(strstr(m, "ksmpilot_pressure_ratio{source=\"combined\"} -0.0125\n"));
+	assert_non_null(strstr(m, "ksmpilot_effort_term{term=\"p\"} 0.51\n"));
+	assert_non_null(strstr(m, "\nksmpilot_effort_ratio 0.81\n"));
+	assert_non_null(strstr(m, "\nksmpilot_ksmd_cost_seconds_per_page{basis=\"measured\"} 1.2e-06\n"));
+	{
+		const char *h = strstr(m, "# HELP ksmpilot_pressure_ratio ");
+		assert_non_null(h);
+		assert_null(strstr(h + 1, "# HELP ksmpilot_pressure_ratio "));
+		assert_non_null(strstr(m, "# TYPE ksmpilot_effort_term gauge\n"));
+	}
+	/* an old kernel: no profit, no pages_scanned; no full scan seen yet */
+	{
+		struct sample s2 = s;
+		char *m2;
+		s2.ksm.present = KSM_BIT(KSM_PAGES_SHARING);
+		si.s = &s2;
+		si.full_scan_s = -1;
+		m2 = metrics_format(&si);
+		assert_non_null(m2);
+		assert_null(strstr(m2, "general_profit"));
+		assert_null(strstr(m2, "pages_scanned"));
+		assert_null(strstr(m2, "full_scan_seconds"));
+		assert_non_null(strstr(m2, "\nksmpilot_saving_bytes 4096000\n"));
+		free(m2);
+		si.s = &s;
+	}
 	/* what node_exporter's ksmd collector already has is not repeated */
 	assert_null(strstr(m, "pages_sharing"));
 	assert_null(strstr(m, "sleep_millisecs"));

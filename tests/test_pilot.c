@@ -898,6 +898,54 @@ static void test_restart_reuses_controller_state(void **state)
 	world_fini();
 }
 
+/* Mode changes and probes counted from the decisions; the duration of a
+ * full scan as the plant made it; all of it published. */
+static void test_counters(void **state)
+{
+	struct pilot *p;
+	struct state_kv *kv = calloc(1, sizeof(*kv));
+	uint64_t mode_changes = 0, probes = 0, last_scans = 0;
+	double scan_start = -1, scan_s = -1, now_s = 0;
+	enum ctl_mode mode = CTL_MODE_STOPPED;
+	char path[400];
+
+	(void)state;
+	assert_non_null(kv);
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(512);
+	for (int t = 0; t < 185; t++) {
+		const struct ctl_decision *d;
+		tick(p, 1.0);
+		d = pilot_last_decision(p);
+		mode_changes += t > 0 && d->mode != mode;
+		probes += d->wake != CTL_WAKE_NONE;
+		mode = d->mode;
+		/* the plant's full scans as the ticks see them */
+		if (w.cur.ksm.v[KSM_FULL_SCANS] > (int64_t)last_scans) {
+			if (scan_start >= 0)
+				scan_s = (now_s - scan_start) / (double)(w.cur.ksm.v[KSM_FULL_SCANS] - (int64_t)last_scans);
+			scan_start = now_s;
+		}
+		last_scans = (uint64_t)w.cur.ksm.v[KSM_FULL_SCANS];
+		now_s += 1.0;
+	}
+	assert_true(mode_changes >= 1 && probes >= 1);
+	assert_int_equal(pilot_stats(p)->mode_changes, mode_changes);
+	assert_int_equal(pilot_stats(p)->probes, probes);
+	/* published */
+	assert_true(scan_s > 0);
+	snprintf(path, sizeof(path), "%s/state", w.state);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_true(fabs(strtod(state_get(kv, "full_scan_seconds"), NULL) - scan_s) < 0.06);
+	assert_int_equal(strtoull(state_get(kv, "probes"), NULL, 10), probes);
+	assert_int_equal(strtoull(state_get(kv, "mode_changes"), NULL, 10), mode_changes);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+	free(kv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -916,6 +964,7 @@ int main(void)
 		cmocka_unit_test(test_state_dir_untrusted),
 		cmocka_unit_test(test_textfile_reload),
 		cmocka_unit_test(test_unreadable_inputs_logged_once),
+		cmocka_unit_test(test_counters),
 		cmocka_unit_test(test_week),
 	};
 
