@@ -121,6 +121,8 @@ static const struct key keys[] = {
 	/* [metrics] */
 	{ "metrics", "textfile", T_STRING, OFF(textfile), 0, 0, NULL, NULL, CFG_PATH_MAX,
 	  "", "Prometheus node_exporter textfile (*.prom) to write the controller's state to; empty turns it off" },
+	{ "metrics", "history_period", T_DURATION, OFF(history_period_ms), 0, 7 * DAY_MS, NULL, NULL, 0,
+	  "1h", "period of the summary record written to the journal for ksmpilotctl history; 0 turns it off" },
 };
 
 #define NKEYS ARRAY_SIZE(keys)

@@ -75,6 +75,7 @@ struct cfg {
 	int merge_across_nodes;         /* enum man_policy */
 	/* [metrics] */
 	char textfile[CFG_PATH_MAX];    /* node_exporter textfile; "" = off */
+	uint64_t history_period_ms;     /* summary record in the journal; 0 = off */
 
 	struct cfg_source src;
 };

@@ -27,6 +27,8 @@ enum {
 enum {
 	CTL_OPT_JSON = 1u << 0,
 	CTL_OPT_OUTPUT = 1u << 1,
+	CTL_OPT_SINCE = 1u << 2,
+	CTL_OPT_JOURNAL_DIR = 1u << 3,
 };
 
 struct ctl_opts {
@@ -36,6 +38,8 @@ struct ctl_opts {
 	const char *sysfs;              /* KSM sysfs directory */
 	bool json;
 	const char *output;             /* -o FILE, or NULL: standard output */
+	const char *since;              /* --since (history) */
+	const char *journal_dir;        /* --journal-dir (history); NULL: the local journal */
 	unsigned given;                 /* CTL_OPT_* seen on the command line */
 };
 
@@ -65,5 +69,6 @@ int ctl_status(const struct ctl_opts *o, int argc, char **argv);
 int ctl_import(const struct ctl_opts *o, int argc, char **argv);
 int ctl_reload(const struct ctl_opts *o, int argc, char **argv);
 int ctl_inspect(const struct ctl_opts *o, int argc, char **argv);
+int ctl_history(const struct ctl_opts *o, int argc, char **argv);
 
 #endif

@@ -20,6 +20,8 @@ static const struct ctl_cmd commands[] = {
 	{ "reload", "[PID]", "re-read ksmpilotd's configuration; fails if the daemon refuses it", 0, ctl_reload },
 	{ "inspect", "[PROC_DIR]", "record the processes that use KSM in state_dir/processes, for ksmpilotd", 0,
 	  ctl_inspect },
+	{ "history", "[--since TIME] [--json]", "the daemon's hourly records from the journal, with a trend line",
+	  CTL_OPT_JSON | CTL_OPT_SINCE | CTL_OPT_JOURNAL_DIR, ctl_history },
 };
 
 /* Command-specific options, for the messages about them. */
@@ -29,6 +31,8 @@ static const struct {
 } opt_names[] = {
 	{ CTL_OPT_JSON, "--json" },
 	{ CTL_OPT_OUTPUT, "-o" },
+	{ CTL_OPT_SINCE, "--since" },
+	{ CTL_OPT_JOURNAL_DIR, "--journal-dir" },
 };
 
 static void usage(FILE *f)
@@ -40,7 +44,10 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < ARRAY_SIZE(commands); i++) {
 		char head[64];
 		snprintf(head, sizeof(head), "%s %s", commands[i].name, commands[i].synopsis);
-		fprintf(f, "  %-26s %s\n", head, commands[i].summary);
+		if (strlen(head) > 26)
+			fprintf(f, "  %s\n  %-26s %s\n", head, "", commands[i].summary);
+		else
+			fprintf(f, "  %-26s %s\n", head, commands[i].summary);
 	}
 	fprintf(f,
 		"\n"
@@ -51,6 +58,8 @@ static void usage(FILE *f)
 		"      --json                 JSON output, where the command has it; see ksmpilotctl(8)\n"
 		"  -o, --output FILE          import-ksmtuned: write FILE (whole, or not at all)\n"
 		"                             instead of standard output\n"
+		"      --since TIME           history: from TIME (-7d, -12h, YYYY-MM-DD [HH:MM]; default -7d)\n"
+		"      --journal-dir DIR      history: read the journal files in DIR\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n"
 		"\n"
@@ -60,7 +69,7 @@ static void usage(FILE *f)
 		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
 }
 
-enum { OPT_STATE_DIR = 256, OPT_SYSFS, OPT_JSON };
+enum { OPT_STATE_DIR = 256, OPT_SYSFS, OPT_JSON, OPT_SINCE, OPT_JOURNAL_DIR };
 
 int main(int argc, char **argv)
 {
@@ -70,6 +79,8 @@ int main(int argc, char **argv)
 		{ "sysfs-dir", required_argument, NULL, OPT_SYSFS },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "output", required_argument, NULL, 'o' },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "journal-dir", required_argument, NULL, OPT_JOURNAL_DIR },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -99,6 +110,14 @@ int main(int argc, char **argv)
 		case 'o':
 			o.output = optarg;
 			o.given |= CTL_OPT_OUTPUT;
+			break;
+		case OPT_SINCE:
+			o.since = optarg;
+			o.given |= CTL_OPT_SINCE;
+			break;
+		case OPT_JOURNAL_DIR:
+			o.journal_dir = optarg;
+			o.given |= CTL_OPT_JOURNAL_DIR;
 			break;
 		case 'h':
 			usage(stdout);

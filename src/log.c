@@ -109,9 +109,10 @@ static const char *prio_name(int prio)
 	return prio >= 0 && prio < 8 ? n[prio] : "?";
 }
 
-static void emit(int prio, const char *msgid, const struct log_field *fields, size_t nfields, const char *msg)
+static void emit(int prio, const char *msgid, const struct log_field *fields, size_t nfields, const char *msg,
+		 bool always)
 {
-	if (!log_enabled(prio))
+	if (!always && !log_enabled(prio))
 		return;
 	if (sink) {
 		sink(prio, msgid, msg, sink_data);
@@ -160,21 +161,21 @@ static void emit(int prio, const char *msgid, const struct log_field *fields, si
 }
 
 static void vlog(int prio, const char *msgid, const struct log_field *fields, size_t nfields, int err,
-		 const char *fmt, va_list ap) __attribute__((format(printf, 6, 0)));
+		 bool always, const char *fmt, va_list ap) __attribute__((format(printf, 7, 0)));
 static void vlog(int prio, const char *msgid, const struct log_field *fields, size_t nfields, int err,
-		 const char *fmt, va_list ap)
+		 bool always, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	int n;
 
-	if (!log_enabled(prio))
+	if (!always && !log_enabled(prio))
 		return;
 	/* va_start is just above: a false positive of clang 14's analyzer */
 	// NOLINTNEXTLINE(clang-analyzer-valist.Uninitialized)
 	n = vsnprintf(msg, sizeof(msg), fmt, ap);
 	if (err && n >= 0 && (size_t)n < sizeof(msg))
 		snprintf(msg + n, sizeof(msg) - (size_t)n, ": %s", strerror(err));
-	emit(prio, msgid, fields, nfields, msg);
+	emit(prio, msgid, fields, nfields, msg, always);
 }
 
 void log_struct(int prio, const char *msgid, const struct log_field *fields, size_t nfields, const char *fmt, ...)
@@ -182,7 +183,16 @@ void log_struct(int prio, const char *msgid, const struct log_field *fields, siz
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(prio, msgid, fields, nfields, 0, fmt, ap);
+	vlog(prio, msgid, fields, nfields, 0, false, fmt, ap);
+	va_end(ap);
+}
+
+void log_data(int prio, const char *msgid, const struct log_field *fields, size_t nfields, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(prio, msgid, fields, nfields, 0, true, fmt, ap);
 	va_end(ap);
 }
 
@@ -191,7 +201,7 @@ void log_struct(int prio, const char *msgid, const struct log_field *fields, siz
 	{                                                                   \
 		va_list ap;                                                 \
 		va_start(ap, fmt);                                          \
-		vlog(prio, NULL, NULL, 0, 0, fmt, ap);                      \
+		vlog(prio, NULL, NULL, 0, 0, false, fmt, ap);                      \
 		va_end(ap);                                                 \
 	}
 
@@ -200,7 +210,7 @@ void log_err(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_ERR, NULL, NULL, 0, err, fmt, ap);
+	vlog(LOG_ERR, NULL, NULL, 0, err, false, fmt, ap);
 	va_end(ap);
 }
 
@@ -209,7 +219,7 @@ void log_warn(int err, const char *fmt, ...)
 	va_list ap;
 
 	va_start(ap, fmt);
-	vlog(LOG_WARNING, NULL, NULL, 0, err, fmt, ap);
+	vlog(LOG_WARNING, NULL, NULL, 0, err, false, fmt, ap);
 	va_end(ap);
 }
 

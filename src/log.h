@@ -32,6 +32,11 @@ struct log_field {
 void log_struct(int prio, const char *msgid, const struct log_field *fields, size_t nfields, const char *fmt, ...)
 	__attribute__((format(printf, 5, 6)));
 
+/* log_struct() whatever log_level says: for records that are data an
+ * operator reads back (the history summary), not messages. */
+void log_data(int prio, const char *msgid, const struct log_field *fields, size_t nfields, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
 void log_err(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void log_errx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warn(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

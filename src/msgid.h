@@ -17,5 +17,6 @@
 #define MSGID_MAP_COUNT         "82a632c6e520477da8d426f1a55812a5" /* KSM process near vm.max_map_count */
 #define MSGID_NUMA_MERGE        "e335db28262c4269857dc494288c5474" /* merge_across_nodes=1, several nodes */
 #define MSGID_INSPECT_STALE     "eb3bd2a1148a402695443b37ad5e2614" /* no fresh state_dir/processes */
+#define MSGID_HISTORY           "27eb3d69c51847cbb6752d84ca60ff1a" /* the summary of a period (history_period) */
 
 #endif

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "hazard.h"
+#include "history.h"
 #include "msgid.h"
 #include "report.h"
 #include "state.h"
@@ -93,6 +94,10 @@ struct pilot {
 	int64_t fs_count;               /* full_scans at the last boundary seen */
 	uint64_t fs_at_us;              /* when it was seen; 0 = no boundary yet */
 	double full_scan_s;             /* < 0 until two boundaries were seen */
+
+	/* the summary record of each history_period */
+	struct history hist;
+	bool hist_on;
 
 	struct pilot_stats stats;
 };
@@ -894,7 +899,7 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	}
 }
 
-/* ---- full scans ------------------------------------------------------------------ */
+/* ---- full scans and the history record ---------------------------------------- */
 
 /* The time between the last two full_scans increments seen at the ticks
  * (a tick's resolution; time with run=0 included). */
@@ -914,6 +919,35 @@ static void note_full_scan(struct pilot *pl, const struct sample *s, uint64_t no
 	}
 	pl->fs_seen = true;
 	pl->fs_count = fs;
+}
+
+/* Write the summary of the period that ends at now, and start the next. */
+static void write_history(struct pilot *pl, uint64_t now)
+{
+	struct log_field f[HISTORY_MAX_FIELDS];
+	char msg[512];
+	size_t n;
+
+	n = history_fields(&pl->hist, now, &pl->last, &pl->last_decision, f, ARRAY_SIZE(f));
+	history_message(&pl->hist, now, &pl->last, msg, sizeof(msg));
+	log_data(LOG_INFO, MSGID_HISTORY, f, n, "%s", msg);
+	history_start(&pl->hist, now, (int64_t)time(NULL));
+}
+
+static void note_history(struct pilot *pl, const struct sample *s, const struct ctl_decision *d, double dt,
+			 bool mode_changed, bool probe, uint64_t now)
+{
+	if (pl->cfg.history_period_ms == 0) {
+		pl->hist_on = false;
+		return;
+	}
+	if (!pl->hist_on) {
+		history_start(&pl->hist, now, (int64_t)time(NULL));
+		pl->hist_on = true;
+	}
+	history_add(&pl->hist, s, d, dt, mode_changed, probe);
+	if (history_due(&pl->hist, now, pl->cfg.history_period_ms))
+		write_history(pl, now);
 }
 
 #ifdef KSMPILOT_TEST_HOOKS
@@ -1004,6 +1038,7 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 	changed = log_decision(pl, &s, &d);
 	check_hazards(pl, &s, now / 1000);
 	publish(pl, &s, &d, now / 1000, changed);
+	note_history(pl, &s, &d, dt, mode_changed, d.wake != CTL_WAKE_NONE, now);
 	report_summary(sum, sizeof(sum), &s, &d);
 	notify_status(pl, sum);
 }
@@ -1243,6 +1278,9 @@ bool pilot_stop(struct pilot *pl)
 {
 	bool ok;
 
+	/* the period so far, so that history has no gap before a restart */
+	if (pl->hist_on && pl->hist.ticks && pl->have_last)
+		write_history(pl, pl->last_us);
 	/* what the controller learned, for the next start */
 	if (pl->have_last)
 		save_controller(pl, &pl->last);

@@ -5,26 +5,8 @@
 . tests/lib.sh
 set -u
 require_root
-command -v journalctl >/dev/null || skip "journalctl not installed"
-JD=/lib/systemd/systemd-journald
 make_tmp
-# a socket without a journald behind it is left from an earlier stop
-if ! pgrep -x systemd-journal >/dev/null; then
-	[ -x $JD ] || skip "no journald running and none to start"
-	touch "$TMPD/before-journald"
-	$JD > "$TMPD/journald.log" 2>&1 &
-	JPID=$!
-	track $JPID
-	# a socket left by an earlier journald exists already: wait for the
-	# one this journald binds (it makes it anew)
-	for i in $(seq 1 50); do
-		[ -S /run/systemd/journal/socket ] && [ /run/systemd/journal/socket -nt "$TMPD/before-journald" ] && break
-		sleep 0.1
-	done
-	sleep 0.5
-	kill -0 $JPID 2>/dev/null || skip "standalone journald did not start: $(cat "$TMPD/journald.log")"
-	note "started journald (pid $JPID)"
-fi
+need_journald
 
 K=$TMPD/ksm
 make_fake_ksm "$K"

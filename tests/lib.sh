@@ -219,3 +219,27 @@ wait_file() {
 	done
 	fail "timed out waiting for $f to hold '$v' (it holds '$(cat "$f" 2>/dev/null)')"
 }
+
+# need_journald: a journald to log to. Starts a standalone one only when
+# none runs (never a second: it would steal the sockets) and stops that
+# same one at exit; skips when there is none to start. Needs root.
+need_journald() {
+	local jd=/lib/systemd/systemd-journald i
+	command -v journalctl >/dev/null || skip "journalctl not installed"
+	# a socket without a journald behind it is left from an earlier stop
+	pgrep -x systemd-journal >/dev/null && return 0
+	[ -x $jd ] || skip "no journald running and none to start"
+	touch "$TMPD/before-journald"
+	$jd > "$TMPD/journald.log" 2>&1 &
+	JPID=$!
+	track $JPID
+	# a socket left by an earlier journald exists already: wait for the
+	# one this journald binds (it makes it anew)
+	for i in $(seq 1 50); do
+		[ -S /run/systemd/journal/socket ] && [ /run/systemd/journal/socket -nt "$TMPD/before-journald" ] && break
+		sleep 0.1
+	done
+	sleep 0.5
+	kill -0 $JPID 2>/dev/null || skip "standalone journald did not start: $(cat "$TMPD/journald.log")"
+	note "started journald (pid $JPID)"
+}

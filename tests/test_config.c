@@ -65,7 +65,8 @@ static const char NONDEFAULT[] =
 	"[kernel]\n"
 	"merge_across_nodes = 0\n"
 	"[metrics]\n"
-	"textfile = /var/lib/prometheus/node-exporter/ksm pilot.prom\n";
+	"textfile = /var/lib/prometheus/node-exporter/ksm pilot.prom\n"
+	"history_period = 15min\n";
 
 /* ---- helpers ------------------------------------------------------- */
 
@@ -131,7 +132,7 @@ static void expect_size_equal(const char *what, const struct size_spec *a, const
 static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 {
 	/* A new key needs a line below. */
-	assert_int_equal(cfg_key_count(), 32);
+	assert_int_equal(cfg_key_count(), 33);
 #define EQ(f)                                                                      \
 	do {                                                                       \
 		if (a->f != b->f)                                                  \
@@ -174,6 +175,7 @@ static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 	EQ(sleep_ms_max);
 	EQ(merge_across_nodes);
 	STREQ(textfile);
+	EQ(history_period_ms);
 #undef EQ
 #undef STREQ
 }

@@ -63,9 +63,9 @@ static struct world {
 static const char *const watched_ids[] = { MSGID_KSM_UNAVAILABLE, MSGID_WRITE_REJECTED, MSGID_NEGATIVE_PROFIT,
 					   MSGID_MAP_COUNT, MSGID_NUMA_MERGE, MSGID_NOTHING_TO_MERGE,
 					   MSGID_FOREIGN_CHANGE, MSGID_KSM_STARTED, MSGID_KSM_STOPPED,
-					   MSGID_INSPECT_STALE };
+					   MSGID_INSPECT_STALE, MSGID_HISTORY };
 enum { ID_UNAVAIL, ID_REJECTED, ID_PROFIT, ID_MAPS, ID_NUMA, ID_IDLE, ID_FOREIGN, ID_STARTED, ID_STOPPED,
-       ID_INSPECT };
+       ID_INSPECT, ID_HISTORY };
 
 static void sink(int prio, const char *msgid, const char *msg, void *ud)
 {
@@ -898,9 +898,10 @@ static void test_restart_reuses_controller_state(void **state)
 	world_fini();
 }
 
-/* Mode changes and probes counted from the decisions; the duration of a
- * full scan as the plant made it; all of it published. */
-static void test_counters(void **state)
+/* The history record once per history_period and at the stop, whatever
+ * log_level says; mode changes and probes counted from the decisions; the
+ * duration of a full scan as the plant made it; all of it published. */
+static void test_history_and_counters(void **state)
 {
 	struct pilot *p;
 	struct state_kv *kv = calloc(1, sizeof(*kv));
@@ -911,8 +912,9 @@ static void test_counters(void **state)
 
 	(void)state;
 	assert_non_null(kv);
-	world_init(24 * GiB, 4 * GiB, NULL);
+	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 60s");
 	p = start(EXIT_OK);
+	log_set_level(LOG_WARNING); /* decisions are not logged; the record is */
 	add_guest(512);
 	for (int t = 0; t < 185; t++) {
 		const struct ctl_decision *d;
@@ -929,7 +931,12 @@ static void test_counters(void **state)
 		}
 		last_scans = (uint64_t)w.cur.ksm.v[KSM_FULL_SCANS];
 		now_s += 1.0;
+		if (t == 58)
+			assert_int_equal(w.msgid_count[ID_HISTORY], 0);
 	}
+	/* at 60, 120 and 180 s */
+	assert_int_equal(w.msgid_count[ID_HISTORY], 3);
+	assert_int_equal(logged("history: saving"), 3);
 	assert_true(mode_changes >= 1 && probes >= 1);
 	assert_int_equal(pilot_stats(p)->mode_changes, mode_changes);
 	assert_int_equal(pilot_stats(p)->probes, probes);
@@ -940,7 +947,16 @@ static void test_counters(void **state)
 	assert_true(fabs(strtod(state_get(kv, "full_scan_seconds"), NULL) - scan_s) < 0.06);
 	assert_int_equal(strtoull(state_get(kv, "probes"), NULL, 10), probes);
 	assert_int_equal(strtoull(state_get(kv, "mode_changes"), NULL, 10), mode_changes);
+	/* the stop writes the part of the period so far */
 	assert_true(pilot_stop(p));
+	assert_int_equal(w.msgid_count[ID_HISTORY], 4);
+	pilot_free(p);
+	/* history_period = 0: none at all */
+	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 0");
+	p = start(EXIT_OK);
+	ticks(p, 100);
+	assert_true(pilot_stop(p));
+	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
 	pilot_free(p);
 	world_fini();
 	free(kv);
@@ -964,7 +980,7 @@ int main(void)
 		cmocka_unit_test(test_state_dir_untrusted),
 		cmocka_unit_test(test_textfile_reload),
 		cmocka_unit_test(test_unreadable_inputs_logged_once),
-		cmocka_unit_test(test_counters),
+		cmocka_unit_test(test_history_and_counters),
 		cmocka_unit_test(test_week),
 	};
 
