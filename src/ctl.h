@@ -29,6 +29,9 @@ enum {
 	CTL_OPT_OUTPUT = 1u << 1,
 	CTL_OPT_SINCE = 1u << 2,
 	CTL_OPT_JOURNAL_DIR = 1u << 3,
+	CTL_OPT_PROC_DIR = 1u << 4,
+	CTL_OPT_SYS_DIR = 1u << 5,
+	CTL_OPT_WINDOW = 1u << 6,
 };
 
 struct ctl_opts {
@@ -40,6 +43,9 @@ struct ctl_opts {
 	const char *output;             /* -o FILE, or NULL: standard output */
 	const char *since;              /* --since (history) */
 	const char *journal_dir;        /* --journal-dir (history); NULL: the local journal */
+	const char *proc_dir;           /* --proc-dir (doctor), default /proc */
+	const char *sys_dir;            /* --sys-dir (doctor), default /sys */
+	const char *window;             /* --window (doctor) */
 	unsigned given;                 /* CTL_OPT_* seen on the command line */
 };
 
@@ -70,5 +76,6 @@ int ctl_import(const struct ctl_opts *o, int argc, char **argv);
 int ctl_reload(const struct ctl_opts *o, int argc, char **argv);
 int ctl_inspect(const struct ctl_opts *o, int argc, char **argv);
 int ctl_history(const struct ctl_opts *o, int argc, char **argv);
+int ctl_doctor(const struct ctl_opts *o, int argc, char **argv);
 
 #endif

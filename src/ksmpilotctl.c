@@ -22,6 +22,8 @@ static const struct ctl_cmd commands[] = {
 	  ctl_inspect },
 	{ "history", "[--since TIME] [--json]", "the daemon's hourly records from the journal, with a trend line",
 	  CTL_OPT_JSON | CTL_OPT_SINCE | CTL_OPT_JOURNAL_DIR, ctl_history },
+	{ "doctor", "[--json]", "why nothing merges: findings with evidence and fix; exit 1 if one needs action",
+	  CTL_OPT_JSON | CTL_OPT_PROC_DIR | CTL_OPT_SYS_DIR | CTL_OPT_WINDOW, ctl_doctor },
 };
 
 /* Command-specific options, for the messages about them. */
@@ -33,6 +35,9 @@ static const struct {
 	{ CTL_OPT_OUTPUT, "-o" },
 	{ CTL_OPT_SINCE, "--since" },
 	{ CTL_OPT_JOURNAL_DIR, "--journal-dir" },
+	{ CTL_OPT_PROC_DIR, "--proc-dir" },
+	{ CTL_OPT_SYS_DIR, "--sys-dir" },
+	{ CTL_OPT_WINDOW, "--window" },
 };
 
 static void usage(FILE *f)
@@ -60,6 +65,9 @@ static void usage(FILE *f)
 		"                             instead of standard output\n"
 		"      --since TIME           history: from TIME (-7d, -12h, YYYY-MM-DD [HH:MM]; default -7d)\n"
 		"      --journal-dir DIR      history: read the journal files in DIR\n"
+		"      --proc-dir DIR         doctor: the proc directory (default /proc)\n"
+		"      --sys-dir DIR          doctor: the sysfs root (default /sys)\n"
+		"      --window DURATION      doctor: watch ksmd and the knobs this long (default 2s)\n"
 		"  -h, --help                 show this help and exit\n"
 		"  -V, --version              show the version and exit\n"
 		"\n"
@@ -69,7 +77,7 @@ static void usage(FILE *f)
 		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
 }
 
-enum { OPT_STATE_DIR = 256, OPT_SYSFS, OPT_JSON, OPT_SINCE, OPT_JOURNAL_DIR };
+enum { OPT_STATE_DIR = 256, OPT_SYSFS, OPT_JSON, OPT_SINCE, OPT_JOURNAL_DIR, OPT_PROC_DIR, OPT_SYS_DIR, OPT_WINDOW };
 
 int main(int argc, char **argv)
 {
@@ -81,11 +89,14 @@ int main(int argc, char **argv)
 		{ "output", required_argument, NULL, 'o' },
 		{ "since", required_argument, NULL, OPT_SINCE },
 		{ "journal-dir", required_argument, NULL, OPT_JOURNAL_DIR },
+		{ "proc-dir", required_argument, NULL, OPT_PROC_DIR },
+		{ "sys-dir", required_argument, NULL, OPT_SYS_DIR },
+		{ "window", required_argument, NULL, OPT_WINDOW },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl_opts o = { .config = KSMPILOT_CONFIG, .sysfs = KSM_SYSFS_DIR };
+	struct ctl_opts o = { .config = KSMPILOT_CONFIG, .sysfs = KSM_SYSFS_DIR, .proc_dir = "/proc", .sys_dir = "/sys" };
 	const struct ctl_cmd *cmd = NULL;
 	int c;
 
@@ -118,6 +129,18 @@ int main(int argc, char **argv)
 		case OPT_JOURNAL_DIR:
 			o.journal_dir = optarg;
 			o.given |= CTL_OPT_JOURNAL_DIR;
+			break;
+		case OPT_PROC_DIR:
+			o.proc_dir = optarg;
+			o.given |= CTL_OPT_PROC_DIR;
+			break;
+		case OPT_SYS_DIR:
+			o.sys_dir = optarg;
+			o.given |= CTL_OPT_SYS_DIR;
+			break;
+		case OPT_WINDOW:
+			o.window = optarg;
+			o.given |= CTL_OPT_WINDOW;
 			break;
 		case 'h':
 			usage(stdout);
