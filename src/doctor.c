@@ -277,6 +277,24 @@ static const char *tuner_of(const char *comm, const char *const *args, size_t n)
 	return NULL;
 }
 
+/* A ksmpilotd that writes the KSM knobs in ksm_dir: not --dry-run, not
+ * --once, not on another --sysfs-dir (a test's fake tree). */
+static bool ksmpilotd_tunes(const char *const *args, size_t n, const char *ksm_dir)
+{
+	const char *dir = KSM_SYSFS_DIR;
+
+	for (size_t i = 1; i < n; i++) {
+		if (strcmp(args[i], "--dry-run") == 0 || strcmp(args[i], "--once") == 0 ||
+		    strcmp(args[i], "--check-config") == 0 || strcmp(args[i], "--dump-config") == 0)
+			return false;
+		if (strcmp(args[i], "--sysfs-dir") == 0 && i + 1 < n)
+			dir = args[++i];
+		else if (strncmp(args[i], "--sysfs-dir=", 12) == 0)
+			dir = args[i] + 12;
+	}
+	return strcmp(dir, ksm_dir) == 0;
+}
+
 static void add_tuner(struct doctor_input *in, const char *what, int pid)
 {
 	if (in->ntuners < DOCTOR_MAX_TUNERS)
@@ -331,7 +349,8 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	tuner = n ? tuner_of(comm, args, n) : NULL;
 	if (tuner)
 		add_tuner(in, tuner, pid);
-	else if (strcmp(comm, "ksmpilotd") == 0 && (!in->daemon_running || pid != daemon_pid))
+	else if (strcmp(comm, "ksmpilotd") == 0 && (!in->daemon_running || pid != daemon_pid) &&
+		 ksmpilotd_tunes(args, n, p->ksm_dir))
 		add_tuner(in, "another ksmpilotd", pid);
 	if (re && n && regexec(re, joined, 0, NULL, 0) == 0) {
 		in->guest_re_matches++;

@@ -525,10 +525,23 @@ static void test_foreign_tuner(void **unused)
 	daemon_runs("run=1\nhazard_foreign_tuner=0\nforeign_changes=1\n");
 	run_doctor(NULL);
 	expect("foreign-tuner", DOCTOR_INFO, "1 knob changes since");
-	/* another ksmpilotd, not the one holding this state_dir */
-	process(800, "ksmpilotd", ARGS("/usr/sbin/ksmpilotd\0-c\0/tmp/other.conf\0"), NULL, NULL);
-	run_doctor(NULL);
-	expect("foreign-tuner", DOCTOR_ACTION, "another ksmpilotd (pid 800)");
+	/* another ksmpilotd, not the one holding this state_dir; those on
+	 * another KSM directory, dry runs and --once tune nothing here */
+	{
+		char args[600];
+		int n = snprintf(args, sizeof(args), "/usr/sbin/ksmpilotd%c-c%c/tmp/other.conf%c--sysfs-dir=%s%c", 0, 0, 0,
+				 ksm, 0);
+		process(810, "ksmpilotd", ARGS("/usr/sbin/ksmpilotd\0--sysfs-dir\0/tmp/fake/ksm\0"), NULL, NULL);
+		process(811, "ksmpilotd", ARGS("/usr/sbin/ksmpilotd\0--dry-run\0"), NULL, NULL);
+		process(812, "ksmpilotd", ARGS("/usr/sbin/ksmpilotd\0--once\0"), NULL, NULL);
+		run_doctor(NULL);
+		expect("foreign-tuner", DOCTOR_INFO, NULL);
+		process(800, "ksmpilotd", args, (size_t)n, NULL, NULL);
+		run_doctor(NULL);
+		expect("foreign-tuner", DOCTOR_ACTION, "another ksmpilotd (pid 800)");
+		for (unsigned i = 0; i < rep.n; i++)
+			assert_null(strstr(rep.f[i].evidence, "pid 81"));
+	}
 }
 
 static void test_guest_cmdline(void **unused)
