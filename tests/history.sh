@@ -35,6 +35,7 @@ sleep 1.3
 kill -TERM $D
 wait $D || fail "daemon exited $?"
 [ -s "$TMPD/stderr" ] && { cat "$TMPD/stderr"; fail "journal target wrote to stderr"; }
+journald_kept
 journalctl --sync 2>/dev/null
 
 # the records carry their MESSAGE_ID and fields, whatever log_level says

@@ -227,11 +227,13 @@ need_journald() {
 	local jd=/lib/systemd/systemd-journald i
 	command -v journalctl >/dev/null || skip "journalctl not installed"
 	# a socket without a journald behind it is left from an earlier stop
-	pgrep -x systemd-journal >/dev/null && return 0
+	JOURNALD_PID=$(pgrep -x -o systemd-journal)
+	[ -n "$JOURNALD_PID" ] && return 0
 	[ -x $jd ] || skip "no journald running and none to start"
 	touch "$TMPD/before-journald"
 	$jd > "$TMPD/journald.log" 2>&1 &
 	JPID=$!
+	JOURNALD_PID=$JPID
 	track $JPID
 	# a socket left by an earlier journald exists already: wait for the
 	# one this journald binds (it makes it anew)
@@ -242,4 +244,12 @@ need_journald() {
 	sleep 0.5
 	kill -0 $JPID 2>/dev/null || skip "standalone journald did not start: $(cat "$TMPD/journald.log")"
 	note "started journald (pid $JPID)"
+}
+
+# journald_kept: skip when the journald found or started by need_journald
+# went away during the test (another test on the machine stopped its own):
+# what was logged meanwhile is not in the journal.
+journald_kept() {
+	kill -0 "$JOURNALD_PID" 2>/dev/null ||
+		skip "journald (pid $JOURNALD_PID) was stopped by someone else during the test"
 }
