@@ -111,7 +111,16 @@ void guest_name(const char *const *args, size_t n, const char *comm, int pid, co
 		libvirt_domain(libvirt_dir, pid, name, sizeof(name));
 	if (id && id[0] && strspn(id, "0123456789") == strlen(id) && strlen(id) < 12) {
 		char both[GUEST_NAME_MAX];
-		snprintf(both, sizeof(both), "%s%s%s", id, name[0] ? ":" : "", name);
+		size_t k = strlen(id), m; /* id: under 12 digits */
+
+		memcpy(both, id, k);
+		if (name[0]) {
+			both[k++] = ':';
+			m = strnlen(name, sizeof(both) - k - 1);
+			memcpy(both + k, name, m);
+			k += m;
+		}
+		both[k] = '\0';
 		snprintf(out, outlen, "%s", both);
 	} else if (name[0]) {
 		snprintf(out, outlen, "%s", name);
