@@ -9,7 +9,7 @@ set -u
 require_root
 make_tmp
 need_journald
-CTL=$B/ksmpilotctl
+CTL="$WRAP $B/ksmpilotctl"
 K=$TMPD/ksm
 make_fake_ksm "$K"
 echo 1000 > "$K/pages_sharing"
@@ -34,8 +34,8 @@ echo 4096000 > "$K/general_profit"
 sleep 1.3
 kill -TERM $D
 wait $D || fail "daemon exited $?"
-[ -s "$TMPD/stderr" ] && { cat "$TMPD/stderr"; fail "journal target wrote to stderr"; }
 journald_kept
+[ -s "$TMPD/stderr" ] && { cat "$TMPD/stderr"; fail "journal target wrote to stderr"; }
 journalctl --sync 2>/dev/null
 
 # the records carry their MESSAGE_ID and fields, whatever log_level says

@@ -20,6 +20,7 @@ wait_file "$K/run" 1
 sleep 1
 kill -TERM $D
 wait $D || fail "daemon failed"
+journald_kept
 [ -s "$TMPD/stderr" ] && { cat "$TMPD/stderr"; fail "journal target wrote to stderr"; }
 
 journalctl --sync 2>/dev/null
