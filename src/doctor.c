@@ -39,18 +39,6 @@ const char *doctor_severity_name(enum doctor_severity s)
 
 /* ---- reading ------------------------------------------------------------------- */
 
-static ssize_t read_at(int dirfd, const char *name, char *buf, size_t len)
-{
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = pread_text(fd, buf, len);
-	close(fd);
-	return n;
-}
-
 /* The pid of the process named ksmd, or 0. */
 static int find_ksmd(DIR *d)
 {
@@ -64,7 +52,7 @@ static int find_ksmd(DIR *d)
 		if (pid <= 0)
 			continue;
 		snprintf(name, sizeof(name), "%s/comm", de->d_name);
-		if (read_at(dirfd(d), name, comm, sizeof(comm)) > 0 && strcmp(comm, "ksmd") == 0)
+		if (read_text_at(dirfd(d), name, comm, sizeof(comm)) > 0 && strcmp(comm, "ksmd") == 0)
 			return (int)pid;
 	}
 	return 0;
@@ -92,7 +80,7 @@ void doctor_sample(const struct doctor_paths *p, struct doctor_sample *out)
 		long tck = sysconf(_SC_CLK_TCK);
 
 		snprintf(name, sizeof(name), "%d/stat", pid);
-		if (pid > 0 && read_at(dirfd(d), name, stat, sizeof(stat)) > 0 &&
+		if (pid > 0 && read_text_at(dirfd(d), name, stat, sizeof(stat)) > 0 &&
 		    sample_parse_stat_ticks(stat, &ticks) == 0) {
 			out->ksmd_visible = true;
 			out->ksmd_cpu_s = (double)ticks / (double)(tck > 0 ? tck : 100);
@@ -325,7 +313,7 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	joined = malloc(CMDLINE_MAX + 1);
 	if (!cmd || !joined)
 		goto out;
-	r = read_at(pfd, "comm", comm, sizeof(comm));
+	r = read_text_at(pfd, "comm", comm, sizeof(comm));
 	if (r < 0)
 		goto out; /* gone */
 	text_sanitize(comm);
@@ -359,11 +347,11 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	memset(&pr, 0, sizeof(pr));
 	pr.pid = pid;
 	snprintf(pr.comm, sizeof(pr.comm), "%s", comm);
-	r = read_at(pfd, "ksm_stat", stat, sizeof(stat));
+	r = read_text_at(pfd, "ksm_stat", stat, sizeof(stat));
 	if (r >= 0) {
 		pr.have_ksm_stat = true;
 		parse_ksm_stat(stat, &pr);
-		if (!strstr(stat, "ksm_merging_pages") && read_at(pfd, "ksm_merging_pages", stat, sizeof(stat)) > 0)
+		if (!strstr(stat, "ksm_merging_pages") && read_text_at(pfd, "ksm_merging_pages", stat, sizeof(stat)) > 0)
 			pr.merging_pages = strtoll(stat, NULL, 10);
 	} else if (r == -EACCES || r == -EPERM) {
 		in->ksm_stat_denied++;
@@ -455,15 +443,11 @@ int doctor_gather(const struct doctor_paths *p, const struct cfg *cfg, struct do
 	in->numa_nodes = hazard_numa_nodes(path);
 	snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/enabled", p->sys_dir);
 	{
-		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd >= 0) {
-			char buf[128];
-			if (pread_text(fd, buf, sizeof(buf)) > 0) {
-				const char *a = strchr(buf, '['), *b = a ? strchr(a, ']') : NULL;
-				if (a && b && b - a - 1 < (ptrdiff_t)sizeof(in->thp_enabled))
-					snprintf(in->thp_enabled, sizeof(in->thp_enabled), "%.*s", (int)(b - a - 1), a + 1);
-			}
-			close(fd);
+		char buf[128];
+		if (read_text_at(AT_FDCWD, path, buf, sizeof(buf)) > 0) {
+			const char *a = strchr(buf, '['), *b = a ? strchr(a, ']') : NULL;
+			if (a && b && b - a - 1 < (ptrdiff_t)sizeof(in->thp_enabled))
+				snprintf(in->thp_enabled, sizeof(in->thp_enabled), "%.*s", (int)(b - a - 1), a + 1);
 		}
 	}
 	{
@@ -647,6 +631,14 @@ static void check_advisor(const struct doctor_input *in, struct doctor_report *r
 	ev(f, "advisor_mode=scan-time; pages_to_scan=%" PRId64, val(in, KSM_PAGES_TO_SCAN));
 }
 
+/* rmap items KSM tracks now: shared + sharing + unshared + volatile. */
+static int64_t tracked_pages(const struct doctor_input *in)
+{
+	struct sample s = { .ksm = in->after.v };
+
+	return (int64_t)sample_rmap_items(&s);
+}
+
 static bool uses_ksm(const struct doctor_proc *p)
 {
 	return p->rmap_items > 0 || p->merging_pages > 0 || p->mergeable || p->merge_any || p->mergeable_kb > 0;
@@ -657,12 +649,8 @@ static void check_mergeable(const struct doctor_input *in, struct doctor_report 
 	struct doctor_finding *f;
 	unsigned users = 0;
 	uint64_t marked = 0;
-	int64_t tracked = 0;
-	static const enum ksm_item t[] = { KSM_PAGES_SHARED, KSM_PAGES_SHARING, KSM_PAGES_UNSHARED,
-					   KSM_PAGES_VOLATILE };
+	int64_t tracked = tracked_pages(in);
 
-	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
-		tracked += has(in, t[i]) && val(in, t[i]) > 0 ? val(in, t[i]) : 0;
 	for (unsigned i = 0; i < in->nprocs; i++) {
 		users += uses_ksm(&in->procs[i]);
 		marked += in->procs[i].mergeable_kb;
@@ -811,16 +799,12 @@ static void check_numa(const struct doctor_input *in, struct doctor_report *r)
 static void check_profit(const struct doctor_input *in, struct doctor_report *r)
 {
 	struct doctor_finding *f;
-	int64_t rmap = 0, per_process = 0;
-	static const enum ksm_item t[] = { KSM_PAGES_SHARED, KSM_PAGES_SHARING, KSM_PAGES_UNSHARED,
-					   KSM_PAGES_VOLATILE };
+	int64_t rmap = tracked_pages(in), per_process = 0;
 
 	if (!has(in, KSM_GENERAL_PROFIT)) {
 		add(r, "negative-profit", DOCTOR_OK, NULL, "This kernel has no general_profit (before 6.4)");
 		return;
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
-		rmap += has(in, t[i]) ? val(in, t[i]) : 0;
 	for (unsigned i = 0; i < in->nprocs; i++)
 		per_process += in->procs[i].rmap_items;
 	if (val(in, KSM_GENERAL_PROFIT) >= 0) {

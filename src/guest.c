@@ -3,11 +3,9 @@
 
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util.h"
 
@@ -78,17 +76,10 @@ static int libvirt_domain(const char *dir, int pid, char *out, size_t outlen)
 	while ((de = readdir(d)) != NULL) {
 		size_t len = strlen(de->d_name);
 		char buf[32];
-		int fd;
-		ssize_t got;
 
 		if (len <= 4 || strcmp(de->d_name + len - 4, ".pid") != 0)
 			continue;
-		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-		if (fd < 0)
-			continue;
-		got = pread_text(fd, buf, sizeof(buf));
-		close(fd);
-		if (got > 0 && strtol(buf, NULL, 10) == pid) {
+		if (read_text_at(dirfd(d), de->d_name, buf, sizeof(buf)) > 0 && strtol(buf, NULL, 10) == pid) {
 			snprintf(out, outlen, "%.*s", (int)(len - 4), de->d_name);
 			r = 0;
 			break;
@@ -111,10 +102,12 @@ void guest_name(const char *const *args, size_t n, const char *comm, int pid, co
 		libvirt_domain(libvirt_dir, pid, name, sizeof(name));
 	if (id && id[0] && strspn(id, "0123456789") == strlen(id) && strlen(id) < 12) {
 		char both[GUEST_NAME_MAX];
-		size_t k = strlen(id), m; /* id: under 12 digits */
+		size_t k = strlen(id); /* under 12 digits */
 
 		memcpy(both, id, k);
 		if (name[0]) {
+			size_t m;
+
 			both[k++] = ':';
 			m = strnlen(name, sizeof(both) - k - 1);
 			memcpy(both + k, name, m);

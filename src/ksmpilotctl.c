@@ -4,6 +4,7 @@
  * or after the command name. See ksmpilotctl(8). */
 #include <errno.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,19 +27,40 @@ static const struct ctl_cmd commands[] = {
 	  CTL_OPT_JSON | CTL_OPT_PROC_DIR | CTL_OPT_SYS_DIR | CTL_OPT_WINDOW, ctl_doctor },
 };
 
-/* Command-specific options, for the messages about them. */
+enum { OPT_STATE_DIR = 256, OPT_SYSFS, OPT_JSON, OPT_SINCE, OPT_JOURNAL_DIR, OPT_PROC_DIR, OPT_SYS_DIR, OPT_WINDOW };
+
+/* Command-specific options: getopt's value, the bit, the name for the
+ * messages, and where a value goes (0: --json, a flag). */
 static const struct {
+	int id;
 	unsigned bit;
 	const char *name;
+	size_t field;
 } opt_names[] = {
-	{ CTL_OPT_JSON, "--json" },
-	{ CTL_OPT_OUTPUT, "-o" },
-	{ CTL_OPT_SINCE, "--since" },
-	{ CTL_OPT_JOURNAL_DIR, "--journal-dir" },
-	{ CTL_OPT_PROC_DIR, "--proc-dir" },
-	{ CTL_OPT_SYS_DIR, "--sys-dir" },
-	{ CTL_OPT_WINDOW, "--window" },
+	{ OPT_JSON, CTL_OPT_JSON, "--json", 0 },
+	{ 'o', CTL_OPT_OUTPUT, "-o", offsetof(struct ctl_opts, output) },
+	{ OPT_SINCE, CTL_OPT_SINCE, "--since", offsetof(struct ctl_opts, since) },
+	{ OPT_JOURNAL_DIR, CTL_OPT_JOURNAL_DIR, "--journal-dir", offsetof(struct ctl_opts, journal_dir) },
+	{ OPT_PROC_DIR, CTL_OPT_PROC_DIR, "--proc-dir", offsetof(struct ctl_opts, proc_dir) },
+	{ OPT_SYS_DIR, CTL_OPT_SYS_DIR, "--sys-dir", offsetof(struct ctl_opts, sys_dir) },
+	{ OPT_WINDOW, CTL_OPT_WINDOW, "--window", offsetof(struct ctl_opts, window) },
 };
+
+/* A command-specific option: recorded in o; false when c is not one. */
+static bool take_option(struct ctl_opts *o, int c, const char *arg)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(opt_names); i++) {
+		if (opt_names[i].id != c)
+			continue;
+		o->given |= opt_names[i].bit;
+		if (opt_names[i].field)
+			*(const char **)(void *)((char *)o + opt_names[i].field) = arg;
+		else
+			o->json = true;
+		return true;
+	}
+	return false;
+}
 
 static void usage(FILE *f)
 {
@@ -77,8 +99,6 @@ static void usage(FILE *f)
 		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
 }
 
-enum { OPT_STATE_DIR = 256, OPT_SYSFS, OPT_JSON, OPT_SINCE, OPT_JOURNAL_DIR, OPT_PROC_DIR, OPT_SYS_DIR, OPT_WINDOW };
-
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -114,34 +134,6 @@ int main(int argc, char **argv)
 		case OPT_SYSFS:
 			o.sysfs = optarg;
 			break;
-		case OPT_JSON:
-			o.json = true;
-			o.given |= CTL_OPT_JSON;
-			break;
-		case 'o':
-			o.output = optarg;
-			o.given |= CTL_OPT_OUTPUT;
-			break;
-		case OPT_SINCE:
-			o.since = optarg;
-			o.given |= CTL_OPT_SINCE;
-			break;
-		case OPT_JOURNAL_DIR:
-			o.journal_dir = optarg;
-			o.given |= CTL_OPT_JOURNAL_DIR;
-			break;
-		case OPT_PROC_DIR:
-			o.proc_dir = optarg;
-			o.given |= CTL_OPT_PROC_DIR;
-			break;
-		case OPT_SYS_DIR:
-			o.sys_dir = optarg;
-			o.given |= CTL_OPT_SYS_DIR;
-			break;
-		case OPT_WINDOW:
-			o.window = optarg;
-			o.given |= CTL_OPT_WINDOW;
-			break;
 		case 'h':
 			usage(stdout);
 			return CTL_OK;
@@ -149,6 +141,8 @@ int main(int argc, char **argv)
 			printf("ksmpilotctl %s\n", KSMPILOT_VERSION);
 			return CTL_OK;
 		default:
+			if (take_option(&o, c, optarg))
+				break;
 			usage(stderr);
 			return CTL_USAGE;
 		}

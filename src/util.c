@@ -687,6 +687,18 @@ ssize_t pread_text(int fd, char *buf, size_t len)
 	return n;
 }
 
+ssize_t read_text_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = pread_text(fd, buf, len);
+	close(fd);
+	return n;
+}
+
 size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	uint32_t c, min;

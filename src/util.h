@@ -84,6 +84,8 @@ int dir_open_trusted(const char *path, bool create, char *why, size_t why_len);
 /* pread() the whole of a small file from offset 0 into buf, NUL-terminate,
  * strip one trailing newline. Returns length or -errno. */
 ssize_t pread_text(int fd, char *buf, size_t len);
+/* The same for the file name under dirfd (AT_FDCWD for a path). */
+ssize_t read_text_at(int dirfd, const char *name, char *buf, size_t len);
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), with its code
  * point in *cp; 0 when the bytes there are not valid UTF-8 (overlong forms,

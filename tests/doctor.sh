@@ -35,9 +35,7 @@ doc doctor --since -1d > /dev/null 2>&1; [ $? = 2 ] || fail "an option of anothe
 # ksmpilotd runs on this tree and keeps KSM running: nothing needs action
 fake_conf "$TMPD/k.conf" "$S" "[memory]
 target_available = 100%"
-$WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
-D=$!
-track $D
+start_daemon "$TMPD/log" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr
 wait_file "$K/run" 1
 for i in $(seq 1 50); do [ -s "$S/state" ] && break; sleep 0.1; done
 doc doctor > "$TMPD/out" 2>&1

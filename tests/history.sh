@@ -20,9 +20,7 @@ echo -200000 > "$K/general_profit"
 printf '[daemon]\ninterval = 200ms\nstate_dir = %s\nlog_level = warning\n[memory]\ntarget_available = 100%%\n[metrics]\nhistory_period = 1s\n' \
 	"$TMPD/state" > "$TMPD/k.conf"
 start=$(date +%s)
-$WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=journal 2> "$TMPD/stderr" &
-D=$!
-track $D
+start_daemon "$TMPD/stderr" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=journal
 wait_file "$K/run" 1
 # the kernel side moves on: 3 full scans, pages merged, the profit turns
 sleep 1.2

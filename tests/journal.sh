@@ -13,9 +13,7 @@ make_fake_ksm "$K"
 echo "none [scan-time]" > "$K/advisor_mode"
 fake_conf "$TMPD/k.conf" "$TMPD/state" "[memory]
 target_available = 100%"
-$WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=journal 2> "$TMPD/stderr" &
-D=$!
-track $D
+start_daemon "$TMPD/stderr" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=journal
 wait_file "$K/run" 1
 sleep 1
 kill -TERM $D

@@ -42,6 +42,16 @@ shipped_value() {
 # track PID: stop PID (TERM, then KILL) at exit
 track() { CLEANUP_PIDS="$CLEANUP_PIDS $1"; }
 
+# start_daemon STDERR ARGS...: ksmpilotd ARGS in the background (under
+# $WRAP), its stderr to STDERR; D is its pid, stopped at exit
+start_daemon() {
+	local err=$1
+	shift
+	$WRAP $KSMPILOTD "$@" 2> "$err" &
+	D=$!
+	track $D
+}
+
 stop_pid() {
 	local p=$1 i
 	kill -TERM "$p" 2>/dev/null || return 0
@@ -224,26 +234,35 @@ wait_file() {
 # none runs (never a second: it would steal the sockets) and stops that
 # same one at exit; skips when there is none to start. Needs root.
 need_journald() {
-	local jd=/lib/systemd/systemd-journald i
+	local jd=/lib/systemd/systemd-journald i token
 	command -v journalctl >/dev/null || skip "journalctl not installed"
 	# a socket without a journald behind it is left from an earlier stop
 	JOURNALD_PID=$(pgrep -x -o systemd-journal)
-	[ -n "$JOURNALD_PID" ] && return 0
-	[ -x $jd ] || skip "no journald running and none to start"
-	touch "$TMPD/before-journald"
-	$jd > "$TMPD/journald.log" 2>&1 &
-	JPID=$!
-	JOURNALD_PID=$JPID
-	track $JPID
-	# a socket left by an earlier journald exists already: wait for the
-	# one this journald binds (it makes it anew)
-	for i in $(seq 1 50); do
-		[ -S /run/systemd/journal/socket ] && [ /run/systemd/journal/socket -nt "$TMPD/before-journald" ] && break
+	if [ -z "$JOURNALD_PID" ]; then
+		[ -x $jd ] || skip "no journald running and none to start"
+		touch "$TMPD/before-journald"
+		$jd > "$TMPD/journald.log" 2>&1 &
+		JPID=$!
+		JOURNALD_PID=$JPID
+		track $JPID
+		# a socket left by an earlier journald exists already: wait for
+		# the one this journald binds (it makes it anew)
+		for i in $(seq 1 50); do
+			[ -S /run/systemd/journal/socket ] && [ /run/systemd/journal/socket -nt "$TMPD/before-journald" ] && break
+			sleep 0.1
+		done
+		sleep 0.5
+		kill -0 $JPID 2>/dev/null || skip "standalone journald did not start: $(cat "$TMPD/journald.log")"
+		note "started journald (pid $JPID)"
+	fi
+	# it takes records: one through the native socket, read back
+	token="probe-$$-$RANDOM"
+	printf 'MESSAGE=%s\nSYSLOG_IDENTIFIER=ksmpilot-test-probe\n' "$token" | logger --journald 2>/dev/null
+	for i in $(seq 1 20); do
+		journalctl --no-pager -q -t ksmpilot-test-probe 2>/dev/null | grep -q "$token" && return 0
 		sleep 0.1
 	done
-	sleep 0.5
-	kill -0 $JPID 2>/dev/null || skip "standalone journald did not start: $(cat "$TMPD/journald.log")"
-	note "started journald (pid $JPID)"
+	skip "journald (pid $JOURNALD_PID) takes no records: its socket is gone or taken by another journald"
 }
 
 # journald_kept: skip when the journald found or started by need_journald

@@ -32,9 +32,7 @@ fake_conf "$TMPD/k.conf" "$TMPD/state" "[memory]
 target_available = 100%
 [metrics]
 textfile = $PROM"
-$WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
-D=$!
-track $D
+start_daemon "$TMPD/log" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr
 for i in $(seq 1 100); do [ -s "$PROM" ] && break; sleep 0.1; done
 [ -s "$PROM" ] || fail "no textfile"
 promtool check metrics < "$PROM" > "$TMPD/lint" 2>&1 || { cat "$TMPD/lint"; fail "promtool check metrics on the textfile"; }

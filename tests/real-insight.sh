@@ -34,9 +34,7 @@ printf '[daemon]\ninterval = 1s\nstate_dir = %s\n[memory]\ntarget_available = 10
 	"$TMPD/state" > "$TMPD/k.conf.d/test.conf"
 start=$(date +%s)
 t0=$(ksmd_ticks)
-$WRAP $KSMPILOTD -c "$TMPD/k.conf" --log-target=journal 2> "$TMPD/log" &
-D=$!
-track $D
+start_daemon "$TMPD/log" -c "$TMPD/k.conf" --log-target=journal
 wait_for 300 sh -c "[ \$(cat $(printf '/proc/%s/ksm_merging_pages ' $pids) 2>/dev/null | awk '{s+=\$1} END {print s+0}') -ge $want ]" ||
 	fail "not $want pages merged in 300 s: $(merged_pages $pids)"
 note "merged $(merged_pages $pids) pages"
