@@ -300,7 +300,7 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	int pfd;
 	struct doctor_proc pr;
 	const char *tuner;
-	bool matches = false;
+	bool matches;
 
 	{
 		char name[24];
@@ -340,10 +340,7 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	else if (strcmp(comm, "ksmpilotd") == 0 && (!in->daemon_running || pid != daemon_pid) &&
 		 ksmpilotd_tunes(args, n, p->ksm_dir))
 		add_tuner(in, "another ksmpilotd", pid);
-	if (re && n && regexec(re, joined, 0, NULL, 0) == 0) {
-		in->guest_re_matches++;
-		matches = true;
-	}
+	matches = re && n && regexec(re, joined, 0, NULL, 0) == 0;
 	memset(&pr, 0, sizeof(pr));
 	pr.pid = pid;
 	snprintf(pr.comm, sizeof(pr.comm), "%s", comm);
@@ -459,6 +456,8 @@ int doctor_gather(const struct doctor_paths *p, const struct cfg *cfg, struct do
 		}
 	}
 	walk_proc(in, p, cfg);
+	if (cfg->guest_cmdline[0])
+		in->qemu_err = qemu_count(p->proc_dir, cfg->guest_cmdline, &in->qemu);
 	return 0;
 }
 
@@ -950,17 +949,30 @@ static void check_guest_cmdline(const struct doctor_input *in, struct doctor_rep
 		ev(f, "guest_cmdline = %s", re);
 		return;
 	}
-	if (in->guest_re_matches == 0) {
+	if (in->qemu_err < 0) {
+		f = add(r, "guest-cmdline", DOCTOR_INFO, "Run ksmpilotctl doctor as root.",
+			"Not checked what guest_cmdline matches");
+		ev(f, "%s", strerror(-in->qemu_err));
+		return;
+	}
+	if (in->qemu.matched == 0) {
 		f = add(r, "guest-cmdline", DOCTOR_ACTION,
 			"Correct guest_cmdline (ksmpilot.conf(5)) to match your guests' command lines, or leave it "
 			"empty; as it is, guest memory never counts as pressure.",
 			"guest_cmdline matches no running process");
-		ev(f, "guest_cmdline = %s; %u command lines looked at", re, in->scanned);
-		return;
+	} else if (in->qemu.qemu_matched < in->qemu.qemu) {
+		f = add(r, "guest-cmdline", DOCTOR_ACTION,
+			"Widen guest_cmdline, or use the pattern ksmpilotd --check-config proposes: " QEMU_GUEST_REGEX,
+			"guest_cmdline misses %u of the %u QEMU processes", in->qemu.qemu - in->qemu.qemu_matched,
+			in->qemu.qemu);
+	} else {
+		f = add(r, "guest-cmdline", DOCTOR_OK, NULL, "guest_cmdline matches %u process%s", in->qemu.matched,
+			in->qemu.matched == 1 ? "" : "es");
 	}
-	f = add(r, "guest-cmdline", DOCTOR_OK, NULL, "guest_cmdline matches %u process%s", in->guest_re_matches,
-		in->guest_re_matches == 1 ? "" : "es");
-	ev(f, "guest_cmdline = %s", re);
+	ev(f, "guest_cmdline = %s; it matches %u command lines; %u QEMU processes run", re, in->qemu.matched,
+	   in->qemu.qemu);
+	if (in->qemu.missed[0])
+		ev(f, "; one it misses: %s", in->qemu.missed);
 }
 
 void doctor_check(const struct doctor_input *in, struct doctor_report *out)

@@ -18,6 +18,7 @@
 #include "config.h"
 #include "hazard.h"
 #include "ksm.h"
+#include "qemu.h"
 #include "state.h"
 
 struct doctor_paths {
@@ -84,7 +85,8 @@ struct doctor_input {
 	/* the configuration */
 	const struct cfg *cfg;
 	bool guest_re_bad;                      /* guest_cmdline does not compile */
-	unsigned guest_re_matches;              /* processes whose command line matches it */
+	int qemu_err;                           /* qemu_count() */
+	struct qemu_count qemu;                 /* what guest_cmdline matches, and the QEMU it misses */
 };
 
 enum doctor_severity { DOCTOR_OK, DOCTOR_INFO, DOCTOR_ACTION };

@@ -550,7 +550,12 @@ static void test_guest_cmdline(void **unused)
 	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "^/usr/bin/qemu-system");
 	process(900, "qemu-system-x86", ARGS("/usr/libexec/qemu-kvm\0-m\0" "4096\0"), NULL, NULL);
 	run_doctor(NULL);
-	expect("guest-cmdline", DOCTOR_ACTION, "guest_cmdline = ^/usr/bin/qemu-system; 3 command lines");
+	expect("guest-cmdline", DOCTOR_ACTION, "guest_cmdline = ^/usr/bin/qemu-system; it matches 0 command lines; 1 QEMU "
+					       "processes run; one it misses: /usr/libexec/qemu-kvm -m 4096");
+	/* it matches something, but not the QEMU running */
+	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "^/sbin/init");
+	run_doctor(NULL);
+	expect("guest-cmdline", DOCTOR_ACTION, "misses 1 of the 1 QEMU processes");
 	/* matched against the arguments joined by spaces, as ksmpilotd does */
 	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "qemu-kvm -m 4096$");
 	run_doctor(NULL);
