@@ -860,7 +860,7 @@ static void check_busy(const struct doctor_input *in, struct doctor_report *r)
 		ev(f, ", scanned %" PRId64 " pages", scanned);
 	ev(f, ", and pages_sharing went from %" PRId64 " to %" PRId64, a->v.v[KSM_PAGES_SHARING], b->v.v[KSM_PAGES_SHARING]);
 	if (in->daemon_running)
-		ev(f, "; ksmpilotd: %s, last full scan yield %s", kv(in, "reason"), kv(in, "epoch_yield"));
+		ev(f, "; ksmpilotd: %s, recent yield %s, benefit %s", kv(in, "reason"), kv(in, "yield"), kv(in, "benefit"));
 	else
 		ev(f, "; pages_to_scan=%" PRId64 ", sleep_millisecs=%" PRId64, val(in, KSM_PAGES_TO_SCAN),
 		   val(in, KSM_SLEEP_MILLISECS));

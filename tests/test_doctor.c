@@ -465,9 +465,15 @@ static void test_ksmd_busy(void **unused)
 	knob("pages_scanned", 100000);
 	knob("pages_sharing", 4000);
 	ksmd_ticks(1000);
-	daemon_runs("run=1\nreason=probing\nepoch_yield=0.000000\n");
+	daemon_runs("run=1\nreason=probing\nyield=0.000000\nbenefit=1.000000\n");
 	run_doctor(busy_window);
 	expect("ksmd-busy", DOCTOR_INFO, "probing");
+	/* ksmpilotd idling, yet ksmd busy: what it saw goes in the evidence */
+	knob("pages_scanned", 100000);
+	ksmd_ticks(1000);
+	daemon_runs("run=1\nreason=nothing-to-merge\nyield=0.000100\nbenefit=0.000000\n");
+	run_doctor(busy_window);
+	expect("ksmd-busy", DOCTOR_ACTION, "ksmpilotd: nothing-to-merge, recent yield 0.000100, benefit 0.000000");
 	/* ksmd not visible */
 	unlink(strcat(strcpy((char[400]){ 0 }, proc), "/2/comm"));
 	run_doctor(NULL);
