@@ -36,6 +36,8 @@ static void fmt_period(double s, char *buf, size_t len)
 
 	if (s < 60)
 		snprintf(buf, len, "%.0fs", s);
+	else if (m < 60)
+		snprintf(buf, len, "%.0fmin", m);
 	else
 		snprintf(buf, len, "%.0fh%02.0f", floor(m / 60), fmod(m, 60));
 }
