@@ -251,6 +251,16 @@ static int scan_one(int pfd, uint64_t maps_limit, struct procscan_proc *p)
 		r = procscan_parse_ksm_stat(buf, p);
 		if (r < 0)
 			return r;
+		/* 6.1 to 6.3: ksm_stat without the merged pages, which are
+		 * in their own file still */
+		if (!(p->present & PS_BIT(PS_MERGING_PAGES)) && read_at(pfd, "ksm_merging_pages", buf, sizeof(buf)) > 0) {
+			int64_t v;
+			buf[strcspn(buf, "\n")] = '\0';
+			if (parse_i64(buf, 0, INT64_MAX, &v) == 0) {
+				p->stat[PS_MERGING_PAGES] = v;
+				p->present |= PS_BIT(PS_MERGING_PAGES);
+			}
+		}
 	} else if (n == -ENOENT) {
 		/* before 6.1: no ksm_stat; 5.19 and 6.0 have ksm_merging_pages */
 		int64_t v;

@@ -200,6 +200,8 @@ static void test_scan(void **state)
 	     950);
 	fake(200, "ksm_rmap_items 10\n", 1000, "\x1b[31mevil\nkey=1", hostile_cmd, sizeof(hostile_cmd) - 1,
 	     300);
+	/* 6.1: ksm_stat has the rmap items only, the merged pages their file */
+	put("200/ksm_merging_pages", "6\n");
 	fake(300, "ksm_rmap_items 0\nksm_merging_pages 0\nksm_mergeable: no\n", 0, "idle", "idle\0", 5, 5);
 	fake(400, "", 0, "kthreadd", "", 0, -1); /* a kernel thread */
 	/* a kernel before 6.1: ksm_merging_pages alone */
@@ -243,7 +245,8 @@ static void test_scan(void **state)
 	p = get(&ps, 200);
 	assert_string_equal(p->comm, "?[31mevil?key=1");
 	assert_string_equal(p->cmdline, "qemu -name guest=?]0;pwned? ??");
-	assert_int_equal(p->present, PS_BIT(PS_RMAP_ITEMS));
+	assert_int_equal(p->present, PS_BIT(PS_RMAP_ITEMS) | PS_BIT(PS_MERGING_PAGES));
+	assert_int_equal(p->stat[PS_MERGING_PAGES], 6);
 
 	p = get(&ps, 500);
 	assert_int_equal(p->present, PS_BIT(PS_MERGING_PAGES));
