@@ -69,7 +69,7 @@ TEST_LIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
 # Modules shared by the daemon, the control tool and the tests.
 LIB_SRCS := src/util.c src/config.c src/ksm.c src/sample.c src/controller.c src/procscan.c \
             src/log.c src/report.c src/pilot.c src/daemon.c src/hazard.c src/state.c src/import.c \
-            src/json.c src/qemu.c src/history.c src/guest.c src/doctor.c
+            src/json.c src/qemu.c src/history.c src/guest.c src/doctor.c src/guests.c
 LIB_OBJS := $(LIB_SRCS:src/%.c=$(B)/%.o)
 # The commands of ksmpilotctl, one file each (src/ctl.h).
 CTL_SRCS := $(sort $(wildcard src/ctl_*.c))

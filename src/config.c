@@ -123,6 +123,8 @@ static const struct key keys[] = {
 	  "", "Prometheus node_exporter textfile (*.prom) to write the controller's state to; empty turns it off" },
 	{ "metrics", "history_period", T_DURATION, OFF(history_period_ms), 0, 7 * DAY_MS, NULL, NULL, 0,
 	  "1h", "period of the summary record written to the journal for ksmpilotctl history; 0 turns it off" },
+	{ "metrics", "guest_series", T_U64, OFF(guest_series), 0, 1000, NULL, NULL, 0,
+	  "20", "guests (by saving) with ksmpilot_guest_* series of their own in the textfile; the rest are summed as guest=\"other\"" },
 };
 
 #define NKEYS ARRAY_SIZE(keys)

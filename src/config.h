@@ -76,6 +76,7 @@ struct cfg {
 	/* [metrics] */
 	char textfile[CFG_PATH_MAX];    /* node_exporter textfile; "" = off */
 	uint64_t history_period_ms;     /* summary record in the journal; 0 = off */
+	uint64_t guest_series;          /* guests with ksmpilot_guest_* series of their own */
 
 	struct cfg_source src;
 };

@@ -43,7 +43,7 @@ struct ctl_opts {
 	const char *output;             /* -o FILE, or NULL: standard output */
 	const char *since;              /* --since (history) */
 	const char *journal_dir;        /* --journal-dir (history); NULL: the local journal */
-	const char *proc_dir;           /* --proc-dir (doctor), default /proc */
+	const char *proc_dir;           /* --proc-dir (guests, doctor), default /proc */
 	const char *sys_dir;            /* --sys-dir (doctor), default /sys */
 	const char *window;             /* --window (doctor) */
 	unsigned given;                 /* CTL_OPT_* seen on the command line */
@@ -77,5 +77,6 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv);
 int ctl_inspect(const struct ctl_opts *o, int argc, char **argv);
 int ctl_history(const struct ctl_opts *o, int argc, char **argv);
 int ctl_doctor(const struct ctl_opts *o, int argc, char **argv);
+int ctl_guests(const struct ctl_opts *o, int argc, char **argv);
 
 #endif

@@ -23,6 +23,8 @@ static const struct ctl_cmd commands[] = {
 	  ctl_inspect },
 	{ "history", "[--since TIME] [--json]", "the daemon's hourly records from the journal, with a trend line",
 	  CTL_OPT_JSON | CTL_OPT_SINCE | CTL_OPT_JOURNAL_DIR, ctl_history },
+	{ "guests", "[--json]", "which guests KSM helps: saving, merged pages, profit per process (root: /proc; else state_dir/processes)",
+	  CTL_OPT_JSON | CTL_OPT_PROC_DIR, ctl_guests },
 	{ "doctor", "[--json]", "why nothing merges: findings with evidence and fix; exit 1 if one needs action",
 	  CTL_OPT_JSON | CTL_OPT_PROC_DIR | CTL_OPT_SYS_DIR | CTL_OPT_WINDOW, ctl_doctor },
 };
@@ -87,7 +89,7 @@ static void usage(FILE *f)
 		"                             instead of standard output\n"
 		"      --since TIME           history: from TIME (-7d, -12h, YYYY-MM-DD [HH:MM]; default -7d)\n"
 		"      --journal-dir DIR      history: read the journal files in DIR\n"
-		"      --proc-dir DIR         doctor: the proc directory (default /proc)\n"
+		"      --proc-dir DIR         guests, doctor: the proc directory (default /proc)\n"
 		"      --sys-dir DIR          doctor: the sysfs root (default /sys)\n"
 		"      --window DURATION      doctor: watch ksmd and the knobs this long (default 2s)\n"
 		"  -h, --help                 show this help and exit\n"

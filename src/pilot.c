@@ -79,12 +79,13 @@ struct pilot {
 		uint64_t next_check_ms;
 		bool have_stat;                 /* of the file parsed last */
 		struct stat st;
-		bool parsed;                    /* map_usage holds its data */
+		bool parsed;                    /* map_usage and guests hold its data */
 		int64_t time;                   /* its scan time (CLOCK_REALTIME s) */
 		enum inspect_status status;
 		char why[160];                  /* when not fresh */
 		uint64_t blind_since_ms;        /* no fresh data since; 0 = fresh */
 		bool blind_logged;
+		struct guest_table guests;      /* its processes, for the ksmpilot_guest_* series */
 	} inspect;
 	unsigned numa_nodes;
 	bool numa_hazard;
@@ -623,6 +624,9 @@ static enum inspect_status read_inspect(struct pilot *pl)
 	if (r < 0)
 		return INSPECT_REFUSED;
 	hazard_map_usage(&ps, &pl->map_usage);
+	guests_free(&pl->inspect.guests);
+	if (guests_build(&ps, NULL, NULL, &pl->inspect.guests) < 0)
+		memset(&pl->inspect.guests, 0, sizeof(pl->inspect.guests)); /* no guest series this time */
 	pl->inspect.time = ps.time;
 	procscan_free(&ps);
 	pl->inspect.st = st;
@@ -885,6 +889,10 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.foreign_changes = pl->stats.foreign_changes;
 	si.full_scan_s = pl->full_scan_s;
 	si.max_cpu = pl->cfg.max_cpu / 100.0;
+	/* ksmpilotd cannot read other users' ksm_stat: the per-guest series
+	 * come from what ksmpilotctl inspect left, while it is fresh */
+	si.guests = inspect_fresh(pl) ? &pl->inspect.guests : NULL;
+	si.guest_series = (unsigned)pl->cfg.guest_series;
 	if (pl->state_path[0]) {
 		r = state_write(pl->state_path, &si);
 		if (r < 0 && !pl->state_err_logged)
@@ -1311,6 +1319,7 @@ void pilot_free(struct pilot *pl)
 	if (pl->state_dirfd >= 0)
 		close(pl->state_dirfd);
 	ksm_close(&pl->ksm);
+	guests_free(&pl->inspect.guests);
 	free(pl);
 }
 

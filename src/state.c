@@ -270,6 +270,8 @@ static void print_metrics(FILE *f, const struct state_info *si)
 		   "ksmpilot_hazard{hazard=\"numa_merge\"} %d\n"
 		   "ksmpilot_hazard{hazard=\"foreign_tuner\"} %d\n",
 		si->hazard_profit, si->hazard_maps, si->hazard_numa, si->hazard_foreign);
+	if (si->guests)
+		guests_metrics(f, si->guests, si->guest_series);
 }
 
 char *metrics_format(const struct state_info *si)

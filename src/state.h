@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "controller.h"
+#include "guests.h"
 #include "hazard.h"
 #include "sample.h"
 
@@ -39,6 +40,8 @@ struct state_info {
 	uint64_t foreign_changes;               /* knob changes by someone else, since start */
 	double full_scan_s;                     /* duration of the last full scan; < 0: none seen */
 	double max_cpu;                         /* the cap on ksmd, in cores */
+	const struct guest_table *guests;       /* from a fresh state_dir/processes; NULL: none */
+	unsigned guest_series;                  /* guests with series of their own (guest_series) */
 };
 
 /* Format into a malloc()ed string; NULL on ENOMEM, or (state) when a

@@ -3,7 +3,8 @@
 # contrib/prometheus/, checks the textfile a daemon writes (on a fake KSM
 # tree), and a real prometheus-node-exporter, started on a loopback port
 # with its textfile collector on a temporary directory, serves the ksmpilot
-# series with the daemon's values. Skips where the tools are missing
+# series with the daemon's values, the per-guest ones among them (bounded,
+# with hostile names escaped). Skips where the tools are missing
 # (apt-get install prometheus prometheus-node-exporter).
 . tests/lib.sh
 set -u
@@ -32,11 +33,35 @@ fake_conf "$TMPD/k.conf" "$TMPD/state" "[memory]
 target_available = 100%
 [metrics]
 textfile = $PROM"
+# 25 guests in state_dir/processes, as ksmpilotctl inspect leaves it (the
+# format of ksmpilotctl(8)); names with a quote, a backslash and an escape
+# sequence: the default guest_series = 20 of them by saving, and "other"
+mkdir -m 755 "$TMPD/state"
+{
+	printf '# ksmpilot processes v1: key=value\nversion=1\ntime=%s\nmax_map_count=65530\n' "$(date +%s)"
+	printf 'scanned=300\ndenied=0\nmaps_unreadable=0\ndropped=0\nprocesses=25\n'
+	for i in $(seq 1 25); do
+		name="vm$i"
+		[ $i = 25 ] && name='q"uo\te'
+		[ $i = 24 ] && name="$(printf 'esc?]0;x?')"
+		printf 'pid=%d\nuid=64055\ncomm=qemu-system-x86\ncmdline=qemu-system-x86_64 -name guest=%s,debug-threads=on\n' \
+			$((1000 + i)) "$name"
+		printf 'ksm_rmap_items=%d\nksm_zero_pages=0\nksm_merging_pages=%d\nksm_process_profit=%d\nmaps=100\n' \
+			$((i * 2000)) $((i * 1000)) $((i * 1000 * 4096 - i * 2000 * 64))
+	done
+} > "$TMPD/state/processes"
+chmod 600 "$TMPD/state/processes"
 start_daemon "$TMPD/log" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr
 for i in $(seq 1 100); do [ -s "$PROM" ] && break; sleep 0.1; done
 [ -s "$PROM" ] || fail "no textfile"
 promtool check metrics < "$PROM" > "$TMPD/lint" 2>&1 || { cat "$TMPD/lint"; fail "promtool check metrics on the textfile"; }
 [ -s "$TMPD/lint" ] && { cat "$TMPD/lint"; fail "promtool check metrics found problems"; }
+# the guests: 20 by name (the largest saving first), the 5 smallest as other
+[ "$(grep -c '^ksmpilot_guest_saving_bytes{' "$PROM")" = 21 ] || fail "not 20 guests and other: $(grep '^ksmpilot_guest_saving' "$PROM")"
+grep -q '^ksmpilot_guest_saving_bytes{guest="q\\"uo\\\\te"} 102400000$' "$PROM" || fail "the quoted name: $(grep 'guest="q' "$PROM")"
+grep -q '^ksmpilot_guest_saving_bytes{guest="other"} 61440000$' "$PROM" || fail "other is not vm1..vm5: $(grep other "$PROM")"
+grep -q 'guest="vm5"' "$PROM" && fail "vm5 has a series of its own"
+grep -q '^ksmpilot_guest_processes{kind="other"} 5$' "$PROM" || fail "the count of other"
 
 if [ -z "$NE" ]; then
 	note "prometheus-node-exporter not installed: the scrape is not tested"
@@ -90,6 +115,8 @@ value() { awk -v n="$1" '$1 == n { print $2 + 0; exit }' "$TMPD/scrape"; }
 	fail "scrape: mode: $(grep controller_mode "$TMPD/scrape")"
 grep -q '^ksmpilot_pressure_ratio{source="combined"} ' "$TMPD/scrape" || fail "scrape: pressure"
 grep -q '^# TYPE ksmpilot_foreign_changes_total counter$' "$TMPD/scrape" || fail "scrape: counter type"
+grep -q '^ksmpilot_guest_saving_bytes{guest="vm6"} 2.4576e+07$\|^ksmpilot_guest_saving_bytes{guest="vm6"} 24576000$' "$TMPD/scrape" ||
+	fail "scrape: the guest vm6: $(grep 'guest="vm6"' "$TMPD/scrape")"
 for m in ksmpilot_build_info ksmpilot_last_update_timestamp_seconds ksmpilot_ksmd_cpu_cap_ratio ksmpilot_hazard \
 	ksmpilot_effort_term ksmpilot_merge_yield_ratio; do
 	grep -q "^$m[ {]" "$TMPD/scrape" || fail "scrape: $m missing"

@@ -1,6 +1,9 @@
-# real-insight.sh - history and doctor (and guests) on this machine's real
-# KSM, with real workload processes that get merged: ksmpilotd merges them
-# and writes its history records to a real journald; after it stopped,
+# real-insight.sh - guests, history and doctor on this machine's real KSM,
+# with real workload processes that get merged: ksmpilotd merges them;
+# ksmpilotctl guests shows each with the merged pages
+# /proc/PID/ksm_merging_pages shows, and the kernel's pages_sharing, and
+# the daemon's textfile the same per guest once ksmpilotctl inspect ran; the
+# daemon writes its history records to a real journald; after it stopped,
 # ksmpilotctl history shows them with the saving and ksmd's CPU the kernel
 # counters show; ksmpilotctl doctor sees the mergeable processes, the
 # pages KSM tracks, and, once the rate is set fast by hand with everything
@@ -30,8 +33,8 @@ want=$(( 2 * 128 * 256 * 60 / 100 * 9 / 10 ))
 # ksmpilotd under pressure (the setpoint at MemTotal), history every 3 s
 cp conf/ksmpilot.conf "$TMPD/k.conf"
 mkdir "$TMPD/k.conf.d"
-printf '[daemon]\ninterval = 1s\nstate_dir = %s\n[memory]\ntarget_available = 100%%\n[metrics]\nhistory_period = 3s\n' \
-	"$TMPD/state" > "$TMPD/k.conf.d/test.conf"
+printf '[daemon]\ninterval = 1s\nstate_dir = %s\n[memory]\ntarget_available = 100%%\n[metrics]\nhistory_period = 3s\ntextfile = %s\n' \
+	"$TMPD/state" "$TMPD/k.prom" > "$TMPD/k.conf.d/test.conf"
 start=$(date +%s)
 t0=$(ksmd_ticks)
 start_daemon "$TMPD/log" -c "$TMPD/k.conf" --log-target=journal
@@ -39,6 +42,40 @@ wait_for 300 sh -c "[ \$(cat $(printf '/proc/%s/ksm_merging_pages ' $pids) 2>/de
 	fail "not $want pages merged in 300 s: $(merged_pages $pids)"
 note "merged $(merged_pages $pids) pages"
 sleep 4
+
+# guests: each workload process, its merged pages as the kernel shows them
+$CTL guests --json > "$TMPD/g.json" || fail "guests exited $?"
+$CTL guests > "$TMPD/g.txt" || fail "guests (text) exited $?"
+for p in $pids; do
+	row=$(tr '{' '\n' < "$TMPD/g.json" | grep "\"pid\": $p,") || fail "guests does not list workload pid $p: $(cat "$TMPD/g.json")"
+	echo "$row" | grep -q "\"name\": \"workload\[$p\]\"" || fail "pid $p is not named workload[$p]: $row"
+	got=$(echo "$row" | num merging_pages)
+	kern=$(cat /proc/$p/ksm_merging_pages)
+	awk -v a="$got" -v b="$kern" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.02 * b) }' ||
+		fail "guests says pid $p has $got merged pages, /proc/$p/ksm_merging_pages $kern"
+	share=$(echo "$row" | num merged_share)
+	awk -v s="$share" 'BEGIN { exit !(s > 0.3 && s <= 0.65) }' ||
+		fail "pid $p: merged share $share, not about the 60% the workload made mergeable"
+	grep -q "^workload\[$p\] " "$TMPD/g.txt" || fail "the text does not list workload[$p]"
+done
+total=$(sed -n 's/.*"total": {[^}]*"merging_pages": \([0-9]*\).*/\1/p' "$TMPD/g.json")
+[ "${total:-0}" -ge "$(merged_pages $pids)" ] || fail "the total ($total) is less than the workloads' $(merged_pages $pids)"
+sharing=$(sed -n 's/.*"kernel": {"pages_sharing": \([0-9]*\).*/\1/p' "$TMPD/g.json")
+now=$(ksm_read pages_sharing)
+awk -v a="$sharing" -v b="$now" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.02 * b) }' ||
+	fail "guests shows pages_sharing $sharing, the kernel $now"
+note "guests: $(grep -c '^workload\[' "$TMPD/g.txt") workloads, $total merged pages in all, pages_sharing $sharing"
+
+# the daemon's per-guest series, from what ksmpilotctl inspect leaves
+$CTL -c "$TMPD/k.conf" inspect > /dev/null || fail "inspect exited $?"
+for p in $pids; do
+	wait_for 30 grep -q "^ksmpilot_guest_saving_bytes{guest=\"workload\[$p\]\"} " "$TMPD/k.prom" ||
+		fail "no series for workload[$p] in the textfile: $(grep ksmpilot_guest_ "$TMPD/k.prom")"
+	got=$(sed -n "s/^ksmpilot_guest_merged_bytes{guest=\"workload\[$p\]\"} //p" "$TMPD/k.prom")
+	kern=$(( $(cat /proc/$p/ksm_merging_pages) * 4096 ))
+	awk -v a="$got" -v b="$kern" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.05 * b) }' ||
+		fail "the textfile says workload[$p] has $got merged bytes, the kernel $kern"
+done
 
 # doctor with the daemon running: KSM runs, the workloads have mergeable
 # memory, and KSM tracks what the counters say

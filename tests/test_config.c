@@ -66,7 +66,8 @@ static const char NONDEFAULT[] =
 	"merge_across_nodes = 0\n"
 	"[metrics]\n"
 	"textfile = /var/lib/prometheus/node-exporter/ksm pilot.prom\n"
-	"history_period = 15min\n";
+	"history_period = 15min\n"
+	"guest_series = 1000\n";
 
 /* ---- helpers ------------------------------------------------------- */
 
@@ -132,7 +133,7 @@ static void expect_size_equal(const char *what, const struct size_spec *a, const
 static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 {
 	/* A new key needs a line below. */
-	assert_int_equal(cfg_key_count(), 33);
+	assert_int_equal(cfg_key_count(), 34);
 #define EQ(f)                                                                      \
 	do {                                                                       \
 		if (a->f != b->f)                                                  \
@@ -176,6 +177,7 @@ static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 	EQ(merge_across_nodes);
 	STREQ(textfile);
 	EQ(history_period_ms);
+	EQ(guest_series);
 #undef EQ
 #undef STREQ
 }

@@ -780,6 +780,92 @@ static void test_textfile_reload(void **state)
 	world_fini();
 }
 
+/* The per-guest series from state_dir/processes: the top guest_series by
+ * saving, the rest as guest="other"; none while the file is stale. */
+static void put_guests(unsigned n, int64_t age)
+{
+	struct procscan_proc procs[8];
+	struct procscan ps = { .max_map_count = 65530, .scanned = 50, .n = n, .procs = procs };
+	char path[400], *text;
+
+	assert_true(n <= 8);
+	memset(procs, 0, sizeof(procs));
+	ps.time = (int64_t)time(NULL) - age;
+	for (unsigned i = 0; i < n; i++) {
+		procs[i].pid = 5000 + (int)i;
+		snprintf(procs[i].comm, sizeof(procs[i].comm), "qemu-system-x86");
+		/* g0 saves least: the order is the saving's, not the file's */
+		snprintf(procs[i].cmdline, sizeof(procs[i].cmdline), "qemu-system-x86_64 -name guest=g%u", i);
+		procs[i].present = PS_BIT(PS_RMAP_ITEMS) | PS_BIT(PS_MERGING_PAGES) | PS_BIT(PS_PROCESS_PROFIT);
+		procs[i].stat[PS_MERGING_PAGES] = 100 * (int64_t)(i + 1);
+		procs[i].stat[PS_RMAP_ITEMS] = 200 * (int64_t)(i + 1);
+		procs[i].stat[PS_PROCESS_PROFIT] = 1000 * (int64_t)(i + 1);
+	}
+	assert_int_equal(procscan_format(&ps, &text), 0);
+	mkdir(w.state, 0755);
+	snprintf(path, sizeof(path), "%s/processes", w.state);
+	assert_int_equal(write_file_replace(path, text, strlen(text), 0600, false), 0);
+	free(text);
+}
+
+static char *slurp(const char *path)
+{
+	char *text = NULL;
+	size_t len;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	assert_true(fd >= 0);
+	assert_int_equal(read_fd(fd, 1 << 20, &text, &len), 0);
+	close(fd);
+	return text;
+}
+
+static void test_guest_series(void **state)
+{
+	struct pilot *p;
+	char prom[400], conf[1400], *m;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	snprintf(prom, sizeof(prom), "%s/k.prom", w.dir);
+	snprintf(conf, sizeof(conf), "[daemon]\ninterval = 1s\nstate_dir = %s\n[metrics]\ntextfile = %s\nguest_series = 2\n",
+		 w.state, prom);
+	put(w.conf, conf);
+	put_guests(4, 0);
+	p = start(EXIT_OK);
+	ticks(p, 15);
+	m = slurp(prom);
+	assert_non_null(strstr(m, "\nksmpilot_guest_saving_bytes{guest=\"g3\"} 1638400\n"));
+	assert_non_null(strstr(m, "\nksmpilot_guest_saving_bytes{guest=\"g2\"} 1228800\n"));
+	assert_null(strstr(m, "guest=\"g1\""));
+	assert_null(strstr(m, "guest=\"g0\""));
+	assert_non_null(strstr(m, "\nksmpilot_guest_saving_bytes{guest=\"other\"} 1228800\n"));
+	assert_non_null(strstr(m, "\nksmpilot_guest_profit_bytes{guest=\"other\"} 3000\n"));
+	assert_non_null(strstr(m, "ksmpilot_guest_processes{kind=\"listed\"} 2\nksmpilot_guest_processes{kind=\"other\"} 2\n"));
+	free(m);
+	/* stale: no guest series rather than old ones */
+	put_guests(4, INSPECT_STALE_S + 100);
+	ticks(p, 15);
+	m = slurp(prom);
+	assert_null(strstr(m, "ksmpilot_guest_"));
+	assert_non_null(strstr(m, "ksmpilot_saving_bytes "));
+	free(m);
+	/* fresh again, and a reload to guest_series = 0: only other */
+	put_guests(3, 0);
+	snprintf(conf, sizeof(conf), "[daemon]\ninterval = 1s\nstate_dir = %s\n[metrics]\ntextfile = %s\nguest_series = 0\n",
+		 w.state, prom);
+	put(w.conf, conf);
+	assert_int_equal(pilot_reload(p), 0);
+	ticks(p, 15);
+	m = slurp(prom);
+	assert_null(strstr(m, "guest=\"g"));
+	assert_non_null(strstr(m, "\nksmpilot_guest_merged_bytes{guest=\"other\"} 2457600\n"));
+	free(m);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
 /* ---- a simulated week --------------------------------------------------------- */
 
 static unsigned count_fds(void)
@@ -979,6 +1065,7 @@ int main(void)
 		cmocka_unit_test(test_inspect_missing_stale_refused),
 		cmocka_unit_test(test_state_dir_untrusted),
 		cmocka_unit_test(test_textfile_reload),
+		cmocka_unit_test(test_guest_series),
 		cmocka_unit_test(test_unreadable_inputs_logged_once),
 		cmocka_unit_test(test_history_and_counters),
 		cmocka_unit_test(test_week),
