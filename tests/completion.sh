@@ -72,7 +72,9 @@ expect "" ksmpilotctl status ""
 if [ -r /usr/share/bash-completion/bash_completion ]; then
 	make -s --no-print-directory B=$B DESTDIR="$TMPD/root" PREFIX=/usr install > /dev/null 2>&1 ||
 		fail "make install failed"
-	bcd=$(make -s --no-print-directory PREFIX=/usr print-BASHCOMPDIR)
+	# without the flags of a make that runs this test (make asan): they
+	# would make it print "Entering directory" into the value
+	bcd=$(MAKEFLAGS= MAKELEVEL= make -s --no-print-directory PREFIX=/usr print-BASHCOMPDIR)
 	for c in ksmpilotd ksmpilotctl; do
 		XDG_DATA_DIRS="$TMPD/root${bcd%/bash-completion/completions}" bash --norc --noprofile -c '
 			source /usr/share/bash-completion/bash_completion
