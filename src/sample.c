@@ -144,7 +144,6 @@ static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bool
 	struct procps_ctx *c = ctx;
 	struct pids_stack *st;
 	uint64_t deadline = now_us() + budget_us;
-	int r;
 
 	if (restart && c->guest)
 		procps_pids_unref(&c->guest);
@@ -152,7 +151,7 @@ static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bool
 	 * goes on: it reads one task at a time (procps_pids_get), so that
 	 * only one command line is held, and the walk can stop and resume. */
 	if (!c->guest) {
-		r = procps_pids_new(&c->guest, items, (int)ARRAY_SIZE(items));
+		int r = procps_pids_new(&c->guest, items, (int)ARRAY_SIZE(items));
 		if (r < 0) {
 			c->guest = NULL;
 			return r;

@@ -477,7 +477,7 @@ int dir_open_nofollow(const char *path)
 int dir_walk_nofollow(const char *abs_path)
 {
 	char *real, *p, *next;
-	int fd, sub, r = 0;
+	int fd, r = 0;
 
 	if (abs_path[0] != '/')
 		return -EINVAL;
@@ -496,7 +496,7 @@ int dir_walk_nofollow(const char *abs_path)
 			*next++ = '\0';
 		else
 			next = p + strlen(p);
-		sub = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		int sub = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (sub < 0)
 			r = errno == ELOOP ? -ENOTDIR : -errno;
 		close(fd);
