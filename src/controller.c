@@ -536,7 +536,7 @@ static double logical_anon(const struct sample *s)
 static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, const struct sample *s,
 			 const struct obs *o, double age_s, bool learning, bool ratchet, bool in_transit)
 {
-	double inc, dev, k, h, x, floor_k, tau;
+	double inc, k, h, x, floor_k, tau;
 
 	floor_k = wake_bytes(cfg, s) / 4;
 	inc = fabs(a - d->prev);
@@ -562,7 +562,8 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 		 * that, not by noise) */
 		inc = mind(inc, 4 * maxd(d->noise, floor_k));
 		d->step += clamp(o->dt / tau, 0, 1) * (inc - d->step);
-		dev = mind(fabs(a - d->level), 4 * maxd(d->noise, floor_k));
+		double dev = mind(fabs(a - d->level), 4 * maxd(d->noise, floor_k));
+
 		d->dev += clamp(o->dt / tau, 0, 1) * (dev - d->dev);
 	}
 	d->noise_floor *= exp(-o->dt / NOISE_TAU);
