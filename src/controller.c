@@ -651,17 +651,18 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 	y = level_step(cfg, &st->low, st->low_value, s, o, st->age_s, learning, false, st->low_claim > 0);
 	if (x > 0) {
 		double known = st->low.known;
-		/* more memory during a claim joins it: the floor is on its way
-		 * to all of it */
+		/* the low level is on its way to the level now, not only to
+		 * the floor plus what arrived (the level stood above the floor
+		 * already); more memory during a claim joins it */
+		double target = maxd(a, floor0 + x);
 		bool joins = st->low_claim > 0;
 
+		st->low.known = maxd(known, target);
 		if (joins) {
-			st->low.known = maxd(known, st->low_claim_base + st->low_claim + x);
-			st->low_claim += x;
+			st->low_claim = maxd(st->low_claim, target - st->low_claim_base);
 			st->low_claim_raise += st->low.known - known;
 		} else {
-			st->low.known = maxd(known, floor0 + x);
-			st->low_claim = x;
+			st->low_claim = target - floor0;
 			st->low_claim_base = floor0;
 			st->low_claim_raise = st->low.known - known;
 		}

@@ -636,6 +636,53 @@ static void test_neighbour_after_fresh_start(void **state)
 	assert_true(s.t - t0 <= 36);
 }
 
+/* Guests arriving on a host whose anonymous memory has some noise: the
+ * level stands above the floor by the noise when the arrival is seen, and
+ * the low level, climbing to the new level, must not see the rest of its
+ * climb as more arrivals, each a probe of a whole pass. */
+static void test_arrival_under_noise_probes_once(void **state)
+{
+	struct sim s;
+	int ids[4];
+
+	(void)state;
+	steady_host(&s, 24 * GiB, 4, 256 * MiB);
+	plant_set_noise(&s.p, 0.003 * s.p.mem_total, 0.003 * s.p.mem_total, 0, 7);
+	sim_run(&s, HOUR);
+	window_start(&s);
+	add_guests(&s, 4, 256 * MiB, 9, ids);
+	assert_true(sim_until_regions(&s, ids, 4, 0.9, 120) > 0);
+	sim_run(&s, 600);
+	if (trace_level())
+		printf("arrival under noise: %u probes, ksmd %.2f s in %.0f s\n", s.probes, window_cpu(&s), s.t - s.win_t0);
+	assert_int_equal(s.probes, 1);
+}
+
+/* A swing that the level sees in two steps, a second apart, and that
+ * leaves again: the low level's claim on it is withdrawn whole, so that
+ * guests arriving later, smaller than the swing, are seen as they arrive. */
+static void test_swing_in_two_steps_is_withdrawn_whole(void **state)
+{
+	struct sim s;
+	int ids[2], a, b;
+	double took;
+
+	(void)state;
+	steady_host(&s, 24 * GiB, 4, 256 * MiB);
+	a = plant_add(&s.p, REGION_PRIVATE, 0, 400 * MiB);
+	sim_tick(&s);
+	b = plant_add(&s.p, REGION_PRIVATE, 0, 400 * MiB);
+	sim_run(&s, 4);
+	plant_remove(&s.p, a);
+	plant_remove(&s.p, b);
+	sim_run(&s, 120);
+	add_guests(&s, 2, 256 * MiB, 9, ids);
+	took = sim_until_regions(&s, ids, 2, 0.9, 600);
+	if (trace_level())
+		printf("a swing in two steps, then guests: merged after %.0f s, %u probes\n", took, s.probes);
+	assert_true(took > 0 && took <= 36);
+}
+
 /* ---- 4. probes priced by what they find -------------------------------------------------- */
 
 /* What a probe of an arrival costs: ksmd's CPU from the arrival until the
@@ -1162,6 +1209,8 @@ int main(void)
 		cmocka_unit_test(test_noise_correlated_wakes_nothing),
 		cmocka_unit_test(test_neighbour_seen_once),
 		cmocka_unit_test(test_neighbour_after_fresh_start),
+		cmocka_unit_test(test_arrival_under_noise_probes_once),
+		cmocka_unit_test(test_swing_in_two_steps_is_withdrawn_whole),
 		cmocka_unit_test(test_unmergeable_arrival_costs_two_visits),
 		cmocka_unit_test(test_unmarked_arrival_costs_one_pass),
 		cmocka_unit_test(test_cow_churn_is_priced),
