@@ -317,7 +317,9 @@ lint: | $(B)/.deps
 	@for f in src/*.c; do \
 		$(CC) -std=gnu11 -fanalyzer -Werror -O1 -Isrc $(LINT_DEFS) -c $$f -o /dev/null || exit 1; \
 	done
-	@echo "lint: cppcheck, clang-tidy and -fanalyzer are clean"
+	shellcheck -s bash -S warning tests/*.sh bench/run bench/tickcost bench/common.sh bench/scenarios.sh \
+		bench/plot .ci/run
+	@echo "lint: cppcheck, clang-tidy, -fanalyzer and shellcheck are clean"
 
 # --- running ----------------------------------------------------------------
 run: all

@@ -12,7 +12,9 @@ die() { # die RC MESSAGE: exit with RC (the traps clean up)
 say() { echo "bench: $*"; }
 
 # Exit codes of bench/run and bench/tickcost.
+# shellcheck disable=SC2034 # used by the scripts that source this
 BENCH_EXIT_FAIL=1       # the benchmark failed (a tuner or workload died, ...)
+# shellcheck disable=SC2034 # used by the scripts that source this
 BENCH_EXIT_USAGE=2      # bad command line
 BENCH_EXIT_MISSING=3    # a package is missing and cannot be installed
 BENCH_EXIT_MACHINE=4    # the machine does not fit (no KSM, too little memory, not root, another tuner runs)

@@ -15,6 +15,7 @@
 # (no MADV_MERGEABLE, or only unique and volatile pages) belongs to no
 # arrival ("-").
 
+# shellcheck disable=SC2034 # read by bench/run, which sources this
 SCENARIOS="arrivals neighbour unmergeable staggered cow"
 PATTERNS=4              # repeated patterns of the mergeable pages (workload -P)
 INTERVAL_MS=100         # volatile pages are rewritten this often (workload -i)

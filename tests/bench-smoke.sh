@@ -122,7 +122,7 @@ done
 note "bench/run killed with SIGKILL in the neighbour scenario's noise phase"
 bash bench/run --smoke --scenario neighbour --out "$out-kill" >"$TMPD/kill.log" 2>&1 &
 bpid=$!
-for i in $(seq 1 300); do
+for _ in $(seq 1 300); do
 	grep -q 'phase noise' "$out-kill/bench.log" 2>/dev/null && break
 	kill -0 $bpid 2>/dev/null || break
 	sleep 0.1
@@ -133,7 +133,7 @@ grep -q ' workload$' "$out-kill/pids.txt" || fail "nothing started before the ki
 [ "$(cat /proc/sys/vm/nr_hugepages)" != "$huge_before" ] || fail "no hugepage squeeze before the kill"
 kill -KILL $bpid
 wait $bpid 2>/dev/null
-for i in $(seq 1 300); do
+for _ in $(seq 1 300); do
 	grep -q 'guardian: done' "$out-kill/bench.log" 2>/dev/null && break
 	sleep 0.1
 done

@@ -109,7 +109,7 @@ grep -q "warning" "$TMPD/err" && fail "a writable textfile was warned about: $(c
 # pattern misses QEMU as RHEL starts it
 (exec -a /usr/libexec/qemu-kvm sleep 60) &
 track $!
-for i in $(seq 1 50); do grep -q qemu-kvm /proc/$!/cmdline 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 50); do grep -q qemu-kvm /proc/$!/cmdline 2>/dev/null && break; sleep 0.1; done
 printf '[memory]\n\nguest_cmdline = ^qemu-system.*-enable-kvm\n' > "$TMPD/g.conf"
 expect_rc 0 $D -t -c "$TMPD/g.conf"
 grep -q "^$TMPD/g.conf:3: warning: guest_cmdline matches [0-9]* of the [1-9][0-9]* QEMU processes running now" "$TMPD/err" ||

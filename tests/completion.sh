@@ -74,7 +74,7 @@ if [ -r /usr/share/bash-completion/bash_completion ]; then
 		fail "make install failed"
 	# without the flags of a make that runs this test (make asan): they
 	# would make it print "Entering directory" into the value
-	bcd=$(MAKEFLAGS= MAKELEVEL= make -s --no-print-directory PREFIX=/usr print-BASHCOMPDIR)
+	bcd=$(MAKEFLAGS="" MAKELEVEL="" make -s --no-print-directory PREFIX=/usr print-BASHCOMPDIR)
 	for c in ksmpilotd ksmpilotctl; do
 		XDG_DATA_DIRS="$TMPD/root${bcd%/bash-completion/completions}" bash --norc --noprofile -c '
 			source /usr/share/bash-completion/bash_completion

@@ -40,7 +40,7 @@ textfile = $TMPD/ksmpilot.prom"
 $WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
 D=$!
 track $D
-for i in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
 [ -s "$S/state" ] || fail "no state file"
 head -n 1 "$S/state" | grep -q "^# ksmpilot state v1" || fail "state file header"
 ctl status > "$TMPD/out" 2>&1 || fail "status failed with the daemon (exit $?)"
@@ -104,7 +104,7 @@ done || exit 1
 # and what ksmtuned's rule makes of the QEMU processes running
 (exec -a /usr/libexec/qemu-kvm sleep 60) &
 track $!
-for i in $(seq 1 50); do grep -q qemu-kvm /proc/$!/cmdline 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 50); do grep -q qemu-kvm /proc/$!/cmdline 2>/dev/null && break; sleep 0.1; done
 $CTL import-ksmtuned "$TMPD/ksmtuned.conf" > "$TMPD/q.conf" 2> "$TMPD/q.err" || fail "import with a QEMU process exited $?"
 grep -q "warning: ksmtuned's pattern .* matches [0-9]* of the [1-9][0-9]* QEMU processes running now" "$TMPD/q.err" ||
 	fail "the import does not count the QEMU processes: $(cat "$TMPD/q.err")"

@@ -26,7 +26,7 @@ $WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMP
 D=$!
 track $D
 wait_log "$TMPD/log" "saving [0-9]+ MiB; run=1"
-for i in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
 $B/ksmpilotctl --sysfs-dir "$K" --state-dir "$S" status > "$TMPD/status" || fail "status: exit $?"
 kill -STOP $D
 sed -i "s/^updated=.*/updated=1/" "$S/state"

@@ -37,7 +37,7 @@ fake_conf "$TMPD/k.conf" "$S" "[memory]
 target_available = 100%"
 start_daemon "$TMPD/log" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr
 wait_file "$K/run" 1
-for i in $(seq 1 50); do [ -s "$S/state" ] && break; sleep 0.1; done
+for _ in $(seq 1 50); do [ -s "$S/state" ] && break; sleep 0.1; done
 doc doctor > "$TMPD/out" 2>&1
 rc=$?
 [ $rc = 0 ] || { cat "$TMPD/out"; fail "a healthy tree with ksmpilotd running: exit $rc, not 0"; }

@@ -38,7 +38,7 @@ journalctl --sync 2>/dev/null
 
 # the records carry their MESSAGE_ID and fields, whatever log_level says
 ID=27eb3d69c51847cbb6752d84ca60ff1a
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	journalctl -o json --no-pager MESSAGE_ID=$ID _PID=$D > "$TMPD/j.json" 2>/dev/null
 	[ "$(wc -l < "$TMPD/j.json")" -ge 3 ] && break
 	sleep 0.2

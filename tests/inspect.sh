@@ -18,7 +18,7 @@ printf 'ksm_rmap_items 5\nksm_zero_pages 0\nksm_merging_pages 9\nksm_process_pro
 printf 'Name:\tqemu\nUid:\t64055\t64055\t64055\t64055\n' > "$P/4242/status"
 printf 'qemu-\033[31mred\n' > "$P/4242/comm"
 printf 'qemu-system-x86_64\0-name\0guest=vm1\0' > "$P/4242/cmdline"
-for i in $(seq 1 95); do echo "0-1 r--p 0 00:00 0"; done > "$P/4242/maps"
+for _ in $(seq 1 95); do echo "0-1 r--p 0 00:00 0"; done > "$P/4242/maps"
 printf 'ksm_rmap_items 0\n' > "$P/77/ksm_stat" # no KSM use
 
 # usage and errors

@@ -23,7 +23,7 @@ journald_kept
 
 journalctl --sync 2>/dev/null
 J="$TMPD/j.json"
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
 	journalctl -o json --no-pager SYSLOG_IDENTIFIER=ksmpilotd _PID=$D > "$J" 2>/dev/null
 	grep -q '"KSM_REASON"' "$J" && grep -q 'stopped after' "$J" && break
 	sleep 0.2

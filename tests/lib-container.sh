@@ -65,17 +65,17 @@ ct_cg_own() { # "mountpoint/own-path" of the unified and name=systemd hierarchie
 }
 
 ct_stop() {
-	local i d
+	local d
 	[ -n "$NSPAWN" ] || return 0
 	if kill -0 "$NSPAWN" 2>/dev/null; then
 		# SIGTERM: nspawn asks the container's systemd to shut down
 		kill -TERM "$NSPAWN" 2>/dev/null
-		for i in $(seq 1 300); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
+		for _ in $(seq 1 300); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
 		if kill -0 "$NSPAWN" 2>/dev/null; then
 			echo "# the container did not shut down in 30 s: killing it"
 			# killing PID 1 of the container kills its whole PID namespace
 			[ -n "$LEADER" ] && kill -KILL "$LEADER" 2>/dev/null
-			for i in $(seq 1 50); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
+			for _ in $(seq 1 50); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
 			kill -KILL "$NSPAWN" 2>/dev/null
 		fi
 	fi
@@ -97,7 +97,7 @@ ct_boot_failed() {
 }
 
 ct_boot() {
-	local mode=$1 d s m i state deadline kargs=""
+	local mode=$1 d s m state deadline kargs=""
 	shift
 	for d in $(ct_cg_own); do
 		for s in payload supervisor; do [ -d "$d/$s" ] || CT_CG_DIRS="$CT_CG_DIRS $d/$s"; done
@@ -124,7 +124,7 @@ ct_boot() {
 	esac
 	NSPAWN=$!
 	# the leader is nspawn's child that is PID 1 in its own PID namespace
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		kill -0 "$NSPAWN" 2>/dev/null || ct_boot_failed "systemd-nspawn exited"
 		for d in $(pgrep -P "$NSPAWN"); do
 			grep -qP '^NSpid:\t[0-9]+\t1$' "/proc/$d/status" 2>/dev/null && LEADER=$d && break
@@ -176,8 +176,8 @@ ct_fail() {
 }
 # wait_journal CURSOR PATTERN [SECONDS]: a unit journal line after CURSOR matches
 wait_journal() {
-	local c=$1 pat=$2 t=${3:-20} i
-	for i in $(seq 1 $((t * 5))); do
+	local c=$1 pat=$2 t=${3:-20}
+	for _ in $(seq 1 $((t * 5))); do
 		journal_after "$c" | grep -qE -- "$pat" && return 0
 		sleep 0.2
 	done
@@ -185,8 +185,8 @@ wait_journal() {
 }
 # wait_prop PROP VALUE [SECONDS]
 wait_prop() {
-	local t=${3:-20} i v=""
-	for i in $(seq 1 $((t * 5))); do
+	local t=${3:-20} v=""
+	for _ in $(seq 1 $((t * 5))); do
 		v=$(prop "$1")
 		[ "$v" = "$2" ] && return 0
 		sleep 0.2
@@ -195,8 +195,8 @@ wait_prop() {
 }
 # wait_knob KNOB VALUE [SECONDS]: the host's knob, written from inside
 wait_knob() {
-	local t=${3:-20} i
-	for i in $(seq 1 $((t * 5))); do
+	local t=${3:-20}
+	for _ in $(seq 1 $((t * 5))); do
 		[ "$(ksm_read "$1")" = "$2" ] && return 0
 		sleep 0.2
 	done

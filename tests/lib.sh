@@ -53,9 +53,9 @@ start_daemon() {
 }
 
 stop_pid() {
-	local p=$1 i
+	local p=$1
 	kill -TERM "$p" 2>/dev/null || return 0
-	for i in $(seq 1 100); do
+	for _ in $(seq 1 100); do
 		kill -0 "$p" 2>/dev/null || return 0
 		sleep 0.1
 	done
@@ -82,13 +82,13 @@ ksm_save() {
 }
 
 ksm_restore() {
-	local k v i
+	local k v
 	# pages_to_scan cannot be written while the advisor is on
 	[ -e "$KSM/advisor_mode" ] && echo none > "$KSM/advisor_mode" 2>/dev/null
 	if [ "${SAVED_SHARED:-1}" = 0 ]; then
 		# we merged what is there now: unmerge it, as before the test
 		echo 2 > "$KSM/run"
-		for i in $(seq 1 600); do
+		for _ in $(seq 1 600); do
 			[ "$(ksm_read pages_shared)" = 0 ] && break
 			sleep 0.2
 		done
@@ -160,13 +160,13 @@ merged_pages() {
 
 # start_workload PIDFILE ARGS...: start the generator, wait until ready
 start_workload() {
-	local pf=$1 i
+	local pf=$1
 	shift
 	rm -f "$pf"
 	"$WORKLOAD" -f "$pf" "$@" >/dev/null &
 	track $!
 	WORKLOAD_PID=$!
-	for i in $(seq 1 300); do
+	for _ in $(seq 1 300); do
 		[ -s "$pf" ] && return 0
 		kill -0 $WORKLOAD_PID 2>/dev/null || fail "workload exited early"
 		sleep 0.1
@@ -176,9 +176,9 @@ start_workload() {
 
 # wait_for SECONDS CMD...: poll CMD every second until it succeeds
 wait_for() {
-	local t=$1 i
+	local t=$1
 	shift
-	for i in $(seq 1 "$t"); do
+	for _ in $(seq 1 "$t"); do
 		"$@" && return 0
 		sleep 1
 	done
@@ -211,8 +211,8 @@ fake_conf() {
 
 # wait_log FILE PATTERN [SECONDS]: wait until FILE has a line matching PATTERN
 wait_log() {
-	local f=$1 pat=$2 t=${3:-30} i
-	for i in $(seq 1 $((t * 10))); do
+	local f=$1 pat=$2 t=${3:-30}
+	for _ in $(seq 1 $((t * 10))); do
 		grep -qE -- "$pat" "$f" 2>/dev/null && return 0
 		sleep 0.1
 	done
@@ -222,8 +222,8 @@ wait_log() {
 
 # wait_file FILE VALUE [SECONDS]: wait until FILE holds VALUE
 wait_file() {
-	local f=$1 v=$2 t=${3:-30} i
-	for i in $(seq 1 $((t * 10))); do
+	local f=$1 v=$2 t=${3:-30}
+	for _ in $(seq 1 $((t * 10))); do
 		[ "$(cat "$f" 2>/dev/null)" = "$v" ] && return 0
 		sleep 0.1
 	done
@@ -234,7 +234,7 @@ wait_file() {
 # none runs (never a second: it would steal the sockets) and stops that
 # same one at exit; skips when there is none to start. Needs root.
 need_journald() {
-	local jd=/lib/systemd/systemd-journald i token
+	local jd=/lib/systemd/systemd-journald token
 	command -v journalctl >/dev/null || skip "journalctl not installed"
 	# a socket without a journald behind it is left from an earlier stop
 	JOURNALD_PID=$(pgrep -x -o systemd-journal)
@@ -247,7 +247,7 @@ need_journald() {
 		track $JPID
 		# a socket left by an earlier journald exists already: wait for
 		# the one this journald binds (it makes it anew)
-		for i in $(seq 1 50); do
+		for _ in $(seq 1 50); do
 			[ -S /run/systemd/journal/socket ] && [ /run/systemd/journal/socket -nt "$TMPD/before-journald" ] && break
 			sleep 0.1
 		done
@@ -258,7 +258,7 @@ need_journald() {
 	# it takes records: one through the native socket, read back
 	token="probe-$$-$RANDOM"
 	printf 'MESSAGE=%s\nSYSLOG_IDENTIFIER=ksmpilot-test-probe\n' "$token" | logger --journald 2>/dev/null
-	for i in $(seq 1 20); do
+	for _ in $(seq 1 20); do
 		journalctl --no-pager -q -t ksmpilot-test-probe 2>/dev/null | grep -q "$token" && return 0
 		sleep 0.1
 	done

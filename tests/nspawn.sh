@@ -115,8 +115,8 @@ in_ct systemctl daemon-reload || fail "daemon-reload failed"
 # --- helpers (prop, cursor, wait_journal, wait_knob, ct_fail: tests/lib-container.sh) ---
 # wait_restarted N OLDPID [SECONDS]: NRestarts above N, active again, another main pid
 wait_restarted() {
-	local n=$1 old=$2 t=${3:-30} i
-	for i in $(seq 1 $((t * 5))); do
+	local n=$1 old=$2 t=${3:-30}
+	for _ in $(seq 1 $((t * 5))); do
 		if [ "$(prop NRestarts)" -gt "$n" ] && [ "$(prop ActiveState)/$(prop SubState)" = active/running ]; then
 			local p
 			p=$(prop MainPID)

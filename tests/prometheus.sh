@@ -119,7 +119,7 @@ grep -q '^ksmpilot_guest_saving_bytes{guest="vm6"} 2.4576e+07$\|^ksmpilot_guest_
 	fail "scrape: the guest vm6: $(grep 'guest="vm6"' "$TMPD/scrape")"
 for m in ksmpilot_build_info ksmpilot_last_update_timestamp_seconds ksmpilot_ksmd_cpu_cap_ratio ksmpilot_hazard \
 	ksmpilot_effort_term ksmpilot_merge_yield_ratio; do
-	grep -q "^$m[ {]" "$TMPD/scrape" || fail "scrape: $m missing"
+	grep -q "^${m}[ {]" "$TMPD/scrape" || fail "scrape: $m missing"
 done
 grep '^ksmpilot_\|^# [A-Z]* ksmpilot_' "$TMPD/scrape" | promtool check metrics > "$TMPD/lint2" 2>&1 ||
 	{ cat "$TMPD/lint2"; fail "promtool check metrics on the scrape"; }

@@ -30,7 +30,7 @@ ctl reload abc > /dev/null 2>&1; [ $? = 2 ] || fail "reload with a bad pid: expe
 $WRAP $KSMPILOTD -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
 D=$!
 track $D
-for i in $(seq 1 300); do [ -s "$S/state" ] && break; sleep 0.1; done
+for _ in $(seq 1 300); do [ -s "$S/state" ] && break; sleep 0.1; done
 [ -s "$S/state" ] || fail "no state file"
 wait_file "$K/sleep_millisecs" 50
 

@@ -44,7 +44,7 @@ psi_threshold = 5"
 $WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
 D=$!
 track $D
-for i in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
+for _ in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
 $WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status --json > "$TMPD/on.json" || fail "status --json: exit $?"
 grep -q '"running": true' "$TMPD/on.json" || fail "the daemon is not seen"
 validate "$TMPD/on.json" || fail "status --json with the daemon does not match the schema"

@@ -41,7 +41,7 @@ track $!
 $WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
 D=$!
 track $D
-for i in $(seq 1 100); do grep -q '^guest_processes=' "$S/state" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 1 100); do grep -q '^guest_processes=' "$S/state" 2>/dev/null && break; sleep 0.1; done
 grep -q '^guest_processes=' "$S/state" || fail "no state file with the guests"
 ctl status > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "status with the daemon: exit $?"; }
 ctl status --json > "$TMPD/json" || fail "status --json with the daemon: exit $?"

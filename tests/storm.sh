@@ -39,7 +39,7 @@ for i in $(seq 1 "$N"); do
 		good $last_good
 	fi
 	kill -HUP $D || fail "daemon gone at SIGHUP $i"
-	for j in $(seq 1 500); do
+	for _ in $(seq 1 500); do
 		[ "$(reloads)" -gt "$before" ] && break
 		sleep 0.01
 	done
