@@ -439,22 +439,27 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
 	return write_file_replace(path, data, len, mode, true);
 }
 
+/* Open path's directory with dir_open_nofollow() ("." when path has no
+ * slash); *name points at the last component. */
+static int open_parent(const char *path, const char **name)
+{
+	const char *slash = strrchr(path, '/');
+	char dir[4096];
+
+	*name = slash ? slash + 1 : path;
+	if (!slash)
+		return dir_open_nofollow(".");
+	if ((size_t)(slash - path) >= sizeof(dir))
+		return -ENAMETOOLONG;
+	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	return dir_open_nofollow(dir);
+}
+
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync)
 {
-	const char *slash = strrchr(path, '/'), *name = slash ? slash + 1 : path;
-	char dir[4096];
-	int dirfd, r;
+	const char *name;
+	int dirfd = open_parent(path, &name), r;
 
-	if (slash) {
-		size_t n = slash == path ? 1 : (size_t)(slash - path);
-		if (n >= sizeof(dir))
-			return -ENAMETOOLONG;
-		memcpy(dir, path, n);
-		dir[n] = '\0';
-	} else {
-		snprintf(dir, sizeof(dir), ".");
-	}
-	dirfd = dir_open_nofollow(dir);
 	if (dirfd < 0)
 		return dirfd;
 	r = write_file_at(dirfd, name, data, len, mode, sync);
@@ -510,19 +515,12 @@ int dir_walk_nofollow(const char *abs_path)
 
 int unlink_nofollow(const char *path)
 {
-	const char *slash = strrchr(path, '/');
-	char dir[4096];
-	int dirfd, r = 0;
+	const char *name;
+	int dirfd = open_parent(path, &name), r = 0;
 
-	if (!slash)
-		return unlink(path) < 0 ? -errno : 0;
-	if ((size_t)(slash - path) >= sizeof(dir))
-		return -ENAMETOOLONG;
-	snprintf(dir, sizeof(dir), "%.*s", slash == path ? 1 : (int)(slash - path), path);
-	dirfd = dir_open_nofollow(dir);
 	if (dirfd < 0)
 		return dirfd;
-	if (unlinkat(dirfd, slash + 1, 0) < 0)
+	if (unlinkat(dirfd, name, 0) < 0)
 		r = -errno;
 	close(dirfd);
 	return r;
