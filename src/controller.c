@@ -483,6 +483,10 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	} else {
 		p->idle_s = 0;
 	}
+	/* rmap items freed meanwhile were memory that left (a guest torn
+	 * down as the scan got there), not first visits undone */
+	if (o->d_rmap < 0)
+		p->rmap0 = (int64_t)maxd((double)p->rmap0 + o->d_rmap, 0);
 	growth = o->rmap - (double)p->rmap0;
 	if (growth > p->growth + PROBE_MARGIN(0)) {
 		/* first visits under way */
@@ -529,21 +533,43 @@ static double logical_anon(const struct sample *s)
 	return (double)s->anon + (double)gain_of(s) * CTL_PAGE_SIZE;
 }
 
+/* Bytes of KSM's memory that left since the last sample, seen two ways;
+ * each page once. Merged pages: pages_sharing fell. A guest that exits
+ * takes its KSM pages with it, and their stale stable nodes leave the tree
+ * at once; a page broken by a write leaves when ksmd visits it again (if
+ * its content came back it merges again in the same visit). Tracked pages:
+ * the kernel frees the rmap items of a process that left only when its
+ * scan gets there, after the process it is in; the pages already counted
+ * as merged pages that left are not counted again. */
+static double memory_left(struct ctl_state *st, const struct obs *o)
+{
+	double drop, freed, use;
+
+	if (o->fresh)
+		return 0;
+	drop = maxd(-o->d_gain, 0);
+	st->left_credit = mind(st->left_credit + drop, maxd(o->rmap, 0));
+	freed = maxd(-o->d_rmap, 0);
+	use = mind(freed, st->left_credit);
+	st->left_credit -= use;
+	return (drop + freed - use) * CTL_PAGE_SIZE;
+}
+
 /* One detector: the signal's level past the highest level known (the level
  * KSM has had its chance at), by more than its noise, for long enough.
- * Memory that left KSM (rmap items freed) lowers the known level, so that
- * guests replacing guests are seen. Returns the bytes that arrived, or 0. */
+ * Memory that left KSM lowers the known level, so that guests replacing
+ * guests are seen. Returns the bytes that arrived, or 0. */
 static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, const struct sample *s,
-			 const struct obs *o, double age_s, bool learning, bool ratchet, bool in_transit)
+			 const struct obs *o, double left, double age_s, bool learning, bool ratchet, bool in_transit)
 {
 	double inc, k, h, x, floor_k, tau;
 
 	floor_k = wake_bytes(cfg, s) / 4;
 	inc = fabs(a - d->prev);
 	d->prev = a;
-	/* memory that left: KSM freed its rmap items */
-	if (o->d_rmap < 0)
-		d->known = maxd(d->known + o->d_rmap * CTL_PAGE_SIZE, 0);
+	/* memory that left (memory_left()) */
+	if (left > 0)
+		d->known = maxd(d->known - left, 0);
 	if (a < d->known)
 		d->known -= (d->known - a) * clamp(o->dt / KNOWN_TAU, 0, 1);
 	/* slack k: excess within the noise accumulates nothing; h: how much
@@ -604,8 +630,9 @@ static void level_prime(struct ctl_level *d, double a, bool first)
 static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, floor0;
+	double a, x, y, floor0, left;
 
+	left = memory_left(st, o);
 	if (!s->have_anon)
 		return 0;
 	a = logical_anon(s);
@@ -647,8 +674,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			st->low.level = st->low_value;
 		}
 	}
-	x = level_step(cfg, &st->anon, a, s, o, st->age_s, learning, true, false);
-	y = level_step(cfg, &st->low, st->low_value, s, o, st->age_s, learning, false, st->low_claim > 0);
+	x = level_step(cfg, &st->anon, a, s, o, left, st->age_s, learning, true, false);
+	y = level_step(cfg, &st->low, st->low_value, s, o, left, st->age_s, learning, false, st->low_claim > 0);
 	if (x > 0) {
 		double known = st->low.known;
 		/* the low level is on its way to the level now, not only to

@@ -458,17 +458,28 @@ void plant_sample(struct plant *p, struct sample *s)
 		const struct region *r = &p->r[p->order[k]];
 		for (int c = 0; c < PLANT_CHUNKS; c++) {
 			const struct chunk *ch = &r->c[c];
-			if (r->kind == REGION_MERGEABLE) {
+			if (r->kind == REGION_MERGEABLE && !r->dying) {
 				/* the kernel counts a broken page as merged until
 				 * ksmd visits it again */
 				counted_g[r->group] += ch->merged + ch->broken;
-				if (!r->dying)
-					live_g[r->group] += ch->merged;
+				live_g[r->group] += ch->merged;
 			}
 			unshared += ch->unshared;
 		}
 		if (!r->dying)
 			used += r->pages;
+	}
+	/* A region that left still counts as merged until ksmd tears it down,
+	 * if a region that stays maps its KSM pages. If none does, they were
+	 * freed: their stable nodes are stale, ksmd drops them from the tree
+	 * at its next search, and the counts fall at once (its rmap items, now
+	 * volatile, still wait for the cursor). */
+	for (int k = 0; k < p->norder; k++) {
+		const struct region *r = &p->r[p->order[k]];
+		if (r->kind != REGION_MERGEABLE || !r->dying || live_g[r->group] <= 0)
+			continue;
+		for (int c = 0; c < PLANT_CHUNKS; c++)
+			counted_g[r->group] += r->c[c].merged + r->c[c].broken;
 	}
 	for (int g = 0; g < PLANT_GROUPS; g++) {
 		counted += counted_g[g];
