@@ -539,20 +539,28 @@ static double logical_anon(const struct sample *s)
  * at once; a page broken by a write leaves when ksmd visits it again (if
  * its content came back it merges again in the same visit). Tracked pages:
  * the kernel frees the rmap items of a process that left only when its
- * scan gets there, after the process it is in; the pages already counted
- * as merged pages that left are not counted again. */
+ * scan gets there, within a pass; the pages already counted as merged
+ * pages that left are not counted again. Merged pages counted more than a
+ * pass ago were not a leaver's (pages found changed stay tracked): they no
+ * longer excuse freed items. */
 static double memory_left(struct ctl_state *st, const struct obs *o)
 {
-	double drop, freed, use;
+	double drop, freed, use, use_last;
 
 	if (o->fresh)
 		return 0;
+	if (o->d_full > 0) {
+		st->left_credit_last = st->left_credit;
+		st->left_credit = 0;
+	}
 	drop = maxd(-o->d_gain, 0);
 	st->left_credit = mind(st->left_credit + drop, maxd(o->rmap, 0));
 	freed = maxd(-o->d_rmap, 0);
-	use = mind(freed, st->left_credit);
+	use_last = mind(freed, st->left_credit_last);
+	st->left_credit_last -= use_last;
+	use = mind(freed - use_last, st->left_credit);
 	st->left_credit -= use;
-	return (drop + freed - use) * CTL_PAGE_SIZE;
+	return (drop + freed - use_last - use) * CTL_PAGE_SIZE;
 }
 
 /* One detector: the signal's level past the highest level known (the level

@@ -175,7 +175,9 @@ struct ctl_state {
 	double low_claim_raise;         /* what the claim added to low.known */
 	double low_claim_left;          /* seconds until the claim ends */
 	int64_t ref_rmap;               /* lowest rmap items since the last probe */
-	double left_credit;             /* merged pages seen to leave whose rmap items are not freed yet */
+	/* merged pages seen to leave whose rmap items are not freed yet: in
+	 * this pass, and in the last one */
+	double left_credit, left_credit_last;
 	struct ctl_probe probe;
 	/* cost */
 	double cost;                    /* seconds of ksmd CPU a page, measured */

@@ -179,20 +179,36 @@ static void noise_step(struct plant *p)
 	p->noise_t = p->now;
 }
 
+static bool merges(enum region_kind k)
+{
+	return k == REGION_MERGEABLE || k == REGION_TWIN;
+}
+
 static void group_flags(struct plant *p)
 {
 	bool any[PLANT_GROUPS] = { false };
 
+	memset(p->twin_stable, 0, sizeof(p->twin_stable));
 	for (int k = 0; k < p->norder; k++) {
 		const struct region *r = &p->r[p->order[k]];
-		if (r->kind != REGION_MERGEABLE || r->dying)
+		if (!merges(r->kind) || r->dying)
 			continue;
 		for (int c = 0; c < PLANT_CHUNKS; c++)
-			if (r->c[c].merged > 0)
-				any[r->group] = true;
+			if (r->c[c].merged > 0) {
+				if (r->kind == REGION_TWIN)
+					p->twin_stable[r->group][c] = true;
+				else
+					any[r->group] = true;
+			}
 	}
 	for (int g = 0; g < PLANT_GROUPS; g++)
 		p->group_stable[g] = any[g];
+}
+
+static void unstable_tree_emptied(struct plant *p)
+{
+	memset(p->group_unstable, 0, sizeof(p->group_unstable));
+	memset(p->twin_unstable, 0, sizeof(p->twin_unstable));
 }
 
 /* The cursor has passed over a whole chunk: apply the visit. Returns the
@@ -244,6 +260,43 @@ static double visit(struct plant *p, struct region *r, struct chunk *ch)
 		}
 		break;
 	}
+	case REGION_TWIN: {
+		/* like REGION_MERGEABLE, but a page's only twins are the pages
+		 * at the same place in the group's other regions */
+		int c = (int)(ch - r->c);
+		bool *st = &p->twin_stable[r->group][c], *un = &p->twin_unstable[r->group][c];
+		if (ch->broken > 0) {
+			work += ch->broken;
+			ch->seen += ch->broken;
+			ch->broken = 0;
+		}
+		if (ch->unshared > 0 && (*st || *un)) {
+			work += ch->unshared;
+			ch->merged += ch->unshared;
+			ch->unshared = 0;
+			*st = true;
+		}
+		if (ch->seen > 0) {
+			work += ch->seen;
+			if (*st || *un) {
+				ch->merged += ch->seen;
+				*st = true;
+			} else {
+				ch->unshared += ch->seen;
+				*un = true;
+			}
+			ch->seen = 0;
+		}
+		if (ch->unseen > 0) {
+			work += ch->unseen;
+			if (*st)
+				ch->merged += ch->unseen;
+			else
+				ch->seen += ch->unseen;
+			ch->unseen = 0;
+		}
+		break;
+	}
 	case REGION_UNIQUE:
 		work += ch->seen + ch->unseen;
 		ch->unshared += ch->seen;
@@ -262,7 +315,7 @@ static double visit(struct plant *p, struct region *r, struct chunk *ch)
 	case REGION_PRIVATE:
 		break;
 	}
-	if (p->smart_scan && r->kind != REGION_MERGEABLE && ch->fails > SKIP_AFTER) {
+	if (p->smart_scan && !merges(r->kind) && ch->fails > SKIP_AFTER) {
 		ch->skipped += ch->seen + ch->unshared;
 		ch->seen = ch->unshared = 0;
 	}
@@ -337,7 +390,7 @@ void plant_advance(struct plant *p, double dt)
 				double b = budget_of(ch);
 				pages += b;
 				cost += b * p->cost_visit + (ch->unseen + ch->seen + ch->broken) * p->cost_work +
-					(r->kind == REGION_MERGEABLE ? ch->unshared * p->cost_work : 0);
+					(merges(r->kind) ? ch->unshared * p->cost_work : 0);
 			}
 		}
 		avg_cost = pages > 0 ? cost / pages : p->cost_visit;
@@ -355,7 +408,7 @@ void plant_advance(struct plant *p, double dt)
 			unlink_at(p, p->cur);
 			if (wraps && p->norder > 0) {
 				p->full_scans++;
-				memset(p->group_unstable, 0, sizeof(p->group_unstable));
+				unstable_tree_emptied(p);
 				if (p->advisor)
 					advisor_step(p);
 			}
@@ -376,7 +429,7 @@ void plant_advance(struct plant *p, double dt)
 			if (++p->cur == p->norder) {
 				p->cur = 0;
 				p->full_scans++;
-				memset(p->group_unstable, 0, sizeof(p->group_unstable));
+				unstable_tree_emptied(p);
 				if (p->advisor)
 					advisor_step(p);
 			}
@@ -406,7 +459,7 @@ double plant_mergeable(const struct plant *p)
 	double m = 0;
 
 	for (int k = 0; k < p->norder; k++)
-		if (p->r[p->order[k]].kind == REGION_MERGEABLE && !p->r[p->order[k]].dying)
+		if (merges(p->r[p->order[k]].kind) && !p->r[p->order[k]].dying)
 			m += p->r[p->order[k]].pages;
 	return m;
 }
@@ -458,7 +511,7 @@ void plant_sample(struct plant *p, struct sample *s)
 		const struct region *r = &p->r[p->order[k]];
 		for (int c = 0; c < PLANT_CHUNKS; c++) {
 			const struct chunk *ch = &r->c[c];
-			if (r->kind == REGION_MERGEABLE && !r->dying) {
+			if (merges(r->kind) && !r->dying) {
 				/* the kernel counts a broken page as merged until
 				 * ksmd visits it again */
 				counted_g[r->group] += ch->merged + ch->broken;
@@ -476,7 +529,7 @@ void plant_sample(struct plant *p, struct sample *s)
 	 * volatile, still wait for the cursor). */
 	for (int k = 0; k < p->norder; k++) {
 		const struct region *r = &p->r[p->order[k]];
-		if (r->kind != REGION_MERGEABLE || !r->dying || live_g[r->group] <= 0)
+		if (!merges(r->kind) || !r->dying || live_g[r->group] <= 0)
 			continue;
 		for (int c = 0; c < PLANT_CHUNKS; c++)
 			counted_g[r->group] += r->c[c].merged + r->c[c].broken;

@@ -36,6 +36,8 @@
 
 enum region_kind {
 	REGION_MERGEABLE,       /* pages of a few patterns, the same across regions of a group */
+	REGION_TWIN,            /* unique pages, each the same as its twin in the other regions
+				 * of its group (guests booted from one image) */
 	REGION_UNIQUE,          /* random pages, written once */
 	REGION_VOLATILE,        /* pages rewritten all the time */
 	REGION_PRIVATE,         /* not MADV_MERGEABLE: memory only */
@@ -61,7 +63,7 @@ struct region {
 	bool dying;         /* left; its rmap items go when the cursor reaches it */
 	int id;
 	enum region_kind kind;
-	int group;          /* REGION_MERGEABLE: content group (pattern) */
+	int group;          /* REGION_MERGEABLE, REGION_TWIN: content group (pattern) */
 	double pages;
 	double cow_rate;    /* merged pages broken by writes, pages/s */
 	bool cow_returns;   /* a broken page's content comes back to its pattern */
@@ -105,6 +107,8 @@ struct plant {
 	double chunk_progress;          /* pages of the current chunk done */
 	bool group_stable[PLANT_GROUPS];
 	bool group_unstable[PLANT_GROUPS];
+	bool twin_stable[PLANT_GROUPS][PLANT_CHUNKS];   /* REGION_TWIN: per group and chunk */
+	bool twin_unstable[PLANT_GROUPS][PLANT_CHUNKS];
 	/* counters */
 	uint64_t full_scans;
 	double pages_scanned;
