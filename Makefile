@@ -1,7 +1,7 @@
 # ksmpilot - feedback-loop tuner for Linux KSM
 #
 # Targets: all check asan valgrind lint run install uninstall clean deps
-#          bench bench-smoke tickcost fuzz mutate nspawn-test deb rpm
+#          bench bench-smoke tickcost idlecost fuzz mutate nspawn-test deb rpm
 # The user's CFLAGS/CPPFLAGS/LDFLAGS are kept; ours are added to them.
 
 VERSION        := 0.1.0
@@ -317,7 +317,7 @@ lint: | $(B)/.deps
 	@for f in src/*.c; do \
 		$(CC) -std=gnu11 -fanalyzer -Werror -O1 -Isrc $(LINT_DEFS) -c $$f -o /dev/null || exit 1; \
 	done
-	shellcheck -s bash -S warning tests/*.sh bench/run bench/tickcost bench/common.sh bench/scenarios.sh \
+	shellcheck -s bash -S warning tests/*.sh bench/run bench/tickcost bench/idlecost bench/common.sh bench/scenarios.sh \
 		bench/plot .ci/run
 	@echo "lint: cppcheck, clang-tidy, -fanalyzer and shellcheck are clean"
 
@@ -335,9 +335,10 @@ clean:
 # bench/run (see bench/run --help). check runs only tests/bench-smoke.sh,
 # a check of the pipeline in about 70 s (when KSMPILOT_REAL_KSM=1);
 # bench-smoke runs it alone.
-.PHONY: bench bench-smoke tickcost
+.PHONY: bench bench-smoke tickcost idlecost
 BENCH_ARGS    ?=
 TICKCOST_ARGS ?=
+IDLECOST_ARGS ?=
 bench: all $(B)/tests/workload $(B)/bench/tickfloor
 	KSMPILOT_BUILD=$(B) bench/run $(BENCH_ARGS)
 
@@ -346,6 +347,10 @@ bench-smoke: all $(B)/tests/workload
 
 tickcost: all $(B)/bench/tickfloor
 	KSMPILOT_BUILD=$(B) bench/tickcost $(TICKCOST_ARGS)
+
+# the daemon's own CPU an hour while ksmd is stopped, and while it idles
+idlecost: all
+	KSMPILOT_BUILD=$(B) bench/idlecost $(IDLECOST_ARGS)
 
 # --- mutation testing (tests/mutate, tests/mutations.txt, docs/testing.md) ---
 # Not part of check: breaks the code on purpose, one mutation at a time, in a

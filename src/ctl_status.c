@@ -22,8 +22,9 @@
 #include "state.h"
 #include "util.h"
 
-/* The state file is rewritten at least this often, or each interval if
- * that is longer; missing this many rewrites makes it stale. */
+/* The state file is rewritten at least every STATE_REFRESH_IDLE_MS, or each
+ * interval or idle_interval if that is longer; missing this many rewrites
+ * makes it stale. */
 #define STALE_PERIODS 3
 
 struct status {
@@ -175,7 +176,12 @@ static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 									    size_resolve(&cfg->target_available, st->s.mem_total);
 	if (st->running) {
 		double interval = kvd(st, "interval_ms"), updated = kvd(st, "updated");
-		st->refresh_ms = isfinite(interval) && interval > STATE_REFRESH_MS ? (uint64_t)interval : STATE_REFRESH_MS;
+		/* idle, the daemon ticks every idle_interval (as configured:
+		 * the file does not say), and writes at its ticks */
+		st->refresh_ms = isfinite(interval) && interval > STATE_REFRESH_IDLE_MS ? (uint64_t)interval :
+											   STATE_REFRESH_IDLE_MS;
+		if (cfg->idle_interval_ms > st->refresh_ms)
+			st->refresh_ms = cfg->idle_interval_ms;
 		st->updated_age = isfinite(updated) ? st->now - (int64_t)updated : INT64_MAX;
 		st->stale = st->updated_age > (int64_t)(STALE_PERIODS * st->refresh_ms / 1000);
 	}
@@ -343,7 +349,7 @@ static void print_daemon(const struct status *st)
 			snprintf(a, sizeof(a), "never");
 		else
 			fmt_age(st->updated_age, a, sizeof(a));
-		printf("STALE       the state file was last updated %s, and should be every %" PRIu64
+		printf("STALE       the state file was last updated %s, and should be at least every %" PRIu64
 		       "s: ksmpilotd may be hung; look at journalctl -u ksmpilot\n", a, st->refresh_ms / 1000);
 	}
 	printf("Decision    %s", kv(st, "reason"));

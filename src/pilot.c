@@ -853,7 +853,8 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 
 	if (changed)
 		pl->decided = (int64_t)time(NULL);
-	if (!changed && pl->state_written_ms && now_ms - pl->state_written_ms < STATE_REFRESH_MS)
+	if (!changed && pl->state_written_ms &&
+	    now_ms - pl->state_written_ms < (d->mode == CTL_MODE_ACTIVE ? STATE_REFRESH_MS : STATE_REFRESH_IDLE_MS))
 		return;
 	pl->state_written_ms = now_ms ? now_ms : 1;
 	memset(&si, 0, sizeof(si));
@@ -1010,9 +1011,9 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 		notify_status(pl, sum);
 		return;
 	}
-	/* copy-on-write breaks matter while ksmd runs; a read saved otherwise;
-	 * and a stopped ksmd's counters do not move */
-	sampler_set_vmstat(&pl->sampler, d.run == 1);
+	/* copy-on-write breaks matter while ksmd runs, and are counted every
+	 * few samples while it idles; a stopped ksmd's counters do not move */
+	sampler_set_vmstat(&pl->sampler, d.run == 1, d.mode == CTL_MODE_IDLE);
 	sampler_set_quiet(&pl->sampler, d.run == 0 && s.ksm.v[KSM_RUN] == 0);
 	mode_changed = pl->have_last && d.mode != pl->last_decision.mode;
 	pl->stats.mode_changes += mode_changed;

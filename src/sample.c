@@ -296,9 +296,12 @@ int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops,
 	return 0;
 }
 
-void sampler_set_vmstat(struct sampler *s, bool on)
+void sampler_set_vmstat(struct sampler *s, bool on, bool slow)
 {
+	if (!on)
+		s->cow_valid = false;
 	s->vmstat_on = on;
+	s->vmstat_slow = slow;
 }
 
 void sampler_set_quiet(struct sampler *s, bool on)
@@ -400,13 +403,21 @@ uint64_t sample_rmap_items(const struct sample *s)
 	return n;
 }
 
-static void sample_ksmd(struct sampler *s, uint64_t now, struct sample *out)
+static void sample_ksmd(struct sampler *s, uint64_t now, bool cached, struct sample *out)
 {
 	bool fresh = false;
 	uint64_t ticks;
 	int pid = 0, r;
 
 	out->have_ksmd_cpu = false;
+	if (cached && s->ksmd_cpu_valid && s->ksmd_pid > 0) {
+		/* stopped: its CPU time as last read */
+		out->have_ksmd_cpu = true;
+		out->ksmd_pid = s->ksmd_pid;
+		out->ksmd_cpu_s = s->ksmd_cpu_last;
+		return;
+	}
+	s->ksmd_cpu_valid = false;
 	if (s->ksmd_pid <= 0) {
 		if (now < s->ksmd_retry_ms)
 			return;
@@ -431,11 +442,14 @@ static void sample_ksmd(struct sampler *s, uint64_t now, struct sample *out)
 	out->have_ksmd_cpu = true;
 	out->ksmd_pid = s->ksmd_pid;
 	out->ksmd_cpu_s = (double)ticks / (double)s->clk_tck;
+	s->ksmd_cpu_last = out->ksmd_cpu_s;
+	s->ksmd_cpu_valid = true;
 }
 
 int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 {
 	struct meminfo_values mi;
+	bool cached = false; /* quiet, and the counters not due */
 	int first = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -458,16 +472,14 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 		}
 		out->ksm = s->cold;
 		if (s->quiet && s->counters_valid && now < s->counters_next_ms) {
-			/* the counters as last read, the knobs fresh */
+			/* stopped: the knobs and the counters as last read */
 			uint64_t cold_present = out->ksm.present & ~(uint64_t)SAMPLE_KSM_HOT;
 			out->ksm = s->counters;
 			out->ksm.present = (s->counters.present & SAMPLE_KSM_HOT) | cold_present;
 			for (int i = 0; i < KSM_ITEM_COUNT; i++)
 				if (!(SAMPLE_KSM_HOT & KSM_BIT(i)))
 					out->ksm.v[i] = s->cold.v[i];
-			out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_QUIET, &out->ksm);
-			if (!out->ksm_err && out->ksm.v[KSM_RUN] != s->counters.v[KSM_RUN])
-				out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
+			cached = true;
 		} else {
 			out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
 			s->counters_next_ms = now + SAMPLE_QUIET_MS;
@@ -481,12 +493,20 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 	}
 	if (out->ksm_err && !first)
 		first = out->ksm_err;
-	sample_ksmd(s, now, out);
+	sample_ksmd(s, now, cached && !out->ksm_err, out);
 
 	if (s->vmstat_on && !s->cow_missing && s->ops->vmstat_cow) {
-		int r = s->ops->vmstat_cow(s->ctx, &out->cow_ksm);
-		out->have_cow = r == 0;
-		s->cow_missing = r == -ENOENT;
+		if (s->vmstat_slow && s->cow_valid && now < s->vmstat_next_ms) {
+			out->cow_ksm = s->cow_last;
+			out->have_cow = true;
+		} else {
+			int r = s->ops->vmstat_cow(s->ctx, &out->cow_ksm);
+			out->have_cow = r == 0;
+			s->cow_missing = r == -ENOENT;
+			s->cow_valid = r == 0;
+			s->cow_last = out->cow_ksm;
+			s->vmstat_next_ms = now + SAMPLE_QUIET_MS;
+		}
 	}
 
 	if (s->psi_on) {

@@ -103,11 +103,17 @@ struct sampler {
 	void *ctx;
 	long clk_tck;
 	int ksmd_pid;               /* cached; 0 = not found */
+	double ksmd_cpu_last;       /* quiet: ksmd's CPU time as last read */
+	bool ksmd_cpu_valid;
 	uint64_t ksmd_retry_ms;     /* next time to look for ksmd again */
 	int psi_fd;
 	int psi_err;                /* 0, or -errno of opening or reading it */
 	bool psi_on;                /* read PSI at each sample */
 	bool vmstat_on;             /* read cow_ksm at each sample */
+	bool vmstat_slow;           /* ... every SAMPLE_QUIET_MS only, as last read between */
+	uint64_t vmstat_next_ms;
+	uint64_t cow_last;
+	bool cow_valid;
 	bool cow_missing;           /* the kernel has no cow_ksm: stop asking */
 	bool guest_on;
 	regex_t guest_re;
@@ -122,7 +128,7 @@ struct sampler {
 	struct ksm_values counters; /* the hot counters, as last read */
 	bool counters_valid;
 	uint64_t counters_next_ms;  /* quiet: next full read of the counters */
-	bool quiet;                 /* ksmd stopped: read the knobs, counters seldom */
+	bool quiet;                 /* ksmd stopped: read KSM items seldom */
 	uint64_t cold_next_ms;
 	bool cold_valid;
 };
@@ -138,10 +144,10 @@ struct sampler {
 	 KSM_BIT(KSM_PAGES_SCANNED) | KSM_BIT(KSM_PAGES_SKIPPED) | KSM_BIT(KSM_GENERAL_PROFIT) |           \
 	 KSM_BIT(KSM_ZERO_PAGES))
 #define SAMPLE_COLD_MS 60000u
-/* While ksmd is stopped its counters do not move: the knobs someone else
- * might change are read every sample, the counters this often. */
-#define SAMPLE_KSM_QUIET (KSM_BIT(KSM_RUN) | KSM_BIT(KSM_PAGES_TO_SCAN) | KSM_BIT(KSM_SLEEP_MILLISECS) | \
-			  KSM_BIT(KSM_ADVISOR_MODE))
+/* While ksmd is stopped its counters and CPU time do not move: the knobs
+ * (someone else might set them), the counters and ksmd's CPU time are read
+ * this often, and no KSM item at the samples between (each read is a
+ * system call, and an idle daemon is mostly its system calls). */
 #define SAMPLE_QUIET_MS 10000u
 
 /* psi_path may be NULL (PSI off). ops/ctx: NULL means libproc2. The sampler
@@ -151,10 +157,12 @@ int sampler_init(struct sampler *s, struct ksm *ksm, const struct proc_ops *ops,
 /* Read memory PSI at each sample, or not (a system call saved). */
 void sampler_set_psi(struct sampler *s, bool on);
 /* Read cow_ksm from /proc/vmstat at each sample, or not: the controller
- * needs it while ksmd runs, and the read costs a few microseconds. */
-void sampler_set_vmstat(struct sampler *s, bool on);
-/* ksmd stopped (run=0): its counters are read every SAMPLE_QUIET_MS, and
- * whenever run reads 1 again; the knobs at every sample. */
+ * needs it while ksmd runs. slow: every SAMPLE_QUIET_MS, the value as last
+ * read in between (ksmd idles; the read is the dearest of a tick, 25-45 us,
+ * and breaks counted late are counted all the same). */
+void sampler_set_vmstat(struct sampler *s, bool on, bool slow);
+/* ksmd stopped (run=0): the knobs, its counters and its CPU time are read
+ * every SAMPLE_QUIET_MS, as last read in between. */
 void sampler_set_quiet(struct sampler *s, bool on);
 /* regex "" turns the guest scan off. -EINVAL for a bad regex. */
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms);

@@ -15,8 +15,11 @@
 #include "sample.h"
 
 #define STATE_VERSION 1
-/* Written when the decision changes, and at least this often. */
+/* Written when the decision changes, and at least this often while ksmd
+ * works; this often while it idles or is stopped (a write is a file
+ * created and renamed: the dearest part of an idle daemon's minute). */
 #define STATE_REFRESH_MS 10000u
+#define STATE_REFRESH_IDLE_MS 30000u
 
 struct state_info {
 	long pid;

@@ -209,7 +209,7 @@ static void world_init(double total, double avail, const char *conf_extra)
 	};
 
 	memset(&w, 0, sizeof(w));
-	/* tmpfs, like /run: the state file is renamed into place every 10 s */
+	/* tmpfs, like /run: the state file is renamed into place every 10-30 s */
 	snprintf(w.dir, sizeof(w.dir), "%s/ksmpilot-test-pilot.XXXXXX",
 		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	assert_non_null(mkdtemp(w.dir));
@@ -294,6 +294,10 @@ static void tick(struct pilot *p, double dt_s)
 	plant_advance(&w.p, dt_s);
 	clock_us += (uint64_t)(dt_s * 1e6);
 }
+
+/* Seconds within which the state file and the textfile are rewritten, busy
+ * or not. */
+#define REWRITE_S (STATE_REFRESH_IDLE_MS / 1000 + 5)
 
 static void ticks(struct pilot *p, unsigned n)
 {
@@ -580,6 +584,28 @@ static const char *state_value(const char *key)
 	return state_get(&kv, key);
 }
 
+/* Nothing changes while ksmd idles: the state file is rewritten every
+ * STATE_REFRESH_IDLE_MS (its tick count tells when), not every tick. */
+static void test_idle_rewrites_seldom(void **state)
+{
+	struct pilot *p;
+	char first[32];
+
+	(void)state;
+	world_init(24 * GiB, 20 * GiB, NULL);
+	p = start(EXIT_OK);
+	ticks(p, REWRITE_S);
+	assert_string_not_equal(state_value("mode"), "active");
+	snprintf(first, sizeof(first), "%s", state_value("ticks"));
+	ticks(p, STATE_REFRESH_MS / 1000 + 2);
+	assert_string_equal(state_value("ticks"), first);
+	ticks(p, STATE_REFRESH_IDLE_MS / 1000);
+	assert_string_not_equal(state_value("ticks"), first);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
 /* The map count comes from state_dir/processes: ksmpilotd reads no other
  * process's maps itself. One warning per episode. */
 static void test_hazard_map_count(void **state)
@@ -594,7 +620,7 @@ static void test_hazard_map_count(void **state)
 	assert_int_equal(w.msgid_count[ID_MAPS], 1);
 	assert_int_equal(logged("process 4242 (qemu-system-x86) uses KSM and has 95 memory mappings, 95% of "
 				"vm.max_map_count (100)"), 1);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	assert_string_equal(state_value("inspect"), "fresh");
 	assert_string_equal(state_value("hazard_map_count"), "1");
 	assert_string_equal(state_value("map_count_pid"), "4242");
@@ -608,7 +634,7 @@ static void test_hazard_map_count(void **state)
 	assert_int_equal(w.msgid_count[ID_MAPS], 1);
 	/* away from the limit: the episode ends */
 	put_processes(20, 0, 0600);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	assert_int_equal(logged("no KSM process is near vm.max_map_count any more"), 1);
 	assert_string_equal(state_value("hazard_map_count"), "0");
 	assert_int_equal(w.msgid_count[ID_INSPECT], 0);
@@ -640,7 +666,7 @@ static void test_inspect_missing_stale_refused(void **state)
 
 	/* back: logged once, and fresh in the state file */
 	put_processes(10, 0, 0600);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	assert_int_equal(logged("/processes is back"), 1);
 	assert_string_equal(state_value("inspect"), "fresh");
 
@@ -654,18 +680,18 @@ static void test_inspect_missing_stale_refused(void **state)
 	/* refused: near the limit, but others can write the file: no map
 	 * warning from it */
 	put_processes(99, 0, 0666);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	assert_string_equal(state_value("inspect"), "refused");
 	assert_int_equal(w.msgid_count[ID_MAPS], 0);
 	put_processes(99, 0, 0600);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	assert_string_equal(state_value("inspect"), "fresh");
 	assert_int_equal(w.msgid_count[ID_MAPS], 1);
 	/* a symlink, a file in another format, another owner */
 	snprintf(path, sizeof(path), "%s/processes", w.state);
 	assert_int_equal(unlink(path), 0);
 	assert_int_equal(symlink(w.conf, path), 0);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	assert_string_equal(state_value("inspect"), "refused");
 	assert_int_equal(unlink(path), 0);
 	put(path, "# ksmpilot processes v1\nversion=1\npid=3\n");
@@ -676,7 +702,7 @@ static void test_inspect_missing_stale_refused(void **state)
 	if (geteuid() == 0) {
 		put_processes(10, 0, 0600);
 		assert_int_equal(chown(path, 65534, 65534), 0);
-		ticks(p, 15);
+		ticks(p, REWRITE_S);
 		assert_string_equal(state_value("inspect"), "refused");
 	}
 	pilot_stop(p);
@@ -833,7 +859,7 @@ static void test_guest_series(void **state)
 	put(w.conf, conf);
 	put_guests(4, 0);
 	p = start(EXIT_OK);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	m = slurp(prom);
 	assert_non_null(strstr(m, "\nksmpilot_guest_saving_bytes{guest=\"g3\"} 1638400\n"));
 	assert_non_null(strstr(m, "\nksmpilot_guest_saving_bytes{guest=\"g2\"} 1228800\n"));
@@ -845,7 +871,7 @@ static void test_guest_series(void **state)
 	free(m);
 	/* stale: no guest series rather than old ones */
 	put_guests(4, INSPECT_STALE_S + 100);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	m = slurp(prom);
 	assert_null(strstr(m, "ksmpilot_guest_"));
 	assert_non_null(strstr(m, "ksmpilot_saving_bytes "));
@@ -856,7 +882,7 @@ static void test_guest_series(void **state)
 		 w.state, prom);
 	put(w.conf, conf);
 	assert_int_equal(pilot_reload(p), 0);
-	ticks(p, 15);
+	ticks(p, REWRITE_S);
 	m = slurp(prom);
 	assert_null(strstr(m, "guest=\"g"));
 	assert_non_null(strstr(m, "\nksmpilot_guest_merged_bytes{guest=\"other\"} 2457600\n"));
@@ -1054,6 +1080,7 @@ int main(void)
 		cmocka_unit_test(test_restart_reuses_controller_state),
 		cmocka_unit_test(test_ksm_vanishes),
 		cmocka_unit_test(test_write_errors),
+		cmocka_unit_test(test_idle_rewrites_seldom),
 		cmocka_unit_test(test_merge_across_nodes_busy),
 		cmocka_unit_test(test_counter_garbage_and_resets),
 		cmocka_unit_test(test_ksmd_hidden),

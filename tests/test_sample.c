@@ -328,10 +328,26 @@ static void test_vmstat_cow(void **state)
 	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
 	assert_false(s.have_cow);
 	assert_int_equal(f->fk.cow_calls, 0);
-	sampler_set_vmstat(&f->sm, true);
+	sampler_set_vmstat(&f->sm, true, false);
 	assert_int_equal(sample_take(&f->sm, 2000, &s), 0);
 	assert_true(s.have_cow);
 	assert_int_equal(s.cow_ksm, 1234);
+	/* ksmd idles: every SAMPLE_QUIET_MS, the value as last read between */
+	sampler_set_vmstat(&f->sm, true, true);
+	f->fk.cow = 1300;
+	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS - 1, &s), 0);
+	assert_true(s.have_cow);
+	assert_int_equal(s.cow_ksm, 1234);
+	assert_int_equal(f->fk.cow_calls, 1);
+	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.cow_ksm, 1300);
+	/* at once when ksmd works again */
+	sampler_set_vmstat(&f->sm, true, false);
+	f->fk.cow = 1400;
+	assert_int_equal(sample_take(&f->sm, 2001 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.cow_ksm, 1400);
+	assert_int_equal(f->fk.cow_calls, 3);
+	f->fk.cow_calls = 1;
 	f->fk.cow_err = -ENOENT; /* a kernel before 6.1 */
 	assert_int_equal(sample_take(&f->sm, 3000, &s), 0);
 	assert_false(s.have_cow);
@@ -339,33 +355,47 @@ static void test_vmstat_cow(void **state)
 	assert_int_equal(f->fk.cow_calls, 2);
 }
 
-/* ksmd stopped: the knobs every sample, the counters every SAMPLE_QUIET_MS,
- * and at once when run is 1 again. */
+/* ksmd stopped: the knobs, the counters and ksmd's CPU time every
+ * SAMPLE_QUIET_MS, as last read in between; every sample once it runs. */
 static void test_quiet(void **state)
 {
 	struct fx *f = *state;
 	struct sample s;
+	int calls;
+
+	double cpu;
 
 	put(f->dir, "run", "0\n");
 	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
+	calls = f->fk.ticks_calls;
+	cpu = s.ksmd_cpu_s;
 	sampler_set_quiet(&f->sm, true);
 	put(f->dir, "pages_sharing", "21\n");
 	put(f->dir, "pages_to_scan", "101\n");
+	f->fk.ticks += 7;
 	assert_int_equal(sample_take(&f->sm, 2000, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 20); /* as last read */
-	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 101);  /* fresh */
+	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 100);  /* as last read */
 	assert_true(ksm_values_has(&s.ksm, KSM_PAGES_SHARING));
 	assert_int_equal(s.ksm.v[KSM_GENERAL_PROFIT], -512);
+	/* ksmd's CPU time as last read, without reading it */
+	assert_true(s.have_ksmd_cpu);
+	assert_true(s.ksmd_cpu_s == cpu);
+	assert_int_equal(f->fk.ticks_calls, calls);
 	assert_int_equal(sample_take(&f->sm, 1000 + SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 21);
+	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 101);
+	assert_int_equal(f->fk.ticks_calls, calls + 1);
 	put(f->dir, "pages_sharing", "22\n");
 	put(f->dir, "run", "1\n"); /* someone started ksmd */
 	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_RUN], 0);
+	assert_int_equal(sample_take(&f->sm, 1000 + 2 * SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_RUN], 1);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 22);
 	sampler_set_quiet(&f->sm, false);
 	put(f->dir, "pages_sharing", "23\n");
-	assert_int_equal(sample_take(&f->sm, 3000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1001 + 2 * SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 23);
 }
 
@@ -885,10 +915,10 @@ static void test_libproc2(void **state)
 		struct sample s2;
 		bool has = read_file("/proc/vmstat", 1 << 20, &text, &len) == 0 && strstr(text, "\ncow_ksm ");
 		free(text);
-		sampler_set_vmstat(&f->sm, true);
+		sampler_set_vmstat(&f->sm, true, false);
 		sample_take(&f->sm, 0, &s2);
 		assert_int_equal(s2.have_cow, has);
-		sampler_set_vmstat(&f->sm, false);
+		sampler_set_vmstat(&f->sm, false, false);
 	}
 	/* This very test matches the pattern. */
 	assert_true(s.have_guest);
