@@ -211,6 +211,53 @@ static void unstable_tree_emptied(struct plant *p)
 	memset(p->twin_unstable, 0, sizeof(p->twin_unstable));
 }
 
+/* A visit of a chunk whose pages have twins: in the stable tree (*st: the
+ * group has merged pages), in the unstable tree (*un: seen once in this
+ * pass), or, for REGION_MERGEABLE (self), among its own pages (a few
+ * patterns). Returns the pages that changed state. */
+static double visit_merging(const struct region *r, struct chunk *ch, bool *st, bool *un, bool self)
+{
+	double work = 0;
+
+	if (ch->broken > 0) {
+		/* no longer a KSM page: out of the stable tree; back to its
+		 * pattern it merges again at once, otherwise its checksum
+		 * starts over */
+		work += ch->broken;
+		if (self && r->cow_returns && *st)
+			ch->merged += ch->broken;
+		else
+			ch->seen += ch->broken;
+		ch->broken = 0;
+	}
+	if (ch->unshared > 0 && (*st || *un || (self && ch->unshared + ch->seen >= 2))) {
+		work += ch->unshared;
+		ch->merged += ch->unshared;
+		ch->unshared = 0;
+		*st = true;
+	}
+	if (ch->seen > 0) {
+		work += ch->seen;
+		if (*st || *un || (self && ch->seen >= 2)) {
+			ch->merged += ch->seen;
+			*st = true;
+		} else {
+			ch->unshared += ch->seen;
+			*un = true;
+		}
+		ch->seen = 0;
+	}
+	if (ch->unseen > 0) {
+		work += ch->unseen;
+		if (*st)
+			ch->merged += ch->unseen; /* identical to a stable page */
+		else
+			ch->seen += ch->unseen;
+		ch->unseen = 0;
+	}
+	return work;
+}
+
 /* The cursor has passed over a whole chunk: apply the visit. Returns the
  * CPU it cost. */
 static double visit(struct plant *p, struct region *r, struct chunk *ch)
@@ -220,81 +267,14 @@ static double visit(struct plant *p, struct region *r, struct chunk *ch)
 	double work = 0, visits = ch->pages - skipped0;
 
 	switch (r->kind) {
-	case REGION_MERGEABLE: {
-		bool *st = &p->group_stable[r->group], *un = &p->group_unstable[r->group];
-		if (ch->broken > 0) {
-			/* no longer a KSM page: out of the stable tree; back to
-			 * its pattern it merges again at once, otherwise its
-			 * checksum starts over */
-			work += ch->broken;
-			if (r->cow_returns && *st)
-				ch->merged += ch->broken;
-			else
-				ch->seen += ch->broken;
-			ch->broken = 0;
-		}
-		if (ch->unshared > 0 && (*st || *un || ch->unshared + ch->seen >= 2)) {
-			work += ch->unshared;
-			ch->merged += ch->unshared;
-			ch->unshared = 0;
-			*st = true;
-		}
-		if (ch->seen > 0) {
-			work += ch->seen;
-			if (*st || *un || ch->seen >= 2) {
-				ch->merged += ch->seen;
-				*st = true;
-			} else {
-				ch->unshared += ch->seen;
-				*un = true;
-			}
-			ch->seen = 0;
-		}
-		if (ch->unseen > 0) {
-			work += ch->unseen;
-			if (*st)
-				ch->merged += ch->unseen; /* identical to a stable page */
-			else
-				ch->seen += ch->unseen;
-			ch->unseen = 0;
-		}
+	case REGION_MERGEABLE:
+		work = visit_merging(r, ch, &p->group_stable[r->group], &p->group_unstable[r->group], true);
 		break;
-	}
 	case REGION_TWIN: {
-		/* like REGION_MERGEABLE, but a page's only twins are the pages
-		 * at the same place in the group's other regions */
+		/* a page's only twins are the pages at the same place in the
+		 * group's other regions */
 		int c = (int)(ch - r->c);
-		bool *st = &p->twin_stable[r->group][c], *un = &p->twin_unstable[r->group][c];
-		if (ch->broken > 0) {
-			work += ch->broken;
-			ch->seen += ch->broken;
-			ch->broken = 0;
-		}
-		if (ch->unshared > 0 && (*st || *un)) {
-			work += ch->unshared;
-			ch->merged += ch->unshared;
-			ch->unshared = 0;
-			*st = true;
-		}
-		if (ch->seen > 0) {
-			work += ch->seen;
-			if (*st || *un) {
-				ch->merged += ch->seen;
-				*st = true;
-			} else {
-				ch->unshared += ch->seen;
-				*un = true;
-			}
-			ch->seen = 0;
-		}
-		if (ch->unseen > 0) {
-			work += ch->unseen;
-			if (*st)
-				ch->merged += ch->unseen;
-			else
-				ch->seen += ch->unseen;
-			ch->unseen = 0;
-		}
+		work = visit_merging(r, ch, &p->twin_stable[r->group][c], &p->twin_unstable[r->group][c], false);
 		break;
 	}
 	case REGION_UNIQUE:

@@ -1010,6 +1010,15 @@ static void test_rmap_growth_wakes(void **state)
 	assert_true(took > 0 && took <= 1.3 * pass);
 }
 
+/* Two guests of 512 MiB (old: their ids) and two of 256 MiB, merged. */
+static void guests_to_replace(struct sim *s, int old[2])
+{
+	sim_init(s, 24 * GiB, 3.5 * GiB);
+	add_guests(s, 2, 512 * MiB, 1, old);
+	add_guests(s, 2, 256 * MiB, 3, NULL);
+	assert_true(sim_until_merged(s, 0.99, 600) > 0);
+}
+
 /* Guests that left free their rmap items: the memory known to KSM shrinks,
  * so that guests arriving later in their place are seen at once. */
 static void test_replacement_after_departure(void **state)
@@ -1019,10 +1028,7 @@ static void test_replacement_after_departure(void **state)
 	double took;
 
 	(void)state;
-	sim_init(&s, 24 * GiB, 3.5 * GiB);
-	add_guests(&s, 2, 512 * MiB, 1, old);
-	add_guests(&s, 2, 256 * MiB, 3, NULL);
-	assert_true(sim_until_merged(&s, 0.99, 600) > 0);
+	guests_to_replace(&s, old);
 	sim_run(&s, HOUR);
 	for (int i = 0; i < 2; i++)
 		plant_remove(&s.p, old[i]);
@@ -1055,10 +1061,7 @@ static void test_replacement_after_churn(void **state)
 	double took;
 
 	(void)state;
-	sim_init(&s, 24 * GiB, 3.5 * GiB);
-	add_guests(&s, 2, 512 * MiB, 1, old);
-	add_guests(&s, 2, 256 * MiB, 3, NULL);
-	assert_true(sim_until_merged(&s, 0.99, 600) > 0);
+	guests_to_replace(&s, old);
 	sim_run(&s, 600);
 	for (int i = 0; i < 2; i++)
 		plant_set_cow(&s.p, old[i], 100, false);
