@@ -459,11 +459,14 @@ static void probe_close(struct ctl_state *st, const struct sample *s)
 	st->ref_rmap = rmap_of(s);
 }
 
-/* Follow the probe. New memory is first visited at most a pass after it
- * appeared, which adds rmap items; once they stop growing, one more pass
- * sees it twice. Closed early: when a pass saw no growth (nobody marked it
+/* Follow the probe. New memory is first visited in the pass after the one
+ * in progress when it appeared (ksm_enter() puts it behind the cursor),
+ * which adds rmap items; once they stop growing, one more pass sees it
+ * twice. Closed early: when two full scans saw no growth (nobody marked it
  * mergeable), or when its second visit settles it in the unstable tree
- * (unique pages) without merging anything. */
+ * (unique pages) without merging anything. Passes are counted in full
+ * scans, not pages: the pages of a pass vary severalfold when smart_scan's
+ * skipped pages come back together. */
 static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
 	struct ctl_probe *p = &st->probe;
@@ -492,28 +495,37 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		/* first visits under way */
 		p->growth = growth;
 		p->growth_at = p->scanned;
+		/* one full scan in the same interval counts as after the first
+		 * visits (if it came before them and they go on, the next rise
+		 * resets it); of more, one came before them */
+		p->wraps = o->d_full > 0 ? 1 : 0;
+	} else {
+		p->wraps += o->d_full;
 	}
 	pass = maxd(st->pass_len > 0 ? st->pass_len : o->rmap, p->len0);
 	margin = PROBE_MARGIN(pass);
 	if (p->growth < PROBE_VISIBLE * p->pages) {
-		if (p->scanned - p->growth_at >= pass + margin) {
-			/* a whole pass and no first visits: memory nobody marked
-			 * mergeable; swings like it count as noise from now on */
+		if (p->wraps >= 2) {
+			/* the pass in progress and a whole one after it, and no
+			 * first visits: memory nobody marked mergeable; swings
+			 * like it count as noise from now on */
 			st->anon.noise_floor = maxd(st->anon.noise_floor, p->pages * CTL_PAGE_SIZE / (2 * NOISE_K));
 			probe_close(st, s);
 		}
 		return;
 	}
-	/* seen twice: a pass since the last first visit */
-	if (p->scanned >= p->growth_at + pass + margin) {
+	/* seen twice: past the next full scan, a pass since the last first
+	 * visit (or the whole next pass) */
+	if ((p->wraps >= 1 && p->scanned >= p->growth_at + pass + margin) || p->wraps >= 2) {
 		probe_close(st, s);
 		return;
 	}
-	/* Its second visit comes after the older memory's pass (new memory
-	 * is scanned last). Until then, what settles in the unstable tree is
-	 * older memory: smart_scan's skipped pages coming back, all at once
-	 * for guests that arrived together. Count from there. */
-	if (p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
+	/* Its second visit comes in the next pass, after the older memory's
+	 * pass (new memory is scanned last). Until then, what settles in the
+	 * unstable tree is older memory: smart_scan's skipped pages coming
+	 * back, all at once for guests that arrived together. Count from
+	 * there. */
+	if (p->wraps == 0 || p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
 		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
 		return;
 	}

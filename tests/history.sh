@@ -16,8 +16,11 @@ echo 1000 > "$K/pages_sharing"
 echo 10 > "$K/pages_shared"
 echo 5 > "$K/full_scans"
 echo -200000 > "$K/general_profit"
-# log_level = warning: the record is written all the same
-printf '[daemon]\ninterval = 200ms\nstate_dir = %s\nlog_level = warning\n[memory]\ntarget_available = 100%%\n[metrics]\nhistory_period = 1s\n' \
+# log_level = warning: the record is written all the same; idle_interval
+# = interval: a period ends at the first tick after it, whatever the
+# controller decides about the fake tree (its probe closes after two of
+# its full scans, and then the daemon would tick every 2 s)
+printf '[daemon]\ninterval = 200ms\nidle_interval = 200ms\nstate_dir = %s\nlog_level = warning\n[memory]\ntarget_available = 100%%\n[metrics]\nhistory_period = 1s\n' \
 	"$TMPD/state" > "$TMPD/k.conf"
 start=$(date +%s)
 start_daemon "$TMPD/stderr" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=journal

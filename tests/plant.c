@@ -263,7 +263,7 @@ static double visit_merging(const struct region *r, struct chunk *ch, bool *st, 
 static double visit(struct plant *p, struct region *r, struct chunk *ch)
 {
 	double skipped0 = ch->skipped;
-	double rescanned = skipped0 / SKIP_RESCAN;
+	double rescanned = !p->skip_bursts ? skipped0 / SKIP_RESCAN : ch->skip_wait == 0 ? skipped0 : 0;
 	double work = 0, visits = ch->pages - skipped0;
 
 	switch (r->kind) {
@@ -299,14 +299,20 @@ static double visit(struct plant *p, struct region *r, struct chunk *ch)
 		ch->skipped += ch->seen + ch->unshared;
 		ch->seen = ch->unshared = 0;
 	}
+	if (skipped0 > 0)
+		ch->skip_wait = ch->skip_wait == 0 ? (unsigned)SKIP_RESCAN - 1 : ch->skip_wait - 1;
+	else if (ch->skipped > 0)
+		ch->skip_wait = (unsigned)SKIP_RESCAN - 1;
 	p->pages_scanned += visits + rescanned;
 	p->pages_skipped += skipped0 - rescanned;
 	return (visits + rescanned) * p->cost_visit + work * p->cost_work + (skipped0 - rescanned) * p->cost_skip;
 }
 
 /* Pages of the chunk that take a slot of pages_to_scan. */
-static double budget_of(const struct chunk *ch)
+static double budget_of(const struct plant *p, const struct chunk *ch)
 {
+	if (p->skip_bursts)
+		return ch->pages - (ch->skip_wait > 0 ? ch->skipped : 0);
 	return ch->pages - ch->skipped + ch->skipped / SKIP_RESCAN;
 }
 
@@ -367,7 +373,7 @@ void plant_advance(struct plant *p, double dt)
 				continue;
 			for (int c = 0; c < PLANT_CHUNKS; c++) {
 				const struct chunk *ch = &r->c[c];
-				double b = budget_of(ch);
+				double b = budget_of(p, ch);
 				pages += b;
 				cost += b * p->cost_visit + (ch->unseen + ch->seen + ch->broken) * p->cost_work +
 					(merges(r->kind) ? ch->unshared * p->cost_work : 0);
@@ -395,7 +401,7 @@ void plant_advance(struct plant *p, double dt)
 			continue;
 		}
 		ch = &r->c[p->cur_chunk];
-		left = budget_of(ch) - p->chunk_progress;
+		left = budget_of(p, ch) - p->chunk_progress;
 		if (left > n) {
 			p->chunk_progress += n;
 			n = 0;

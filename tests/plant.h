@@ -12,7 +12,9 @@
  *     or merges with an identical page there or in the stable tree; a page
  *     identical to a stable one merges on its first visit;
  *   - volatile pages change between visits and never merge; with
- *     smart_scan they are skipped after failing several times;
+ *     smart_scan they are skipped after failing several times, and looked
+ *     at again one in SKIP_RESCAN a pass, or (skip_bursts) all together
+ *     every SKIP_RESCAN passes, so that a pass's length varies severalfold;
  *   - writes break merged pages (copy-on-write, cow_ksm counts them); the
  *     kernel's counters still count a broken page as merged until ksmd
  *     visits it again, and then re-merges it if its content came back;
@@ -55,6 +57,7 @@ struct chunk {
 	double merged;      /* mapped to a KSM page */
 	double broken;      /* merged, then written: a private copy, still counted as merged */
 	double skipped;     /* smart_scan: skipped (counts as volatile) */
+	unsigned skip_wait; /* skip_bursts: passes the skipped pages still wait */
 	unsigned fails;     /* visits without merging (volatile kind) */
 };
 
@@ -79,6 +82,9 @@ struct plant {
 	double cost_work;           /* extra s per page that changes state */
 	double cost_skip;           /* s per skipped page */
 	bool smart_scan;
+	bool skip_bursts;           /* skipped pages all come back in one pass (the
+				     * kernel: pages that failed together age together),
+				     * rather than one in SKIP_RESCAN each pass */
 	bool has_pages_scanned;     /* kernel 6.6+ counter */
 	bool has_cow;               /* cow_ksm in /proc/vmstat (6.1+) */
 	bool has_anon;              /* AnonPages given to the controller */

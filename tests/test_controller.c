@@ -542,9 +542,16 @@ static void test_skipped_pages_returning_keep_the_probe(void **state)
 	s.ksmd_cpu_s += 0.04;
 	ctl_step(&c, &st, &s, 1, &d);
 	assert_true(st.probe.open);
-	/* the older memory's pass: still open */
-	for (int i = 0; i < 3; i++) {
-		s.ksm.v[KSM_PAGES_SCANNED] += 40000;
+	/* the older memory's pass, longer than the last one: smart_scan's
+	 * skipped pages come back in it and settle in the unstable tree;
+	 * then the full scan: still open */
+	for (int i = 0; i < 5; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += i < 4 ? 40000 : 10000;
+		if (i == 3) {
+			s.ksm.v[KSM_PAGES_UNSHARED] += 24000;
+			s.ksm.v[KSM_PAGES_VOLATILE] -= 24000;
+		}
+		s.ksm.v[KSM_FULL_SCANS] += i == 4;
 		s.ksmd_cpu_s += 0.1;
 		ctl_step(&c, &st, &s, 1, &d);
 		assert_true(st.probe.open);

@@ -301,6 +301,9 @@ static void test_staggered_arrivals(void **state)
 
 	(void)state;
 	sim_init(&s, 24 * GiB, 4 * GiB);
+	/* the volatile pages smart_scan skips come back together: a pass may
+	 * end twice in one interval, around the first visits of a guest */
+	s.p.skip_bursts = true;
 	sim_run(&s, 20);
 	for (int i = 0; i < 6; i++) {
 		int id = add_guest(&s, 256 * MiB, 1 + i % 4);
@@ -735,9 +738,10 @@ static void test_unmergeable_arrival_costs_two_visits(void **state)
 	assert_int_equal(s.d.mode, CTL_MODE_IDLE);
 }
 
-/* Memory nobody marked mergeable is seen as such after one pass: it is
- * not scanned twice. */
-static void test_unmarked_arrival_costs_one_pass(void **state)
+/* Memory nobody marked mergeable is seen as such after two full scans (the
+ * pass in progress, when it would have been put behind the cursor, and the
+ * next one): at most two passes of the older memory. */
+static void test_unmarked_arrival_costs_two_passes(void **state)
 {
 	struct sim host, s;
 	double r, cost;
@@ -1164,6 +1168,52 @@ static void test_swap_seen_before_teardown(void **state)
 	assert_true(took > 0 && took <= 15);
 }
 
+/* Guests swapped beside processes whose pages smart_scan skips: those
+ * come back all together every few passes (they failed together, they age
+ * together), so one pass may be several times the last. The newcomer is
+ * first visited after the pass in progress ends, however long it is: a
+ * probe that took the last pass's length for "a pass without first visits"
+ * closed before it got there. The swap is tried at each phase of the
+ * skipped pages' return. */
+static void test_swap_beside_skipped_pages(void **state)
+{
+	struct sim host, s;
+	int old[2];
+	double worst = 0;
+
+	(void)state;
+	sim_init(&host, 24 * GiB, 4 * GiB);
+	host.p.skip_bursts = true;
+	add_guests(&host, 2, 512 * MiB, 1, NULL);
+	plant_add(&host.p, REGION_VOLATILE, 0, 1 * GiB);
+	plant_add(&host.p, REGION_UNIQUE, 0, 1 * GiB);
+	old[0] = plant_add(&host.p, REGION_MERGEABLE, 5, 300 * MiB);
+	old[1] = plant_add(&host.p, REGION_UNIQUE, 0, 200 * MiB);
+	assert_true(sim_until_merged(&host, 0.99, 1800) > 0);
+	sim_run(&host, 1800);
+	assert_int_equal(host.d.mode, CTL_MODE_IDLE);
+	for (int phase = 0; phase < 8; phase++) {
+		uint64_t f0 = host.p.full_scans;
+		int nid;
+		double took;
+
+		while (host.p.full_scans == f0)
+			sim_tick(&host);
+		s = host;
+		window_start(&s);
+		for (int i = 0; i < 2; i++)
+			plant_remove(&s.p, old[i]);
+		nid = plant_add(&s.p, REGION_MERGEABLE, 7, 300 * MiB);
+		plant_add(&s.p, REGION_UNIQUE, 0, 200 * MiB);
+		took = sim_until_regions(&s, &nid, 1, 0.9, 3600);
+		if (trace_level())
+			printf("swap beside skipped pages, phase %d: 90%% merged after %.0f s, %u probes\n", phase, took,
+			       s.probes);
+		worst = took < 0 || worst < 0 ? -1 : fmax(worst, took);
+	}
+	assert_true(worst > 0 && worst <= 10);
+}
+
 /* ---- 7. restart without a re-probe ------------------------------------------------------- */
 
 static void restart(struct sim *s, double age)
@@ -1313,7 +1363,7 @@ int main(void)
 		cmocka_unit_test(test_arrival_under_noise_probes_once),
 		cmocka_unit_test(test_swing_in_two_steps_is_withdrawn_whole),
 		cmocka_unit_test(test_unmergeable_arrival_costs_two_visits),
-		cmocka_unit_test(test_unmarked_arrival_costs_one_pass),
+		cmocka_unit_test(test_unmarked_arrival_costs_two_passes),
 		cmocka_unit_test(test_cow_churn_is_priced),
 		cmocka_unit_test(test_cost_jitter_does_not_flap),
 		cmocka_unit_test(test_volatile_share_derates),
@@ -1328,6 +1378,7 @@ int main(void)
 		cmocka_unit_test(test_twin_guests_merge),
 		cmocka_unit_test(test_swap_of_guests_is_noticed),
 		cmocka_unit_test(test_swap_seen_before_teardown),
+		cmocka_unit_test(test_swap_beside_skipped_pages),
 		cmocka_unit_test(test_restart_does_not_probe),
 		cmocka_unit_test(test_restart_keeps_probe),
 		cmocka_unit_test(test_restore_refuses),
