@@ -97,6 +97,9 @@ static double mind(double a, double b)
 #define EVIDENCE_SHARE (1.0 / 8)
 /* Fewer pages than this in the evidence say nothing yet. */
 #define EVIDENCE_MIN_PAGES 2000.0
+/* Passes that smart_scan skips a page for, at most, before it looks at it
+ * again (mm/ksm.c skip_age()). */
+#define PASS_CYCLE 8.0
 /* Time constant of the smoothed break rate (cow_ksm), seconds. */
 #define BREAK_TAU 60.0
 /* Share of new anonymous memory expected to merge, before it is seen. */
@@ -247,6 +250,21 @@ struct obs {
 	double rmap;            /* rmap items now */
 };
 
+/* The mean pass over smart_scan's cycle: pages that failed together are
+ * skipped together and come back together, one pass in up to PASS_CYCLE. */
+static void pass_record(struct ctl_state *st)
+{
+	size_t n = ARRAY_SIZE(st->pass_hist), k;
+	double sum = 0;
+
+	st->pass_hist[st->pass_count % n] = st->pass_len;
+	st->pass_count++;
+	k = st->pass_count < n ? st->pass_count : n;
+	for (size_t i = 0; i < k; i++)
+		sum += st->pass_hist[i];
+	st->pass_mean = sum / (double)k;
+}
+
 static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
 		    struct obs *o)
 {
@@ -339,7 +357,12 @@ static void gather_evidence(struct ctl_state *st, const struct sample *s, const 
 		st->skipped_acc += maxd((double)(s->ksm.v[KSM_PAGES_SKIPPED] - st->prev_skipped), 0);
 	if (o->d_full > 0) {
 		st->pass_len = st->pass_pages + o->d_scan;
+		pass_record(st);
 		st->skipped_pass = st->skipped_acc;
+		/* pages that failed together come back together, and are
+		 * not skipped in that pass: the pages in skipping are the
+		 * most skipped over the cycle */
+		st->skipped_recent = maxd(st->skipped_pass, st->skipped_recent * (1 - 1 / PASS_CYCLE));
 		st->skipped_acc = 0;
 		st->pass_pages = 0;
 	} else {
@@ -766,7 +789,7 @@ static double churn_share(const struct ctl_state *st, const struct sample *s)
 	/* skipped over the last pass's worth of visits: the part of this pass
 	 * done, and the rest of the last one; a page smart_scan begins to skip
 	 * leaves the unstable tree (unshared) for volatile in this pass */
-	vol -= st->skipped_acc + st->skipped_pass * (1 - done);
+	vol -= maxd(st->skipped_acc + st->skipped_pass * (1 - done), st->skipped_recent);
 	if (st->probe.open)
 		vol -= st->probe.growth;
 	vol = maxd(vol, 0);
@@ -807,7 +830,7 @@ static double benefit(const struct cfg *cfg, const struct ctl_state *st, const s
 	 * keep them to CHURN_LOSS of the merged pages M */
 	t->b_churn = 0;
 	if (st->breaks > 0 && gain_of(s) > 0) {
-		double len = st->pass_len > 0 ? st->pass_len : (double)rmap_of(s);
+		double len = st->pass_mean > 0 ? st->pass_mean : (double)rmap_of(s);
 		double want = st->breaks * len / (2.0 * CHURN_LOSS * (double)gain_of(s));
 		t->b_churn = clamp((want - rate_idle) / maxd(rate_cap - rate_idle, 1), 0, 1);
 	}

@@ -161,7 +161,11 @@ struct ctl_state {
 	/* the scan's position */
 	double pass_pages;              /* pages scanned since the last full scan ended */
 	double pass_len;                /* pages of the last whole pass */
+	double pass_mean;               /* ... on average over smart_scan's cycle */
+	double pass_hist[8];            /* the last passes' pages, for pass_mean */
+	unsigned pass_count;
 	double skipped_pass;            /* pages skipped in the last whole pass */
+	double skipped_recent;          /* ... most over smart_scan's cycle (decaying) */
 	double skipped_acc;
 	/* evidence */
 	double ev_gain, ev_scanned;     /* pages merged and pages scanned, decaying */

@@ -24,6 +24,7 @@ void plant_init(struct plant *p, double mem_total, double base_available)
 	p->cost_work = 1.5e-6;
 	p->cost_skip = 0.02e-6;
 	p->smart_scan = true;
+	p->skip_bursts = true;
 	p->has_pages_scanned = true;
 	p->has_cow = true;
 	p->has_anon = true;

@@ -13,8 +13,9 @@
  *     identical to a stable one merges on its first visit;
  *   - volatile pages change between visits and never merge; with
  *     smart_scan they are skipped after failing several times, and looked
- *     at again one in SKIP_RESCAN a pass, or (skip_bursts) all together
- *     every SKIP_RESCAN passes, so that a pass's length varies severalfold;
+ *     at again all together every SKIP_RESCAN passes, as the kernel does
+ *     for pages that failed together, so that a pass's length varies
+ *     severalfold (or, without skip_bursts, one in SKIP_RESCAN a pass);
  *   - writes break merged pages (copy-on-write, cow_ksm counts them); the
  *     kernel's counters still count a broken page as merged until ksmd
  *     visits it again, and then re-merges it if its content came back;
@@ -84,7 +85,8 @@ struct plant {
 	bool smart_scan;
 	bool skip_bursts;           /* skipped pages all come back in one pass (the
 				     * kernel: pages that failed together age together),
-				     * rather than one in SKIP_RESCAN each pass */
+				     * rather than one in SKIP_RESCAN each pass; on by
+				     * default */
 	bool has_pages_scanned;     /* kernel 6.6+ counter */
 	bool has_cow;               /* cow_ksm in /proc/vmstat (6.1+) */
 	bool has_anon;              /* AnonPages given to the controller */
