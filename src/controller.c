@@ -673,7 +673,7 @@ static void level_prime(struct ctl_level *d, double a, bool first)
 static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, floor0, left;
+	double a, x, y, floor0, left, known0;
 
 	left = memory_left(st, o);
 	if (!s->have_anon)
@@ -717,7 +717,17 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			st->low.level = st->low_value;
 		}
 	}
+	known0 = st->anon.known;
 	x = level_step(cfg, &st->anon, a, s, o, left, st->age_s, learning, true, false);
+	if (x <= 0 && st->low_claim > 0 && st->anon.known > known0 && st->anon.known > st->low.known) {
+		/* the arrival goes on within the level's noise, which takes it
+		 * as known at once: the low level's climb to it is claimed too */
+		double raise = st->anon.known - st->low.known;
+
+		st->low.known += raise;
+		st->low_claim_raise += raise;
+		st->low_claim = maxd(st->low_claim, st->anon.known - st->low_claim_base);
+	}
 	y = level_step(cfg, &st->low, st->low_value, s, o, left, st->age_s, learning, false, st->low_claim > 0);
 	if (x > 0) {
 		double known = st->low.known;
