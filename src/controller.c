@@ -518,12 +518,14 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		/* first visits under way */
 		p->growth = growth;
 		p->growth_at = p->scanned;
-		/* one full scan in the same interval counts as after the first
-		 * visits (if it came before them and they go on, the next rise
-		 * resets it); of more, one came before them */
-		p->wraps = o->d_full > 0 ? 1 : 0;
+		/* a full scan in the same interval may have come before the
+		 * first visits or after them: closing takes it as before (of
+		 * more, one came after), waiting for the second visit as after */
+		p->wraps = o->d_full > 1 ? o->d_full - 1 : 0;
+		p->wraps_any = o->d_full > 0 ? 1 : 0;
 	} else {
 		p->wraps += o->d_full;
+		p->wraps_any += o->d_full;
 	}
 	pass = maxd(st->pass_len > 0 ? st->pass_len : o->rmap, p->len0);
 	margin = PROBE_MARGIN(pass);
@@ -548,7 +550,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	 * unstable tree is older memory: smart_scan's skipped pages coming
 	 * back, all at once for guests that arrived together. Count from
 	 * there. */
-	if (p->wraps == 0 || p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
+	if (p->wraps_any == 0 || p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
 		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
 		return;
 	}

@@ -115,7 +115,9 @@ struct ctl_probe {
 	int64_t rmap0;                  /* rmap items when it opened */
 	double growth;                  /* most rmap items added since rmap0 */
 	double growth_at;               /* scanned when growth last rose */
-	int64_t wraps;                  /* full scans since it opened, or since growth last rose */
+	int64_t wraps;                  /* full scans since it opened, or since growth last rose;
+					 * one in the interval of the rise counts as before it */
+	int64_t wraps_any;              /* ... counts as after it */
 	int64_t unshared0;              /* pages_unshared when it opened */
 	double gain;                    /* pages merged since it opened */
 	double idle_s;                  /* seconds with nothing to scan */

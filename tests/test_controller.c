@@ -493,6 +493,65 @@ static void test_smart_scan_skips_are_not_churn(void **state)
  * 19650 to 39300, as measured) while nothing merges yet: that is not the
  * new guest's second visit, and the probe stays open until it has had
  * one; a second visit that settles without merging still closes it. */
+/* A guest's first visits and a full scan in one interval: the full scan may
+ * have come first (ksm_enter() put the guest at the head of the list), and
+ * then its second visit is a whole pass away, whatever the pages of the
+ * last pass said (on the real kernel, a probe that took the full scan as
+ * after the first visits closed a tick later, and the guest took 44 s). */
+static void test_first_visits_beside_a_full_scan(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 24 * GiB, 4 * GiB);
+	s.have_anon = true;
+	s.anon = (uint64_t)600 << 20;
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_SHARED] = 308;
+	s.ksm.v[KSM_PAGES_SHARING] = 78364;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 19650;
+	s.ksm.v[KSM_PAGES_VOLATILE] = 32750;
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 600; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += 1000;
+		s.ksmd_cpu_s += 0.0025;
+		if (i % 131 == 130)
+			s.ksm.v[KSM_FULL_SCANS]++;
+		ctl_step(&c, &st, &s, 1, &d);
+	}
+	assert_false(st.probe.open);
+	s.anon += (uint64_t)256 << 20;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(st.probe.open);
+	/* the rest of the pass, a full scan and all 65536 first visits */
+	s.ksm.v[KSM_PAGES_SCANNED] += 160000;
+	s.ksm.v[KSM_FULL_SCANS]++;
+	s.ksm.v[KSM_PAGES_VOLATILE] += 65536;
+	s.ksmd_cpu_s += 0.4;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(st.probe.open);
+	/* more than the last pass's pages (236000), no full scan: still open */
+	s.ksm.v[KSM_PAGES_SCANNED] += 250000;
+	s.ksmd_cpu_s += 0.6;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(st.probe.open);
+	/* the full scan, then a pass (the one that just ended) after the
+	 * first visits: closed */
+	s.ksm.v[KSM_PAGES_SCANNED] += 60000;
+	s.ksm.v[KSM_FULL_SCANS]++;
+	s.ksmd_cpu_s += 0.15;
+	ctl_step(&c, &st, &s, 1, &d);
+	s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+	s.ksmd_cpu_s += 0.05;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_false(st.probe.open);
+}
+
 static void test_skipped_pages_returning_keep_the_probe(void **state)
 {
 	struct cfg c;
@@ -756,6 +815,7 @@ int main(void)
 		cmocka_unit_test(test_cap_without_burst),
 		cmocka_unit_test(test_smart_scan_skips_are_not_churn),
 		cmocka_unit_test(test_skipped_pages_returning_keep_the_probe),
+		cmocka_unit_test(test_first_visits_beside_a_full_scan),
 		cmocka_unit_test(test_property_random_samples),
 	};
 
