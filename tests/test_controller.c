@@ -493,6 +493,37 @@ static void test_smart_scan_skips_are_not_churn(void **state)
  * 19650 to 39300, as measured) while nothing merges yet: that is not the
  * new guest's second visit, and the probe stays open until it has had
  * one; a second visit that settles without merging still closes it. */
+/* A host whose start-up probe closed after ten minutes at 1000 pages a
+ * second (a pass every 131 s), then a guest of 256 MiB: its probe opens. */
+static void guest_after_quiet_start(struct cfg *c, struct ctl_state *st, struct sample *s, struct ctl_decision *d,
+				    bool skipped)
+{
+	cfg_defaults(c);
+	ctl_init(st);
+	base_sample(s, 24 * GiB, 4 * GiB);
+	if (skipped)
+		s->ksm.present |= KSM_BIT(KSM_PAGES_SKIPPED);
+	s->have_anon = true;
+	s->anon = (uint64_t)600 << 20;
+	s->ksm.v[KSM_RUN] = 1;
+	s->ksm.v[KSM_PAGES_SHARED] = 308;
+	s->ksm.v[KSM_PAGES_SHARING] = 78364;
+	s->ksm.v[KSM_PAGES_UNSHARED] = 19650;
+	s->ksm.v[KSM_PAGES_VOLATILE] = 32750;
+	ctl_step(c, st, s, 0, d);
+	for (int i = 0; i < 600; i++) {
+		s->ksm.v[KSM_PAGES_SCANNED] += 1000;
+		s->ksmd_cpu_s += 0.0025;
+		if (i % 131 == 130)
+			s->ksm.v[KSM_FULL_SCANS]++;
+		ctl_step(c, st, s, 1, d);
+	}
+	assert_false(st->probe.open);
+	s->anon += (uint64_t)256 << 20;
+	ctl_step(c, st, s, 1, d);
+	assert_true(st->probe.open);
+}
+
 /* A guest's first visits and a full scan in one interval: the full scan may
  * have come first (ksm_enter() put the guest at the head of the list), and
  * then its second visit is a whole pass away, whatever the pages of the
@@ -506,28 +537,7 @@ static void test_first_visits_beside_a_full_scan(void **state)
 	struct sample s;
 
 	(void)state;
-	cfg_defaults(&c);
-	ctl_init(&st);
-	base_sample(&s, 24 * GiB, 4 * GiB);
-	s.have_anon = true;
-	s.anon = (uint64_t)600 << 20;
-	s.ksm.v[KSM_RUN] = 1;
-	s.ksm.v[KSM_PAGES_SHARED] = 308;
-	s.ksm.v[KSM_PAGES_SHARING] = 78364;
-	s.ksm.v[KSM_PAGES_UNSHARED] = 19650;
-	s.ksm.v[KSM_PAGES_VOLATILE] = 32750;
-	ctl_step(&c, &st, &s, 0, &d);
-	for (int i = 0; i < 600; i++) {
-		s.ksm.v[KSM_PAGES_SCANNED] += 1000;
-		s.ksmd_cpu_s += 0.0025;
-		if (i % 131 == 130)
-			s.ksm.v[KSM_FULL_SCANS]++;
-		ctl_step(&c, &st, &s, 1, &d);
-	}
-	assert_false(st.probe.open);
-	s.anon += (uint64_t)256 << 20;
-	ctl_step(&c, &st, &s, 1, &d);
-	assert_true(st.probe.open);
+	guest_after_quiet_start(&c, &st, &s, &d, false);
 	/* the rest of the pass, a full scan and all 65536 first visits */
 	s.ksm.v[KSM_PAGES_SCANNED] += 160000;
 	s.ksm.v[KSM_FULL_SCANS]++;
@@ -560,31 +570,7 @@ static void test_skipped_pages_returning_keep_the_probe(void **state)
 	struct sample s;
 
 	(void)state;
-	cfg_defaults(&c);
-	ctl_init(&st);
-	base_sample(&s, 24 * GiB, 4 * GiB);
-	s.ksm.present |= KSM_BIT(KSM_PAGES_SKIPPED);
-	s.have_anon = true;
-	s.anon = (uint64_t)600 << 20;
-	s.ksm.v[KSM_RUN] = 1;
-	s.ksm.v[KSM_PAGES_SHARED] = 308;
-	s.ksm.v[KSM_PAGES_SHARING] = 78364;
-	s.ksm.v[KSM_PAGES_UNSHARED] = 19650;
-	s.ksm.v[KSM_PAGES_VOLATILE] = 32750;
-	ctl_step(&c, &st, &s, 0, &d);
-	/* ten minutes, at 1000 pages a second: the start-up probe closes */
-	for (int i = 0; i < 600; i++) {
-		s.ksm.v[KSM_PAGES_SCANNED] += 1000;
-		s.ksmd_cpu_s += 0.0025;
-		if (i % 131 == 130)
-			s.ksm.v[KSM_FULL_SCANS]++;
-		ctl_step(&c, &st, &s, 1, &d);
-	}
-	assert_false(st.probe.open);
-	/* a guest of 256 MiB */
-	s.anon += (uint64_t)256 << 20;
-	ctl_step(&c, &st, &s, 1, &d);
-	assert_true(st.probe.open);
+	guest_after_quiet_start(&c, &st, &s, &d, true);
 	/* the rest of the pass, then 50302 first visits; 19650 skipped pages
 	 * come back, nothing merges */
 	s.ksm.v[KSM_PAGES_SCANNED] += 160000;
