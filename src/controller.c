@@ -97,9 +97,6 @@ static double mind(double a, double b)
 #define EVIDENCE_SHARE (1.0 / 8)
 /* Fewer pages than this in the evidence say nothing yet. */
 #define EVIDENCE_MIN_PAGES 2000.0
-/* Passes that smart_scan skips a page for, at most, before it looks at it
- * again (mm/ksm.c skip_age()). */
-#define PASS_CYCLE 8.0
 /* Time constant of the smoothed break rate (cow_ksm), seconds. */
 #define BREAK_TAU 60.0
 /* Share of new anonymous memory expected to merge, before it is seen. */
@@ -251,7 +248,8 @@ struct obs {
 };
 
 /* The mean pass over smart_scan's cycle: pages that failed together are
- * skipped together and come back together, one pass in up to PASS_CYCLE. */
+ * skipped together and come back together, one pass in up to
+ * CTL_PASS_CYCLE. */
 static void pass_record(struct ctl_state *st)
 {
 	size_t n = ARRAY_SIZE(st->pass_hist), k;
@@ -362,7 +360,7 @@ static void gather_evidence(struct ctl_state *st, const struct sample *s, const 
 		/* pages that failed together come back together, and are
 		 * not skipped in that pass: the pages in skipping are the
 		 * most skipped over the cycle */
-		st->skipped_recent = maxd(st->skipped_pass, st->skipped_recent * (1 - 1 / PASS_CYCLE));
+		st->skipped_recent = maxd(st->skipped_pass, st->skipped_recent * (1 - 1.0 / CTL_PASS_CYCLE));
 		st->skipped_acc = 0;
 		st->pass_pages = 0;
 	} else {
@@ -522,10 +520,10 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		 * first visits or after them: closing takes it as before (of
 		 * more, one came after), waiting for the second visit as after */
 		p->wraps = o->d_full > 1 ? o->d_full - 1 : 0;
-		p->wraps_any = o->d_full > 0 ? 1 : 0;
+		p->wrapped = o->d_full > 0;
 	} else {
 		p->wraps += o->d_full;
-		p->wraps_any += o->d_full;
+		p->wrapped = p->wrapped || o->d_full > 0;
 	}
 	pass = maxd(st->pass_len > 0 ? st->pass_len : o->rmap, p->len0);
 	margin = PROBE_MARGIN(pass);
@@ -550,7 +548,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	 * unstable tree is older memory: smart_scan's skipped pages coming
 	 * back, all at once for guests that arrived together. Count from
 	 * there. */
-	if (p->wraps_any == 0 || p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
+	if (!p->wrapped || p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
 		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
 		return;
 	}

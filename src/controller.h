@@ -106,6 +106,10 @@ struct ctl_decision {
  * visit adds rmap items (growth), and a page is seen twice one pass after
  * its first visit. The probe follows the pages scanned since it opened,
  * and since the last first visit. */
+/* Passes that smart_scan skips a page for, at most, before it looks at it
+ * again (mm/ksm.c skip_age()). */
+#define CTL_PASS_CYCLE 8
+
 struct ctl_probe {
 	bool open;
 	enum ctl_wake why;
@@ -117,7 +121,7 @@ struct ctl_probe {
 	double growth_at;               /* scanned when growth last rose */
 	int64_t wraps;                  /* full scans since it opened, or since growth last rose;
 					 * one in the interval of the rise counts as before it */
-	int64_t wraps_any;              /* ... counts as after it */
+	bool wrapped;                   /* a full scan since, one in that interval counting */
 	int64_t unshared0;              /* pages_unshared when it opened */
 	double gain;                    /* pages merged since it opened */
 	double idle_s;                  /* seconds with nothing to scan */
@@ -164,7 +168,7 @@ struct ctl_state {
 	double pass_pages;              /* pages scanned since the last full scan ended */
 	double pass_len;                /* pages of the last whole pass */
 	double pass_mean;               /* ... on average over smart_scan's cycle */
-	double pass_hist[8];            /* the last passes' pages, for pass_mean */
+	double pass_hist[CTL_PASS_CYCLE]; /* the last passes' pages, for pass_mean */
 	unsigned pass_count;
 	double skipped_pass;            /* pages skipped in the last whole pass */
 	double skipped_recent;          /* ... most over smart_scan's cycle (decaying) */
