@@ -698,21 +698,32 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 	if (st->low_claim > 0) {
 		/* An arrival the level saw: the low level rises to it over a
 		 * few FLOOR_TAU, and must not take it for another. The claim
-		 * ends when the floor got there, when it fell back (the memory
-		 * left again, like a neighbour's swing: the low level never saw
-		 * it), or after 10 FLOOR_TAU (what stayed is known then). */
+		 * ends when the floor got there, when it fell back (the level
+		 * came down to it: what left again, like a neighbour's swing,
+		 * the low level never saw), or after 10 FLOOR_TAU (what stayed
+		 * is known then). */
+		bool ends = true;
+
 		st->low_claim_left -= o->dt;
 		if (st->low_value >= st->low_claim_base + 0.9 * st->low_claim) {
-			st->low_claim = 0;
-			st->low.level = st->low_value;
-		} else if (st->low_value < floor0 && st->low_value < st->low_claim_base + st->low_claim / 2) {
-			/* it left: the floor rose by floor0 - base for memory that
-			 * comes and goes; twice that is noise from now on */
-			st->low.noise_floor = maxd(st->low.noise_floor, 2 * (floor0 - st->low_claim_base) / NOISE_K);
+			/* got there */
+		} else if (st->low_value < floor0) {
+			/* the level came back down to the floor: what the floor
+			 * holds stayed, the rest left (a swing that joined the
+			 * claim, like a neighbour's burst soon after guests).
+			 * All of it left: the floor rose by floor0 - base for
+			 * memory that comes and goes; twice that is noise from
+			 * now on */
+			if (st->low_value < st->low_claim_base + st->low_claim / 2)
+				st->low.noise_floor =
+					maxd(st->low.noise_floor, 2 * (floor0 - st->low_claim_base) / NOISE_K);
 			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
-			st->low_claim = 0;
 		} else if (st->low_claim_left <= 0) {
 			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
+		} else {
+			ends = false;
+		}
+		if (ends) {
 			st->low_claim = 0;
 			st->low.level = st->low_value;
 		}
