@@ -698,27 +698,23 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 	if (st->low_claim > 0) {
 		/* An arrival the level saw: the low level rises to it over a
 		 * few FLOOR_TAU, and must not take it for another. The claim
-		 * ends when the floor got there, when it fell back (the level
-		 * came down to it: what left again, like a neighbour's swing,
-		 * the low level never saw), or after 10 FLOOR_TAU (what stayed
-		 * is known then). */
-		bool ends = true;
+		 * ends when the floor got there; when it fell back (the level
+		 * came down to it: what the floor holds stayed, and the rest
+		 * left, like a neighbour's swing that the low level never saw,
+		 * or one that joined the claim soon after guests); or after
+		 * 10 FLOOR_TAU (what stayed is known then). */
+		bool fell = st->low_value < floor0, ends = true;
 
 		st->low_claim_left -= o->dt;
 		if (st->low_value >= st->low_claim_base + 0.9 * st->low_claim) {
 			/* got there */
-		} else if (st->low_value < floor0) {
-			/* the level came back down to the floor: what the floor
-			 * holds stayed, the rest left (a swing that joined the
-			 * claim, like a neighbour's burst soon after guests).
-			 * All of it left: the floor rose by floor0 - base for
-			 * memory that comes and goes; twice that is noise from
-			 * now on */
-			if (st->low_value < st->low_claim_base + st->low_claim / 2)
+		} else if (fell || st->low_claim_left <= 0) {
+			/* withdrawn down to the floor. All of it left: the floor
+			 * rose by floor0 - base for memory that comes and goes;
+			 * twice that is noise from now on */
+			if (fell && st->low_value < st->low_claim_base + st->low_claim / 2)
 				st->low.noise_floor =
 					maxd(st->low.noise_floor, 2 * (floor0 - st->low_claim_base) / NOISE_K);
-			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
-		} else if (st->low_claim_left <= 0) {
 			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
 		} else {
 			ends = false;

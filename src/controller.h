@@ -101,15 +101,15 @@ struct ctl_decision {
 	struct ctl_terms t;
 };
 
+/* Passes that smart_scan skips a page for, at most, before it looks at it
+ * again (mm/ksm.c skip_age()). */
+#define CTL_PASS_CYCLE 8
+
 /* The probe: new memory that KSM has not seen twice yet. A process that
  * starts using KSM is inserted just behind the scan cursor: its first
  * visit adds rmap items (growth), and a page is seen twice one pass after
  * its first visit. The probe follows the pages scanned since it opened,
  * and since the last first visit. */
-/* Passes that smart_scan skips a page for, at most, before it looks at it
- * again (mm/ksm.c skip_age()). */
-#define CTL_PASS_CYCLE 8
-
 struct ctl_probe {
 	bool open;
 	enum ctl_wake why;
