@@ -487,12 +487,6 @@ static void test_smart_scan_skips_are_not_churn(void **state)
 	assert_true(d.t.derate < 1);
 }
 
-/* A guest arrives beside two merged ones whose unique pages smart_scan
- * skips. The probe's first pass finishes the older memory's pass, and the
- * skipped pages come back into the unstable tree all at once (unshared
- * 19650 to 39300, as measured) while nothing merges yet: that is not the
- * new guest's second visit, and the probe stays open until it has had
- * one; a second visit that settles without merging still closes it. */
 /* A host whose start-up probe closed after ten minutes at 1000 pages a
  * second (a pass every 131 s), then a guest of 256 MiB: its probe opens. */
 static void guest_after_quiet_start(struct cfg *c, struct ctl_state *st, struct sample *s, struct ctl_decision *d,
@@ -562,6 +556,12 @@ static void test_first_visits_beside_a_full_scan(void **state)
 	assert_false(st.probe.open);
 }
 
+/* A guest arrives beside two merged ones whose unique pages smart_scan
+ * skips. The probe's first pass finishes the older memory's pass, and the
+ * skipped pages come back into the unstable tree all at once (unshared
+ * 19650 to 39300, as measured) while nothing merges yet: that is not the
+ * new guest's second visit, and the probe stays open until it has had
+ * one; a second visit that settles without merging still closes it. */
 static void test_skipped_pages_returning_keep_the_probe(void **state)
 {
 	struct cfg c;
