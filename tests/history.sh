@@ -39,10 +39,12 @@ journald_kept
 [ -s "$TMPD/stderr" ] && { cat "$TMPD/stderr"; fail "journal target wrote to stderr"; }
 journalctl --sync 2>/dev/null
 
-# the records carry their MESSAGE_ID and fields, whatever log_level says
+# the records carry their MESSAGE_ID and fields, whatever log_level says;
+# --since: pids wrap (pid_max may be 32768), and an earlier process with
+# this pid may have left records of its own
 ID=27eb3d69c51847cbb6752d84ca60ff1a
 for _ in $(seq 1 50); do
-	journalctl -o json --no-pager MESSAGE_ID=$ID _PID=$D > "$TMPD/j.json" 2>/dev/null
+	journalctl -o json --no-pager --since=@$start MESSAGE_ID=$ID _PID=$D > "$TMPD/j.json" 2>/dev/null
 	[ "$(wc -l < "$TMPD/j.json")" -ge 3 ] && break
 	sleep 0.2
 done

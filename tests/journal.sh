@@ -13,6 +13,7 @@ make_fake_ksm "$K"
 echo "none [scan-time]" > "$K/advisor_mode"
 fake_conf "$TMPD/k.conf" "$TMPD/state" "[memory]
 target_available = 100%"
+start=$(date +%s)
 start_daemon "$TMPD/stderr" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=journal
 wait_file "$K/run" 1
 sleep 1
@@ -23,8 +24,10 @@ journald_kept
 
 journalctl --sync 2>/dev/null
 J="$TMPD/j.json"
+# --since: pids wrap (pid_max may be 32768), and an earlier daemon with
+# this pid may have left records of its own
 for _ in $(seq 1 50); do
-	journalctl -o json --no-pager SYSLOG_IDENTIFIER=ksmpilotd _PID=$D > "$J" 2>/dev/null
+	journalctl -o json --no-pager --since=@$start SYSLOG_IDENTIFIER=ksmpilotd _PID=$D > "$J" 2>/dev/null
 	grep -q '"KSM_REASON"' "$J" && grep -q 'stopped after' "$J" && break
 	sleep 0.2
 done
