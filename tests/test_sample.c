@@ -940,8 +940,11 @@ static void test_libproc2(void **state)
 	/* The scan reads one process at a time, and stops when its budget is
 	 * spent: 1 us is gone after the first process, whatever the machine.
 	 * The next call goes on from there, so that a pass of 1 us slices
-	 * ends, one process a call, and finds what a whole pass finds. */
-	{
+	 * ends, one process a call, and finds what a whole pass finds.  Other
+	 * processes may hold "test_sample" in their command line for a moment
+	 * (a grep, a shell of the test runner), so the two counts are compared
+	 * over a few tries: a pass that loses processes differs every time. */
+	for (int tries = 0;; tries++) {
 		struct guest_usage g = { .rss = 77, .count = 7 }, whole;
 		unsigned calls = 1;
 		assert_int_equal(proc_ops_libproc2.guest_usage(f->sm.ctx, &f->sm.guest_re, 1, false, &g), -EINPROGRESS);
@@ -965,7 +968,11 @@ static void test_libproc2(void **state)
 		assert_int_equal(whole.seen, 1);
 		assert_int_equal(proc_ops_libproc2.guest_usage(f->sm.ctx, &f->sm.guest_re, 10u * 1000 * 1000, false,
 							       &whole), 0);
-		assert_int_equal(whole.count, g.count);
+		if (whole.count == g.count)
+			break;
+		print_message("# try %d: a pass in slices counted %u, a whole pass %u\n", tries + 1, g.count,
+			      whole.count);
+		assert_true(tries < 4);
 	}
 	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
 	assert_true(s.mem_total > 0);
