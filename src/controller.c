@@ -8,7 +8,8 @@
  *   probe      follows the new memory to its second visit, and closes
  *   caps       what max_cpu (with its burst) and the idle budget allow
  *   benefit    b from the measured yield, the probe and the breaks
- *   rate       idle + (cap - idle) * u * b, then the knobs */
+ *   rate       idle + (cap - idle) * max(u * b, u_probe * b_probe), then
+ *              the knobs */
 #include "controller.h"
 
 #include <errno.h>
@@ -101,12 +102,14 @@ static double mind(double a, double b)
 #define BREAK_TAU 60.0
 /* Share of new anonymous memory expected to merge, before it is seen. */
 #define PROBE_PRIOR 0.5
+/* Memory short by this share of MemTotal: a probe runs at full effort. */
+#define PROBE_FULL_ERROR 0.005
 /* rmap growth, as a share of the probe's pages, that shows KSM tracks the
  * new memory once its first visit is due. */
 #define PROBE_VISIBLE 0.25
 /* Share of the new pages that, settled in the unstable tree by their
  * second visit while nothing merged, closes the probe. */
-#define PROBE_EARLY 0.3
+#define PROBE_EARLY (2.0 / 3)
 /* Pages past the expected end of a visit before it counts as done, and
  * rmap growth that counts as first visits: the scan's position is known
  * to a tick. */
@@ -1073,7 +1076,12 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	t.anon_excess = s->have_anon && st->det_primed ? logical_anon(s) - st->anon.known : 0;
 	t.anon_noise = st->anon.noise;
 
-	rate = t.rate_idle + (t.rate_cap - t.rate_idle) * t.u * b;
+	/* A probe's cost is bounded (its new pages seen twice, or two passes
+	 * to find them not KSM's): scanning it slowly saves no CPU, it only
+	 * delays what it finds. So while memory is short at all, its effort
+	 * is more than the price: full from PROBE_FULL_ERROR short. */
+	t.u_probe = st->probe.open ? maxd(t.u, clamp(t.error / PROBE_FULL_ERROR, 0, 1)) : t.u;
+	rate = t.rate_idle + (t.rate_cap - t.rate_idle) * maxd(t.u * b, t.u_probe * t.b_probe);
 	out->rate = clamp(rate, t.rate_idle, t.rate_cap);
 	out->run = st->run ? 1 : 0;
 	out->t = t;

@@ -6,9 +6,10 @@
  * carries its reason and the value of every term. See docs/controller.md.
  *
  *   price    u  = clamp(P + I + D, 0, 1)         memory pressure (PID)
+ *            u_probe = max(u, error / 0.5%)       a probe's effort, while short
  *   benefit  b  = max(b_yield * derate, b_probe, b_churn)  what scanning finds
  *   cost        cap = max_cpu (+ burst) / cost    ksmd's measured CPU a page
- *   rate        idle + (cap - idle) * u * b       pages per second
+ *   rate        idle + (cap - idle) * max(u * b, u_probe * b_probe)  pages/s
  *   knobs       (pages_to_scan, sleep_millisecs)  within [scan], with hysteresis
  *
  * b_yield comes from the pages merged per page scanned; b_probe from new
@@ -64,6 +65,7 @@ struct ctl_terms {
 	double error_mem, error_guest, error_psi;
 	double p, i, d;         /* PID terms */
 	double u;               /* price (effort): clamp(P + I + D, 0, 1) */
+	double u_probe;         /* the probe's effort: u, or more while memory is short */
 	double benefit;         /* b */
 	double b_yield;         /* from the gross merge yield */
 	double b_probe;         /* from new memory not yet seen twice */

@@ -104,6 +104,7 @@ static const struct term_row {
 	{ "i", "I", "i", "" },
 	{ "d", "D", "d", "" },
 	{ "u", "price", "effort", "" },
+	{ "u_probe", "probe effort", "effort_probe", "" },
 	{ "benefit", "benefit", "benefit", "" },
 	{ "b_yield", "from yield", "benefit_yield", "" },
 	{ "b_probe", "from probe", "benefit_probe", "" },

@@ -61,7 +61,8 @@ void report_block(FILE *f, const struct cfg *cfg, const struct sample *s, const 
 	if (cfg->psi_threshold > 0)
 		fprintf(f, ", psi %+.4f", t->error_psi);
 	fprintf(f, ")\n");
-	fprintf(f, "  %-22s P=%.3f I=%.3f D=%.3f -> u=%.3f\n", "effort", t->p, t->i, t->d, t->u);
+	fprintf(f, "  %-22s P=%.3f I=%.3f D=%.3f -> u=%.3f; a probe's %.3f\n", "effort", t->p, t->i, t->d, t->u,
+		t->u_probe);
 	fprintf(f, "  %-22s b=%.3f = max(max(b_yield %.3f, b_churn %.3f) x derate %.2f, b_probe %.3f)\n", "benefit",
 		t->benefit, t->b_yield, t->b_churn, t->derate, t->b_probe);
 	fprintf(f, "  %-22s yield %.4f merged a page scanned, %.0f breaks/s, churn %.2f, probe %.0f pages\n", "evidence",
@@ -135,6 +136,7 @@ size_t report_fields(struct log_field *f, size_t max, const struct sample *s, co
 	F("KSM_I", "%.4f", t->i);
 	F("KSM_D", "%.4f", t->d);
 	F("KSM_EFFORT", "%.4f", t->u);
+	F("KSM_EFFORT_PROBE", "%.4f", t->u_probe);
 	F("KSM_BENEFIT", "%.4f", t->benefit);
 	F("KSM_B_YIELD", "%.4f", t->b_yield);
 	F("KSM_B_PROBE", "%.4f", t->b_probe);

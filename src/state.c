@@ -61,7 +61,8 @@ static void print_state(FILE *f, const struct state_info *si)
 		ctl_reason_name(d->reason), ctl_mode_name(d->mode), ctl_wake_name(d->wake));
 	fprintf(f, "error=%.6f\nerror_mem=%.6f\nerror_guest=%.6f\nerror_psi=%.6f\n", t->error, t->error_mem,
 		t->error_guest, t->error_psi);
-	fprintf(f, "p=%.6f\ni=%.6f\nd=%.6f\nu=%.6f\nbenefit=%.6f\n", t->p, t->i, t->d, t->u, t->benefit);
+	fprintf(f, "p=%.6f\ni=%.6f\nd=%.6f\nu=%.6f\nu_probe=%.6f\nbenefit=%.6f\n", t->p, t->i, t->d, t->u,
+		t->u_probe, t->benefit);
 	fprintf(f, "yield=%.6f\nb_yield=%.6f\nb_probe=%.6f\nb_churn=%.6f\nderate=%.6f\nchurn=%.6f\n", t->yield,
 		t->b_yield, t->b_probe, t->b_churn, t->derate, t->churn);
 	fprintf(f, "breaks=%.3f\nprobe_pages=%.0f\nanon_excess=%.0f\nanon_noise=%.0f\n", t->breaks, t->probe_pages,
@@ -158,6 +159,8 @@ static const struct term_metric term_metrics[] = {
 	{ "ksmpilot_effort_term", NULL, "term", "i", TERM(i), 1 },
 	{ "ksmpilot_effort_term", NULL, "term", "d", TERM(d), 1 },
 	{ "ksmpilot_effort_ratio", "Effort from memory pressure, 0..1.", NULL, NULL, TERM(u), 1 },
+	{ "ksmpilot_probe_effort_ratio", "Effort of a probe of new memory: the effort, or more while memory is short, "
+	  "0..1.", NULL, NULL, TERM(u_probe), 1 },
 	{ "ksmpilot_benefit_ratio", "Whether scanning pays, 0..1.", NULL, NULL, TERM(benefit), 1 },
 	{ "ksmpilot_benefit_term", "Parts of the benefit (dimensionless): from the merge yield, from new memory "
 	  "being probed, from re-merging broken pages.", "term", "yield", TERM(b_yield), 1 },

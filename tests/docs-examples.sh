@@ -13,10 +13,11 @@ make_fake_ksm "$K"
 echo 156000 > "$K/pages_sharing"
 echo 600 > "$K/pages_shared"
 
-# shape LINE...: numbers as N, the reason and the wake-up as R
+# shape LINE...: numbers as N, the reason and the wake-up as R; a probe's
+# effort, said only when it is above the price, left out
 shape() {
 	sed -E -e 's/.*(saving [0-9])/\1/' -e 's/[0-9]+(\.[0-9]+)?/N/g' -e 's/%; [a-z-]+ \(/%; R (/' \
-		-e 's/; wake=[a-z-]+\)/)/'
+		-e 's/; wake=[a-z-]+\)/)/' -e 's/, probe N at effort N,/, probe N,/'
 }
 
 # a real decision line, and real status and --once output

@@ -35,7 +35,7 @@ done
 decision=$(grep '"KSM_RUN"' "$J" | head -n 1)
 [ -n "$decision" ] || fail "no decision record"
 for f in KSM_RUN KSM_PAGES_TO_SCAN KSM_SLEEP_MS KSM_REASON KSM_MEM_AVAILABLE_BYTES KSM_PAGES_SHARING \
-	KSM_PAGES_UNSHARED KSM_PAGES_VOLATILE KSMD_CPU_PERCENT KSM_EFFORT KSM_BENEFIT PRIORITY; do
+	KSM_PAGES_UNSHARED KSM_PAGES_VOLATILE KSMD_CPU_PERCENT KSM_EFFORT KSM_EFFORT_PROBE KSM_BENEFIT PRIORITY; do
 	echo "$decision" | grep -q "\"$f\":\"[^\"]" || fail "decision record lacks $f: $decision"
 done
 echo "$decision" | grep -q '"KSM_RUN":"1"' || fail "KSM_RUN is not 1: $decision"

@@ -490,7 +490,7 @@ static void test_smart_scan_skips_are_not_churn(void **state)
 /* A host whose start-up probe closed after ten minutes at 1000 pages a
  * second (a pass every 131 s), then a guest of 256 MiB: its probe opens. */
 static void guest_after_quiet_start(struct cfg *c, struct ctl_state *st, struct sample *s, struct ctl_decision *d,
-				    bool skipped)
+				    bool skipped, unsigned guest_mib)
 {
 	cfg_defaults(c);
 	ctl_init(st);
@@ -513,7 +513,7 @@ static void guest_after_quiet_start(struct cfg *c, struct ctl_state *st, struct 
 		ctl_step(c, st, s, 1, d);
 	}
 	assert_false(st->probe.open);
-	s->anon += (uint64_t)256 << 20;
+	s->anon += (uint64_t)guest_mib << 20;
 	ctl_step(c, st, s, 1, d);
 	assert_true(st->probe.open);
 }
@@ -531,7 +531,7 @@ static void test_first_visits_beside_a_full_scan(void **state)
 	struct sample s;
 
 	(void)state;
-	guest_after_quiet_start(&c, &st, &s, &d, false);
+	guest_after_quiet_start(&c, &st, &s, &d, false, 256);
 	/* the rest of the pass, a full scan and all 65536 first visits */
 	s.ksm.v[KSM_PAGES_SCANNED] += 160000;
 	s.ksm.v[KSM_FULL_SCANS]++;
@@ -559,9 +559,12 @@ static void test_first_visits_beside_a_full_scan(void **state)
 /* A guest arrives beside two merged ones whose unique pages smart_scan
  * skips. The probe's first pass finishes the older memory's pass, and the
  * skipped pages come back into the unstable tree all at once (unshared
- * 19650 to 39300, as measured) while nothing merges yet: that is not the
- * new guest's second visit, and the probe stays open until it has had
- * one; a second visit that settles without merging still closes it. */
+ * 19650 to 39300, as measured, then 24000 more) while nothing merges yet:
+ * that is not the new guest's second visit, and the probe stays open until
+ * it has had one; a second visit that settles without merging still
+ * closes it. The guest's process has 192 MiB, 128 MiB of it (32768 pages)
+ * marked mergeable, so that what comes back is more than the two thirds of
+ * its first visits that close a probe. */
 static void test_skipped_pages_returning_keep_the_probe(void **state)
 {
 	struct cfg c;
@@ -570,21 +573,21 @@ static void test_skipped_pages_returning_keep_the_probe(void **state)
 	struct sample s;
 
 	(void)state;
-	guest_after_quiet_start(&c, &st, &s, &d, true);
-	/* the rest of the pass, then 50302 first visits; 19650 skipped pages
+	guest_after_quiet_start(&c, &st, &s, &d, true, 192);
+	/* the rest of the pass, then 25151 first visits; 19650 skipped pages
 	 * come back, nothing merges */
 	s.ksm.v[KSM_PAGES_SCANNED] += 160000;
 	s.ksm.v[KSM_FULL_SCANS]++;
 	s.ksm.v[KSM_PAGES_UNSHARED] = 39300;
-	s.ksm.v[KSM_PAGES_VOLATILE] = 63402;
+	s.ksm.v[KSM_PAGES_VOLATILE] = 32750 + 25151;
 	s.ksmd_cpu_s += 0.38;
 	ctl_step(&c, &st, &s, 1, &d);
 	assert_true(st.probe.open);
 	assert_int_equal(d.reason, CTL_R_PROBING);
-	/* the last 15234 first visits */
-	s.ksm.v[KSM_PAGES_SCANNED] += 15234;
-	s.ksm.v[KSM_PAGES_VOLATILE] += 15234;
-	s.ksmd_cpu_s += 0.04;
+	/* the last 7617 first visits */
+	s.ksm.v[KSM_PAGES_SCANNED] += 7617;
+	s.ksm.v[KSM_PAGES_VOLATILE] += 7617;
+	s.ksmd_cpu_s += 0.02;
 	ctl_step(&c, &st, &s, 1, &d);
 	assert_true(st.probe.open);
 	/* the older memory's pass, longer than the last one: smart_scan's
@@ -604,10 +607,10 @@ static void test_skipped_pages_returning_keep_the_probe(void **state)
 	/* the guest's second visit settles its pages and merges none (it was
 	 * unique after all): closed before the visit ends */
 	for (int i = 0; i < 4 && st.probe.open; i++) {
-		s.ksm.v[KSM_PAGES_SCANNED] += 16000;
-		s.ksm.v[KSM_PAGES_UNSHARED] += 16000;
-		s.ksm.v[KSM_PAGES_VOLATILE] -= 16000;
-		s.ksmd_cpu_s += 0.04;
+		s.ksm.v[KSM_PAGES_SCANNED] += 8000;
+		s.ksm.v[KSM_PAGES_UNSHARED] += 8000;
+		s.ksm.v[KSM_PAGES_VOLATILE] -= 8000;
+		s.ksmd_cpu_s += 0.02;
 		ctl_step(&c, &st, &s, 1, &d);
 	}
 	assert_false(st.probe.open);
