@@ -215,9 +215,8 @@ static void log_decision_line(int prio, const char *msgid, const struct sample *
 {
 	struct log_field f[40];
 	char sum[256];
-	size_t n = report_fields(f, ARRAY_SIZE(f), s, d);
-
 	char probe[32] = "";
+	size_t n = report_fields(f, ARRAY_SIZE(f), s, d);
 
 	report_summary(sum, sizeof(sum), s, d);
 	/* a probe that runs above the price says at what effort */
