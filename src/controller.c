@@ -141,6 +141,13 @@ static double mind(double a, double b)
 /* Time constant with which the level anonymous memory comes back down to
  * follows a rise: longer than the swings of memory that comes and goes. */
 #define FLOOR_TAU 40.0
+/* A trough that rose: by more than TROUGH_K times the mean change from one
+ * trough to the next (over TROUGH_MEAN troughs), once TROUGH_LEARN troughs
+ * in a row were seen, each within TROUGH_GAP seconds of the last. */
+#define TROUGH_K 8.0
+#define TROUGH_MEAN 16.0
+#define TROUGH_LEARN 8
+#define TROUGH_GAP 60.0
 /* Keep the written knobs while they give a rate within this share of the
  * wanted one; reversing the direction of the last change needs more. */
 #define DEADBAND 0.10
@@ -668,6 +675,38 @@ static void level_prime(struct ctl_level *d, double a, bool first)
 	d->cusum = 0;
 }
 
+/* Where memory comes back down to after a swing (a fall of more than the
+ * wake threshold in one sample): a neighbour that allocates and frees comes
+ * back to the same trough each time. A trough far above the last, by many
+ * times what one trough differs from the next, is memory that stayed: the
+ * low level takes it at once rather than over FLOOR_TAU. Noise without
+ * swings has no such trough (a sample after a fall is another draw of the
+ * noise, or where it wandered to), so its troughs differ by the noise
+ * itself, and a rise must stand far out of it. Troughs further apart than
+ * TROUGH_GAP are not compared: what wandered meanwhile is not a trough's
+ * change. Returns whether this sample is a trough that rose. */
+static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			double a, double fall)
+{
+	double floor_k = wake_bytes(cfg, s) / 4, d = a - st->trough;
+	bool recent, rose;
+
+	st->trough_t += o->dt;
+	if (fall <= wake_bytes(cfg, s))
+		return false;
+	recent = st->trough_n >= 1 && st->trough_t <= TROUGH_GAP;
+	rose = recent && st->trough_n >= TROUGH_LEARN && d > maxd(floor_k, TROUGH_K * st->trough_noise);
+	if (recent && !rose) {
+		double inc = mind(fabs(d), 4 * maxd(st->trough_noise, floor_k));
+
+		st->trough_noise += (inc - st->trough_noise) / mind(st->trough_n, TROUGH_MEAN);
+	}
+	st->trough = a;
+	st->trough_t = 0;
+	st->trough_n = recent ? mind(st->trough_n + 1, 1e9) : 1;
+	return rose;
+}
+
 /* New anonymous memory, seen two ways. The level itself shows an arrival
  * at once on a quiet host. The level it comes back down to (following
  * falls at once, rises over FLOOR_TAU) ignores memory that comes and goes,
@@ -677,6 +716,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 {
 	bool learning = st->age_s < CTL_LEARN_S;
 	double a, x, y, floor0, left, known0;
+	bool stayed;
 
 	left = memory_left(st, o);
 	if (!s->have_anon)
@@ -694,7 +734,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		return 0;
 	}
 	floor0 = st->low_value;
-	if (a < st->low_value)
+	stayed = trough_rose(cfg, st, s, o, a, st->anon.prev - a) && !learning;
+	if (a < st->low_value || stayed)
 		st->low_value = a;
 	else
 		st->low_value += (a - st->low_value) * clamp(o->dt / FLOOR_TAU, 0, 1);
