@@ -182,6 +182,18 @@ static void sim_run(struct sim *s, double seconds)
 		sim_tick(s);
 }
 
+/* Regions ids (n of them) have frac of their pages merged. */
+static bool regions_merged(struct sim *s, const int *ids, int n, double frac)
+{
+	double m = 0, all = 0;
+
+	for (int i = 0; i < n; i++) {
+		m += plant_region_merged(&s->p, ids[i]);
+		all += plant_region_pages(&s->p, ids[i]);
+	}
+	return m >= frac * all;
+}
+
 /* Run until region ids (n of them) have frac of their pages merged;
  * returns the seconds it took, or -1 after limit. */
 static double sim_until_regions(struct sim *s, const int *ids, int n, double frac, double limit)
@@ -189,12 +201,7 @@ static double sim_until_regions(struct sim *s, const int *ids, int n, double fra
 	double t0 = s->t;
 
 	while (s->t - t0 < limit) {
-		double m = 0, all = 0;
-		for (int i = 0; i < n; i++) {
-			m += plant_region_merged(&s->p, ids[i]);
-			all += plant_region_pages(&s->p, ids[i]);
-		}
-		if (m >= frac * all)
+		if (regions_merged(s, ids, n, frac))
 			return s->t - t0;
 		sim_tick(s);
 	}
@@ -572,18 +579,6 @@ struct neighbour {
 	double lo, span, hold, off;
 	uint64_t rng;
 };
-
-/* Regions ids (n of them) have frac of their pages merged. */
-static bool regions_merged(struct sim *s, const int *ids, int n, double frac)
-{
-	double m = 0, all = 0;
-
-	for (int i = 0; i < n; i++) {
-		m += plant_region_merged(&s->p, ids[i]);
-		all += plant_region_pages(&s->p, ids[i]);
-	}
-	return m >= frac * all;
-}
 
 /* Runs for seconds, or until regions ids (n of them, none: 0) are 90%
  * merged; returns whether they are. */
