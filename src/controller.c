@@ -116,6 +116,9 @@ static double mind(double a, double b)
 #define PROBE_MARGIN(len) (0.02 * (len) + 1000.0)
 /* A probe with nothing to scan (no KSM memory at all) closes after this. */
 #define PROBE_EMPTY_S 10.0
+/* For this long after a probe opens, passes that end while its memory is
+ * still arriving do not count towards finding it not KSM's, seconds. */
+#define PROBE_SETTLE_S 30.0
 /* Share of the merged pages that may wait, broken by writes, for ksmd's
  * next visit: b_churn asks for the rate that keeps them below it. */
 #define CHURN_LOSS 0.05
@@ -463,6 +466,14 @@ static void integrate(const struct cfg *cfg, struct ctl_state *st, const struct 
 
 /* ---- the probe ------------------------------------------------------------------ */
 
+/* Anonymous memory as if nothing were merged: merging and breaking pages
+ * moves pages between AnonPages and the merged count, not this. */
+static double logical_anon(const struct sample *s)
+{
+	return (double)s->anon + (double)gain_of(s) * CTL_PAGE_SIZE;
+}
+
+
 static void probe_open(struct ctl_state *st, const struct sample *s, enum ctl_wake why, double pages,
 		       double rmap_before)
 {
@@ -476,6 +487,8 @@ static void probe_open(struct ctl_state *st, const struct sample *s, enum ctl_wa
 		p->rmap0 = (int64_t)rmap_before;
 		p->growth = maxd(rmap - rmap_before, 0);
 		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
+		p->anon = s->have_anon ? logical_anon(s) : -1;
+		p->grew = why == CTL_WAKE_ANON_GROWTH;
 		/* a pass: what the last one scanned (smart_scan's skipped
 		 * pages do not count), or the tracked pages */
 		p->len0 = st->pass_len > 0 ? st->pass_len : rmap;
@@ -490,11 +503,27 @@ static void probe_close(struct ctl_state *st, const struct sample *s)
 	st->ref_rmap = rmap_of(s);
 }
 
+/* Whether the probe's memory may still be arriving, within PROBE_SETTLE_S
+ * of its opening: the anonymous memory rose by more than the wake
+ * threshold's floor in this interval or in the one before. A process that
+ * fills its memory and then marks it mergeable does so after the last
+ * rise, in the interval that follows it. */
+static bool probe_arriving(const struct cfg *cfg, struct ctl_probe *p, const struct sample *s)
+{
+	double a = s->have_anon ? logical_anon(s) : -1;
+	bool rose = p->anon >= 0 && a >= 0 && a - p->anon > wake_bytes(cfg, s) / 4;
+	bool arriving = (rose || p->grew) && p->age_s <= PROBE_SETTLE_S;
+
+	p->anon = a;
+	p->grew = rose;
+	return arriving;
+}
+
 /* Follow the probe. New memory is first visited in the pass after the one
  * in progress when it appeared (ksm_enter() puts it behind the cursor),
  * which adds rmap items; once they stop growing, one more pass sees it
- * twice. Closed early: when two full scans saw no growth (nobody marked it
- * mergeable), or when its second visit settles it in the unstable tree
+ * twice. Closed early: when two full scans after the memory stopped
+ * arriving saw no growth (nobody marked it mergeable), or when its second visit settles it in the unstable tree
  * (unique pages) without merging anything. Passes are counted in full
  * scans, not pages: the pages of a pass vary severalfold when smart_scan's
  * skipped pages come back together. */
@@ -505,6 +534,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 
 	if (!p->open || o->fresh)
 		return;
+	p->age_s += o->dt;
 	p->scanned += o->d_scan;
 	p->gain += o->d_gain + o->d_cow;
 	/* nothing to scan at all: no process uses KSM */
@@ -534,6 +564,14 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	} else {
 		p->wraps += o->d_full;
 		p->wrapped = p->wrapped || o->d_full > 0;
+	}
+	if (probe_arriving(cfg, p, s) && p->growth < PROBE_VISIBLE * p->pages) {
+		/* no first visits yet, and the memory still arriving: a
+		 * process may mark it mergeable only once it filled it (KSM
+		 * takes it in with the madvise), so the passes so far say
+		 * nothing of it */
+		p->wraps = 0;
+		p->wrapped = false;
 	}
 	pass = maxd(st->pass_len > 0 ? st->pass_len : o->rmap, p->len0);
 	margin = PROBE_MARGIN(pass);
@@ -570,13 +608,6 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 }
 
 /* ---- detect: new memory ------------------------------------------------------------ */
-
-/* Anonymous memory as if nothing were merged: merging and breaking pages
- * moves pages between AnonPages and the merged count, not this. */
-static double logical_anon(const struct sample *s)
-{
-	return (double)s->anon + (double)gain_of(s) * CTL_PAGE_SIZE;
-}
 
 /* Bytes of KSM's memory that left since the last sample, seen two ways;
  * each page once. Merged pages: pages_sharing fell. A guest that exits

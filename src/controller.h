@@ -127,6 +127,9 @@ struct ctl_probe {
 	int64_t unshared0;              /* pages_unshared when it opened */
 	double gain;                    /* pages merged since it opened */
 	double idle_s;                  /* seconds with nothing to scan */
+	double age_s;                   /* seconds since it opened */
+	double anon;                    /* logical anonymous memory at the last sample, bytes; -1 unknown */
+	bool grew;                      /* it rose by more than the noise in the last interval */
 };
 
 /* A detector of new memory on one signal (bytes): its highest level known
