@@ -473,7 +473,6 @@ static double logical_anon(const struct sample *s)
 	return (double)s->anon + (double)gain_of(s) * CTL_PAGE_SIZE;
 }
 
-
 static void probe_open(struct ctl_state *st, const struct sample *s, enum ctl_wake why, double pages,
 		       double rmap_before)
 {
@@ -503,15 +502,24 @@ static void probe_close(struct ctl_state *st, const struct sample *s)
 	st->ref_rmap = rmap_of(s);
 }
 
+/* A detector's slack: change within it is noise. A quarter of the wake
+ * threshold at least. */
+static double level_slack(const struct cfg *cfg, const struct ctl_level *d, const struct sample *s)
+{
+	return maxd(wake_bytes(cfg, s) / 4, NOISE_K * d->noise);
+}
+
 /* Whether the probe's memory may still be arriving, within PROBE_SETTLE_S
- * of its opening: the anonymous memory rose by more than the wake
- * threshold's floor in this interval or in the one before. A process that
+ * of its opening: the anonymous memory rose by more than the anon
+ * detector's slack (its noise) in this interval or in the one before.
+ * Called once a sample: it records this interval's rise for the next. A process that
  * fills its memory and then marks it mergeable does so after the last
  * rise, in the interval that follows it. */
-static bool probe_arriving(const struct cfg *cfg, struct ctl_probe *p, const struct sample *s)
+static bool probe_arriving(const struct cfg *cfg, const struct ctl_state *st, struct ctl_probe *p,
+			   const struct sample *s)
 {
 	double a = s->have_anon ? logical_anon(s) : -1;
-	bool rose = p->anon >= 0 && a >= 0 && a - p->anon > wake_bytes(cfg, s) / 4;
+	bool rose = p->anon >= 0 && a >= 0 && a - p->anon > level_slack(cfg, &st->anon, s);
 	bool arriving = (rose || p->grew) && p->age_s <= PROBE_SETTLE_S;
 
 	p->anon = a;
@@ -523,8 +531,9 @@ static bool probe_arriving(const struct cfg *cfg, struct ctl_probe *p, const str
  * in progress when it appeared (ksm_enter() puts it behind the cursor),
  * which adds rmap items; once they stop growing, one more pass sees it
  * twice. Closed early: when two full scans after the memory stopped
- * arriving saw no growth (nobody marked it mergeable), or when its second visit settles it in the unstable tree
- * (unique pages) without merging anything. Passes are counted in full
+ * arriving saw no growth (nobody marked it mergeable), or when its second
+ * visit settles it in the unstable tree (unique pages) without merging
+ * anything. Passes are counted in full
  * scans, not pages: the pages of a pass vary severalfold when smart_scan's
  * skipped pages come back together. */
 static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
@@ -565,7 +574,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		p->wraps += o->d_full;
 		p->wrapped = p->wrapped || o->d_full > 0;
 	}
-	if (probe_arriving(cfg, p, s) && p->growth < PROBE_VISIBLE * p->pages) {
+	if (probe_arriving(cfg, st, p, s) && p->growth < PROBE_VISIBLE * p->pages) {
 		/* no first visits yet, and the memory still arriving: a
 		 * process may mark it mergeable only once it filled it (KSM
 		 * takes it in with the madvise), so the passes so far say
@@ -658,7 +667,7 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 		d->known -= (d->known - a) * clamp(o->dt / KNOWN_TAU, 0, 1);
 	/* slack k: excess within the noise accumulates nothing; h: how much
 	 * excess beyond it is new memory */
-	k = maxd(floor_k, NOISE_K * d->noise);
+	k = level_slack(cfg, d, s);
 	h = wake_bytes(cfg, s);
 	x = a - d->known;
 	/* The noise, two ways: the mean |change| a sample (fast noise), and

@@ -129,7 +129,7 @@ struct ctl_probe {
 	double idle_s;                  /* seconds with nothing to scan */
 	double age_s;                   /* seconds since it opened */
 	double anon;                    /* logical anonymous memory at the last sample, bytes; -1 unknown */
-	bool grew;                      /* it rose by more than the noise in the last interval */
+	bool grew;                      /* it rose by more than the anon detector's slack in the last interval */
 };
 
 /* A detector of new memory on one signal (bytes): its highest level known

@@ -852,6 +852,27 @@ static void test_unmarked_arrival_costs_two_passes(void **state)
 	assert_int_equal(s.d.mode, CTL_MODE_IDLE);
 }
 
+/* The same under noise of 0.3% of MemTotal, white, on MemAvailable and
+ * AnonPages: noise is not memory still arriving, so it does not hold the
+ * probe open past the two passes. */
+static void test_unmarked_arrival_under_noise(void **state)
+{
+	struct sim host, s;
+	double r, cost;
+
+	(void)state;
+	steady_host(&host, 24 * GiB, 4, 256 * MiB);
+	plant_set_noise(&host.p, 0.003 * host.p.mem_total, 0.003 * host.p.mem_total, 0, 7);
+	sim_run(&host, HOUR);
+	r = host.st.pass_len;
+	cost = probe_cost(&host, arrive_unmarked, &s);
+	if (trace_level())
+		printf("unmarked 1 GiB under noise: %.2f s of ksmd CPU (a pass: %.2f s), %u probes\n", cost,
+		       r * s.p.cost_visit, s.probes);
+	assert_int_equal(s.probes, 1);
+	assert_true(cost <= 2.1 * r * s.p.cost_visit + s.cfg.max_cpu_burst / 100 * (double)s.cfg.interval_ms / 1000);
+}
+
 /* Guests that fill their memory before they mark it mergeable (as
  * tests/workload.c does, and any program that calls madvise() or prctl()
  * once its heap is built): for a few seconds the arrival is memory KSM does
@@ -1552,6 +1573,7 @@ int main(void)
 		cmocka_unit_test(test_swing_in_two_steps_is_withdrawn_whole),
 		cmocka_unit_test(test_unmergeable_arrival_costs_two_visits),
 		cmocka_unit_test(test_unmarked_arrival_costs_two_passes),
+		cmocka_unit_test(test_unmarked_arrival_under_noise),
 		cmocka_unit_test(test_arrival_marked_once_filled),
 		cmocka_unit_test(test_cow_churn_is_priced),
 		cmocka_unit_test(test_cost_jitter_does_not_flap),
