@@ -752,12 +752,14 @@ static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struc
  * falls at once, rises over FLOOR_TAU) ignores memory that comes and goes,
  * like a build beside the guests, and shows what stays: an arrival
  * during such swings. Returns the bytes that arrived, or 0. */
-static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
+static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			  bool *low)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
 	double a, x, y, floor0, left, known0;
 	bool stayed;
 
+	*low = false;
 	left = memory_left(st, o);
 	if (!s->have_anon)
 		return 0;
@@ -840,6 +842,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		st->low.cusum = 0;
 		st->low_claim_left = 10 * FLOOR_TAU;
 	}
+	*low = y > x;
 	return maxd(x, y);
 }
 
@@ -856,14 +859,16 @@ static bool detect_growth(const struct cfg *cfg, struct ctl_state *st, const str
 	return *pages > thr;
 }
 
-static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
+static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			    double *bytes_out, bool *low)
 {
-	double bytes = detect_anon(cfg, st, s, o), pages = 0;
+	double bytes = detect_anon(cfg, st, s, o, low), pages = 0;
 
 	if (bytes > 0) {
 		/* more memory while a probe is open joins it */
 		bool was_open = st->probe.open;
 		probe_open(st, s, CTL_WAKE_ANON_GROWTH, bytes / CTL_PAGE_SIZE, o->rmap);
+		*bytes_out = bytes;
 		return was_open ? CTL_WAKE_NONE : CTL_WAKE_ANON_GROWTH;
 	}
 	if (st->probe.open || o->fresh)
@@ -873,6 +878,7 @@ static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const s
 	/* seen once already (its growth counts): the second visit is a pass
 	 * after the last first visit */
 	probe_open(st, s, CTL_WAKE_RMAP_GROWTH, pages, (double)st->ref_rmap);
+	*bytes_out = pages * CTL_PAGE_SIZE;
 	return CTL_WAKE_RMAP_GROWTH;
 }
 
@@ -1115,14 +1121,16 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	struct ctl_terms t;
 	struct obs o;
 	enum ctl_wake wake = CTL_WAKE_NONE;
-	bool pressure, released, cut, working;
-	double b, rate;
+	bool pressure, released, cut, working, wake_low = false;
+	double b, rate, wake_bytes = 0;
 
 	if (!usable(s)) {
 		*out = st->last;
 		out->hold = true;
 		out->reason = CTL_R_HOLD;
 		out->wake = CTL_WAKE_NONE;
+		out->wake_bytes = 0;
+		out->wake_low = false;
 		return;
 	}
 	memset(&t, 0, sizeof(t));
@@ -1137,6 +1145,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	if (st->run < 0) {
 		start(st, s, &o);
 		wake = CTL_WAKE_START;
+		wake_bytes = st->probe.pages * CTL_PAGE_SIZE;
 	}
 
 	price(cfg, st, s, &o, &t);
@@ -1144,9 +1153,15 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 
 	probe_follow(cfg, st, s, &o);
 	{
-		enum ctl_wake w = detect(cfg, st, s, &o);
-		if (wake == CTL_WAKE_NONE)
+		double bytes = 0;
+		bool low = false;
+		enum ctl_wake w = detect(cfg, st, s, &o, &bytes, &low);
+
+		if (wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE) {
 			wake = w;
+			wake_bytes = bytes;
+			wake_low = low;
+		}
 	}
 
 	/* new memory, or merging under way: plan with the merging cost */
@@ -1175,6 +1190,8 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	out->mode = st->mode;
 	out->reason = reason_of(st, out, pressure, released, cut);
 	out->wake = wake;
+	out->wake_bytes = wake_bytes;
+	out->wake_low = wake_low;
 	out->estimated_cpu = !s->have_ksmd_cpu;
 	st->last = *out;
 	prime(st, s, &o);

@@ -99,6 +99,8 @@ struct ctl_decision {
 	enum ctl_mode mode;
 	enum ctl_reason reason;
 	enum ctl_wake wake;     /* set on the tick that started a probe */
+	double wake_bytes;      /* with it: the new memory it saw, bytes */
+	bool wake_low;          /* anon-growth seen by the low level (memory that stayed amid swings) */
 	bool estimated_cpu;     /* ksmd invisible: CPU estimated from the rate */
 	struct ctl_terms t;
 };

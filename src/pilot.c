@@ -216,18 +216,22 @@ static void log_decision_line(int prio, const char *msgid, const struct sample *
 	struct log_field f[40];
 	char sum[256];
 	char probe[32] = "";
+	char wake[80] = "";
 	size_t n = report_fields(f, ARRAY_SIZE(f), s, d);
 
 	report_summary(sum, sizeof(sum), s, d);
 	/* a probe that runs above the price says at what effort */
 	if (d->t.b_probe > 0 && d->t.u_probe > d->t.u + 0.005)
 		snprintf(probe, sizeof(probe), " at effort %.2f", d->t.u_probe);
+	/* what woke it, and how much new memory it saw */
+	if (d->wake != CTL_WAKE_NONE)
+		snprintf(wake, sizeof(wake), "; wake=%s, %.0f MiB%s", ctl_wake_name(d->wake), d->wake_bytes / 1048576.0,
+			 d->wake_low ? " at the low level" : "");
 	log_struct(prio, msgid, f, n,
 		   "%s (u=%.2f: P=%.3f I=%.3f D=%.3f; b=%.2f: yield %.2f, probe %.2f%s, churn %.2f, derate %.2f; "
-		   "cost %.2fus, cap %.0f%% = %.0f/s%s%s)",
+		   "cost %.2fus, cap %.0f%% = %.0f/s%s)",
 		   sum, d->t.u, d->t.p, d->t.i, d->t.d, d->t.benefit, d->t.b_yield, d->t.b_probe, probe, d->t.b_churn,
-		   d->t.derate, d->t.plan_cost_us, d->t.cpu_cap * 100, d->t.rate_cap,
-		   d->wake != CTL_WAKE_NONE ? "; wake=" : "", d->wake != CTL_WAKE_NONE ? ctl_wake_name(d->wake) : "");
+		   d->t.derate, d->t.plan_cost_us, d->t.cpu_cap * 100, d->t.rate_cap, wake);
 }
 
 /* ---- --once ---------------------------------------------------------------- */

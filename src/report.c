@@ -148,8 +148,13 @@ size_t report_fields(struct log_field *f, size_t max, const struct sample *s, co
 	F("KSM_YIELD", "%.5f", t->yield);
 	F("KSM_COST_US", "%.3f", t->cost_us);
 	F("KSM_RATE_CAP", "%.0f", t->rate_cap);
-	if (d->wake != CTL_WAKE_NONE)
+	if (d->wake != CTL_WAKE_NONE) {
 		F("KSM_WAKE", "%s", ctl_wake_name(d->wake));
+		F("KSM_WAKE_BYTES", "%.0f", d->wake_bytes);
+		F("KSM_WAKE_SIGNAL", "%s",
+		  d->wake == CTL_WAKE_ANON_GROWTH ? (d->wake_low ? "low-level" : "level")
+		  : d->wake == CTL_WAKE_RMAP_GROWTH ? "rmap" : "untracked");
+	}
 #undef F
 	return n;
 }

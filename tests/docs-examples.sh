@@ -13,11 +13,12 @@ make_fake_ksm "$K"
 echo 156000 > "$K/pages_sharing"
 echo 600 > "$K/pages_shared"
 
-# shape LINE...: numbers as N, the reason and the wake-up as R; a probe's
-# effort, said only when it is above the price, left out
+# shape LINE...: numbers as N, the reason as R; the wake-up (what woke a
+# probe, and the new memory it saw) and a probe's effort, said only when it
+# is above the price, left out
 shape() {
 	sed -E -e 's/.*(saving [0-9])/\1/' -e 's/[0-9]+(\.[0-9]+)?/N/g' -e 's/%; [a-z-]+ \(/%; R (/' \
-		-e 's/; wake=[a-z-]+\)/)/' -e 's/, probe N at effort N,/, probe N,/'
+		-e 's/; wake=[a-z-]+, N MiB( at the low level)?\)/)/' -e 's/, probe N at effort N,/, probe N,/'
 }
 
 # a real decision line, and real status and --once output

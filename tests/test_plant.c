@@ -66,6 +66,8 @@ struct sim {
 	double max_share_5s, max_share_tick;
 	enum ctl_wake last_wake;
 	double last_wake_t;
+	double last_wake_bytes;         /* the new memory it saw */
+	bool last_wake_low;             /* seen by the low level */
 };
 
 static void sim_init(struct sim *s, double total, double avail)
@@ -138,6 +140,8 @@ static void sim_tick(struct sim *s)
 		s->probes++;
 		s->last_wake = s->d.wake;
 		s->last_wake_t = s->t;
+		s->last_wake_bytes = s->d.wake_bytes;
+		s->last_wake_low = s->d.wake_low;
 	}
 	/* ksmpilotd's tick: interval while ksmd works, idle_interval otherwise */
 	dt = (double)(s->d.mode == CTL_MODE_ACTIVE ? s->cfg.interval_ms : s->cfg.idle_interval_ms) / 1000.0;
@@ -631,7 +635,7 @@ static double late_guests_beside(struct sim *s, struct neighbour *n)
 /* An hour of the neighbour beside 4 merged guests, then two guests of
  * another image; returns the seconds until they merged (-1: not in 600 s)
  * and the probes the neighbour alone caused. */
-static double beside_neighbour(struct neighbour n, unsigned *probes)
+static double beside_neighbour(struct neighbour n, unsigned *probes, struct sim *end)
 {
 	struct sim s;
 	double t_end, took;
@@ -648,7 +652,9 @@ static double beside_neighbour(struct neighbour n, unsigned *probes)
 	assert_true(window_cpu_share(&s) <= 1.5 * s.cfg.idle_max_cpu / 100);
 	took = late_guests_beside(&s, &n);
 	if (trace_level())
-		printf("neighbour: the guests merged after %.0f s, %u probes in all\n", took, s.probes);
+		printf("neighbour: the guests merged after %.0f s, %u probes in all; the last wake saw %.0f MiB%s\n",
+		       took, s.probes, s.last_wake_bytes / MiB, s.last_wake_low ? " at the low level" : "");
+	*end = s;
 	return took;
 }
 
@@ -661,15 +667,21 @@ static double beside_neighbour(struct neighbour n, unsigned *probes)
  * when that level only climbed to them over FLOOR_TAU). */
 static void test_neighbour_seen_once(void **state)
 {
+	struct sim end;
 	unsigned probes;
 	double took;
 
 	(void)state;
-	took = beside_neighbour((struct neighbour){ 200, 400, 3, 3, 7 }, &probes);
+	took = beside_neighbour((struct neighbour){ 200, 400, 3, 3, 7 }, &probes, &end);
 	assert_true(probes <= 1);
 	assert_true(took > 0 && took <= 10);
+	/* the decision that woke for the guests says how: the low level saw
+	 * them, about their size (512 MiB) */
+	assert_int_equal(end.last_wake, CTL_WAKE_ANON_GROWTH);
+	assert_true(end.last_wake_low);
+	assert_true(end.last_wake_bytes >= 0.5 * 512 * MiB && end.last_wake_bytes <= 1.5 * 512 * MiB);
 	/* slower, wider swings: a few probes while the low level learns them */
-	took = beside_neighbour((struct neighbour){ 100, 900, 10, 10, 7 }, &probes);
+	took = beside_neighbour((struct neighbour){ 100, 900, 10, 10, 7 }, &probes, &end);
 	assert_true(probes <= 4);
 	assert_true(took > 0 && took <= 18);
 }
@@ -1147,6 +1159,9 @@ static void test_noticed_within_idle_interval(void **state)
 		sim_tick(&s);
 	assert_int_equal(s.last_wake, CTL_WAKE_ANON_GROWTH);
 	assert_true(s.last_wake_t - t0 <= (double)s.cfg.idle_interval_ms / 1000.0);
+	/* on a quiet host the level itself sees the guest, whole */
+	assert_false(s.last_wake_low);
+	assert_true(s.last_wake_bytes >= 0.9 * 256 * MiB && s.last_wake_bytes <= 1.1 * 256 * MiB);
 }
 
 /* Without AnonPages (it is not given), the idle scan's first visit of new
