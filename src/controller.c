@@ -696,7 +696,14 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 		else if (a > d->known)
 			d->known += (a - d->known) * clamp(o->dt / (3 * FLOOR_TAU), 0, 1);
 		d->cusum = maxd(d->cusum - k, 0);
-		return learning && x > k ? x : 0;
+		if (learning && x > k) {
+			/* new memory while learning (it joins the start
+			 * probe): its level is the normal one from now on,
+			 * not a distance from the slow mean to learn as noise */
+			d->level = d->known;
+			return x;
+		}
+		return 0;
 	}
 	d->cusum += x - k;
 	if (d->cusum < h)
