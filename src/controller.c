@@ -510,11 +510,13 @@ static double level_slack(const struct cfg *cfg, const struct ctl_level *d, cons
 }
 
 /* Whether the probe's memory may still be arriving, within PROBE_SETTLE_S
- * of its opening: the anonymous memory rose by more than the anon
- * detector's slack (its noise) in this interval or in the one before.
- * Called once a sample: it records this interval's rise for the next. A process that
- * fills its memory and then marks it mergeable does so after the last
- * rise, in the interval that follows it. */
+ * of its opening: the anonymous memory rose above the highest level seen
+ * since the probe opened by more than the anon detector's slack (its
+ * noise), in this interval or in the one before. Called once a sample: it
+ * records this interval's rise for the next. A process that fills its
+ * memory and then marks it mergeable does so after the last rise, in the
+ * interval that follows it; a neighbour that allocates and frees comes
+ * back up to the same peaks, which are not new memory. */
 static bool probe_arriving(const struct cfg *cfg, const struct ctl_state *st, struct ctl_probe *p,
 			   const struct sample *s)
 {
@@ -522,7 +524,7 @@ static bool probe_arriving(const struct cfg *cfg, const struct ctl_state *st, st
 	bool rose = p->anon >= 0 && a >= 0 && a - p->anon > level_slack(cfg, &st->anon, s);
 	bool arriving = (rose || p->grew) && p->age_s <= PROBE_SETTLE_S;
 
-	p->anon = a;
+	p->anon = a >= 0 ? maxd(p->anon, a) : a;
 	p->grew = rose;
 	return arriving;
 }

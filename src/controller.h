@@ -130,7 +130,7 @@ struct ctl_probe {
 	double gain;                    /* pages merged since it opened */
 	double idle_s;                  /* seconds with nothing to scan */
 	double age_s;                   /* seconds since it opened */
-	double anon;                    /* logical anonymous memory at the last sample, bytes; -1 unknown */
+	double anon;                    /* highest logical anonymous memory since it opened, bytes; -1 unknown */
 	bool grew;                      /* it rose by more than the anon detector's slack in the last interval */
 };
 
