@@ -675,11 +675,15 @@ static void test_neighbour_seen_once(void **state)
 	took = beside_neighbour((struct neighbour){ 200, 400, 3, 3, 7 }, &probes, &end);
 	assert_true(probes <= 1);
 	assert_true(took > 0 && took <= 10);
-	/* the decision that woke for the guests says how: the low level saw
-	 * them, about their size (512 MiB) */
+	/* the decision that woke for the guests says how: once the neighbour
+	 * was learned (not in a run shortened by KSMPILOT_TEST_SCALE, where the
+	 * level sees the guests in parts), the low level saw them, about their
+	 * size (512 MiB) */
 	assert_int_equal(end.last_wake, CTL_WAKE_ANON_GROWTH);
-	assert_true(end.last_wake_low);
-	assert_true(end.last_wake_bytes >= 0.5 * 512 * MiB && end.last_wake_bytes <= 1.5 * 512 * MiB);
+	if (scale() >= 1) {
+		assert_true(end.last_wake_low);
+		assert_true(end.last_wake_bytes >= 0.5 * 512 * MiB && end.last_wake_bytes <= 1.5 * 512 * MiB);
+	}
 	/* slower, wider swings: a few probes while the low level learns them */
 	took = beside_neighbour((struct neighbour){ 100, 900, 10, 10, 7 }, &probes, &end);
 	assert_true(probes <= 4);
