@@ -1131,7 +1131,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	struct obs o;
 	enum ctl_wake wake = CTL_WAKE_NONE;
 	bool pressure, released, cut, working, wake_low = false;
-	double b, rate, wake_bytes = 0;
+	double b, rate, woke_bytes = 0;
 
 	if (!usable(s)) {
 		*out = st->last;
@@ -1154,7 +1154,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	if (st->run < 0) {
 		start(st, s, &o);
 		wake = CTL_WAKE_START;
-		wake_bytes = st->probe.pages * CTL_PAGE_SIZE;
+		woke_bytes = st->probe.pages * CTL_PAGE_SIZE;
 	}
 
 	price(cfg, st, s, &o, &t);
@@ -1168,7 +1168,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 
 		if (wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE) {
 			wake = w;
-			wake_bytes = bytes;
+			woke_bytes = bytes;
 			wake_low = low;
 		}
 	}
@@ -1199,7 +1199,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	out->mode = st->mode;
 	out->reason = reason_of(st, out, pressure, released, cut);
 	out->wake = wake;
-	out->wake_bytes = wake_bytes;
+	out->wake_bytes = woke_bytes;
 	out->wake_low = wake_low;
 	out->estimated_cpu = !s->have_ksmd_cpu;
 	st->last = *out;
