@@ -146,11 +146,14 @@ static double mind(double a, double b)
 #define FLOOR_TAU 40.0
 /* A trough that rose: by more than TROUGH_K times the mean change from one
  * trough to the next (over TROUGH_MEAN troughs), once TROUGH_LEARN troughs
- * in a row were seen, each within TROUGH_GAP seconds of the last. */
+ * in a row were seen, each within TROUGH_GAP seconds of the last. Its rise
+ * alone wakes a probe where the falls down to the troughs are SWING_K times
+ * that change or more (a neighbour's swings, not noise). */
 #define TROUGH_K 8.0
 #define TROUGH_MEAN 16.0
 #define TROUGH_LEARN 8
 #define TROUGH_GAP 60.0
+#define SWING_K 4.0
 /* Keep the written knobs while they give a rate within this share of the
  * wanted one; reversing the direction of the last change needs more. */
 #define DEADBAND 0.10
@@ -733,16 +736,17 @@ static void level_prime(struct ctl_level *d, double a, bool first)
  * noise, or where it wandered to), so its troughs differ by the noise
  * itself, and a rise must stand far out of it. Troughs further apart than
  * TROUGH_GAP are not compared: what wandered meanwhile is not a trough's
- * change. Returns whether this sample is a trough that rose. */
-static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			double a, double fall)
+ * change. Returns by how much this sample's trough rose above the last,
+ * or 0. */
+static double trough_rose(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			  double a, double fall)
 {
 	double floor_k = wake_bytes(cfg, s) / 4, d = a - st->trough;
 	bool recent, rose;
 
 	st->trough_t += o->dt;
 	if (fall <= wake_bytes(cfg, s))
-		return false;
+		return 0;
 	recent = st->trough_n >= 1 && st->trough_t <= TROUGH_GAP;
 	rose = recent && st->trough_n >= TROUGH_LEARN && d > maxd(floor_k, TROUGH_K * st->trough_noise);
 	if (recent && !rose) {
@@ -750,10 +754,11 @@ static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struc
 
 		st->trough_noise += (inc - st->trough_noise) / mind(st->trough_n, TROUGH_MEAN);
 	}
+	st->swing = recent ? st->swing + (fall - st->swing) / mind(st->trough_n + 1, TROUGH_MEAN) : fall;
 	st->trough = a;
 	st->trough_t = 0;
 	st->trough_n = recent ? mind(st->trough_n + 1, 1e9) : 1;
-	return rose;
+	return rose ? d : 0;
 }
 
 /* New anonymous memory, seen two ways. The level itself shows an arrival
@@ -765,7 +770,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			  bool *low)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, floor0, left, known0;
+	double a, x, y, floor0, left, known0, rise;
 	bool stayed;
 
 	*low = false;
@@ -785,7 +790,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		return 0;
 	}
 	floor0 = st->low_value;
-	stayed = trough_rose(cfg, st, s, o, a, st->anon.prev - a) && !learning;
+	rise = trough_rose(cfg, st, s, o, a, st->anon.prev - a);
+	stayed = rise > 0 && !learning;
 	if (a < st->low_value || stayed)
 		st->low_value = a;
 	else
@@ -850,6 +856,23 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		}
 		st->low.cusum = 0;
 		st->low_claim_left = 10 * FLOOR_TAU;
+	}
+	if (stayed && x <= 0 && y <= 0 && rise >= wake_bytes(cfg, s) &&
+	    st->swing >= SWING_K * st->trough_noise) {
+		/* A trough that rose, beside swings far larger than the
+		 * troughs differ (a neighbour's, not noise's), and that
+		 * neither level saw: memory that stayed, by that much. The
+		 * low level climbs toward a swing's peak while it holds, so
+		 * after long holds its known level and its noise stand well
+		 * above the troughs, and the rise within them: the trough is
+		 * the measure. */
+		st->low.known = st->low.level = maxd(st->low.known, st->low_value);
+		st->low.cusum = 0;
+		y = rise;
+	} else if ((x > 0 || y > 0) && st->trough_t > 0) {
+		/* what either level saw between troughs is not the next
+		 * trough's rise */
+		st->trough += maxd(x, y);
 	}
 	*low = y > x;
 	return maxd(x, y);
