@@ -666,7 +666,7 @@ static double memory_left(struct ctl_state *st, const struct obs *o)
 static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, const struct sample *s,
 			 const struct obs *o, double left, double age_s, bool learning, bool ratchet, bool in_transit)
 {
-	double inc, k, h, x, floor_k, tau;
+	double inc, k, h, x, floor_k;
 
 	floor_k = wake_bytes(cfg, s) / 4;
 	inc = fabs(a - d->prev);
@@ -683,13 +683,18 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 	x = a - d->known;
 	/* The noise, two ways: the mean |change| a sample (fast noise), and
 	 * the mean |distance| from a slow mean (noise that wanders); early on
-	 * running means; clipped, so that an arrival moves them little (and
-	 * the slow mean jumps to the level of new memory once it is seen) */
-	tau = mind(NOISE_TAU, maxd(age_s, o->dt));
+	 * running means over the time they learned; clipped, so that an
+	 * arrival moves them little (and the slow mean jumps to the level of
+	 * new memory once it is seen) */
 	d->level += clamp(o->dt / mind(LEVEL_TAU, maxd(age_s, o->dt)), 0, 1) * (a - d->level);
 	if (!in_transit) {
 		/* (a signal in transit to a level already explained moves by
-		 * that, not by noise) */
+		 * that, not by noise; its noise learns again where it left off,
+		 * as fast as it began) */
+		double tau;
+
+		d->learned_s += o->dt;
+		tau = mind(NOISE_TAU, maxd(d->learned_s, o->dt));
 		inc = mind(inc, 4 * maxd(d->noise, floor_k));
 		d->step += clamp(o->dt / tau, 0, 1) * (inc - d->step);
 		double dev = mind(fabs(a - d->level), 4 * maxd(d->noise, floor_k));
@@ -1388,6 +1393,7 @@ int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, 
 	tmp.cost_measured = true;
 	tmp.efilt_valid = true;
 	tmp.age_s = CTL_LEARN_S; /* the noise is known: no learning period */
+	tmp.anon.learned_s = tmp.low.learned_s = CTL_LEARN_S;
 	tmp.det_primed = s->have_anon && tmp.anon.known > 0;
 	tmp.anon.prev = s->have_anon ? logical_anon(s) : 0;
 	tmp.low.prev = tmp.low_value;

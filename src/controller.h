@@ -143,6 +143,7 @@ struct ctl_level {
 	double step;                    /* mean |change| a sample */
 	double level;                   /* slow mean */
 	double dev;                     /* mean |distance| from the slow mean */
+	double learned_s;               /* seconds step and dev learned (not in transit) */
 	double noise_floor;             /* learned from swings that were not KSM's; decays */
 	double cusum;                   /* accumulated excess */
 };

@@ -577,6 +577,36 @@ static void test_noise_correlated_wakes_nothing(void **state)
 	check_noise(60);
 }
 
+/* Guests that arrive while the daemon still learns the noise (correlated,
+ * sigma = 1% of MemTotal): the low level's claim of them keeps it from
+ * learning its noise for a minute or two, and then it learns again as fast
+ * as it began, from the time it learned, not from the daemon's age. When
+ * it learned at the pace of the daemon's age, it took the noise it had not
+ * learned yet for two more arrivals within 6 minutes. */
+static void test_noise_learned_after_early_arrival(void **state)
+{
+	const double sizes[] = { 256 * MiB, 1 * GiB };
+
+	(void)state;
+	for (unsigned i = 0; i < 2; i++) {
+		struct sim s;
+		int ids[4];
+		unsigned probes;
+
+		sim_init(&s, 24 * GiB, 0.15 * 24 * GiB);
+		plant_set_noise(&s.p, 0.01 * s.p.mem_total, 0.01 * s.p.mem_total, 60, 5);
+		sim_run(&s, 20);
+		add_guests(&s, 4, sizes[i] / 4, 1, ids);
+		assert_true(sim_until_regions(&s, ids, 4, 0.9, 60) > 0);
+		probes = s.probes;
+		sim_run(&s, HOUR * scale());
+		if (trace_level())
+			printf("%.0f MiB while learning the noise: %u probes in the hour after\n", sizes[i] / MiB,
+			       s.probes - probes);
+		assert_int_equal(s.probes, probes);
+	}
+}
+
 /* A build-like neighbour: bursts of lo..lo+span MiB that nobody marked
  * mergeable, held for hold s, then off for off s. */
 struct neighbour {
@@ -1710,6 +1740,7 @@ int main(void)
 		cmocka_unit_test(test_fresh_start_big_host_is_priced),
 		cmocka_unit_test(test_noise_white_wakes_nothing),
 		cmocka_unit_test(test_noise_correlated_wakes_nothing),
+		cmocka_unit_test(test_noise_learned_after_early_arrival),
 		cmocka_unit_test(test_neighbour_seen_once),
 		cmocka_unit_test(test_neighbour_long_holds),
 		cmocka_unit_test(test_neighbour_probe_costs_two_passes),
