@@ -146,14 +146,11 @@ static double mind(double a, double b)
 #define FLOOR_TAU 40.0
 /* A trough that rose: by more than TROUGH_K times the mean change from one
  * trough to the next (over TROUGH_MEAN troughs), once TROUGH_LEARN troughs
- * in a row were seen, each within TROUGH_GAP seconds of the last. Its rise
- * alone wakes a probe where the falls down to the troughs are SWING_K times
- * that change or more (a neighbour's swings, not noise). */
+ * in a row were seen, each within TROUGH_GAP seconds of the last. */
 #define TROUGH_K 8.0
 #define TROUGH_MEAN 16.0
 #define TROUGH_LEARN 8
 #define TROUGH_GAP 60.0
-#define SWING_K 4.0
 /* Keep the written knobs while they give a rate within this share of the
  * wanted one; reversing the direction of the last change needs more. */
 #define DEADBAND 0.10
@@ -760,17 +757,16 @@ static void level_prime(struct ctl_level *d, double a, bool first)
  * noise, or where it wandered to), so its troughs differ by the noise
  * itself, and a rise must stand far out of it. Troughs further apart than
  * TROUGH_GAP are not compared: what wandered meanwhile is not a trough's
- * change. Returns by how much this sample's trough rose above the last,
- * or 0. */
-static double trough_rose(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			  double a, double fall)
+ * change. Returns whether this sample is a trough that rose. */
+static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			double a, double fall)
 {
 	double floor_k = wake_bytes(cfg, s) / 4, d = a - st->trough;
 	bool recent, rose;
 
 	st->trough_t += o->dt;
 	if (fall <= wake_bytes(cfg, s))
-		return 0;
+		return false;
 	recent = st->trough_n >= 1 && st->trough_t <= TROUGH_GAP;
 	rose = recent && st->trough_n >= TROUGH_LEARN && d > maxd(floor_k, TROUGH_K * st->trough_noise);
 	if (recent && !rose) {
@@ -778,12 +774,10 @@ static double trough_rose(const struct cfg *cfg, struct ctl_state *st, const str
 
 		st->trough_noise += (inc - st->trough_noise) / mind(st->trough_n, TROUGH_MEAN);
 	}
-	st->swing = recent ? st->swing + (fall - st->swing) / mind(st->trough_n + 1, TROUGH_MEAN) : fall;
 	st->trough = a;
-	st->trough_seen = false;
 	st->trough_t = 0;
 	st->trough_n = recent ? mind(st->trough_n + 1, 1e9) : 1;
-	return rose ? d : 0;
+	return rose;
 }
 
 /* New anonymous memory, seen two ways. The level itself shows an arrival
@@ -795,8 +789,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			  bool *low)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, floor0, left, known0, rise;
-	bool stayed, seen;
+	double a, x, y, floor0, left, known0;
+	bool stayed;
 
 	*low = false;
 	left = memory_left(st, o);
@@ -815,9 +809,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		return 0;
 	}
 	floor0 = st->low_value;
-	seen = st->trough_seen;
-	rise = trough_rose(cfg, st, s, o, a, st->anon.prev - a);
-	stayed = rise > 0 && !learning;
+	stayed = trough_rose(cfg, st, s, o, a, st->anon.prev - a) && !learning;
 	if (a < st->low_value || stayed)
 		st->low_value = a;
 	else
@@ -882,25 +874,6 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		}
 		st->low.cusum = 0;
 		st->low_claim_left = 10 * FLOOR_TAU;
-	}
-	if (stayed && !seen && x <= 0 && y <= 0 && rise >= wake_bytes(cfg, s) &&
-	    st->swing >= SWING_K * st->trough_noise) {
-		/* A trough that rose, beside swings far larger than the
-		 * troughs differ (a neighbour's, not noise's), and that
-		 * neither level saw: memory that stayed, by that much. The
-		 * low level climbs toward a swing's peak while it holds, so
-		 * after long holds its known level and its noise stand well
-		 * above the troughs, and the rise within them: the trough is
-		 * the measure. */
-		st->low.known = st->low.level = maxd(st->low.known, st->low_value);
-		st->low.cusum = 0;
-		y = rise;
-	} else if ((x > 0 || y > 0) && st->trough_t > 0) {
-		/* an arrival either level saw between troughs is the next
-		 * trough's rise, whole, though the level saw only part of it
-		 * (above the swing's last peak: 416 of 512 MiB in the samples
-		 * of a real-kernel run, whose trough then showed 96 MiB more) */
-		st->trough_seen = true;
 	}
 	*low = y > x;
 	return maxd(x, y);

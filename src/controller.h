@@ -192,8 +192,6 @@ struct ctl_state {
 	double low_value;               /* that level: follows falls at once, rises slowly */
 	double trough;                  /* where memory came back down to after the last swing */
 	double trough_noise;            /* mean |change| from one trough to the next */
-	double swing;                   /* mean fall down to a trough */
-	bool trough_seen;               /* a level saw an arrival since the last trough */
 	double trough_n;                /* troughs seen, each within TROUGH_GAP of the last */
 	double trough_t;                /* seconds since the last trough */
 	double low_claim;               /* bytes the level saw arrive, that the low level will see again */

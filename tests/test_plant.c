@@ -720,35 +720,6 @@ static void test_neighbour_seen_once(void **state)
 	assert_true(took > 0 && took <= 18);
 }
 
-/* A neighbour of 2 GiB that holds its bursts for 10 s: the low level climbs
- * far toward the bursts while they hold, and guests smaller than the
- * swings stayed within its noise until the idle scan found them (524 s).
- * The trough the memory comes back down to rose by them, where troughs do
- * not differ: that wakes the probe, at the neighbour's next fall. Beside a
- * smaller neighbour the level sees them as they arrive; the trough that
- * rises after is the same memory, and wakes nothing more. */
-static void test_neighbour_long_holds(void **state)
-{
-	struct neighbour n = { 200, 100, 10, 10, 7 };
-	struct sim end;
-	unsigned probes;
-	double took, t_end;
-
-	(void)state;
-	took = beside_neighbour((struct neighbour){ 2000, 100, 10, 10, 7 }, &probes, &end);
-	assert_true(probes <= 1);
-	assert_true(took > 0 && took <= 10 + 10);
-	assert_true(end.last_wake_low);
-
-	took = beside_neighbour(n, &probes, &end);
-	assert_true(took > 0 && took <= 10);
-	assert_int_equal(end.probes, probes + 1);
-	t_end = end.t + 300;
-	while (end.t < t_end)
-		neighbour_burst(&end, &n);
-	assert_int_equal(end.probes, probes + 1);
-}
-
 /* The probe a neighbour's first bursts wake costs its two passes, as any
  * memory nobody marked: the neighbour's memory coming back up to the same
  * peaks is not memory still arriving, and does not hold the probe open
@@ -1074,6 +1045,10 @@ static void test_arrival_while_learning_is_not_noise(void **state)
 	assert_int_equal(s.last_wake, CTL_WAKE_ANON_GROWTH);
 	assert_true(s.last_wake_t - t0 <= (double)s.cfg.idle_interval_ms / 1000.0);
 	assert_true(took > 0 && took <= 10);
+	/* nor is the guest: the low level claims what the level saw, and
+	 * learns no noise from its climb to it (1.7 MiB; 8.7 MiB when it took
+	 * the guest for another arrival) */
+	assert_true(s.st.anon.noise <= 4 * MiB);
 }
 
 /* Memory the daemon finds at its start that nobody marked mergeable (other
@@ -1796,7 +1771,6 @@ int main(void)
 		cmocka_unit_test(test_noise_correlated_wakes_nothing),
 		cmocka_unit_test(test_noise_learned_after_early_arrival),
 		cmocka_unit_test(test_neighbour_seen_once),
-		cmocka_unit_test(test_neighbour_long_holds),
 		cmocka_unit_test(test_neighbour_probe_costs_two_passes),
 		cmocka_unit_test(test_neighbour_after_fresh_start),
 		cmocka_unit_test(test_arrival_under_noise_probes_once),
