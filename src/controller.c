@@ -276,6 +276,13 @@ static void pass_record(struct ctl_state *st)
 	st->pass_mean = sum / (double)k;
 }
 
+/* Pages of a pass: what the last one scanned (smart_scan's skipped pages
+ * do not count), or the tracked pages before a pass was seen. */
+static double pass_length(const struct ctl_state *st, double rmap)
+{
+	return st->pass_len > 0 ? st->pass_len : rmap;
+}
+
 static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
 		    struct obs *o)
 {
@@ -320,9 +327,7 @@ static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sa
 	 * and still as merged. The breaks not visited yet: those of this
 	 * interval, and of the earlier ones what the scan has not passed. */
 	if (!o->fresh) {
-		double pass = st->pass_len > 0 ? st->pass_len : o->rmap;
-
-		st->cow_pending -= st->cow_pending * clamp(o->d_scan / maxd(pass, 1), 0, 1);
+		st->cow_pending -= st->cow_pending * clamp(o->d_scan / maxd(pass_length(st, o->rmap), 1), 0, 1);
 		st->cow_pending = clamp(st->cow_pending + o->d_cow, 0, maxd((double)gain_of(s), 0));
 	}
 }
@@ -501,9 +506,7 @@ static void probe_open(struct ctl_state *st, const struct sample *s, enum ctl_wa
 		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
 		p->anon = s->have_anon ? logical_anon(st, s) : -1;
 		p->grew = why == CTL_WAKE_ANON_GROWTH;
-		/* a pass: what the last one scanned (smart_scan's skipped
-		 * pages do not count), or the tracked pages */
-		p->len0 = st->pass_len > 0 ? st->pass_len : rmap;
+		p->len0 = pass_length(st, rmap);
 	}
 	p->pages += maxd(pages, 0);
 	p->idle_s = 0;
@@ -597,7 +600,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		p->wraps = 0;
 		p->wrapped = false;
 	}
-	pass = maxd(st->pass_len > 0 ? st->pass_len : o->rmap, p->len0);
+	pass = maxd(pass_length(st, o->rmap), p->len0);
 	margin = PROBE_MARGIN(pass);
 	if (p->growth < PROBE_VISIBLE * p->pages) {
 		if (p->wraps >= 2) {
