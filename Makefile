@@ -349,7 +349,7 @@ tickcost: all $(B)/bench/tickfloor
 	KSMPILOT_BUILD=$(B) bench/tickcost $(TICKCOST_ARGS)
 
 # the daemon's own CPU an hour while ksmd is stopped, and while it idles
-idlecost: all
+idlecost: all $(B)/bench/tickfloor
 	KSMPILOT_BUILD=$(B) bench/idlecost $(IDLECOST_ARGS)
 
 # --- mutation testing (tests/mutate, tests/mutations.txt, docs/testing.md) ---
