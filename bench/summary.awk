@@ -72,6 +72,8 @@ kind == "main" {
 	if (!((tu, "k0") in mark)) { mark[tu, "k0"] = 1; k0[tu] = $18; u0[tu] = $19 }
 	lastk[tu, ph] = $18
 	kend[tu] = $18; uend[tu] = $19
+	if (ph >= 1 && (tu in pk)) bought(tu, $18 - pk[tu], $25 - ptr[tu], $5 - pmg[tu], $24 - psv[tu])
+	pk[tu] = $18; ptr[tu] = $25; pmg[tu] = $5; psv[tu] = $24
 	if (ph < 1) { k0[tu] = $18; u0[tu] = $19; next }
 	rows[tu]++; rows_ph[tu, ph]++
 	savedw[tu] += $5
@@ -102,6 +104,23 @@ kind == "events" {
 	if ($4 == "launch" && !(($1, $6) in ltr)) ltr[$1, $6] = $3 + 0
 	if ($4 == "stop" && !(($1, $6) in str)) str[$1, $6] = $3 + 0
 	next
+}
+
+# What a second of ksmd CPU bought, from two rows a second apart: dk ksmd
+# ticks, dtr seconds, dm merged pages and ds saved KiB gained. A second
+# when ksmd used less than 5% of a core is quiet; a busy one gained when
+# the workload's merged pages or its saving rose by 1 MiB or more. A busy
+# second that gained nothing comes before any gain of its busy stretch (the
+# scan toward new memory, or of memory that cannot merge) or after one (the
+# scan that finds nothing more). COW breaks lower the saving as re-merging
+# raises it, so a second of churn counts as gained only when it won more
+# than it lost.
+function bought(tu, dk, dtr, dm, ds) {
+	if (dk <= 0) { gained[tu] = 0; return }
+	if (dtr <= 0 || dk < 0.05 * hz * dtr) { cquiet[tu] += dk; gained[tu] = 0 }
+	else if (dm >= 256 || ds >= 1024) { cgain[tu] += dk; gained[tu] = 1 }
+	else if (gained[tu]) cafter[tu] += dk
+	else cbefore[tu] += dk
 }
 
 # t90 of arrival a for tuner tu: from the launch until 90% of the arrival's
@@ -272,6 +291,24 @@ END {
 		print line " |"
 	}
 
+	print ""
+	print "## ksmd CPU by what it bought (s)"
+	print ""
+	print "| tuner | gained | busy, before a gain | busy, after a gain | quiet |"
+	print "|---|---:|---:|---:|---:|"
+	for (i = 1; i <= nt; i++) {
+		tu = order[i]
+		printf "| %s | %s | %s | %s | %s |\n", title(tu), f1(cgain[tu] / hz), f1(cbefore[tu] / hz), f1(cafter[tu] / hz),
+			f1(cquiet[tu] / hz)
+	}
+	print ""
+	print "From the rows a second apart. Quiet: seconds when ksmd used less than 5% of a core. A busy second gained"
+	print "when the workload's merged pages (ksm_merging_pages) or its saving rose by 1 MiB or more; under COW churn,"
+	print "only when re-merging won more than the writes broke. A busy second that gained nothing is counted before or"
+	print "after a gain of its stretch of busy seconds: before, the scan toward new memory, of memory that cannot merge,"
+	print "or of memory with nothing to merge; after, the scan that found nothing more."
+	print ""
+
 	if (("ksmpilot" in seen) && nt > 1) {
 		print ""
 		print "## ksmpilotd / peer (below 1 is better for CPU and t90, above 1 for saved and MiB per CPU s)"
@@ -365,6 +402,8 @@ END {
 				(i > 1 ? "," : ""), tu, title(tu), jnum(cpu[tu]),
 				(("ksmtuned" in seen) && cpu["ksmtuned"] > 0) ? jnum(cpu[tu] / cpu["ksmtuned"]) : "null" > json
 			for (ph = 1; ph < nph; ph++) printf "%s\"%s\":%s", (ph > 1 ? "," : ""), phname[ph], jnum(cpu[tu, ph]) > json
+			printf "},\"ksmd_cpu_bought_s\":{\"gained\":%s,\"busy_before_gain\":%s,\"busy_after_gain\":%s,\"quiet\":%s",
+				jnum(cgain[tu] / hz), jnum(cbefore[tu] / hz), jnum(cafter[tu] / hz), jnum(cquiet[tu] / hz) > json
 			printf "},\"mean_saved_mib\":%s,\"mean_saved_mib_ksm_merging_pages\":%s,\"mean_saved_mib_pages_sharing\":%s,",
 				jnum(meanr[tu]), jnum(meanw[tu]), jnum(means[tu]) > json
 			printf "\"best_merged_pct\":%s,\"t90_s\":{", jnum(100 * maxfrac[tu]) > json
