@@ -98,8 +98,14 @@ static double mind(double a, double b)
 #define EVIDENCE_SHARE (1.0 / 8)
 /* Fewer pages than this in the evidence say nothing yet. */
 #define EVIDENCE_MIN_PAGES 2000.0
-/* Time constant of the smoothed break rate (cow_ksm), seconds. */
+/* Time constant of the smoothed break rate (cow_ksm), seconds: bursts of
+ * writes a few seconds apart move it by a few percent, within the knobs'
+ * dead band. */
 #define BREAK_TAU 60.0
+/* Churn that begins after a quiet spell is measured over the time since it
+ * began, and over this at least (seconds), rather than over a minute that
+ * still counts the quiet. */
+#define BREAK_ONSET_S 10.0
 /* Share of new anonymous memory expected to merge, before it is seen. */
 #define PROBE_PRIOR 0.5
 /* Memory short by this share of MemTotal: a probe runs at full effort. */
@@ -360,6 +366,17 @@ static void measure_cost(struct ctl_state *st, const struct sample *s, const str
 	}
 }
 
+/* The break rate: the smoothed rate, which weighs the time before churn
+ * began as no breaks, scaled by the weight of the time since it began
+ * (over BREAK_ONSET_S at least). At the start of steady churn, the rate
+ * itself after BREAK_ONSET_S, where the minute's average took a minute to
+ * reach 63% of it; once the churn has gone on for a few minutes, the
+ * minute's average. */
+static double break_rate(const struct ctl_state *st)
+{
+	return st->breaks / maxd(st->break_weight, -expm1(-BREAK_ONSET_S / BREAK_TAU));
+}
+
 /* Evidence: gross merges per page scanned, and the break rate, both
  * decaying with time so that they follow what ksmd finds now. */
 static void gather_evidence(struct ctl_state *st, const struct sample *s, const struct obs *o)
@@ -374,8 +391,15 @@ static void gather_evidence(struct ctl_state *st, const struct sample *s, const 
 	 * visit counts for nothing here; b_churn prices it */
 	st->ev_gain = maxd(st->ev_gain * keep + o->d_gain, 0);
 	st->ev_scanned = st->ev_scanned * keep + o->d_scan;
-	if (s->have_cow && st->prev_have_cow)
-		st->breaks += clamp(o->dt / BREAK_TAU, 0, 1) * (o->d_cow / o->dt - st->breaks);
+	if (s->have_cow && st->prev_have_cow) {
+		double k = clamp(o->dt / BREAK_TAU, 0, 1);
+
+		/* less than a break a minute so far: churn begins */
+		if (o->d_cow > 0 && st->breaks * BREAK_TAU < 1)
+			st->break_weight = 0;
+		st->breaks += k * (o->d_cow / o->dt - st->breaks);
+		st->break_weight += k * (1 - st->break_weight);
+	}
 	/* the scan's position in its pass, and what smart_scan skipped in the
 	 * last whole pass */
 	if (ksm_values_has(&s->ksm, KSM_PAGES_SKIPPED))
@@ -950,7 +974,7 @@ static double benefit(const struct cfg *cfg, const struct ctl_state *st, const s
 	if (st->ev_scanned >= EVIDENCE_MIN_PAGES)
 		y = st->ev_gain / st->ev_scanned;
 	t->yield = y;
-	t->breaks = st->breaks;
+	t->breaks = break_rate(st);
 	t->b_yield = clamp((y - cfg->min_yield) / (cfg->full_yield - cfg->min_yield), 0, 1);
 	t->churn = churn_share(st, s);
 	t->derate = t->churn > lim && lim < 1 ? clamp((1.0 - t->churn) / (1.0 - lim), 0, 1) : 1;
@@ -972,9 +996,9 @@ static double benefit(const struct cfg *cfg, const struct ctl_state *st, const s
 	 * at R pages a pass and r pages/s, B * R / (2 r) wait on average;
 	 * keep them to CHURN_LOSS of the merged pages M */
 	t->b_churn = 0;
-	if (st->breaks > 0 && gain_of(s) > 0) {
+	if (t->breaks > 0 && gain_of(s) > 0) {
 		double len = st->pass_mean > 0 ? st->pass_mean : (double)rmap_of(s);
-		double want = st->breaks * len / (2.0 * CHURN_LOSS * (double)gain_of(s));
+		double want = t->breaks * len / (2.0 * CHURN_LOSS * (double)gain_of(s));
 		t->b_churn = clamp((want - rate_idle) / maxd(rate_cap - rate_idle, 1), 0, 1);
 	}
 	/* volatile pages that dominate make every pass mostly checksums of
@@ -1385,6 +1409,7 @@ int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, 
 	tmp.run = s->ksm.v[KSM_RUN] == 1;
 	tmp.cost_measured = true;
 	tmp.efilt_valid = true;
+	tmp.break_weight = 1; /* the saved rate is a minute's average */
 	tmp.age_s = CTL_LEARN_S; /* the noise is known: no learning period */
 	tmp.anon.learned_s = tmp.low.learned_s = CTL_LEARN_S;
 	tmp.det_primed = s->have_anon && tmp.anon.known > 0;

@@ -184,6 +184,7 @@ struct ctl_state {
 	/* evidence */
 	double ev_gain, ev_scanned;     /* pages merged and pages scanned, decaying */
 	double breaks;                  /* cow_ksm rate, pages/s, smoothed */
+	double break_weight;            /* of the time since churn began, in that smoothing */
 	double cow_pending;             /* breaks ksmd has not visited again yet, pages */
 	/* new memory */
 	bool det_primed;
