@@ -294,7 +294,7 @@ END {
 	print ""
 	print "## ksmd CPU by what it bought (s)"
 	print ""
-	print "| tuner | gained | busy, before a gain | busy, after a gain | quiet |"
+	print "| tuner | gained | busy, no gain yet | busy, after a gain | quiet |"
 	print "|---|---:|---:|---:|---:|"
 	for (i = 1; i <= nt; i++) {
 		tu = order[i]
@@ -304,10 +304,9 @@ END {
 	print ""
 	print "From the rows a second apart. Quiet: seconds when ksmd used less than 5% of a core. A busy second gained"
 	print "when the workload's merged pages (ksm_merging_pages) or its saving rose by 1 MiB or more; under COW churn,"
-	print "only when re-merging won more than the writes broke. A busy second that gained nothing is counted before or"
-	print "after a gain of its stretch of busy seconds: before, the scan toward new memory, of memory that cannot merge,"
-	print "or of memory with nothing to merge; after, the scan that found nothing more."
-	print ""
+	print "only when re-merging won more than the writes broke. A busy second that gained nothing counts as no gain"
+	print "yet when its stretch of busy seconds has not gained so far (the scan toward new memory, of memory that cannot"
+	print "merge, or of memory with nothing to merge), or as after a gain (the scan that found nothing more)."
 
 	if (("ksmpilot" in seen) && nt > 1) {
 		print ""
@@ -402,7 +401,7 @@ END {
 				(i > 1 ? "," : ""), tu, title(tu), jnum(cpu[tu]),
 				(("ksmtuned" in seen) && cpu["ksmtuned"] > 0) ? jnum(cpu[tu] / cpu["ksmtuned"]) : "null" > json
 			for (ph = 1; ph < nph; ph++) printf "%s\"%s\":%s", (ph > 1 ? "," : ""), phname[ph], jnum(cpu[tu, ph]) > json
-			printf "},\"ksmd_cpu_bought_s\":{\"gained\":%s,\"busy_before_gain\":%s,\"busy_after_gain\":%s,\"quiet\":%s",
+			printf "},\"ksmd_cpu_bought_s\":{\"gained\":%s,\"busy_no_gain_yet\":%s,\"busy_after_gain\":%s,\"quiet\":%s",
 				jnum(cgain[tu] / hz), jnum(cbefore[tu] / hz), jnum(cafter[tu] / hz), jnum(cquiet[tu] / hz) > json
 			printf "},\"mean_saved_mib\":%s,\"mean_saved_mib_ksm_merging_pages\":%s,\"mean_saved_mib_pages_sharing\":%s,",
 				jnum(meanr[tu]), jnum(meanw[tu]), jnum(means[tu]) > json
