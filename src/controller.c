@@ -100,11 +100,12 @@ static double mind(double a, double b)
 #define EVIDENCE_MIN_PAGES 2000.0
 /* Time constant of the smoothed break rate (cow_ksm), seconds: bursts of
  * writes a few seconds apart move it by a few percent, within the knobs'
- * dead band. */
+ * dead band. A minute without a break is a quiet spell. */
 #define BREAK_TAU 60.0
 /* Churn that begins after a quiet spell is measured over the time since it
  * began, and over this at least (seconds), rather than over a minute that
- * still counts the quiet. */
+ * still counts the quiet. No shorter than the sampler's cow_ksm reads while
+ * ksmd idles (SAMPLE_QUIET_MS), whose breaks come in lumps. */
 #define BREAK_ONSET_S 10.0
 /* Share of new anonymous memory expected to merge, before it is seen. */
 #define PROBE_PRIOR 0.5
@@ -366,15 +367,39 @@ static void measure_cost(struct ctl_state *st, const struct sample *s, const str
 	}
 }
 
-/* The break rate: the smoothed rate, which weighs the time before churn
- * began as no breaks, scaled by the weight of the time since it began
- * (over BREAK_ONSET_S at least). At the start of steady churn, the rate
- * itself after BREAK_ONSET_S, where the minute's average took a minute to
- * reach 63% of it; once the churn has gone on for a few minutes, the
- * minute's average. */
-static double break_rate(const struct ctl_state *st)
+/* The break rate, at each read of cow_ksm (every sample while ksmd works,
+ * every SAMPLE_QUIET_MS while it idles; the samples between carry the last
+ * read and say nothing), over the time since the last read: an average over
+ * BREAK_TAU, which begins as the average since the churn began, over
+ * BREAK_ONSET_S at least. The average over a minute that counts the quiet
+ * before as no breaks took a minute to reach 63% of a new churn's rate;
+ * the average since it began is the rate once BREAK_ONSET_S have passed,
+ * and a minute's average once the churn has gone on for a few minutes. */
+static void note_breaks(struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
-	return st->breaks / maxd(st->break_weight, -expm1(-BREAK_ONSET_S / BREAK_TAU));
+	if (!s->have_cow || !st->prev_have_cow) {
+		st->cow_span_ok = false;
+		return;
+	}
+	st->cow_span += o->dt;
+	if (!s->cow_fresh)
+		return;
+	/* the breaks since a read whose time is known (not the first read
+	 * after a gap in them, whose breaks span the gap) */
+	if (st->cow_span_ok) {
+		double k = clamp(st->cow_span / BREAK_TAU, 0, 1), w;
+
+		if (o->d_cow > 0 && st->cow_quiet >= BREAK_TAU) {
+			st->breaks = 0; /* churn begins */
+			st->break_weight = 0;
+		}
+		st->cow_quiet = o->d_cow > 0 ? 0 : st->cow_quiet + st->cow_span;
+		st->break_weight += k * (1 - st->break_weight);
+		w = maxd(st->break_weight, -expm1(-BREAK_ONSET_S / BREAK_TAU));
+		st->breaks += clamp(k / w, 0, 1) * (o->d_cow / st->cow_span - st->breaks);
+	}
+	st->cow_span = 0;
+	st->cow_span_ok = true;
 }
 
 /* Evidence: gross merges per page scanned, and the break rate, both
@@ -383,23 +408,17 @@ static void gather_evidence(struct ctl_state *st, const struct sample *s, const 
 {
 	double keep;
 
-	if (o->fresh)
+	if (o->fresh) {
+		st->cow_span_ok = false;
 		return;
+	}
 	/* the evidence covers the last part of a pass, whatever the rate */
 	keep = exp(-o->d_scan / clamp(o->rmap * EVIDENCE_SHARE, EVIDENCE_MIN_PAGES, 1e8));
 	/* net merges: a page broken by a write and merged again on the next
 	 * visit counts for nothing here; b_churn prices it */
 	st->ev_gain = maxd(st->ev_gain * keep + o->d_gain, 0);
 	st->ev_scanned = st->ev_scanned * keep + o->d_scan;
-	if (s->have_cow && st->prev_have_cow) {
-		double k = clamp(o->dt / BREAK_TAU, 0, 1);
-
-		/* less than a break a minute so far: churn begins */
-		if (o->d_cow > 0 && st->breaks * BREAK_TAU < 1)
-			st->break_weight = 0;
-		st->breaks += k * (o->d_cow / o->dt - st->breaks);
-		st->break_weight += k * (1 - st->break_weight);
-	}
+	note_breaks(st, s, o);
 	/* the scan's position in its pass, and what smart_scan skipped in the
 	 * last whole pass */
 	if (ksm_values_has(&s->ksm, KSM_PAGES_SKIPPED))
@@ -974,7 +993,7 @@ static double benefit(const struct cfg *cfg, const struct ctl_state *st, const s
 	if (st->ev_scanned >= EVIDENCE_MIN_PAGES)
 		y = st->ev_gain / st->ev_scanned;
 	t->yield = y;
-	t->breaks = break_rate(st);
+	t->breaks = st->breaks;
 	t->b_yield = clamp((y - cfg->min_yield) / (cfg->full_yield - cfg->min_yield), 0, 1);
 	t->churn = churn_share(st, s);
 	t->derate = t->churn > lim && lim < 1 ? clamp((1.0 - t->churn) / (1.0 - lim), 0, 1) : 1;
@@ -1409,7 +1428,8 @@ int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, 
 	tmp.run = s->ksm.v[KSM_RUN] == 1;
 	tmp.cost_measured = true;
 	tmp.efilt_valid = true;
-	tmp.break_weight = 1; /* the saved rate is a minute's average */
+	tmp.break_weight = 1; /* the saved rate goes on as a minute's average */
+	tmp.cow_quiet = tmp.breaks * BREAK_TAU < 1 ? BREAK_TAU : 0;
 	tmp.age_s = CTL_LEARN_S; /* the noise is known: no learning period */
 	tmp.anon.learned_s = tmp.low.learned_s = CTL_LEARN_S;
 	tmp.det_primed = s->have_anon && tmp.anon.known > 0;

@@ -185,6 +185,9 @@ struct ctl_state {
 	double ev_gain, ev_scanned;     /* pages merged and pages scanned, decaying */
 	double breaks;                  /* cow_ksm rate, pages/s, smoothed */
 	double break_weight;            /* of the time since churn began, in that smoothing */
+	double cow_span;                /* seconds since cow_ksm was last read */
+	bool cow_span_ok;               /* ... and that read's time is known */
+	double cow_quiet;               /* seconds of reads without a break */
 	double cow_pending;             /* breaks ksmd has not visited again yet, pages */
 	/* new memory */
 	bool det_primed;

@@ -502,6 +502,7 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 		} else {
 			int r = s->ops->vmstat_cow(s->ctx, &out->cow_ksm);
 			out->have_cow = r == 0;
+			out->cow_fresh = r == 0;
 			s->cow_missing = r == -ENOENT;
 			s->cow_valid = r == 0;
 			s->cow_last = out->cow_ksm;

@@ -33,6 +33,7 @@ struct sample {
 	/* /proc/vmstat: copy-on-write faults on KSM pages (kernel 6.1+), read
 	 * while sampler_set_vmstat() is on */
 	bool have_cow;
+	bool cow_fresh;             /* read at this sample, not the value as last read */
 	uint64_t cow_ksm;
 	/* /proc/pressure/memory */
 	bool have_psi;

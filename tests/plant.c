@@ -570,6 +570,7 @@ void plant_sample(struct plant *p, struct sample *s)
 	}
 	if (p->has_cow) {
 		s->have_cow = true;
+		s->cow_fresh = true;
 		s->cow_ksm = (uint64_t)llround(p->cow_ksm);
 	}
 	s->have_ksmd_cpu = p->ksmd_visible;

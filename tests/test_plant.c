@@ -68,6 +68,11 @@ struct sim {
 	double last_wake_t;
 	double last_wake_bytes;         /* the new memory it saw */
 	bool last_wake_low;             /* seen by the low level */
+	/* cow_ksm as ksmpilotd reads it: every SAMPLE_QUIET_MS while ksmd
+	 * idles, the value as last read between */
+	uint64_t cow_last;
+	double cow_next_t;
+	bool cow_valid;
 };
 
 static void sim_init(struct sim *s, double total, double avail)
@@ -131,6 +136,16 @@ static void sim_tick(struct sim *s)
 	int run0 = s->p.run;
 
 	plant_sample(&s->p, &smp);
+	if (smp.have_cow) {
+		if (s->started && s->d.mode == CTL_MODE_IDLE && s->cow_valid && s->t < s->cow_next_t - 1e-9) {
+			smp.cow_ksm = s->cow_last;
+			smp.cow_fresh = false;
+		} else {
+			s->cow_last = smp.cow_ksm;
+			s->cow_valid = true;
+			s->cow_next_t = s->t + SAMPLE_QUIET_MS / 1000.0;
+		}
+	}
 	ctl_step(&s->cfg, &s->st, &smp, s->started ? s->next_dt : 0, &s->d);
 	s->started = true;
 	plant_apply(&s->p, &s->d);
@@ -1120,11 +1135,14 @@ static void test_cow_churn_is_priced(void **state)
 }
 
 /* COW churn that begins beside merged guests, at 20% and 50% of the
- * merged pages a minute: the rate that keeps the broken pages to
- * CHURN_LOSS is reached within seconds: at least 91.7% and 93.6% merged.
+ * merged pages a minute, just after a read of cow_ksm while ksmd idles: the
+ * rate that keeps the broken pages to CHURN_LOSS is reached within seconds,
+ * without overshooting it: at least 91.0% and 92.3% merged, no reversal.
  * Measured over a minute that still counted the quiet before, the break
  * rate reached 63% of itself after a minute, and the merged share fell to
- * 89.5% and 84.3% before the scan caught up. */
+ * 89.5% and 84.3% before the scan caught up; with the breaks of the next
+ * read (10 s of them) taken over the last sample's 2 s, the rate overshot
+ * and came back down. */
 static void test_cow_churn_onset_keeps_the_saving(void **state)
 {
 	const double rates[] = { 0.2, 0.5 };
@@ -1139,6 +1157,10 @@ static void test_cow_churn_onset_keeps_the_saving(void **state)
 		add_guests(&s, 4, 256 * MiB, 1, ids);
 		assert_true(sim_until_merged(&s, 0.99, 600) > 0);
 		sim_run(&s, 600);
+		/* the writes begin just after a read of cow_ksm: the next one,
+		 * SAMPLE_QUIET_MS later, counts all their breaks since */
+		while (s.cow_next_t - s.t < SAMPLE_QUIET_MS / 1000.0 - 2.5)
+			sim_tick(&s);
 		merged = plant_merged(&s.p);
 		for (int i = 0; i < 4; i++)
 			plant_set_cow(&s.p, ids[i], rates[r] * plant_mergeable(&s.p) / 4 / 60, true);
@@ -1152,8 +1174,8 @@ static void test_cow_churn_onset_keeps_the_saving(void **state)
 			       "%u reversals\n", rates[r] * 100, low * 100, window_cpu_share(&s) * 100, s.reversals);
 		/* the loss of the steady state (CHURN_LOSS), and the breaks of
 		 * the seconds it takes to measure their rate */
-		assert_true(low >= 0.91);
-		assert_true(s.reversals <= 1);
+		assert_true(low >= 0.90);
+		assert_int_equal(s.reversals, 0);
 	}
 }
 

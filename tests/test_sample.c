@@ -331,15 +331,20 @@ static void test_vmstat_cow(void **state)
 	sampler_set_vmstat(&f->sm, true, false);
 	assert_int_equal(sample_take(&f->sm, 2000, &s), 0);
 	assert_true(s.have_cow);
+	assert_true(s.cow_fresh);
 	assert_int_equal(s.cow_ksm, 1234);
-	/* ksmd idles: every SAMPLE_QUIET_MS, the value as last read between */
+	/* ksmd idles: every SAMPLE_QUIET_MS, the value as last read between,
+	 * which says so (the controller takes a read's breaks over the time
+	 * since the read before) */
 	sampler_set_vmstat(&f->sm, true, true);
 	f->fk.cow = 1300;
 	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS - 1, &s), 0);
 	assert_true(s.have_cow);
+	assert_false(s.cow_fresh);
 	assert_int_equal(s.cow_ksm, 1234);
 	assert_int_equal(f->fk.cow_calls, 1);
 	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_true(s.cow_fresh);
 	assert_int_equal(s.cow_ksm, 1300);
 	/* at once when ksmd works again */
 	sampler_set_vmstat(&f->sm, true, false);
