@@ -104,6 +104,8 @@ static const struct key keys[] = {
 	  "0.02", "pages merged per page scanned at which scanning gets full effort" },
 	{ "controller", "volatile_limit", T_PERCENT, OFF(volatile_limit), 0, 100, NULL, NULL, 0,
 	  "50", "share (%) of volatile among unshared+volatile pages above which effort backs off" },
+	{ "controller", "churn_loss", T_PERCENT, OFF(churn_loss), 0.1, 25, NULL, NULL, 0,
+	  "2", "share (%) of the merged pages that writes may leave unmerged, waiting for ksmd's next visit; the scan that keeps them to it costs ksmd CPU roughly in inverse proportion" },
 	{ "controller", "wake_threshold", T_SIZE, OFF(wake_threshold), 0, 64 * TiB, NULL, NULL, 0,
 	  "0.25%", "new memory (anonymous memory growth, rmap or unshared growth) that starts a probe at once; at least 16M" },
 	/* [scan] */

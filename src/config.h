@@ -65,6 +65,7 @@ struct cfg {
 	double min_yield;
 	double full_yield;
 	double volatile_limit;  /* % */
+	double churn_loss;      /* % of the merged pages */
 	struct size_spec wake_threshold;
 	/* [scan] */
 	uint64_t pages_to_scan_min;

@@ -126,9 +126,6 @@ static double mind(double a, double b)
 /* For this long after a probe opens, passes that end while its memory is
  * still arriving do not count towards finding it not KSM's, seconds. */
 #define PROBE_SETTLE_S 30.0
-/* Share of the merged pages that may wait, broken by writes, for ksmd's
- * next visit: b_churn asks for the rate that keeps them below it. */
-#define CHURN_LOSS 0.05
 /* Volatile pages (those smart_scan skips aside) fewer than this share of
  * the rmap items do not count as churn. */
 #define CHURN_MIN_SHARE 0.25
@@ -1013,11 +1010,11 @@ static double benefit(const struct cfg *cfg, const struct ctl_state *st, const s
 	}
 	/* pages broken by writes at rate B merge again on ksmd's next visit:
 	 * at R pages a pass and r pages/s, B * R / (2 r) wait on average;
-	 * keep them to CHURN_LOSS of the merged pages M */
+	 * keep them to churn_loss of the merged pages M */
 	t->b_churn = 0;
 	if (t->breaks > 0 && gain_of(s) > 0) {
 		double len = st->pass_mean > 0 ? st->pass_mean : (double)rmap_of(s);
-		double want = t->breaks * len / (2.0 * CHURN_LOSS * (double)gain_of(s));
+		double want = t->breaks * len / (2.0 * cfg->churn_loss / 100.0 * (double)gain_of(s));
 		t->b_churn = clamp((want - rate_idle) / maxd(rate_cap - rate_idle, 1), 0, 1);
 	}
 	/* volatile pages that dominate make every pass mostly checksums of

@@ -224,6 +224,7 @@ value $'[memory]\ntarget_available = 100.5%' "$F:2: target_available: 100.5% is 
 value $'[memory]\nstop_margin = 1000%' "$F:2: stop_margin: 1000% is out of range"
 value $'[memory]\npsi_threshold = 101' "$F:2: psi_threshold: 101 is out of range [0, 100]"
 value $'[controller]\nvolatile_limit = 100.000001' "$F:2: volatile_limit: 100.000001 is out of range"
+value $'[controller]\nchurn_loss = 0' "$F:2: churn_loss: 0 is out of range [0.1, 25]"
 # overflowing numbers
 value $'[scan]\npages_to_scan_max = 18446744073709551616' "$F:2: pages_to_scan_max: 18446744073709551616 is out of range"
 value $'[scan]\nsleep_ms_max = 99999999999999999999999999' "$F:2: sleep_ms_max: 99999999999999999999999999 is out of range"

@@ -56,6 +56,7 @@ static const char NONDEFAULT[] =
 	"min_yield = 0.0001234567\n"
 	"full_yield = 0.9\n"
 	"volatile_limit = 12.5\n"
+	"churn_loss = 0.25\n"
 	"wake_threshold = 1000\n"
 	"[scan]\n"
 	"pages_to_scan_min = 1\n"
@@ -133,7 +134,7 @@ static void expect_size_equal(const char *what, const struct size_spec *a, const
 static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 {
 	/* A new key needs a line below. */
-	assert_int_equal(cfg_key_count(), 34);
+	assert_int_equal(cfg_key_count(), 35);
 #define EQ(f)                                                                      \
 	do {                                                                       \
 		if (a->f != b->f)                                                  \
@@ -169,6 +170,7 @@ static void expect_cfg_equal(const struct cfg *a, const struct cfg *b)
 	EQ(min_yield);
 	EQ(full_yield);
 	EQ(volatile_limit);
+	EQ(churn_loss);
 	expect_size_equal("wake_threshold", &a->wake_threshold, &b->wake_threshold);
 	EQ(pages_to_scan_min);
 	EQ(pages_to_scan_max);
@@ -340,6 +342,7 @@ static void test_defaults(void **state)
 	assert_int_equal(c.idle_interval_ms, 2000);
 	assert_int_equal(c.idle_scan_period_ms, 600000);
 	assert_true(c.min_yield == 0.001 && c.full_yield == 0.02 && c.volatile_limit == 50);
+	assert_true(c.churn_loss == 2);
 	assert_true(c.wake_threshold.is_percent && c.wake_threshold.percent == 0.25);
 	assert_int_equal(c.pages_to_scan_min, 100);
 	assert_int_equal(c.pages_to_scan_max, 5000);
@@ -410,6 +413,7 @@ static void test_good_file(void **state)
 	assert_int_equal(c.idle_interval_ms, 3000);
 	assert_int_equal(c.idle_scan_period_ms, 7 * 86400000u);
 	assert_true(c.min_yield == 0.0001234567 && c.full_yield == 0.9 && c.volatile_limit == 12.5);
+	assert_true(c.churn_loss == 0.25);
 	assert_true(!c.wake_threshold.is_percent && c.wake_threshold.bytes == 1000);
 	assert_int_equal(c.pages_to_scan_min, 1);
 	assert_int_equal(c.pages_to_scan_max, 1000000);

@@ -672,6 +672,7 @@ static void random_cfg(struct cfg *c)
 	c->min_yield = urand() * 0.5;
 	c->full_yield = c->min_yield + 1e-6 + urand() * 0.5;
 	c->volatile_limit = urand() * 100;
+	c->churn_loss = 0.1 + urand() * 24.9;
 	c->wake_threshold.percent = urand() * 100;
 	c->wake_threshold.is_percent = rnd() % 2;
 	c->wake_threshold.bytes = between(0, (uint64_t)1 << 40);

@@ -1099,53 +1099,67 @@ static void test_memory_at_start_is_not_noise(void **state)
 
 /* Merged pages broken by writes at a steady rate (their content comes
  * back): re-merging them is priced, between the idle rate and the cap,
- * not chased with probes; the saving holds. */
+ * not chased with probes. The saving holds to churn_loss, and a smaller
+ * loss is bought with more scanning: at 5% and at the default 2%, 94.2%
+ * and 98.2% of the merged pages stay merged, for 0.52% and 1.47% of a
+ * core. */
 static void test_cow_churn_is_priced(void **state)
 {
-	struct sim s;
-	int ids[4];
-	double saved;
+	const double losses[] = { 5, 2 };
+	double cpu[2];
 
 	(void)state;
-	sim_init(&s, 24 * GiB, 3.5 * GiB);
-	add_guests(&s, 4, 256 * MiB, 1, ids);
-	assert_true(sim_until_merged(&s, 0.99, 600) > 0);
-	sim_run(&s, 600);
-	for (int i = 0; i < 4; i++)
-		plant_set_cow(&s.p, ids[i], 100, true);
-	sim_run(&s, 600);
-	window_start(&s);
-	saved = 0;
-	for (int i = 0; i < 3600; i++) {
-		sim_run(&s, 1);
-		saved += plant_merged(&s.p) / plant_mergeable(&s.p);
+	for (unsigned l = 0; l < 2; l++) {
+		struct sim s;
+		int ids[4];
+		double saved = 0;
+
+		sim_init(&s, 24 * GiB, 3.5 * GiB);
+		s.cfg.churn_loss = losses[l];
+		add_guests(&s, 4, 256 * MiB, 1, ids);
+		assert_true(sim_until_merged(&s, 0.99, 600) > 0);
+		sim_run(&s, 600);
+		for (int i = 0; i < 4; i++)
+			plant_set_cow(&s.p, ids[i], 100, true);
+		sim_run(&s, 600);
+		window_start(&s);
+		for (int i = 0; i < 3600; i++) {
+			sim_run(&s, 1);
+			saved += plant_merged(&s.p) / plant_mergeable(&s.p);
+		}
+		saved /= 3600;
+		cpu[l] = window_cpu_share(&s);
+		if (trace_level())
+			printf("cow churn 400 pages/s, churn_loss %.0f%%: ksmd %.2f%%, %.1f%% merged on average, %u probes, "
+			       "%u reversals, %u writes, reason %s\n",
+			       losses[l], cpu[l] * 100, saved * 100, s.probes, s.reversals, s.writes,
+			       ctl_reason_name(s.d.reason));
+		assert_int_equal(s.probes, 0);
+		assert_int_equal(s.d.reason, CTL_R_CHURN);
+		/* at most churn_loss of the merged pages wait to merge again,
+		 * and the rest of the mergeable pages, a percent */
+		assert_true(saved >= 1 - losses[l] / 100 - 0.01);
+		assert_true(cpu[l] > 3 * s.d.t.rate_idle * s.p.cost_visit);
+		/* the rate asked for is inversely proportional to the loss */
+		assert_true(cpu[l] < 0.0004 / (losses[l] / 100));
+		assert_true(s.reversals <= 2);
 	}
-	saved /= 3600;
-	if (trace_level())
-		printf("cow churn 400 pages/s: ksmd %.2f%%, %.1f%% merged on average, %u probes, %u reversals, %u writes, "
-		       "reason %s\n",
-		       window_cpu_share(&s) * 100, saved * 100, s.probes, s.reversals, s.writes, ctl_reason_name(s.d.reason));
-	assert_int_equal(s.probes, 0);
-	assert_int_equal(s.d.reason, CTL_R_CHURN);
-	/* at most 5% of the merged pages wait to merge again (CHURN_LOSS) */
-	assert_true(saved >= 0.94);
-	assert_true(window_cpu_share(&s) > 3 * s.d.t.rate_idle * s.p.cost_visit);
-	assert_true(window_cpu_share(&s) < 0.015);
-	assert_true(s.reversals <= 2);
+	assert_true(cpu[1] > 1.5 * cpu[0]);
 }
 
 /* COW churn that begins beside merged guests, at 20% and 50% of the
  * merged pages a minute, just after a read of cow_ksm while ksmd idles: the
- * rate that keeps the broken pages to CHURN_LOSS is reached within seconds,
- * without overshooting it: at least 91.0% and 92.3% merged, no reversal.
- * Measured over a minute that still counted the quiet before, the break
- * rate reached 63% of itself after a minute, and the merged share fell to
- * 89.5% and 84.3% before the scan caught up; with the breaks of the next
+ * rate that keeps the broken pages to churn_loss is reached within seconds,
+ * without overshooting it: at least 96.9% and 93.4% merged (the default
+ * churn_loss of 2%), no reversal. Measured over a minute that still
+ * counted the quiet before, the break rate reached 63% of itself after a
+ * minute, and the merged share fell to 93.7% and 90.4% before the scan
+ * caught up (89.5% and 84.3% with a churn_loss of 5%); with the breaks of the next
  * read (10 s of them) taken over the last sample's 2 s, the rate overshot
  * and came back down. */
 static void test_cow_churn_onset_keeps_the_saving(void **state)
 {
-	const double rates[] = { 0.2, 0.5 };
+	const double rates[] = { 0.2, 0.5 }, lows[] = { 0.95, 0.925 };
 
 	(void)state;
 	for (unsigned r = 0; r < 2; r++) {
@@ -1172,9 +1186,9 @@ static void test_cow_churn_onset_keeps_the_saving(void **state)
 		if (trace_level())
 			printf("cow churn of %.0f%% a minute from its start: at least %.1f%% merged, ksmd %.2f%%, "
 			       "%u reversals\n", rates[r] * 100, low * 100, window_cpu_share(&s) * 100, s.reversals);
-		/* the loss of the steady state (CHURN_LOSS), and the breaks of
+		/* the loss of the steady state (churn_loss), and the breaks of
 		 * the seconds it takes to measure their rate */
-		assert_true(low >= 0.90);
+		assert_true(low >= lows[r]);
 		assert_int_equal(s.reversals, 0);
 	}
 }
@@ -1183,19 +1197,24 @@ static void test_cow_churn_onset_keeps_the_saving(void **state)
  * minute: a broken page is a private copy at once but counts as merged
  * until ksmd visits it again, so anonymous memory seems to grow by the
  * breaks not visited yet. Taken out, the churn wakes no probe and keeps
- * the knobs still; taken for memory that arrived, it woke one or two
- * probes in the first minute (20-50 MiB), and up to four reversals. */
+ * the knobs still. The unvisited breaks are the most where the scan is
+ * slowest: with a churn_loss of 20%, taken for memory that arrived, they
+ * woke two to four probes in the 10 minutes and three to seven reversals
+ * (the default 2% visits them before they add up to a wake, with or
+ * without the correction). */
 static void test_cow_churn_wakes_nothing(void **state)
 {
-	const double rates[] = { 0.05, 0.2, 0.5 };
+	const double rates[] = { 0.05, 0.2, 0.5 }, losses[] = { 2, 20 };
 
 	(void)state;
-	for (unsigned r = 0; r < 3; r++) {
+	for (unsigned k = 0; k < 6; k++) {
+		unsigned r = k % 3;
 		struct sim s;
 		int ids[4];
 		unsigned probes, reversals;
 
 		sim_init(&s, 24 * GiB, 3.5 * GiB);
+		s.cfg.churn_loss = losses[k / 3];
 		add_guests(&s, 4, 256 * MiB, 1, ids);
 		assert_true(sim_until_merged(&s, 0.99, 600) > 0);
 		sim_run(&s, 600);
@@ -1206,8 +1225,9 @@ static void test_cow_churn_wakes_nothing(void **state)
 		reversals = s.reversals;
 		sim_run(&s, 600);
 		if (trace_level())
-			printf("cow churn of %.0f%% a minute: %u probes, %u reversals in 10 minutes, ksmd %.2f%%\n",
-			       rates[r] * 100, s.probes - probes, s.reversals - reversals, window_cpu_share(&s) * 100);
+			printf("cow churn of %.0f%% a minute, churn_loss %.0f%%: %u probes, %u reversals in 10 minutes, "
+			       "ksmd %.2f%%\n", rates[r] * 100, losses[k / 3], s.probes - probes, s.reversals - reversals,
+			       window_cpu_share(&s) * 100);
 		assert_int_equal(s.probes, probes);
 		assert_true(s.reversals - reversals <= 1);
 	}
