@@ -1097,6 +1097,25 @@ static void test_memory_at_start_is_not_noise(void **state)
 	assert_true(took > 0 && took <= 10);
 }
 
+/* Where the COW tests begin: four guests of 256 MiB, merged and then
+ * settled for ten minutes, with churn_loss set. */
+static void merged_guests(struct sim *s, double churn_loss, int ids[4])
+{
+	sim_init(s, 24 * GiB, 3.5 * GiB);
+	s->cfg.churn_loss = churn_loss;
+	add_guests(s, 4, 256 * MiB, 1, ids);
+	assert_true(sim_until_merged(s, 0.99, 600) > 0);
+	sim_run(s, 600);
+}
+
+/* Each of those guests breaks this many of its merged pages a second
+ * from now on (their content comes back). */
+static void start_cow(struct sim *s, const int ids[4], double pages_each)
+{
+	for (int i = 0; i < 4; i++)
+		plant_set_cow(&s->p, ids[i], pages_each, true);
+}
+
 /* Merged pages broken by writes at a steady rate (their content comes
  * back): re-merging them is priced, between the idle rate and the cap,
  * not chased with probes. The saving holds to churn_loss, and a smaller
@@ -1114,13 +1133,8 @@ static void test_cow_churn_is_priced(void **state)
 		int ids[4];
 		double saved = 0;
 
-		sim_init(&s, 24 * GiB, 3.5 * GiB);
-		s.cfg.churn_loss = losses[l];
-		add_guests(&s, 4, 256 * MiB, 1, ids);
-		assert_true(sim_until_merged(&s, 0.99, 600) > 0);
-		sim_run(&s, 600);
-		for (int i = 0; i < 4; i++)
-			plant_set_cow(&s.p, ids[i], 100, true);
+		merged_guests(&s, losses[l], ids);
+		start_cow(&s, ids, 100);
 		sim_run(&s, 600);
 		window_start(&s);
 		for (int i = 0; i < 3600; i++) {
@@ -1167,17 +1181,13 @@ static void test_cow_churn_onset_keeps_the_saving(void **state)
 		int ids[4];
 		double low = 1, merged;
 
-		sim_init(&s, 24 * GiB, 3.5 * GiB);
-		add_guests(&s, 4, 256 * MiB, 1, ids);
-		assert_true(sim_until_merged(&s, 0.99, 600) > 0);
-		sim_run(&s, 600);
+		merged_guests(&s, 2, ids);
 		/* the writes begin just after a read of cow_ksm: the next one,
 		 * SAMPLE_QUIET_MS later, counts all their breaks since */
 		while (s.cow_next_t - s.t < SAMPLE_QUIET_MS / 1000.0 - 2.5)
 			sim_tick(&s);
 		merged = plant_merged(&s.p);
-		for (int i = 0; i < 4; i++)
-			plant_set_cow(&s.p, ids[i], rates[r] * plant_mergeable(&s.p) / 4 / 60, true);
+		start_cow(&s, ids, rates[r] * plant_mergeable(&s.p) / 4 / 60);
 		window_start(&s);
 		for (int i = 0; i < 300; i++) {
 			sim_run(&s, 1);
@@ -1213,13 +1223,8 @@ static void test_cow_churn_wakes_nothing(void **state)
 		int ids[4];
 		unsigned probes, reversals;
 
-		sim_init(&s, 24 * GiB, 3.5 * GiB);
-		s.cfg.churn_loss = losses[k / 3];
-		add_guests(&s, 4, 256 * MiB, 1, ids);
-		assert_true(sim_until_merged(&s, 0.99, 600) > 0);
-		sim_run(&s, 600);
-		for (int i = 0; i < 4; i++)
-			plant_set_cow(&s.p, ids[i], rates[r] * plant_mergeable(&s.p) / 4 / 60, true);
+		merged_guests(&s, losses[k / 3], ids);
+		start_cow(&s, ids, rates[r] * plant_mergeable(&s.p) / 4 / 60);
 		window_start(&s);
 		probes = s.probes;
 		reversals = s.reversals;
