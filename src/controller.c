@@ -155,6 +155,9 @@ static double mind(double a, double b)
 #define TROUGH_MEAN 16.0
 #define TROUGH_LEARN 8
 #define TROUGH_GAP 60.0
+/* A swing is followed at interval for at most this long: a neighbour's
+ * burst held longer is seen as it ends at the idle pace. */
+#define SWING_FOLLOW_S 20.0
 /* Keep the written knobs while they give a rate within this share of the
  * wanted one; reversing the direction of the last change needs more. */
 #define DEADBAND 0.10
@@ -170,6 +173,7 @@ void ctl_init(struct ctl_state *st)
 	st->mode = CTL_MODE_ACTIVE;
 	st->run = -1;
 	st->bucket = -1; /* filled on the first step */
+	st->swing_s = -1;
 }
 
 double ctl_rate_of(uint64_t pages, uint64_t sleep_ms, double cost)
@@ -717,12 +721,14 @@ static double memory_left(struct ctl_state *st, const struct obs *o)
  * Memory that left KSM lowers the known level, so that guests replacing
  * guests are seen. Returns the bytes that arrived, or 0. */
 static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, const struct sample *s,
-			 const struct obs *o, double left, double age_s, bool learning, bool ratchet, bool in_transit)
+			 const struct obs *o, double left, double age_s, bool learning, bool ratchet, bool in_transit,
+			 double pace)
 {
-	double inc, k, h, x, floor_k;
+	/* the CUSUM adds excess a sample at the pace of the samples that
+	 * learn, whatever the pace of these */
+	double inc, k, h, x, floor_k, w_pace = pace > 0 ? clamp(o->dt / pace, 0, 1) : 1;
 
 	floor_k = wake_bytes(cfg, s) / 4;
-	inc = fabs(a - d->prev);
 	d->prev = a;
 	/* memory that left (memory_left()) */
 	if (left > 0)
@@ -740,19 +746,28 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 	 * arrival moves them little (and the slow mean jumps to the level of
 	 * new memory once it is seen) */
 	d->level += clamp(o->dt / mind(LEVEL_TAU, maxd(age_s, o->dt)), 0, 1) * (a - d->level);
-	if (!in_transit) {
+	d->lsince += o->dt;
+	if (in_transit) {
 		/* (a signal in transit to a level already explained moves by
 		 * that, not by noise; its noise learns again where it left off,
 		 * as fast as it began) */
-		double tau;
+		d->lprev = a;
+		d->lsince = 0;
+	} else if (d->lsince >= pace - 1e-6) {
+		/* the noise is a change a sample at the pace of the samples
+		 * that learn it: those the daemon takes early, while memory
+		 * swings, only see a swing's fall (swing_track()) */
+		double tau, w = d->lsince;
 
-		d->learned_s += o->dt;
-		tau = mind(NOISE_TAU, maxd(d->learned_s, o->dt));
-		inc = mind(inc, 4 * maxd(d->noise, floor_k));
-		d->step += clamp(o->dt / tau, 0, 1) * (inc - d->step);
+		d->learned_s += w;
+		tau = mind(NOISE_TAU, maxd(d->learned_s, w));
+		inc = mind(fabs(a - d->lprev), 4 * maxd(d->noise, floor_k));
+		d->step += clamp(w / tau, 0, 1) * (inc - d->step);
 		double dev = mind(fabs(a - d->level), 4 * maxd(d->noise, floor_k));
 
-		d->dev += clamp(o->dt / tau, 0, 1) * (dev - d->dev);
+		d->dev += clamp(w / tau, 0, 1) * (dev - d->dev);
+		d->lprev = a;
+		d->lsince = 0;
 	}
 	d->noise_floor *= exp(-o->dt / NOISE_TAU);
 	d->noise = maxd(d->noise_floor, maxd(d->step, d->dev));
@@ -764,7 +779,7 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 			d->known = maxd(d->known, a);
 		else if (a > d->known)
 			d->known += (a - d->known) * clamp(o->dt / (3 * FLOOR_TAU), 0, 1);
-		d->cusum = maxd(d->cusum - k, 0);
+		d->cusum = maxd(d->cusum - k * w_pace, 0);
 		if (learning && x > k) {
 			/* new memory while learning (it joins the start
 			 * probe): its level is the normal one from now on,
@@ -774,7 +789,7 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 		}
 		return 0;
 	}
-	d->cusum += x - k;
+	d->cusum += (x - k) * w_pace;
 	if (d->cusum < h)
 		return 0;
 	/* new memory: its level is the normal one from now on */
@@ -787,7 +802,8 @@ static void level_prime(struct ctl_level *d, double a, bool first)
 {
 	if (first)
 		d->known = d->level = a;
-	d->prev = a;
+	d->prev = d->lprev = a;
+	d->lsince = 0;
 	d->cusum = 0;
 }
 
@@ -823,6 +839,26 @@ static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struc
 	return rose;
 }
 
+/* A swing under way: memory rose as much as a trough that rose would have
+ * to (beside a neighbour whose troughs are learned), and has not come back
+ * down yet. Sampled at idle_interval, the fall at its end can hide in an
+ * arrival's rise within the same sample, and the trough that shows the
+ * arrival comes only at the end of the next swing; the daemon samples a
+ * swing at interval instead (ctl_interval_ms()). */
+static void swing_track(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			double fall)
+{
+	double h = wake_bytes(cfg, s);
+
+	if (st->swing_s >= 0)
+		st->swing_s += o->dt;
+	if (fall > h || st->swing_s > SWING_FOLLOW_S)
+		st->swing_s = -1;
+	else if (-fall > maxd(h, TROUGH_K * st->trough_noise) && st->trough_n >= TROUGH_LEARN &&
+		 st->trough_t <= TROUGH_GAP)
+		st->swing_s = 0;
+}
+
 /* New anonymous memory, seen two ways. The level itself shows an arrival
  * at once on a quiet host. The level it comes back down to (following
  * falls at once, rises over FLOOR_TAU) ignores memory that comes and goes,
@@ -832,7 +868,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			  bool *low)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, floor0, left, known0;
+	double a, x, y, floor0, left, known0, pace;
 	bool stayed;
 
 	*low = false;
@@ -852,6 +888,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		return 0;
 	}
 	floor0 = st->low_value;
+	swing_track(cfg, st, s, o, st->anon.prev - a);
 	stayed = trough_rose(cfg, st, s, o, a, st->anon.prev - a) && !learning;
 	if (a < st->low_value || stayed)
 		st->low_value = a;
@@ -886,8 +923,10 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			st->low.level = st->low_value;
 		}
 	}
+	/* a sample taken early for a swing learns no noise on its own */
+	pace = st->last.swinging && st->last.mode != CTL_MODE_ACTIVE ? (double)cfg->idle_interval_ms / 1000.0 : 0;
 	known0 = st->anon.known;
-	x = level_step(cfg, &st->anon, a, s, o, left, st->age_s, learning, true, false);
+	x = level_step(cfg, &st->anon, a, s, o, left, st->age_s, learning, true, false, pace);
 	if (x <= 0 && st->low_claim > 0 && st->anon.known > known0 && st->anon.known > st->low.known) {
 		/* the arrival goes on within the level's noise, which takes it
 		 * as known at once: the low level's climb to it is claimed too */
@@ -897,7 +936,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		st->low_claim_raise += raise;
 		st->low_claim = maxd(st->low_claim, st->anon.known - st->low_claim_base);
 	}
-	y = level_step(cfg, &st->low, st->low_value, s, o, left, st->age_s, learning, false, st->low_claim > 0);
+	y = level_step(cfg, &st->low, st->low_value, s, o, left, st->age_s, learning, false, st->low_claim > 0, pace);
 	if (x > 0) {
 		double known = st->low.known;
 		/* the low level is on its way to the level now, not only to
@@ -1268,9 +1307,17 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	out->wake = wake;
 	out->wake_bytes = woke_bytes;
 	out->wake_low = wake_low;
+	out->swinging = st->swing_s >= 0;
 	out->estimated_cpu = !s->have_ksmd_cpu;
 	st->last = *out;
 	prime(st, s, &o);
+}
+
+uint64_t ctl_interval_ms(const struct cfg *cfg, const struct ctl_decision *d)
+{
+	if (d->mode == CTL_MODE_ACTIVE || d->swinging || cfg->idle_interval_ms < cfg->interval_ms)
+		return cfg->interval_ms;
+	return cfg->idle_interval_ms;
 }
 
 void ctl_reconfigure(const struct cfg *new_cfg, struct ctl_state *st, const struct sample *s)

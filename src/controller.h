@@ -101,6 +101,8 @@ struct ctl_decision {
 	enum ctl_wake wake;     /* set on the tick that started a probe */
 	double wake_bytes;      /* with it: the new memory it saw, bytes */
 	bool wake_low;          /* anon-growth seen by the low level (memory that stayed amid swings) */
+	bool swinging;          /* memory rose as a neighbour's swing does, and has not come back
+				 * down yet: sample at interval, not idle_interval (ctl_interval_ms) */
 	bool estimated_cpu;     /* ksmd invisible: CPU estimated from the rate */
 	struct ctl_terms t;
 };
@@ -144,6 +146,8 @@ struct ctl_level {
 	double level;                   /* slow mean */
 	double dev;                     /* mean |distance| from the slow mean */
 	double learned_s;               /* seconds step and dev learned (not in transit) */
+	double lprev;                   /* the signal at the last sample that learned */
+	double lsince;                  /* seconds since then */
 	double noise_floor;             /* learned from swings that were not KSM's; decays */
 	double cusum;                   /* accumulated excess */
 };
@@ -198,6 +202,7 @@ struct ctl_state {
 	double trough_noise;            /* mean |change| from one trough to the next */
 	double trough_n;                /* troughs seen, each within TROUGH_GAP of the last */
 	double trough_t;                /* seconds since the last trough */
+	double swing_s;                 /* seconds since a swing rose, not followed by a trough yet; <0: none */
 	double low_claim;               /* bytes the level saw arrive, that the low level will see again */
 	double low_claim_base;          /* the low level before they arrived */
 	double low_claim_raise;         /* what the claim added to low.known */
@@ -251,6 +256,11 @@ void ctl_reconfigure(const struct cfg *new_cfg, struct ctl_state *st, const stru
 int ctl_save(const struct ctl_state *st, const struct sample *s, char *buf, size_t len);
 int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, double age_s,
 		double max_age_s, const char **why);
+
+/* Milliseconds until the next sample after decision d: interval while ksmd
+ * works or memory swings (so that the swing's fall is seen), idle_interval
+ * (at least interval) otherwise. */
+uint64_t ctl_interval_ms(const struct cfg *cfg, const struct ctl_decision *d);
 
 /* Knob mapping (exposed for tests and docs). */
 void ctl_map_rate(const struct cfg *cfg, double rate, double cost, uint64_t fixed_pages, uint64_t *pages,

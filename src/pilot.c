@@ -1062,13 +1062,11 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 
 uint64_t pilot_next_tick_us(const struct pilot *pl)
 {
-	uint64_t ms = pl->cfg.interval_ms;
-
 	/* idle or stopped: sample less often; new memory is still noticed
 	 * within idle_interval */
-	if (pl->have_last && pl->last_decision.mode != CTL_MODE_ACTIVE && pl->cfg.idle_interval_ms > ms)
-		ms = pl->cfg.idle_interval_ms;
-	return ms * 1000;
+	if (!pl->have_last)
+		return pl->cfg.interval_ms * 1000;
+	return ctl_interval_ms(&pl->cfg, &pl->last_decision) * 1000;
 }
 
 int pilot_reload(struct pilot *pl)

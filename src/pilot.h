@@ -69,7 +69,8 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 /* One tick at monotonic time now (µs). */
 void pilot_tick(struct pilot *p, uint64_t now_us);
 /* When the next tick is due, in µs from the last one: interval while ksmd
- * works, idle_interval (at least interval) while it idles or is stopped. */
+ * works or memory swings, idle_interval (at least interval) while it idles
+ * or is stopped (ctl_interval_ms()). */
 uint64_t pilot_next_tick_us(const struct pilot *p);
 /* Re-read the configuration; 0, or -EINVAL with the old one kept. */
 int pilot_reload(struct pilot *p);
