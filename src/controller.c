@@ -726,7 +726,7 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 {
 	/* the CUSUM adds excess a sample at the pace of the samples that
 	 * learn, whatever the pace of these */
-	double inc, k, h, x, floor_k, w_pace = pace > 0 ? clamp(o->dt / pace, 0, 1) : 1;
+	double k, h, x, floor_k, w_pace = pace > 0 ? clamp(o->dt / pace, 0, 1) : 1;
 
 	floor_k = wake_bytes(cfg, s) / 4;
 	d->prev = a;
@@ -757,7 +757,7 @@ static double level_step(const struct cfg *cfg, struct ctl_level *d, double a, c
 		/* the noise is a change a sample at the pace of the samples
 		 * that learn it: those the daemon takes early, while memory
 		 * swings, only see a swing's fall (swing_track()) */
-		double tau, w = d->lsince;
+		double tau, inc, w = d->lsince;
 
 		d->learned_s += w;
 		tau = mind(NOISE_TAU, maxd(d->learned_s, w));

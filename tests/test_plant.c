@@ -73,10 +73,13 @@ struct sim {
 	uint64_t cow_last;
 	double cow_next_t;
 	bool cow_valid;
-	/* events between two samples: at when[i], fn(s, arg[i]); in order */
-	void (*ev_fn[4])(struct sim *, int);
-	double ev_t[4];
-	int ev_arg[4], nev;
+	/* events between two samples, in the order of their times */
+	struct sim_event {
+		double t;
+		void (*fn)(struct sim *, int);
+		int arg;
+	} ev[4];
+	int nev;
 };
 
 static void sim_init(struct sim *s, double total, double avail)
@@ -162,21 +165,21 @@ static void sim_tick(struct sim *s)
 		s->last_wake_bytes = s->d.wake_bytes;
 		s->last_wake_low = s->d.wake_low;
 	}
-	/* ksmpilotd's tick: interval while ksmd works, idle_interval otherwise */
+	/* ksmpilotd's tick, as the daemon picks it */
 	dt = (double)ctl_interval_ms(&s->cfg, &s->d) / 1000.0;
 	{
 		double at = s->t;
 
-		while (s->nev > 0 && s->ev_t[0] < s->t + dt) {
-			if (s->ev_t[0] > at) {
-				plant_advance(&s->p, s->ev_t[0] - at);
-				at = s->ev_t[0];
+		while (s->nev > 0 && s->ev[0].t < s->t + dt) {
+			struct sim_event e = s->ev[0];
+
+			if (e.t > at) {
+				plant_advance(&s->p, e.t - at);
+				at = e.t;
 			}
-			s->ev_fn[0](s, s->ev_arg[0]);
 			s->nev--;
-			memmove(s->ev_fn, s->ev_fn + 1, sizeof(s->ev_fn[0]) * (size_t)s->nev);
-			memmove(s->ev_t, s->ev_t + 1, sizeof(s->ev_t[0]) * (size_t)s->nev);
-			memmove(s->ev_arg, s->ev_arg + 1, sizeof(s->ev_arg[0]) * (size_t)s->nev);
+			memmove(s->ev, s->ev + 1, sizeof(s->ev[0]) * (size_t)s->nev);
+			e.fn(s, e.arg);
 		}
 		plant_advance(&s->p, s->t + dt - at);
 	}
@@ -793,11 +796,8 @@ static void test_arrival_in_a_swing_seen_at_its_fall(void **state)
 	nb = plant_add(&s.p, REGION_PRIVATE, 0, 300 * MiB);
 	run_watching(&s, 2, NULL, 0);
 	t0 = s.t + 0.5;
-	s.ev_fn[0] = swing_guests_arrive;
-	s.ev_t[0] = t0;
-	s.ev_fn[1] = swing_burst_ends;
-	s.ev_t[1] = t0 + 1;
-	s.ev_arg[1] = nb;
+	s.ev[0] = (struct sim_event){ t0, swing_guests_arrive, 0 };
+	s.ev[1] = (struct sim_event){ t0 + 1, swing_burst_ends, nb };
 	s.nev = 2;
 	sim_tick(&s);
 	while (took < 0 && s.t - t0 < 600)
