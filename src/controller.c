@@ -158,6 +158,11 @@ static double mind(double a, double b)
 /* A swing is followed at interval for at most this long: a neighbour's
  * burst held longer is seen as it ends at the idle pace. */
 #define SWING_FOLLOW_S 20.0
+/* Beside a neighbour whose troughs are learned, memory that stands above
+ * the last trough by the highest swing learned and this share of it again
+ * (and by what a trough that rose must stand out by) is new memory, seen
+ * while a burst is held (swing_excess()). */
+#define SWING_EXCESS 0.5
 /* Keep the written knobs while they give a rate within this share of the
  * wanted one; reversing the direction of the last change needs more. */
 #define DEADBAND 0.10
@@ -828,6 +833,12 @@ static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struc
 		return false;
 	recent = st->trough_n >= 1 && st->trough_t <= TROUGH_GAP;
 	rose = recent && st->trough_n >= TROUGH_LEARN && d > maxd(floor_k, TROUGH_K * st->trough_noise);
+	/* the swing that ends here: its peak above the higher of its two
+	 * troughs (guests that arrived during it raise the second) */
+	if (recent)
+		st->swing_hi = maxd(st->swing_hi, st->swing_peak - maxd(st->trough, a));
+	st->swing_peak = a;
+	st->swing_woke = false;
 	if (recent && !rose) {
 		double inc = mind(fabs(d), 4 * maxd(st->trough_noise, floor_k));
 
@@ -859,19 +870,44 @@ static void swing_track(const struct cfg *cfg, struct ctl_state *st, const struc
 		st->swing_s = 0;
 }
 
-/* New anonymous memory, seen two ways. The level itself shows an arrival
+/* Memory above a learned neighbour's swings: the level stands above the
+ * last trough by more than the highest swing learned, and by SWING_EXCESS
+ * of it again (wake_threshold, and what a trough that rose must stand out
+ * by, at least). Guests that arrive while a burst
+ * is held, seen before it ends: the low level sees them only at the next
+ * trough, a hold later, and the level not at all when its noise, learned
+ * from the swings, is as large as they are. Once a swing. Returns the bytes
+ * above the swings, or 0. */
+static double swing_excess(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double a)
+{
+	double x = a - st->trough - st->swing_hi, out = TROUGH_K * st->trough_noise;
+	bool learned = st->trough_n >= TROUGH_LEARN && st->trough_t <= TROUGH_GAP;
+
+	/* only in a swing (swing_track()), a rise that stood out of the
+	 * troughs' own change, beside swings that do too, by as much as a
+	 * trough that rose must: noise without swings has neither */
+	if (!learned || st->swing_s < 0 || st->swing_hi <= out || st->swing_woke ||
+	    x <= maxd(maxd(wake_bytes(cfg, s), out), SWING_EXCESS * st->swing_hi))
+		return 0;
+	st->swing_woke = true;
+	return x;
+}
+
+/* New anonymous memory, seen three ways. The level itself shows an arrival
  * at once on a quiet host. The level it comes back down to (following
  * falls at once, rises over FLOOR_TAU) ignores memory that comes and goes,
  * like a build beside the guests, and shows what stays: an arrival
- * during such swings. Returns the bytes that arrived, or 0. */
+ * during such swings, at the trough after it. The swings' height shows
+ * one that stands above them while a burst is held. Returns the bytes that
+ * arrived, or 0. */
 static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			  bool *low)
+			  bool *low, bool *swing)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, floor0, left, known0, pace;
-	bool stayed;
+	double a, x, y, z = 0, floor0, left, known0, pace;
+	bool stayed, woke;
 
-	*low = false;
+	*low = *swing = false;
 	left = memory_left(st, o);
 	if (!s->have_anon)
 		return 0;
@@ -885,15 +921,33 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		level_prime(&st->anon, a, !st->det_primed);
 		level_prime(&st->low, st->low_value, !st->det_primed);
 		st->det_primed = true;
+		/* no swing goes on over a gap, and the next trough is not
+		 * compared with the last */
+		st->swing_s = -1;
+		st->swing_peak = a;
+		st->trough_t = TROUGH_GAP + 1;
 		return 0;
 	}
 	floor0 = st->low_value;
+	st->swing_hi *= exp(-o->dt / KNOWN_TAU);
+	st->swing_peak = maxd(st->swing_peak, a);
 	swing_track(cfg, st, s, o, st->anon.prev - a);
+	woke = st->swing_woke;
 	stayed = trough_rose(cfg, st, s, o, a, st->anon.prev - a) && !learning;
 	if (a < st->low_value || stayed)
 		st->low_value = a;
 	else
 		st->low_value += (a - st->low_value) * clamp(o->dt / FLOOR_TAU, 0, 1);
+	if (stayed && woke) {
+		/* the trough after a swing that woke above the swings: what
+		 * stayed is what that wake saw, of which it claimed only the
+		 * part above the highest swing (the burst may have been lower) */
+		double raise = maxd(st->low_value - st->low.known, 0);
+
+		st->low.known += raise;
+		if (st->low_claim > 0)
+			st->low_claim_raise += raise;
+	}
 	if (st->low_claim > 0) {
 		/* An arrival the level saw: the low level rises to it over a
 		 * few FLOOR_TAU, and must not take it for another. The claim
@@ -937,12 +991,25 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		st->low_claim = maxd(st->low_claim, st->anon.known - st->low_claim_base);
 	}
 	y = level_step(cfg, &st->low, st->low_value, s, o, left, st->age_s, learning, false, st->low_claim > 0, pace);
-	if (x > 0) {
+	if (x > 0 || y > 0) {
+		/* seen already: not again above the swings in this swing */
+		st->swing_woke = true;
+	} else if (!learning) {
+		z = swing_excess(cfg, st, s, a);
+		if (z > 0) {
+			/* the level has seen it too, whatever its CUSUM held */
+			st->anon.known = maxd(st->anon.known, a);
+			st->anon.cusum = 0;
+		}
+	}
+	if (x > 0 || z > 0) {
 		double known = st->low.known;
 		/* the low level is on its way to the level now, not only to
 		 * the floor plus what arrived (the level stood above the floor
-		 * already); more memory during a claim joins it */
-		double target = maxd(a, floor0 + x);
+		 * already); more memory during a claim joins it. Above the
+		 * swings, the level stands on a burst, and the low level will
+		 * come back down to the floor plus what arrived. */
+		double target = x > 0 ? maxd(a, floor0 + x) : floor0 + z;
 		bool joins = st->low_claim > 0;
 
 		st->low.known = maxd(known, target);
@@ -958,7 +1025,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		st->low_claim_left = 10 * FLOOR_TAU;
 	}
 	*low = y > x;
-	return maxd(x, y);
+	*swing = z > 0;
+	return maxd(maxd(x, y), z);
 }
 
 /* Pages the idle scan found: tracked pages that grew, i.e. pages visited
@@ -975,9 +1043,9 @@ static bool detect_growth(const struct cfg *cfg, struct ctl_state *st, const str
 }
 
 static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			    double *bytes_out, bool *low)
+			    double *bytes_out, bool *low, bool *swing)
 {
-	double bytes = detect_anon(cfg, st, s, o, low), pages = 0;
+	double bytes = detect_anon(cfg, st, s, o, low, swing), pages = 0;
 
 	if (bytes > 0) {
 		/* more memory while a probe is open joins it */
@@ -1236,7 +1304,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	struct ctl_terms t;
 	struct obs o;
 	enum ctl_wake wake = CTL_WAKE_NONE;
-	bool pressure, released, cut, working, wake_low = false;
+	bool pressure, released, cut, working, wake_low = false, wake_swing = false;
 	double b, rate, woke_bytes = 0;
 
 	if (!usable(s)) {
@@ -1246,6 +1314,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 		out->wake = CTL_WAKE_NONE;
 		out->wake_bytes = 0;
 		out->wake_low = false;
+		out->wake_swing = false;
 		return;
 	}
 	memset(&t, 0, sizeof(t));
@@ -1269,13 +1338,14 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	probe_follow(cfg, st, s, &o);
 	{
 		double bytes = 0;
-		bool low = false;
-		enum ctl_wake w = detect(cfg, st, s, &o, &bytes, &low);
+		bool low = false, swing = false;
+		enum ctl_wake w = detect(cfg, st, s, &o, &bytes, &low, &swing);
 
 		if (wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE) {
 			wake = w;
 			woke_bytes = bytes;
 			wake_low = low;
+			wake_swing = swing;
 		}
 	}
 
@@ -1307,6 +1377,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	out->wake = wake;
 	out->wake_bytes = woke_bytes;
 	out->wake_low = wake_low;
+	out->wake_swing = wake_swing;
 	out->swinging = st->swing_s >= 0;
 	out->estimated_cpu = !s->have_ksmd_cpu;
 	st->last = *out;

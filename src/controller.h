@@ -101,6 +101,7 @@ struct ctl_decision {
 	enum ctl_wake wake;     /* set on the tick that started a probe */
 	double wake_bytes;      /* with it: the new memory it saw, bytes */
 	bool wake_low;          /* anon-growth seen by the low level (memory that stayed amid swings) */
+	bool wake_swing;        /* anon-growth seen above a neighbour's swings, while one is held */
 	bool swinging;          /* memory rose as a neighbour's swing does, and has not come back
 				 * down yet: sample at interval, not idle_interval (ctl_interval_ms) */
 	bool estimated_cpu;     /* ksmd invisible: CPU estimated from the rate */
@@ -203,6 +204,9 @@ struct ctl_state {
 	double trough_n;                /* troughs seen, each within TROUGH_GAP of the last */
 	double trough_t;                /* seconds since the last trough */
 	double swing_s;                 /* seconds since a swing rose, not followed by a trough yet; <0: none */
+	double swing_peak;              /* the highest level since the last trough */
+	double swing_hi;                /* the highest swing learned: peak above the troughs on either side */
+	bool swing_woke;                /* a wake above the swings since the last trough */
 	double low_claim;               /* bytes the level saw arrive, that the low level will see again */
 	double low_claim_base;          /* the low level before they arrived */
 	double low_claim_raise;         /* what the claim added to low.known */

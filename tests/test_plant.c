@@ -68,6 +68,7 @@ struct sim {
 	double last_wake_t;
 	double last_wake_bytes;         /* the new memory it saw */
 	bool last_wake_low;             /* seen by the low level */
+	bool last_wake_swing;           /* seen above a neighbour's swings */
 	/* cow_ksm as ksmpilotd reads it: every SAMPLE_QUIET_MS while ksmd
 	 * idles, the value as last read between */
 	uint64_t cow_last;
@@ -164,6 +165,7 @@ static void sim_tick(struct sim *s)
 		s->last_wake_t = s->t;
 		s->last_wake_bytes = s->d.wake_bytes;
 		s->last_wake_low = s->d.wake_low;
+		s->last_wake_swing = s->d.wake_swing;
 	}
 	/* ksmpilotd's tick, as the daemon picks it */
 	dt = (double)ctl_interval_ms(&s->cfg, &s->d) / 1000.0;
@@ -757,6 +759,19 @@ static void test_neighbour_seen_once(void **state)
 	assert_true(took > 0 && took <= 18);
 }
 
+/* Four merged guests beside the neighbour for ten minutes: its troughs
+ * and swings learned. The window starts there. */
+static void beside_learned_neighbour(struct sim *s, struct neighbour *n)
+{
+	double t_end;
+
+	steady_host(s, 24 * GiB, 4, 256 * MiB);
+	t_end = s->t + 600;
+	while (s->t < t_end)
+		neighbour_burst(s, n);
+	window_start(s);
+}
+
 /* Events of test_arrival_in_a_swing_seen_at_its_fall(). */
 static int swing_guests[2];
 
@@ -781,15 +796,11 @@ static void test_arrival_in_a_swing_seen_at_its_fall(void **state)
 {
 	struct neighbour n = { 250, 250, 3, 3, 11 };
 	struct sim s;
-	double t_end, t0, took = -1;
+	double t0, took = -1;
 	int nb;
 
 	(void)state;
-	steady_host(&s, 24 * GiB, 4, 256 * MiB);
-	t_end = s.t + 600;
-	while (s.t < t_end)
-		neighbour_burst(&s, &n);
-	window_start(&s);
+	beside_learned_neighbour(&s, &n);
 	/* a burst, seen by a sample, and by the next one (2 s later while the
 	 * daemon idles); the guests arrive half a second after that sample,
 	 * and the burst ends a second after them */
@@ -808,6 +819,72 @@ static void test_arrival_in_a_swing_seen_at_its_fall(void **state)
 		       s.last_wake_low ? "at the low level" : "by the level");
 	assert_true(took > 0 && took <= 6);
 	assert_true(s.probes == 1);
+}
+
+/* Beside bursts of 400-512 MiB held 8 s, a burst of burst MiB, and two
+ * guests of guest MiB a second into it; returns the seconds until they
+ * merged (-1: not in 600 s), and the probes until four bursts after it. */
+static double long_burst_course(double burst, double guest, unsigned *probes, bool *swing)
+{
+	struct neighbour n = { 400, 112, 8, 8, 13 };
+	struct sim s;
+	double t0, took = -1;
+	int nb;
+
+	beside_learned_neighbour(&s, &n);
+	nb = plant_add(&s.p, REGION_PRIVATE, 0, burst * MiB);
+	run_watching(&s, 1, NULL, 0);
+	t0 = s.t;
+	add_guests(&s, 2, guest * MiB, 9, swing_guests);
+	s.ev[0] = (struct sim_event){ t0 + 7, swing_burst_ends, nb };
+	s.nev = 1;
+	while (took < 0 && s.t - t0 < 600) {
+		if (run_watching(&s, 8, swing_guests, 2))
+			took = s.t - t0;
+		else if (neighbour_burst_watching(&s, &n, swing_guests, 2))
+			took = s.t - t0;
+	}
+	*swing = s.last_wake_swing;
+	/* past the burst's end, its pause, and the next bursts */
+	run_watching(&s, t0 + 7 + n.off - s.t, NULL, 0);
+	for (int i = 0; i < 4; i++)
+		neighbour_burst(&s, &n);
+	*probes = s.probes;
+	if (trace_level())
+		printf("guests of 2 x %.0f MiB in a burst of %.0f MiB held 8 s: merged after %.1f s, %u probes to the "
+		       "next bursts, the last %.0f s after them (%.0f MiB%s%s)\n", guest, burst, took, s.probes,
+		       s.last_wake_t - t0, s.last_wake_bytes / MiB, s.last_wake_low ? " at the low level" : "",
+		       s.last_wake_swing ? " above the swings" : "");
+	return took;
+}
+
+/* Guests that arrive while a neighbour holds a burst for 8 s, smaller than
+ * its swings: the level's noise, learned from the swings, hides them, and
+ * the low level sees them only at the burst's end. They stand above the
+ * last trough by more than the highest swing learned, by half of it again,
+ * and are seen while the burst is held (4 s to 90% merged; 12 s seen at the
+ * trough). One probe in each case: the trough that then stands above the
+ * last by them wakes none, though the wake saw only their part above the
+ * highest swing (a burst lower than it), nor does a wake above the swings
+ * come after the level saw them (guests of 300 MiB). */
+static void test_arrival_in_a_long_burst_seen_as_it_holds(void **state)
+{
+	/* burst MiB, guest MiB, seen above the swings */
+	static const struct {
+		double burst, guest;
+		bool swing;
+	} cases[] = { { 500, 160, true }, { 430, 200, true }, { 400, 250, true }, { 512, 300, false } };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		unsigned probes;
+		bool swing;
+		double took = long_burst_course(cases[i].burst, cases[i].guest, &probes, &swing);
+
+		assert_true(took > 0 && took <= 6);
+		assert_int_equal(probes, 1);
+		assert_true(swing == cases[i].swing);
+	}
 }
 
 /* The probe a neighbour's first bursts wake costs its two passes, as any
@@ -1932,6 +2009,7 @@ int main(void)
 		cmocka_unit_test(test_noise_learned_after_early_arrival),
 		cmocka_unit_test(test_neighbour_seen_once),
 		cmocka_unit_test(test_arrival_in_a_swing_seen_at_its_fall),
+		cmocka_unit_test(test_arrival_in_a_long_burst_seen_as_it_holds),
 		cmocka_unit_test(test_neighbour_probe_costs_two_passes),
 		cmocka_unit_test(test_neighbour_after_fresh_start),
 		cmocka_unit_test(test_arrival_under_noise_probes_once),
