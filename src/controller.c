@@ -40,6 +40,15 @@ static const char *const wake_names[CTL_WAKE_COUNT] = {
 	[CTL_WAKE_RMAP_GROWTH] = "rmap-growth",
 };
 
+static const char *const signal_names[CTL_SIGNAL_COUNT] = {
+	[CTL_SIGNAL_NONE] = "none",
+	[CTL_SIGNAL_LEVEL] = "level",
+	[CTL_SIGNAL_LOW] = "low-level",
+	[CTL_SIGNAL_SWING] = "swing",
+	[CTL_SIGNAL_RMAP] = "rmap",
+	[CTL_SIGNAL_UNTRACKED] = "untracked",
+};
+
 const char *ctl_reason_name(enum ctl_reason r)
 {
 	return (unsigned)r < CTL_R_COUNT ? reason_names[r] : "?";
@@ -63,6 +72,11 @@ const char *ctl_mode_name(enum ctl_mode m)
 const char *ctl_wake_name(enum ctl_wake w)
 {
 	return (unsigned)w < CTL_WAKE_COUNT ? wake_names[w] : "?";
+}
+
+const char *ctl_signal_name(enum ctl_signal g)
+{
+	return (unsigned)g < CTL_SIGNAL_COUNT ? signal_names[g] : "?";
 }
 
 static double clamp(double v, double lo, double hi)
@@ -901,13 +915,13 @@ static double swing_excess(const struct cfg *cfg, struct ctl_state *st, const st
  * one that stands above them while a burst is held. Returns the bytes that
  * arrived, or 0. */
 static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			  bool *low, bool *swing)
+			  enum ctl_signal *signal)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
 	double a, x, y, z = 0, floor0, left, known0, pace;
 	bool stayed, woke;
 
-	*low = *swing = false;
+	*signal = CTL_SIGNAL_NONE;
 	left = memory_left(st, o);
 	if (!s->have_anon)
 		return 0;
@@ -1024,8 +1038,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		st->low.cusum = 0;
 		st->low_claim_left = 10 * FLOOR_TAU;
 	}
-	*low = y > x;
-	*swing = z > 0;
+	if (maxd(maxd(x, y), z) > 0)
+		*signal = y > x ? CTL_SIGNAL_LOW : z > 0 ? CTL_SIGNAL_SWING : CTL_SIGNAL_LEVEL;
 	return maxd(maxd(x, y), z);
 }
 
@@ -1043,9 +1057,9 @@ static bool detect_growth(const struct cfg *cfg, struct ctl_state *st, const str
 }
 
 static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			    double *bytes_out, bool *low, bool *swing)
+			    double *bytes_out, enum ctl_signal *signal)
 {
-	double bytes = detect_anon(cfg, st, s, o, low, swing), pages = 0;
+	double bytes = detect_anon(cfg, st, s, o, signal), pages = 0;
 
 	if (bytes > 0) {
 		/* more memory while a probe is open joins it */
@@ -1062,6 +1076,7 @@ static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const s
 	 * after the last first visit */
 	probe_open(st, s, CTL_WAKE_RMAP_GROWTH, pages, (double)st->ref_rmap);
 	*bytes_out = pages * CTL_PAGE_SIZE;
+	*signal = CTL_SIGNAL_RMAP;
 	return CTL_WAKE_RMAP_GROWTH;
 }
 
@@ -1304,7 +1319,8 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	struct ctl_terms t;
 	struct obs o;
 	enum ctl_wake wake = CTL_WAKE_NONE;
-	bool pressure, released, cut, working, wake_low = false, wake_swing = false;
+	enum ctl_signal signal = CTL_SIGNAL_NONE;
+	bool pressure, released, cut, working;
 	double b, rate, woke_bytes = 0;
 
 	if (!usable(s)) {
@@ -1313,8 +1329,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 		out->reason = CTL_R_HOLD;
 		out->wake = CTL_WAKE_NONE;
 		out->wake_bytes = 0;
-		out->wake_low = false;
-		out->wake_swing = false;
+		out->signal = CTL_SIGNAL_NONE;
 		return;
 	}
 	memset(&t, 0, sizeof(t));
@@ -1329,6 +1344,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	if (st->run < 0) {
 		start(st, s, &o);
 		wake = CTL_WAKE_START;
+		signal = CTL_SIGNAL_UNTRACKED;
 		woke_bytes = st->probe.pages * CTL_PAGE_SIZE;
 	}
 
@@ -1338,14 +1354,13 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	probe_follow(cfg, st, s, &o);
 	{
 		double bytes = 0;
-		bool low = false, swing = false;
-		enum ctl_wake w = detect(cfg, st, s, &o, &bytes, &low, &swing);
+		enum ctl_signal g = CTL_SIGNAL_NONE;
+		enum ctl_wake w = detect(cfg, st, s, &o, &bytes, &g);
 
 		if (wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE) {
 			wake = w;
 			woke_bytes = bytes;
-			wake_low = low;
-			wake_swing = swing;
+			signal = g;
 		}
 	}
 
@@ -1376,8 +1391,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	out->reason = reason_of(st, out, pressure, released, cut);
 	out->wake = wake;
 	out->wake_bytes = woke_bytes;
-	out->wake_low = wake_low;
-	out->wake_swing = wake_swing;
+	out->signal = signal;
 	out->swinging = st->swing_s >= 0;
 	out->estimated_cpu = !s->have_ksmd_cpu;
 	st->last = *out;

@@ -55,9 +55,21 @@ enum ctl_wake {
 	CTL_WAKE_COUNT
 };
 
+/* Which detector saw what woke a probe (docs/controller.md, section 3). */
+enum ctl_signal {
+	CTL_SIGNAL_NONE,
+	CTL_SIGNAL_LEVEL,       /* anonymous memory above the level known */
+	CTL_SIGNAL_LOW,         /* ... above the low level: memory that stayed amid swings */
+	CTL_SIGNAL_SWING,       /* ... above a neighbour's swings, while one is held */
+	CTL_SIGNAL_RMAP,        /* the idle scan reached pages it had never seen */
+	CTL_SIGNAL_UNTRACKED,   /* start-up: memory KSM does not track yet */
+	CTL_SIGNAL_COUNT
+};
+
 const char *ctl_reason_name(enum ctl_reason r);
 const char *ctl_mode_name(enum ctl_mode m);
 const char *ctl_wake_name(enum ctl_wake w);
+const char *ctl_signal_name(enum ctl_signal g);
 
 /* The terms behind a decision, all shown to the operator. */
 struct ctl_terms {
@@ -100,8 +112,7 @@ struct ctl_decision {
 	enum ctl_reason reason;
 	enum ctl_wake wake;     /* set on the tick that started a probe */
 	double wake_bytes;      /* with it: the new memory it saw, bytes */
-	bool wake_low;          /* anon-growth seen by the low level (memory that stayed amid swings) */
-	bool wake_swing;        /* anon-growth seen above a neighbour's swings, while one is held */
+	enum ctl_signal signal; /* with it: the detector that saw it */
 	bool swinging;          /* memory rose as a neighbour's swing does, and has not come back
 				 * down yet: sample at interval, not idle_interval (ctl_interval_ms) */
 	bool estimated_cpu;     /* ksmd invisible: CPU estimated from the rate */

@@ -226,7 +226,9 @@ static void log_decision_line(int prio, const char *msgid, const struct sample *
 	/* what woke it, and how much new memory it saw */
 	if (d->wake != CTL_WAKE_NONE)
 		snprintf(wake, sizeof(wake), "; wake=%s, %.0f MiB%s", ctl_wake_name(d->wake), d->wake_bytes / 1048576.0,
-			 d->wake_low ? " at the low level" : d->wake_swing ? " above the swings" : "");
+			 d->signal == CTL_SIGNAL_LOW     ? " at the low level"
+			 : d->signal == CTL_SIGNAL_SWING ? " above the swings"
+							 : "");
 	log_struct(prio, msgid, f, n,
 		   "%s (u=%.2f: P=%.3f I=%.3f D=%.3f; b=%.2f: yield %.2f, probe %.2f%s, churn %.2f, derate %.2f; "
 		   "cost %.2fus, cap %.0f%% = %.0f/s%s)",

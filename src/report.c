@@ -151,9 +151,7 @@ size_t report_fields(struct log_field *f, size_t max, const struct sample *s, co
 	if (d->wake != CTL_WAKE_NONE) {
 		F("KSM_WAKE", "%s", ctl_wake_name(d->wake));
 		F("KSM_WAKE_BYTES", "%.0f", d->wake_bytes);
-		F("KSM_WAKE_SIGNAL", "%s",
-		  d->wake == CTL_WAKE_ANON_GROWTH ? (d->wake_low ? "low-level" : d->wake_swing ? "swing" : "level")
-		  : d->wake == CTL_WAKE_RMAP_GROWTH ? "rmap" : "untracked");
+		F("KSM_WAKE_SIGNAL", "%s", ctl_signal_name(d->signal));
 	}
 #undef F
 	return n;

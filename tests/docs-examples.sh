@@ -18,7 +18,7 @@ echo 600 > "$K/pages_shared"
 # is above the price, left out
 shape() {
 	sed -E -e 's/.*(saving [0-9])/\1/' -e 's/[0-9]+(\.[0-9]+)?/N/g' -e 's/%; [a-z-]+ \(/%; R (/' \
-		-e 's/; wake=[a-z-]+, N MiB( at the low level)?\)/)/' -e 's/, probe N at effort N,/, probe N,/'
+		-e 's/; wake=[a-z-]+, N MiB( at the low level| above the swings)?\)/)/' -e 's/, probe N at effort N,/, probe N,/'
 }
 
 # a real decision line, and real status and --once output

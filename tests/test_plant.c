@@ -22,7 +22,9 @@
 
 #include "config.h"
 #include "controller.h"
+#include "log.h"
 #include "plant.h"
+#include "report.h"
 
 #define GiB (1024.0 * 1024 * 1024)
 #define MiB (1024.0 * 1024)
@@ -67,8 +69,8 @@ struct sim {
 	enum ctl_wake last_wake;
 	double last_wake_t;
 	double last_wake_bytes;         /* the new memory it saw */
-	bool last_wake_low;             /* seen by the low level */
-	bool last_wake_swing;           /* seen above a neighbour's swings */
+	/* the detector that saw it, as the journal's KSM_WAKE_SIGNAL says */
+	char last_signal[32];
 	/* cow_ksm as ksmpilotd reads it: every SAMPLE_QUIET_MS while ksmd
 	 * idles, the value as last read between */
 	uint64_t cow_last;
@@ -135,6 +137,27 @@ static void trace(const struct sim *s, double cpu0, double dt)
 		       s->d.t.cpu_cap * 100, s->d.t.probe_pages, s->d.t.anon_excess / MiB, s->d.t.anon_noise / MiB);
 }
 
+/* The KSM_WAKE_SIGNAL field of the journal record of decision d, in out
+ * (len bytes); "" when it has none. */
+static void wake_signal_field(const struct sample *smp, const struct ctl_decision *d, char *out, size_t len)
+{
+	struct log_field f[64];
+	size_t n = report_fields(f, 64, smp, d);
+
+	out[0] = 0;
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(f[i].name, "KSM_WAKE_SIGNAL") == 0)
+			snprintf(out, len, "%s", f[i].value);
+}
+
+/* The last wake's detector, as the daemon's log line words it */
+static const char *signal_phrase(const struct sim *s)
+{
+	return strcmp(s->last_signal, "low-level") == 0 ? " at the low level"
+	       : strcmp(s->last_signal, "swing") == 0   ? " above the swings"
+							 : "";
+}
+
 /* One tick: sample, decide, apply, let the plant run until the next one. */
 static void sim_tick(struct sim *s)
 {
@@ -164,8 +187,7 @@ static void sim_tick(struct sim *s)
 		s->last_wake = s->d.wake;
 		s->last_wake_t = s->t;
 		s->last_wake_bytes = s->d.wake_bytes;
-		s->last_wake_low = s->d.wake_low;
-		s->last_wake_swing = s->d.wake_swing;
+		wake_signal_field(&smp, &s->d, s->last_signal, sizeof(s->last_signal));
 	}
 	/* ksmpilotd's tick, as the daemon picks it */
 	dt = (double)ctl_interval_ms(&s->cfg, &s->d) / 1000.0;
@@ -722,7 +744,7 @@ static double beside_neighbour(struct neighbour n, unsigned *probes, struct sim 
 	took = late_guests_beside(&s, &n);
 	if (trace_level())
 		printf("neighbour: the guests merged after %.0f s, %u probes in all; the last wake saw %.0f MiB%s\n",
-		       took, s.probes, s.last_wake_bytes / MiB, s.last_wake_low ? " at the low level" : "");
+		       took, s.probes, s.last_wake_bytes / MiB, signal_phrase(&s));
 	*end = s;
 	return took;
 }
@@ -750,7 +772,7 @@ static void test_neighbour_seen_once(void **state)
 	 * size (512 MiB) */
 	assert_int_equal(end.last_wake, CTL_WAKE_ANON_GROWTH);
 	if (scale() >= 1) {
-		assert_true(end.last_wake_low);
+		assert_string_equal(end.last_signal, "low-level");
 		assert_true(end.last_wake_bytes >= 0.5 * 512 * MiB && end.last_wake_bytes <= 1.5 * 512 * MiB);
 	}
 	/* slower, wider swings: a few probes while the low level learns them */
@@ -815,8 +837,8 @@ static void test_arrival_in_a_swing_seen_at_its_fall(void **state)
 		if (neighbour_burst_watching(&s, &n, swing_guests, 2))
 			took = s.t - t0;
 	if (trace_level())
-		printf("guests arrived in a swing: merged after %.1f s (%u probes, the wake %s)\n", took, s.probes,
-		       s.last_wake_low ? "at the low level" : "by the level");
+		printf("guests arrived in a swing: merged after %.1f s (%u probes, the wake's signal: %s)\n", took, s.probes,
+		       s.last_signal);
 	assert_true(took > 0 && took <= 6);
 	assert_true(s.probes == 1);
 }
@@ -844,7 +866,7 @@ static double long_burst_course(double burst, double guest, unsigned *probes, bo
 		else if (neighbour_burst_watching(&s, &n, swing_guests, 2))
 			took = s.t - t0;
 	}
-	*swing = s.last_wake_swing;
+	*swing = strcmp(s.last_signal, "swing") == 0;
 	/* past the burst's end, its pause, and the next bursts */
 	run_watching(&s, t0 + 7 + n.off - s.t, NULL, 0);
 	for (int i = 0; i < 4; i++)
@@ -852,9 +874,8 @@ static double long_burst_course(double burst, double guest, unsigned *probes, bo
 	*probes = s.probes;
 	if (trace_level())
 		printf("guests of 2 x %.0f MiB in a burst of %.0f MiB held 8 s: merged after %.1f s, %u probes to the "
-		       "next bursts, the last %.0f s after them (%.0f MiB%s%s)\n", guest, burst, took, s.probes,
-		       s.last_wake_t - t0, s.last_wake_bytes / MiB, s.last_wake_low ? " at the low level" : "",
-		       s.last_wake_swing ? " above the swings" : "");
+		       "next bursts, the last %.0f s after them (%.0f MiB%s)\n", guest, burst, took, s.probes,
+		       s.last_wake_t - t0, s.last_wake_bytes / MiB, signal_phrase(&s));
 	return took;
 }
 
@@ -1583,7 +1604,7 @@ static void test_noticed_within_idle_interval(void **state)
 	assert_int_equal(s.last_wake, CTL_WAKE_ANON_GROWTH);
 	assert_true(s.last_wake_t - t0 <= (double)s.cfg.idle_interval_ms / 1000.0);
 	/* on a quiet host the level itself sees the guest, whole */
-	assert_false(s.last_wake_low);
+	assert_string_equal(s.last_signal, "level");
 	assert_true(s.last_wake_bytes >= 0.9 * 256 * MiB && s.last_wake_bytes <= 1.1 * 256 * MiB);
 }
 
