@@ -436,6 +436,71 @@ static void test_staggered_arrivals(void **state)
 	assert_true(worst <= 8);
 }
 
+/* 1.2 GiB of new mergeable memory beside four merged guests, in parts of
+ * 40 MiB (two processes' 20 MiB) every gap s, or at once (gap 0). Returns
+ * the longest any part took from its arrival to 90% merged (-1: one was
+ * not within 600 s); probes, and ksmd's CPU until the last probe closed. */
+static double trickle(double gap, unsigned *probes, double *cpu)
+{
+	enum { PARTS = 30 };
+	struct sim s;
+	int ids[2 * PARTS];
+	double at[PARTS], took[PARTS];
+	int k = gap > 0 ? PARTS : 1, added = 0, left = k;
+	double worst = 0, next, t0;
+
+	steady_host(&s, 24 * GiB, 4, 256 * MiB);
+	window_start(&s);
+	next = t0 = s.t;
+	while (left > 0 && s.t - t0 < k * gap + 600) {
+		if (added < k && s.t >= next - 1e-9) {
+			ids[2 * added] = plant_add(&s.p, REGION_MERGEABLE, 5, 600.0 / k * MiB);
+			ids[2 * added + 1] = plant_add(&s.p, REGION_MERGEABLE, 5, 600.0 / k * MiB);
+			at[added] = s.t;
+			took[added++] = -1;
+			next += gap;
+		}
+		sim_tick(&s);
+		for (int i = 0; i < added; i++)
+			if (took[i] < 0 && regions_merged(&s, ids + 2 * i, 2, 0.9)) {
+				took[i] = s.t - at[i];
+				worst = took[i] > worst ? took[i] : worst;
+				left--;
+			}
+	}
+	while (s.st.probe.open && s.t - t0 < k * gap + 1200)
+		sim_tick(&s);
+	*probes = s.probes;
+	*cpu = window_cpu(&s);
+	return left > 0 ? -1 : worst;
+}
+
+/* Memory that arrives a little at a time, as a guest touches its RAM: each
+ * part that stands above the noise wakes a probe of its own, which scans
+ * all the memory KSM tracks up to twice, so the parts cost many times what
+ * the same memory costs at once (docs/controller.md, section 3). What
+ * holds: each part merges as it arrives, within 20 s (a probe of 40 MiB
+ * beside 2.2 GiB that KSM tracks runs at about half the rate); no part
+ * buys more than one probe, and parts 2 s apart join the probe that is
+ * open (3 probes, not one a part). */
+static void test_trickle_merges_as_it_fills(void **state)
+{
+	const double gaps[] = { 0, 2, 10, 30 };
+	const unsigned most[] = { 1, 5, 30, 30 };
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(gaps); i++) {
+		unsigned probes;
+		double cpu, took = trickle(gaps[i], &probes, &cpu);
+
+		if (trace_level())
+			printf("1.2 GiB in %s%.0f s: each part 90%% merged within %.0f s, %u probes, ksmd %.2f s\n",
+			       gaps[i] > 0 ? "parts every " : "one part, ", gaps[i], took, probes, cpu);
+		assert_true(took >= 0 && took <= 20);
+		assert_true(probes >= 1 && probes <= most[i]);
+	}
+}
+
 /* Without the burst the same arrival is held to max_cpu, from its first
  * interval on: the cost planned when the probe starts is the merging cost
  * (learned earlier), not the cheap cost of scanning merged pages. */
@@ -2017,6 +2082,7 @@ int main(void)
 		cmocka_unit_test(test_arrival_when_little_short),
 		cmocka_unit_test(test_guests_one_after_the_other),
 		cmocka_unit_test(test_staggered_arrivals),
+		cmocka_unit_test(test_trickle_merges_as_it_fills),
 		cmocka_unit_test(test_no_first_interval_overshoot),
 		cmocka_unit_test(test_cpu_cap_holds),
 		cmocka_unit_test(test_idle_budget_24g),
