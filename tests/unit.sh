@@ -6,8 +6,10 @@
 set -u
 command -v systemd-analyze >/dev/null || skip "systemd-analyze not installed"
 make_tmp
+# the build tree as an absolute path (KSMPILOT_BUILD may be one already)
+case $B in /*) BD=$B ;; *) BD=$PWD/$B ;; esac
 U="$TMPD/ksmpilot.service"
-sed -e "s|@SBINDIR@|$PWD/$B|g" -e "s|@SYSCONFDIR@|$PWD/conf|g" systemd/ksmpilot.service.in > "$U"
+sed -e "s|@SBINDIR@|$BD|g" -e "s|@SYSCONFDIR@|$PWD/conf|g" systemd/ksmpilot.service.in > "$U"
 grep -q "@[A-Z]*@" "$U" && fail "unsubstituted @VAR@ left in the unit"
 systemd-analyze verify --man=no "$U" > "$TMPD/verify" 2>&1 || { cat "$TMPD/verify"; fail "systemd-analyze verify failed"; }
 [ -s "$TMPD/verify" ] && { cat "$TMPD/verify"; fail "systemd-analyze verify warned"; }
@@ -17,7 +19,7 @@ score=$(sed -n 's/.*Overall exposure level for ksmpilot.service: \([0-9.]*\).*/\
 note "exposure score $score"
 systemd-analyze security --offline=yes --threshold=7 "$U" > /dev/null 2>&1 || fail "score $score is above 0.7"
 # the essentials of the contract
-for l in Type=notify WatchdogSec= "ExecReload=$PWD/$B/ksmpilotctl -c $PWD/conf/ksmpilot.conf reload \$MAINPID$" \
+for l in Type=notify WatchdogSec= "ExecReload=$BD/ksmpilotctl -c $PWD/conf/ksmpilot.conf reload \$MAINPID$" \
 	Restart=on-failure "RestartPreventExitStatus=3 4 5 6$" StartLimitIntervalSec=10min StartLimitBurst=5 \
 	"ExecStopPost=.*--restore" ConditionPathExists=/sys/kernel/mm/ksm/run \
 	Conflicts=ksmtuned.service After=ksm.service ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=$" "AmbientCapabilities=$" \
@@ -37,7 +39,7 @@ tries=$(( (burst - 1) * $(usec RestartSec) ))
 	fail "$burst starts $(sed -n 's/^RestartSec=//p' "$U") apart do not fit in StartLimitIntervalSec"
 # the inspection: a oneshot on a timer, with two capabilities and no more
 I="$TMPD/ksmpilot-inspect.service"
-sed -e "s|@SBINDIR@|$PWD/$B|g" -e "s|@SYSCONFDIR@|$PWD/conf|g" systemd/ksmpilot-inspect.service.in > "$I"
+sed -e "s|@SBINDIR@|$BD|g" -e "s|@SYSCONFDIR@|$PWD/conf|g" systemd/ksmpilot-inspect.service.in > "$I"
 cp systemd/ksmpilot-inspect.timer "$TMPD/"
 grep -q "@[A-Z]*@" "$I" && fail "unsubstituted @VAR@ left in the inspect unit"
 systemd-analyze verify --man=no "$I" "$TMPD/ksmpilot-inspect.timer" > "$TMPD/verify" 2>&1 ||
