@@ -918,7 +918,7 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			  enum ctl_signal *signal)
 {
 	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, z = 0, floor0, left, known0, pace;
+	double a, x, y, z = 0, got, floor0, left, known0, pace;
 	bool stayed, woke;
 
 	*signal = CTL_SIGNAL_NONE;
@@ -1038,9 +1038,10 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		st->low.cusum = 0;
 		st->low_claim_left = 10 * FLOOR_TAU;
 	}
-	if (maxd(maxd(x, y), z) > 0)
+	got = maxd(maxd(x, y), z);
+	if (got > 0)
 		*signal = y > x ? CTL_SIGNAL_LOW : z > 0 ? CTL_SIGNAL_SWING : CTL_SIGNAL_LEVEL;
-	return maxd(maxd(x, y), z);
+	return got;
 }
 
 /* Pages the idle scan found: tracked pages that grew, i.e. pages visited

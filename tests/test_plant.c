@@ -150,14 +150,6 @@ static void wake_signal_field(const struct sample *smp, const struct ctl_decisio
 			snprintf(out, len, "%s", f[i].value);
 }
 
-/* The last wake's detector, as the daemon's log line words it */
-static const char *signal_phrase(const struct sim *s)
-{
-	return strcmp(s->last_signal, "low-level") == 0 ? " at the low level"
-	       : strcmp(s->last_signal, "swing") == 0   ? " above the swings"
-							 : "";
-}
-
 /* One tick: sample, decide, apply, let the plant run until the next one. */
 static void sim_tick(struct sim *s)
 {
@@ -808,8 +800,8 @@ static double beside_neighbour(struct neighbour n, unsigned *probes, struct sim 
 	assert_true(window_cpu_share(&s) <= 1.5 * s.cfg.idle_max_cpu / 100);
 	took = late_guests_beside(&s, &n);
 	if (trace_level())
-		printf("neighbour: the guests merged after %.0f s, %u probes in all; the last wake saw %.0f MiB%s\n",
-		       took, s.probes, s.last_wake_bytes / MiB, signal_phrase(&s));
+		printf("neighbour: the guests merged after %.0f s, %u probes in all; the last wake saw %.0f MiB (%s)\n",
+		       took, s.probes, s.last_wake_bytes / MiB, s.last_signal);
 	*end = s;
 	return took;
 }
@@ -939,8 +931,8 @@ static double long_burst_course(double burst, double guest, unsigned *probes, bo
 	*probes = s.probes;
 	if (trace_level())
 		printf("guests of 2 x %.0f MiB in a burst of %.0f MiB held 8 s: merged after %.1f s, %u probes to the "
-		       "next bursts, the last %.0f s after them (%.0f MiB%s)\n", guest, burst, took, s.probes,
-		       s.last_wake_t - t0, s.last_wake_bytes / MiB, signal_phrase(&s));
+		       "next bursts, the last %.0f s after them (%.0f MiB, %s)\n", guest, burst, took, s.probes,
+		       s.last_wake_t - t0, s.last_wake_bytes / MiB, s.last_signal);
 	return took;
 }
 
