@@ -279,7 +279,9 @@ static double wake_bytes(const struct cfg *cfg, const struct sample *s)
 
 struct obs {
 	bool fresh;             /* no usable previous sample: no deltas */
+	bool cached;            /* the counters as last read (ksm_cached): they say nothing new */
 	double dt;
+	double kdt;             /* the time the counters' deltas span */
 	int64_t scanned;        /* pages_scanned, or its estimate */
 	double d_scan, d_gain, d_rmap, d_cow;
 	int64_t d_full;
@@ -331,6 +333,14 @@ static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sa
 		o->scanned = sat_add(st->prev_scanned, (int64_t)clamp(est, 0, 1e15));
 	}
 	o->fresh = !st->primed || !(dt > 0) || dt > 10.0 * longest;
+	/* Counters carried over from the last read (ksmd idles or is stopped,
+	 * and the sampler reads them every SAMPLE_QUIET_MS) have no deltas;
+	 * the next read's deltas span the time since the last one. */
+	o->cached = !o->fresh && s->ksm_cached;
+	st->ksm_span = o->fresh ? 0 : st->ksm_span + dt;
+	o->kdt = st->ksm_span;
+	if (!o->cached)
+		st->ksm_span = 0;
 	if (!o->fresh) {
 		o->d_full = s->ksm.v[KSM_FULL_SCANS] - st->prev_full_scans;
 		o->d_scan = (double)(o->scanned - st->prev_scanned);
@@ -364,14 +374,14 @@ static void measure_cost(struct ctl_state *st, const struct sample *s, const str
 {
 	double d_cpu;
 
-	if (o->fresh)
-		return;
+	if (o->fresh || o->cached)
+		return; /* the share as last measured */
 	if (!(s->have_ksmd_cpu && st->prev_have_cpu)) {
-		st->cpu_share = o->d_scan * st->cost / o->dt;
+		st->cpu_share = o->d_scan * st->cost / o->kdt;
 		return;
 	}
 	d_cpu = maxd(s->ksmd_cpu_s - st->prev_ksmd_cpu, 0);
-	st->cpu_share = d_cpu / o->dt;
+	st->cpu_share = d_cpu / o->kdt;
 	st->acc_cpu += d_cpu;
 	st->acc_scanned += o->d_scan;
 	st->acc_work += o->gross + maxd(o->d_rmap, 0);
@@ -1291,8 +1301,12 @@ static void prime(struct ctl_state *st, const struct sample *s, const struct obs
 	st->prev_full_scans = s->ksm.v[KSM_FULL_SCANS];
 	st->prev_skipped = ksm_values_has(&s->ksm, KSM_PAGES_SKIPPED) ? s->ksm.v[KSM_PAGES_SKIPPED] : 0;
 	st->prev_rmap = rmap_of(s);
-	st->prev_have_cpu = s->have_ksmd_cpu;
-	st->prev_ksmd_cpu = s->ksmd_cpu_s;
+	if (!o->cached) {
+		/* carried over, ksmd's CPU time is the last read's already;
+		 * one read afresh beside carried counters would split a span */
+		st->prev_have_cpu = s->have_ksmd_cpu;
+		st->prev_ksmd_cpu = s->ksmd_cpu_s;
+	}
 	st->prev_have_cow = s->have_cow;
 	st->prev_cow = s->cow_ksm;
 	st->primed = true;
@@ -1341,7 +1355,11 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 		st->age_s += dt;
 	measure_cost(st, s, &o);
 	gather_evidence(st, s, &o);
-	t.scanned_rate = o.fresh ? 0 : o.d_scan / o.dt;
+	if (o.fresh)
+		st->scanned_rate = 0;
+	else if (!o.cached)
+		st->scanned_rate = o.d_scan / o.kdt;
+	t.scanned_rate = st->scanned_rate;
 	if (st->run < 0) {
 		start(st, s, &o);
 		wake = CTL_WAKE_START;
@@ -1397,6 +1415,18 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	out->estimated_cpu = !s->have_ksmd_cpu;
 	st->last = *out;
 	prime(st, s, &o);
+}
+
+bool ctl_counters_quiet(const struct ctl_decision *d, const struct sample *s)
+{
+	if (d->hold)
+		return false;
+	if (d->run == 0)
+		return s->ksm.v[KSM_RUN] == 0;
+	/* without pages_scanned (before 6.6) the pages are estimated at each
+	 * sample, and would not span what ksmd's CPU time spans */
+	return d->mode == CTL_MODE_IDLE && d->wake == CTL_WAKE_NONE && !(d->t.probe_pages > 0) &&
+	       ksm_values_has(&s->ksm, KSM_PAGES_SCANNED);
 }
 
 uint64_t ctl_interval_ms(const struct cfg *cfg, const struct ctl_decision *d)

@@ -179,6 +179,8 @@ struct ctl_state {
 	bool prev_have_cow;
 	double prev_ksmd_cpu;
 	bool prev_have_cpu;
+	double ksm_span;                /* seconds since the counters were last read (not carried) */
+	double scanned_rate;            /* pages/s over that span */
 	/* price */
 	double integ;
 	double dfilt;                   /* filtered -d(available/total)/dt, 1/s */
@@ -272,6 +274,10 @@ int ctl_save(const struct ctl_state *st, const struct sample *s, char *buf, size
 int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, double age_s,
 		double max_age_s, const char **why);
 
+/* Whether the sampler may carry the KSM counters and ksmd's CPU time over
+ * between reads every SAMPLE_QUIET_MS (ksm_cached): ksmd stopped, or idling
+ * with no probe open and none opening. */
+bool ctl_counters_quiet(const struct ctl_decision *d, const struct sample *s);
 /* Milliseconds until the next sample after decision d: interval while ksmd
  * works or memory swings (so that the swing's fall is seen), idle_interval
  * (at least interval) otherwise. */

@@ -1024,7 +1024,7 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 	/* copy-on-write breaks matter while ksmd runs, and are counted every
 	 * few samples while it idles; a stopped ksmd's counters do not move */
 	sampler_set_vmstat(&pl->sampler, d.run == 1, d.mode == CTL_MODE_IDLE);
-	sampler_set_quiet(&pl->sampler, d.run == 0 && s.ksm.v[KSM_RUN] == 0);
+	sampler_set_quiet(&pl->sampler, ctl_counters_quiet(&d, &s));
 	mode_changed = pl->have_last && d.mode != pl->last_decision.mode;
 	pl->stats.mode_changes += mode_changed;
 	pl->stats.probes += d.wake != CTL_WAKE_NONE;
@@ -1037,6 +1037,8 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 	if (!pl->cfg.dry_run && !pl->opts.dry_run) {
 		enum ksm_item bad = KSM_RUN;
 		r = pilot_apply(&pl->ksm, &pl->cfg, &d, &s, &bad);
+		if (r != 0)
+			sampler_invalidate(&pl->sampler); /* not the knobs as they were */
 		if (r < 0) {
 			pl->stats.write_errors++;
 			if (!(pl->write_err_logged & KSM_BIT(bad))) {

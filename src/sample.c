@@ -309,6 +309,11 @@ void sampler_set_quiet(struct sampler *s, bool on)
 	s->quiet = on;
 }
 
+void sampler_invalidate(struct sampler *s)
+{
+	s->counters_valid = false; /* read at the next sample */
+}
+
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms)
 {
 	regex_t re;
@@ -411,7 +416,7 @@ static void sample_ksmd(struct sampler *s, uint64_t now, bool cached, struct sam
 
 	out->have_ksmd_cpu = false;
 	if (cached && s->ksmd_cpu_valid && s->ksmd_pid > 0) {
-		/* stopped: its CPU time as last read */
+		/* stopped or idling: its CPU time as last read */
 		out->have_ksmd_cpu = true;
 		out->ksmd_pid = s->ksmd_pid;
 		out->ksmd_cpu_s = s->ksmd_cpu_last;
@@ -472,7 +477,7 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 		}
 		out->ksm = s->cold;
 		if (s->quiet && s->counters_valid && now < s->counters_next_ms) {
-			/* stopped: the knobs and the counters as last read */
+			/* stopped or idling: the knobs and the counters as last read */
 			uint64_t cold_present = out->ksm.present & ~(uint64_t)SAMPLE_KSM_HOT;
 			out->ksm = s->counters;
 			out->ksm.present = (s->counters.present & SAMPLE_KSM_HOT) | cold_present;
@@ -483,6 +488,9 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 		} else {
 			out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
 			s->counters_next_ms = now + SAMPLE_QUIET_MS;
+			/* a read that failed is tried again at the next sample,
+			 * not hidden by the last good one until the next is due */
+			s->counters_valid = false; /* until this read succeeds */
 		}
 		if (!out->ksm_err) {
 			s->counters = out->ksm;
@@ -494,6 +502,7 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 	if (out->ksm_err && !first)
 		first = out->ksm_err;
 	sample_ksmd(s, now, cached && !out->ksm_err, out);
+	out->ksm_cached = cached && !out->ksm_err;
 
 	if (s->vmstat_on && !s->cow_missing && s->ops->vmstat_cow) {
 		if (s->vmstat_slow && s->cow_valid && now < s->vmstat_next_ms) {

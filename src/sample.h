@@ -34,6 +34,7 @@ struct sample {
 	 * while sampler_set_vmstat() is on */
 	bool have_cow;
 	bool cow_fresh;             /* read at this sample, not the value as last read */
+	bool ksm_cached;            /* the knobs, the counters and ksmd's CPU time as last read (quiet) */
 	uint64_t cow_ksm;
 	/* /proc/pressure/memory */
 	bool have_psi;
@@ -129,7 +130,7 @@ struct sampler {
 	struct ksm_values counters; /* the hot counters, as last read */
 	bool counters_valid;
 	uint64_t counters_next_ms;  /* quiet: next full read of the counters */
-	bool quiet;                 /* ksmd stopped: read KSM items seldom */
+	bool quiet;                 /* ksmd stopped or idling: read KSM items seldom */
 	uint64_t cold_next_ms;
 	bool cold_valid;
 };
@@ -145,10 +146,11 @@ struct sampler {
 	 KSM_BIT(KSM_PAGES_SCANNED) | KSM_BIT(KSM_PAGES_SKIPPED) | KSM_BIT(KSM_GENERAL_PROFIT) |           \
 	 KSM_BIT(KSM_ZERO_PAGES))
 #define SAMPLE_COLD_MS 60000u
-/* While ksmd is stopped its counters and CPU time do not move: the knobs
- * (someone else might set them), the counters and ksmd's CPU time are read
- * this often, and no KSM item at the samples between (each read is a
- * system call, and an idle daemon is mostly its system calls). */
+/* While ksmd is stopped its counters and CPU time do not move, and while it
+ * idles they move slowly: the knobs (someone else might set them), the
+ * counters and ksmd's CPU time are read this often, and no KSM item at the
+ * samples between (each read is a system call, and an idle daemon is mostly
+ * its system calls). */
 #define SAMPLE_QUIET_MS 10000u
 
 /* psi_path may be NULL (PSI off). ops/ctx: NULL means libproc2. The sampler
@@ -162,9 +164,12 @@ void sampler_set_psi(struct sampler *s, bool on);
  * read in between (ksmd idles; the read is the dearest of a tick, 25-45 us,
  * and breaks counted late are counted all the same). */
 void sampler_set_vmstat(struct sampler *s, bool on, bool slow);
-/* ksmd stopped (run=0): the knobs, its counters and its CPU time are read
- * every SAMPLE_QUIET_MS, as last read in between. */
+/* ksmd stopped (run=0) or idling: the knobs, its counters and its CPU time
+ * are read every SAMPLE_QUIET_MS, as last read in between (ksm_cached). */
 void sampler_set_quiet(struct sampler *s, bool on);
+/* The knobs were written: the next sample reads the KSM items again, so
+ * that it does not carry what they were before. */
+void sampler_invalidate(struct sampler *s);
 /* regex "" turns the guest scan off. -EINVAL for a bad regex. */
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms);
 void sampler_fini(struct sampler *s);

@@ -105,6 +105,80 @@ static void test_rate_of(void **state)
 
 /* ---- single steps ---------------------------------------------------------- */
 
+/* When the sampler may carry the counters over: ksmd stopped, or idling
+ * with no probe open or opening, on a kernel that counts pages_scanned. */
+static void test_counters_quiet_when(void **state)
+{
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	base_sample(&s, 16 * GiB, 1 * GiB);
+	memset(&d, 0, sizeof(d));
+	d.run = 1;
+	d.mode = CTL_MODE_IDLE;
+	s.ksm.v[KSM_RUN] = 1;
+	assert_true(ctl_counters_quiet(&d, &s));
+	d.t.probe_pages = 1000;
+	assert_false(ctl_counters_quiet(&d, &s));
+	d.t.probe_pages = 0;
+	d.wake = CTL_WAKE_ANON_GROWTH;
+	assert_false(ctl_counters_quiet(&d, &s));
+	d.wake = CTL_WAKE_NONE;
+	d.mode = CTL_MODE_ACTIVE;
+	assert_false(ctl_counters_quiet(&d, &s));
+	d.mode = CTL_MODE_IDLE;
+	d.hold = true;
+	assert_false(ctl_counters_quiet(&d, &s));
+	d.hold = false;
+	s.ksm.present &= ~KSM_BIT(KSM_PAGES_SCANNED); /* before 6.6 */
+	assert_false(ctl_counters_quiet(&d, &s));
+	/* stopped, and ksmd too */
+	d.run = 0;
+	d.mode = CTL_MODE_STOPPED;
+	assert_false(ctl_counters_quiet(&d, &s));
+	s.ksm.v[KSM_RUN] = 0;
+	assert_true(ctl_counters_quiet(&d, &s));
+}
+
+/* Counters carried over between reads (ksm_cached: ksmd idles, and the
+ * sampler reads them every SAMPLE_QUIET_MS) say nothing new: the next
+ * read's deltas span the time since the last one, so ksmd's share and the
+ * scan rate are those of that span, and they hold between reads. */
+static void test_counters_carried_over(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 1 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
+	ctl_step(&c, &st, &s, 0, &d);
+	/* ksmd at 1% of a core and 1000 pages a second, read every 10 s */
+	for (int read = 1; read <= 3; read++) {
+		for (int i = 0; i < 4; i++) {
+			s.ksm_cached = true;
+			ctl_step(&c, &st, &s, 2, &d);
+			assert_int_equal(d.run, 1);
+			if (read > 1) {
+				assert_true(fabs(d.t.cpu_share - 0.01) < 1e-9);
+				assert_true(fabs(d.t.scanned_rate - 1000) < 1e-6);
+			}
+		}
+		s.ksm_cached = false;
+		s.ksmd_cpu_s += 0.1;
+		s.ksm.v[KSM_PAGES_SCANNED] += 10000;
+		ctl_step(&c, &st, &s, 2, &d);
+		assert_true(fabs(d.t.cpu_share - 0.01) < 1e-9);
+		assert_true(fabs(d.t.scanned_rate - 1000) < 1e-6);
+	}
+}
+
 static void test_unusable_sample_holds(void **state)
 {
 	struct cfg c;
@@ -803,6 +877,8 @@ int main(void)
 		cmocka_unit_test(test_map_rate_defer_keeps_pages),
 		cmocka_unit_test(test_rate_of),
 		cmocka_unit_test(test_unusable_sample_holds),
+		cmocka_unit_test(test_counters_carried_over),
+		cmocka_unit_test(test_counters_quiet_when),
 		cmocka_unit_test(test_pressure_starts_and_p_term),
 		cmocka_unit_test(test_no_pressure_stopped_ksm_stays_stopped),
 		cmocka_unit_test(test_stop_delay),

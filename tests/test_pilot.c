@@ -55,6 +55,7 @@ static struct world {
 	int merge_across_nodes;
 	/* what happened */
 	unsigned writes[KSM_ITEM_COUNT];
+	unsigned reads[KSM_ITEM_COUNT];
 	unsigned log_count;
 	char logs[64][256];             /* the last messages, for messages */
 	unsigned msgid_count[16];
@@ -94,6 +95,7 @@ static unsigned logged(const char *s)
 static ssize_t fake_read(int fd, char *buf, size_t len, enum ksm_item item)
 {
 	(void)fd;
+	w.reads[item]++;
 	if (w.read_errno)
 		return -w.read_errno;
 	if (w.garbage && item == w.garbage_item)
@@ -764,6 +766,43 @@ static void test_unreadable_inputs_logged_once(void **state)
 /* The Prometheus textfile: when a reload names another one (or none), the
  * old file goes, or it would export frozen values for ever; a directory
  * others can write is pointed out once. */
+/* While ksmd idles, the KSM counters are read every 10 s, not at every
+ * sample; a tick that writes a knob makes the next sample read them again,
+ * so that the daemon does not take its own write for someone else's. */
+static void test_idle_reads_counters_seldom(void **state)
+{
+	struct pilot *p;
+	unsigned reads, writes;
+	char text[600];
+	int i;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(256);
+	for (i = 0; i < 900 && !(pilot_last_decision(p) && pilot_last_decision(p)->mode == CTL_MODE_IDLE); i++)
+		tick(p, 1.0);
+	assert_int_equal(pilot_last_decision(p)->mode, CTL_MODE_IDLE);
+	ticks(p, 20);
+	reads = w.reads[KSM_PAGES_SHARING];
+	ticks(p, 60); /* a sample a second here */
+	assert_int_equal(pilot_last_decision(p)->mode, CTL_MODE_IDLE);
+	assert_true(w.reads[KSM_PAGES_SHARING] - reads >= 5 && w.reads[KSM_PAGES_SHARING] - reads <= 7);
+	/* a faster idle scan: new knobs, written once, and no foreign change */
+	writes = w.writes[KSM_SLEEP_MILLISECS] + w.writes[KSM_PAGES_TO_SCAN];
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n"
+		 "[controller]\nidle_scan_period = 2min\n", w.state);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	ticks(p, 30);
+	assert_int_equal(pilot_last_decision(p)->mode, CTL_MODE_IDLE);
+	assert_int_equal(w.writes[KSM_SLEEP_MILLISECS] + w.writes[KSM_PAGES_TO_SCAN] - writes, 1);
+	assert_int_equal(logged("by someone else"), 0);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+}
+
 static void test_textfile_reload(void **state)
 {
 	struct pilot *p;
@@ -1081,6 +1120,7 @@ int main(void)
 		cmocka_unit_test(test_ksm_vanishes),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_idle_rewrites_seldom),
+		cmocka_unit_test(test_idle_reads_counters_seldom),
 		cmocka_unit_test(test_merge_across_nodes_busy),
 		cmocka_unit_test(test_counter_garbage_and_resets),
 		cmocka_unit_test(test_ksmd_hidden),

@@ -360,8 +360,9 @@ static void test_vmstat_cow(void **state)
 	assert_int_equal(f->fk.cow_calls, 2);
 }
 
-/* ksmd stopped: the knobs, the counters and ksmd's CPU time every
- * SAMPLE_QUIET_MS, as last read in between; every sample once it runs. */
+/* ksmd stopped or idling: the knobs, the counters and ksmd's CPU time
+ * every SAMPLE_QUIET_MS, as last read in between (and said to be); afresh
+ * after a write; every sample once ksmd works. */
 static void test_quiet(void **state)
 {
 	struct fx *f = *state;
@@ -372,6 +373,7 @@ static void test_quiet(void **state)
 
 	put(f->dir, "run", "0\n");
 	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
+	assert_false(s.ksm_cached);
 	calls = f->fk.ticks_calls;
 	cpu = s.ksmd_cpu_s;
 	sampler_set_quiet(&f->sm, true);
@@ -381,6 +383,7 @@ static void test_quiet(void **state)
 	assert_int_equal(sample_take(&f->sm, 2000, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 20); /* as last read */
 	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 100);  /* as last read */
+	assert_true(s.ksm_cached);
 	assert_true(ksm_values_has(&s.ksm, KSM_PAGES_SHARING));
 	assert_int_equal(s.ksm.v[KSM_GENERAL_PROFIT], -512);
 	/* ksmd's CPU time as last read, without reading it */
@@ -388,19 +391,31 @@ static void test_quiet(void **state)
 	assert_true(s.ksmd_cpu_s == cpu);
 	assert_int_equal(f->fk.ticks_calls, calls);
 	assert_int_equal(sample_take(&f->sm, 1000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_false(s.ksm_cached);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 21);
 	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 101);
 	assert_int_equal(f->fk.ticks_calls, calls + 1);
+	/* the daemon wrote a knob: the next sample reads them again */
+	put(f->dir, "pages_to_scan", "102\n");
+	assert_int_equal(sample_take(&f->sm, 1500 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 101);
+	sampler_invalidate(&f->sm);
+	assert_int_equal(sample_take(&f->sm, 1600 + SAMPLE_QUIET_MS, &s), 0);
+	assert_false(s.ksm_cached);
+	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 102);
+	assert_int_equal(f->fk.ticks_calls, calls + 2);
+	assert_int_equal(sample_take(&f->sm, 1700 + SAMPLE_QUIET_MS, &s), 0);
+	assert_true(s.ksm_cached);
 	put(f->dir, "pages_sharing", "22\n");
 	put(f->dir, "run", "1\n"); /* someone started ksmd */
 	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_RUN], 0);
-	assert_int_equal(sample_take(&f->sm, 1000 + 2 * SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1600 + 2 * SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_RUN], 1);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 22);
 	sampler_set_quiet(&f->sm, false);
 	put(f->dir, "pages_sharing", "23\n");
-	assert_int_equal(sample_take(&f->sm, 1001 + 2 * SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1601 + 2 * SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 23);
 }
 
