@@ -337,9 +337,18 @@ static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sa
 	 * and the sampler reads them every SAMPLE_QUIET_MS) have no deltas;
 	 * the next read's deltas span the time since the last one. */
 	o->cached = !o->fresh && s->ksm_cached;
-	st->ksm_span = o->fresh ? 0 : st->ksm_span + dt;
+	/* after a gap, counters carried over are of an age not known: the
+	 * next read's deltas measure no rate (ksm_span < 0) */
+	if (o->fresh)
+		st->ksm_span = s->ksm_cached ? -1 : 0;
+	else if (st->ksm_span >= 0)
+		st->ksm_span += dt;
 	o->kdt = st->ksm_span;
-	if (!o->cached)
+	/* ksmd stopped at the read before: it ran since the last sample at
+	 * most (started by this daemon, which reads again after a write) */
+	if (!o->cached && st->prev_run == 0 && o->kdt > dt)
+		o->kdt = dt;
+	if (!o->fresh && !o->cached)
 		st->ksm_span = 0;
 	if (!o->fresh) {
 		o->d_full = s->ksm.v[KSM_FULL_SCANS] - st->prev_full_scans;
@@ -374,7 +383,7 @@ static void measure_cost(struct ctl_state *st, const struct sample *s, const str
 {
 	double d_cpu;
 
-	if (o->fresh || o->cached)
+	if (o->fresh || o->cached || !(o->kdt > 0))
 		return; /* the share as last measured */
 	if (!(s->have_ksmd_cpu && st->prev_have_cpu)) {
 		st->cpu_share = o->d_scan * st->cost / o->kdt;
@@ -1306,6 +1315,7 @@ static void prime(struct ctl_state *st, const struct sample *s, const struct obs
 		 * one read afresh beside carried counters would split a span */
 		st->prev_have_cpu = s->have_ksmd_cpu;
 		st->prev_ksmd_cpu = s->ksmd_cpu_s;
+		st->prev_run = (int)s->ksm.v[KSM_RUN];
 	}
 	st->prev_have_cow = s->have_cow;
 	st->prev_cow = s->cow_ksm;
@@ -1357,7 +1367,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	gather_evidence(st, s, &o);
 	if (o.fresh)
 		st->scanned_rate = 0;
-	else if (!o.cached)
+	else if (!o.cached && o.kdt > 0)
 		st->scanned_rate = o.d_scan / o.kdt;
 	t.scanned_rate = st->scanned_rate;
 	if (st->run < 0) {

@@ -179,7 +179,8 @@ struct ctl_state {
 	bool prev_have_cow;
 	double prev_ksmd_cpu;
 	bool prev_have_cpu;
-	double ksm_span;                /* seconds since the counters were last read (not carried) */
+	double ksm_span;                /* seconds since the counters were last read (not carried); <0: unknown */
+	int prev_run;                   /* run at that read */
 	double scanned_rate;            /* pages/s over that span */
 	/* price */
 	double integ;

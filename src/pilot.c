@@ -921,7 +921,8 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 /* ---- full scans and the history record ---------------------------------------- */
 
 /* The time between the last two full_scans increments seen at the ticks
- * (a tick's resolution; time with run=0 included). */
+ * (a tick's resolution, 10 s while ksmd idles and its counters are read
+ * every SAMPLE_QUIET_MS; time with run=0 included). */
 static void note_full_scan(struct pilot *pl, const struct sample *s, uint64_t now)
 {
 	int64_t fs;
@@ -1017,6 +1018,9 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 		note_foreign_changes(pl, &s);
 	ctl_step(&pl->cfg, &pl->ctl, &s, dt, &d);
 	if (d.hold) {
+		/* the controller did not see what this sample read: the next
+		 * one reads it again rather than carry it over */
+		sampler_invalidate(&pl->sampler); /* held, unseen */
 		snprintf(sum, sizeof(sum), "holding: inputs unreadable (%s)", strerror(-pl->sample_err_logged));
 		notify_status(pl, sum);
 		return;

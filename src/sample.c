@@ -501,8 +501,9 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 	}
 	if (out->ksm_err && !first)
 		first = out->ksm_err;
-	sample_ksmd(s, now, cached && !out->ksm_err, out);
-	out->ksm_cached = cached && !out->ksm_err;
+	/* carried over (a failed cold read aside, which holds the sample) */
+	sample_ksmd(s, now, cached, out);
+	out->ksm_cached = cached;
 
 	if (s->vmstat_on && !s->cow_missing && s->ops->vmstat_cow) {
 		if (s->vmstat_slow && s->cow_valid && now < s->vmstat_next_ms) {

@@ -182,14 +182,14 @@ static const struct term_metric term_metrics[] = {
 	{ "ksmpilot_ksmd_cost_seconds_per_page", "ksmd CPU time per page scanned: measured, and as the cap was planned.",
 	  "basis", "measured", TERM(cost_us), 1e-6 },
 	{ "ksmpilot_ksmd_cost_seconds_per_page", NULL, "basis", "planned", TERM(plan_cost_us), 1e-6 },
-	{ "ksmpilot_ksmd_cpu_ratio", "ksmd CPU over the last interval, in cores.", NULL, NULL, TERM(cpu_share), 1 },
+	{ "ksmpilot_ksmd_cpu_ratio", "ksmd CPU over the last interval (the last 10 s while ksmd idles), in cores.", NULL, NULL, TERM(cpu_share), 1 },
 	{ "ksmpilot_ksmd_cpu_allowed_ratio", "ksmd CPU allowed now (max_cpu, up to max_cpu_burst), in cores.", NULL,
 	  NULL, TERM(cpu_cap), 1 },
 	{ "ksmpilot_ksmd_cpu_burst_ratio", "Burst allowance left, 0..1.", NULL, NULL, TERM(burst), 1 },
 	{ "ksmpilot_scan_rate_cap_pages_per_second", "Scan rate the CPU cap allows at the planned cost.", NULL, NULL,
 	  TERM(rate_cap), 1 },
 	{ "ksmpilot_idle_scan_rate_pages_per_second", "Scan rate of the idle scan.", NULL, NULL, TERM(rate_idle), 1 },
-	{ "ksmpilot_scanned_pages_per_second", "Pages scanned per second over the last interval.", NULL, NULL,
+	{ "ksmpilot_scanned_pages_per_second", "Pages scanned per second over the last interval (the last 10 s while ksmd idles).", NULL, NULL,
 	  TERM(scanned_rate), 1 },
 };
 #undef TERM

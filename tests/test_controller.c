@@ -177,6 +177,51 @@ static void test_counters_carried_over(void **state)
 		assert_true(fabs(d.t.cpu_share - 0.01) < 1e-9);
 		assert_true(fabs(d.t.scanned_rate - 1000) < 1e-6);
 	}
+	/* a gap (a suspend) at a sample whose counters were carried over:
+	 * of an age not known, they measure no rate at the next read */
+	s.ksm_cached = true;
+	ctl_step(&c, &st, &s, 3600, &d);
+	s.ksm_cached = false;
+	s.ksmd_cpu_s += 0.5;
+	s.ksm.v[KSM_PAGES_SCANNED] += 50000;
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(fabs(d.t.cpu_share - 0.01) < 1e-9);
+	assert_true(d.t.scanned_rate == 0);
+	s.ksmd_cpu_s += 0.02;
+	s.ksm.v[KSM_PAGES_SCANNED] += 2000;
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(fabs(d.t.cpu_share - 0.01) < 1e-9);
+	assert_true(fabs(d.t.scanned_rate - 1000) < 1e-6);
+}
+
+/* ksmd stopped, its counters carried over, then started: it ran since the
+ * last sample only, and its share is over that, not over the time since
+ * the read before. */
+static void test_counters_carried_over_start(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 1 * GiB);
+	s.ksm.v[KSM_RUN] = 0;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 4; i++) {
+		s.ksm_cached = true;
+		ctl_step(&c, &st, &s, 2, &d);
+	}
+	s.ksm_cached = false;
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksmd_cpu_s += 0.1;
+	s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(fabs(d.t.cpu_share - 0.05) < 1e-9);
+	assert_true(fabs(d.t.scanned_rate - 10000) < 1e-6);
 }
 
 static void test_unusable_sample_holds(void **state)
@@ -878,6 +923,7 @@ int main(void)
 		cmocka_unit_test(test_rate_of),
 		cmocka_unit_test(test_unusable_sample_holds),
 		cmocka_unit_test(test_counters_carried_over),
+		cmocka_unit_test(test_counters_carried_over_start),
 		cmocka_unit_test(test_counters_quiet_when),
 		cmocka_unit_test(test_pressure_starts_and_p_term),
 		cmocka_unit_test(test_no_pressure_stopped_ksm_stays_stopped),

@@ -768,7 +768,8 @@ static void test_unreadable_inputs_logged_once(void **state)
  * others can write is pointed out once. */
 /* While ksmd idles, the KSM counters are read every 10 s, not at every
  * sample; a tick that writes a knob makes the next sample read them again,
- * so that the daemon does not take its own write for someone else's. */
+ * so that the daemon does not take its own write for someone else's, and
+ * so does a tick that holds. */
 static void test_idle_reads_counters_seldom(void **state)
 {
 	struct pilot *p;
@@ -798,6 +799,22 @@ static void test_idle_reads_counters_seldom(void **state)
 	assert_int_equal(pilot_last_decision(p)->mode, CTL_MODE_IDLE);
 	assert_int_equal(w.writes[KSM_SLEEP_MILLISECS] + w.writes[KSM_PAGES_TO_SCAN] - writes, 1);
 	assert_int_equal(logged("by someone else"), 0);
+	/* a tick that holds (/proc/meminfo unreadable) when the counters are
+	 * due: the controller never saw that read, and the next sample reads
+	 * them again rather than carry it over */
+	reads = w.reads[KSM_PAGES_SHARING];
+	for (i = 0; i < 20 && w.reads[KSM_PAGES_SHARING] == reads; i++)
+		tick(p, 1.0);
+	assert_int_equal(w.reads[KSM_PAGES_SHARING], reads + 1);
+	ticks(p, 9);
+	assert_int_equal(w.reads[KSM_PAGES_SHARING], reads + 1);
+	w.meminfo_errno = EIO;
+	tick(p, 1.0);
+	assert_int_equal(logged("cannot read /proc/meminfo"), 1);
+	assert_int_equal(w.reads[KSM_PAGES_SHARING], reads + 2);
+	w.meminfo_errno = 0;
+	tick(p, 1.0);
+	assert_int_equal(w.reads[KSM_PAGES_SHARING], reads + 3);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
 	world_fini();

@@ -417,6 +417,15 @@ static void test_quiet(void **state)
 	put(f->dir, "pages_sharing", "23\n");
 	assert_int_equal(sample_take(&f->sm, 1601 + 2 * SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 23);
+	/* a read that failed is tried again at the next sample, not hidden
+	 * by the last good one until the next is due */
+	sampler_set_quiet(&f->sm, true);
+	put(f->dir, "pages_sharing", "x\n");
+	assert_true(sample_take(&f->sm, 1602 + 3 * SAMPLE_QUIET_MS, &s) < 0);
+	put(f->dir, "pages_sharing", "24\n");
+	assert_int_equal(sample_take(&f->sm, 1603 + 3 * SAMPLE_QUIET_MS, &s), 0);
+	assert_false(s.ksm_cached);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 24);
 }
 
 /* cow_ksm in the text of /proc/vmstat. */
