@@ -344,10 +344,11 @@ static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sa
 	else if (st->ksm_span >= 0)
 		st->ksm_span += dt;
 	o->kdt = st->ksm_span;
-	/* ksmd stopped at the read before: it ran since the last sample at
-	 * most (started by this daemon, which reads again after a write) */
+	/* ksmd stopped at the read before and running now: started by this
+	 * daemon at the last sample (it reads again after a write), it ran
+	 * since then; started by someone else, at a time not known */
 	if (!o->cached && st->prev_run == 0 && o->kdt > dt)
-		o->kdt = dt;
+		o->kdt = st->last.run == 1 ? dt : -1;
 	if (!o->fresh && !o->cached)
 		st->ksm_span = 0;
 	if (!o->fresh) {

@@ -501,7 +501,8 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 	}
 	if (out->ksm_err && !first)
 		first = out->ksm_err;
-	/* carried over (a failed cold read aside, which holds the sample) */
+	/* carried over: the hot items and ksmd's CPU time as last read,
+	 * whatever the cold read did */
 	sample_ksmd(s, now, cached, out);
 	out->ksm_cached = cached;
 

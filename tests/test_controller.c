@@ -222,6 +222,25 @@ static void test_counters_carried_over_start(void **state)
 	ctl_step(&c, &st, &s, 2, &d);
 	assert_true(fabs(d.t.cpu_share - 0.05) < 1e-9);
 	assert_true(fabs(d.t.scanned_rate - 10000) < 1e-6);
+	/* started by someone else while this daemon keeps it stopped (no
+	 * memory pressure): for a time not known, so no rate at that read */
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 12 * GiB);
+	s.ksm.v[KSM_RUN] = 0;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 4; i++) {
+		s.ksm_cached = true;
+		ctl_step(&c, &st, &s, 2, &d);
+		assert_int_equal(d.run, 0);
+	}
+	s.ksm_cached = false;
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksmd_cpu_s += 0.1;
+	s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.cpu_share == 0);
+	assert_true(d.t.scanned_rate == 0);
 }
 
 static void test_unusable_sample_holds(void **state)

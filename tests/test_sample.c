@@ -193,6 +193,7 @@ static int setup_plain(void **state)
 	put(f->dir, "pages_volatile", "40\n");
 	put(f->dir, "full_scans", "2\n");
 	put(f->dir, "general_profit", "-512\n");
+	put(f->dir, "max_page_sharing", "256\n");
 	snprintf(f->psi, sizeof(f->psi), "%s/psi", f->dir);
 	if (ksm_open(&f->k, f->dir, NULL) != 0)
 		return -1;
@@ -426,6 +427,27 @@ static void test_quiet(void **state)
 	assert_int_equal(sample_take(&f->sm, 1603 + 3 * SAMPLE_QUIET_MS, &s), 0);
 	assert_false(s.ksm_cached);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 24);
+}
+
+/* Counters carried over when the cold items are due and one fails: the
+ * sample is in error, and still says its counters and ksmd's CPU time are
+ * the last read's. */
+static void test_quiet_cold_error(void **state)
+{
+	struct fx *f = *state;
+	struct sample s;
+	int calls;
+
+	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
+	sampler_set_quiet(&f->sm, true);
+	assert_int_equal(sample_take(&f->sm, 55000, &s), 0);
+	assert_false(s.ksm_cached);
+	calls = f->fk.ticks_calls;
+	put(f->dir, "max_page_sharing", "junk\n");
+	assert_true(sample_take(&f->sm, 1000 + SAMPLE_COLD_MS + 1000, &s) < 0);
+	assert_true(s.ksm_err < 0);
+	assert_true(s.ksm_cached);
+	assert_int_equal(f->fk.ticks_calls, calls);
 }
 
 /* cow_ksm in the text of /proc/vmstat. */
@@ -1017,6 +1039,7 @@ int main(void)
 		T(test_anon),
 		T(test_vmstat_cow),
 		T(test_quiet),
+		T(test_quiet_cold_error),
 		cmocka_unit_test(test_parse_vmstat_cow),
 		T(test_ksmd_cached),
 		T(test_ksmd_ticks),
