@@ -194,51 +194,51 @@ static void test_counters_carried_over(void **state)
 	assert_true(fabs(d.t.scanned_rate - 1000) < 1e-6);
 }
 
-/* ksmd stopped, its counters carried over, then started: it ran since the
- * last sample only, and its share is over that, not over the time since
- * the read before. */
+/* ksmd stopped and its counters carried over for four samples, then a read
+ * that finds it running, with 0.1 s of its CPU and 20000 pages since the
+ * read before; avail sets whether the controller wants it to run
+ * (*run_before: its decision at the sample before). */
+static void started_after_carried(const struct cfg *c, struct ctl_state *st, double avail, int *run_before,
+				  struct ctl_decision *d)
+{
+	struct sample s;
+
+	ctl_init(st);
+	base_sample(&s, 16 * GiB, avail);
+	s.ksm.v[KSM_RUN] = 0;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
+	ctl_step(c, st, &s, 0, d);
+	for (int i = 0; i < 4; i++) {
+		s.ksm_cached = true;
+		ctl_step(c, st, &s, 2, d);
+	}
+	*run_before = d->run;
+	s.ksm_cached = false;
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksmd_cpu_s += 0.1;
+	s.ksm.v[KSM_PAGES_SCANNED] += 20000;
+	ctl_step(c, st, &s, 2, d);
+}
+
+/* Started by this daemon at the last sample, ksmd ran since then only, and
+ * its share is over that, not over the time since the read before. Started
+ * by someone else while this daemon keeps it stopped, it ran for a time not
+ * known: that read measures no rate. */
 static void test_counters_carried_over_start(void **state)
 {
 	struct cfg c;
 	struct ctl_state st;
 	struct ctl_decision d;
-	struct sample s;
+	int before;
 
 	(void)state;
 	cfg_defaults(&c);
-	ctl_init(&st);
-	base_sample(&s, 16 * GiB, 1 * GiB);
-	s.ksm.v[KSM_RUN] = 0;
-	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
-	ctl_step(&c, &st, &s, 0, &d);
-	for (int i = 0; i < 4; i++) {
-		s.ksm_cached = true;
-		ctl_step(&c, &st, &s, 2, &d);
-	}
-	s.ksm_cached = false;
-	s.ksm.v[KSM_RUN] = 1;
-	s.ksmd_cpu_s += 0.1;
-	s.ksm.v[KSM_PAGES_SCANNED] += 20000;
-	ctl_step(&c, &st, &s, 2, &d);
+	started_after_carried(&c, &st, 1 * GiB, &before, &d);
+	assert_int_equal(before, 1);
 	assert_true(fabs(d.t.cpu_share - 0.05) < 1e-9);
 	assert_true(fabs(d.t.scanned_rate - 10000) < 1e-6);
-	/* started by someone else while this daemon keeps it stopped (no
-	 * memory pressure): for a time not known, so no rate at that read */
-	ctl_init(&st);
-	base_sample(&s, 16 * GiB, 12 * GiB);
-	s.ksm.v[KSM_RUN] = 0;
-	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
-	ctl_step(&c, &st, &s, 0, &d);
-	for (int i = 0; i < 4; i++) {
-		s.ksm_cached = true;
-		ctl_step(&c, &st, &s, 2, &d);
-		assert_int_equal(d.run, 0);
-	}
-	s.ksm_cached = false;
-	s.ksm.v[KSM_RUN] = 1;
-	s.ksmd_cpu_s += 0.1;
-	s.ksm.v[KSM_PAGES_SCANNED] += 20000;
-	ctl_step(&c, &st, &s, 2, &d);
+	started_after_carried(&c, &st, 12 * GiB, &before, &d);
+	assert_int_equal(before, 0);
 	assert_true(d.t.cpu_share == 0);
 	assert_true(d.t.scanned_rate == 0);
 }
