@@ -995,13 +995,16 @@ static void test_regex_limits(void **state)
 		"(|a)+", "(a|)*", "((a|^)*){20}", "((\\b)*){15}", "(^)*", "($)+", "^*", "(a?b?)*", "(\\<|x){2,}",
 		"((ab)+|c?)*", "(.*)*",
 	};
+	/* word anchors unrolled: "((\b)x?){90}" took 3.6 s to compile (the fuzzer) */
+	static const char *const anchors[] = { "((\\b)x?){90}", "((\\b)?x?){33}", "(\\bx?){40}", "(\\<a\\>){17}",
+					       "((\\Bx){9}){4}", "((\\b)'*){90}" };
 	/* back-references: regexec() backtracks, 2 s on (a+)+\1c against 240 a's */
 	static const char *const backref[] = { "(x)\\1*", "(a+)+\\1c", "(qemu) \\1", "(a)(b)(c)(d)\\9" };
 	static const char *const fine[] = {
 		"^(/usr/bin/)?qemu-system-[a-z0-9_]{1,16}( |$)", "^qemu-system.*-enable-kvm", "a{1000}", "a{,1000}",
 		"a{999,}", "(a{0,30}){0,30}", "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", "x{2}{2}", "a+++",
 		"a+b+c+d+e+f+g+h+i+j+k+l+m+n+o+p+q+r+s+t+", "(b*c*d*e*f*g*h*i*j*k*){90}", "((a+)?c)*", "(-[a-z]+ *)*",
-		"(\\bqemu|kvm\\b)+", "(^|/)qemu", "(a|b)*", "((^)?){333}", "[{]1000}", "a\\{1000}", "[]{1000}]",
+		"(\\bqemu|kvm\\b)+", "((\\b)x?){32}", "(^|/)qemu", "(a|b)*", "((^)?){333}", "[{]1000}", "a\\{1000}", "[]{1000}]",
 		"[^]{1000}]", "[[:digit:]{]{1,9}", "[[.{.]]{1,2}", "a)b{1,99}", "[*+?]{2}", "\\*\\*\\*", "a{0}b{1}",
 	};
 	char text[256];
@@ -1016,6 +1019,10 @@ static void test_regex_limits(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(empty_loop); i++) {
 		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", empty_loop[i]);
 		check_cross(text, "t.conf:2: guest_cmdline: ", "something that can match the empty string");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(anchors); i++) {
+		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", anchors[i]);
+		check_cross(text, "t.conf:2: guest_cmdline: ", "word anchors");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(backref); i++) {
 		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", backref[i]);
