@@ -927,42 +927,30 @@ static double swing_excess(const struct cfg *cfg, struct ctl_state *st, const st
 	return x;
 }
 
-/* New anonymous memory, seen three ways. The level itself shows an arrival
- * at once on a quiet host. The level it comes back down to (following
- * falls at once, rises over FLOOR_TAU) ignores memory that comes and goes,
- * like a build beside the guests, and shows what stays: an arrival
- * during such swings, at the trough after it. The swings' height shows
- * one that stands above them while a burst is held. Returns the bytes that
- * arrived, or 0. */
-static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			  enum ctl_signal *signal)
+/* The first sample, or the first after a gap (a restart, a suspend): the
+ * levels start from here. What arrived meanwhile is still new, so the known
+ * levels are kept; no swing goes on over a gap, and the next trough is not
+ * compared with the last. */
+static void detect_prime(struct ctl_state *st, double a)
 {
-	bool learning = st->age_s < CTL_LEARN_S;
-	double a, x, y, z = 0, got, floor0, left, known0, pace;
+	if (!st->det_primed)
+		st->low_value = a;
+	st->low_value = mind(st->low_value, a);
+	level_prime(&st->anon, a, !st->det_primed);
+	level_prime(&st->low, st->low_value, !st->det_primed);
+	st->det_primed = true;
+	st->swing_s = -1;
+	st->swing_peak = a;
+	st->trough_t = TROUGH_GAP + 1;
+}
+
+/* The floor the low level follows: it falls at once, rises over FLOOR_TAU,
+ * and stands at once on a trough that rose and stayed. */
+static void floor_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+		       double a, bool learning)
+{
 	bool stayed, woke;
 
-	*signal = CTL_SIGNAL_NONE;
-	left = memory_left(st, o);
-	if (!s->have_anon)
-		return 0;
-	a = logical_anon(st, s);
-	if (!st->det_primed || o->fresh) {
-		/* after a gap (a restart, a suspend), what arrived meanwhile is
-		 * still new: the known levels are kept */
-		if (!st->det_primed)
-			st->low_value = a;
-		st->low_value = mind(st->low_value, a);
-		level_prime(&st->anon, a, !st->det_primed);
-		level_prime(&st->low, st->low_value, !st->det_primed);
-		st->det_primed = true;
-		/* no swing goes on over a gap, and the next trough is not
-		 * compared with the last */
-		st->swing_s = -1;
-		st->swing_peak = a;
-		st->trough_t = TROUGH_GAP + 1;
-		return 0;
-	}
-	floor0 = st->low_value;
 	st->swing_hi *= exp(-o->dt / KNOWN_TAU);
 	st->swing_peak = maxd(st->swing_peak, a);
 	swing_track(cfg, st, s, o, st->anon.prev - a);
@@ -982,48 +970,104 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 		if (st->low_claim > 0)
 			st->low_claim_raise += raise;
 	}
-	if (st->low_claim > 0) {
-		/* An arrival the level saw: the low level rises to it over a
-		 * few FLOOR_TAU, and must not take it for another. The claim
-		 * ends when the floor got there; when it fell back (the level
-		 * came down to it: what the floor holds stayed, and the rest
-		 * left, like a neighbour's swing that the low level never saw,
-		 * or one that joined the claim soon after guests); or after
-		 * 10 FLOOR_TAU (what stayed is known then). */
-		bool fell = st->low_value < floor0, ends = true;
+}
 
-		st->low_claim_left -= o->dt;
-		if (st->low_value >= st->low_claim_base + 0.9 * st->low_claim) {
-			/* got there */
-		} else if (fell || st->low_claim_left <= 0) {
-			/* withdrawn down to the floor. All of it left: the floor
-			 * rose by floor0 - base for memory that comes and goes;
-			 * twice that is noise from now on */
-			if (fell && st->low_value < st->low_claim_base + st->low_claim / 2)
-				st->low.noise_floor =
-					maxd(st->low.noise_floor, 2 * (floor0 - st->low_claim_base) / NOISE_K);
-			st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
-		} else {
-			ends = false;
-		}
-		if (ends) {
-			st->low_claim = 0;
-			st->low.level = st->low_value;
-		}
+/* An arrival the level saw: the low level rises to it over a few FLOOR_TAU,
+ * and must not take it for another. The claim ends when the floor got
+ * there; when it fell back (the level came down to it: what the floor holds
+ * stayed, and the rest left, like a neighbour's swing that the low level
+ * never saw, or one that joined the claim soon after guests); or after
+ * 10 FLOOR_TAU (what stayed is known then). floor0: the floor before this
+ * sample. */
+static void claim_age(struct ctl_state *st, const struct obs *o, double floor0)
+{
+	bool fell = st->low_value < floor0;
+
+	st->low_claim_left -= o->dt;
+	if (st->low_value >= st->low_claim_base + 0.9 * st->low_claim) {
+		/* got there */
+	} else if (fell || st->low_claim_left <= 0) {
+		/* withdrawn down to the floor. All of it left: the floor
+		 * rose by floor0 - base for memory that comes and goes;
+		 * twice that is noise from now on */
+		if (fell && st->low_value < st->low_claim_base + st->low_claim / 2)
+			st->low.noise_floor =
+				maxd(st->low.noise_floor, 2 * (floor0 - st->low_claim_base) / NOISE_K);
+		st->low.known = maxd(st->low.known - st->low_claim_raise, st->low_value);
+	} else {
+		return;
 	}
+	st->low_claim = 0;
+	st->low.level = st->low_value;
+}
+
+/* The arrival goes on within the level's noise, which took it as known at
+ * once: the low level's climb to it is claimed too. */
+static void claim_extend(struct ctl_state *st)
+{
+	double raise = st->anon.known - st->low.known;
+
+	st->low.known += raise;
+	st->low_claim_raise += raise;
+	st->low_claim = maxd(st->low_claim, st->anon.known - st->low_claim_base);
+}
+
+/* The level saw x bytes arrive, or the swings' height z: the low level is
+ * on its way to the level now, not only to the floor plus what arrived (the
+ * level stood above the floor already). Above the swings, the level stands
+ * on a burst, and the low level will come back down to the floor plus what
+ * arrived. More memory during a claim joins it. */
+static void claim_open(struct ctl_state *st, double a, double floor0, double x, double z)
+{
+	double known = st->low.known;
+	double target = x > 0 ? maxd(a, floor0 + x) : floor0 + z;
+	bool joins = st->low_claim > 0;
+
+	st->low.known = maxd(known, target);
+	if (joins) {
+		st->low_claim = maxd(st->low_claim, target - st->low_claim_base);
+		st->low_claim_raise += st->low.known - known;
+	} else {
+		st->low_claim = target - floor0;
+		st->low_claim_base = floor0;
+		st->low_claim_raise = st->low.known - known;
+	}
+	st->low.cusum = 0;
+	st->low_claim_left = 10 * FLOOR_TAU;
+}
+
+/* New anonymous memory, seen three ways. The level itself shows an arrival
+ * at once on a quiet host. The level it comes back down to (following
+ * falls at once, rises over FLOOR_TAU) ignores memory that comes and goes,
+ * like a build beside the guests, and shows what stays: an arrival
+ * during such swings, at the trough after it. The swings' height shows
+ * one that stands above them while a burst is held. Returns the bytes that
+ * arrived, or 0. */
+static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			  enum ctl_signal *signal)
+{
+	bool learning = st->age_s < CTL_LEARN_S;
+	double a, x, y, z = 0, got, floor0, left, known0, pace;
+
+	*signal = CTL_SIGNAL_NONE;
+	left = memory_left(st, o);
+	if (!s->have_anon)
+		return 0;
+	a = logical_anon(st, s);
+	if (!st->det_primed || o->fresh) {
+		detect_prime(st, a);
+		return 0;
+	}
+	floor0 = st->low_value;
+	floor_step(cfg, st, s, o, a, learning);
+	if (st->low_claim > 0)
+		claim_age(st, o, floor0);
 	/* a sample taken early for a swing learns no noise on its own */
 	pace = st->last.swinging && st->last.mode != CTL_MODE_ACTIVE ? (double)cfg->idle_interval_ms / 1000.0 : 0;
 	known0 = st->anon.known;
 	x = level_step(cfg, &st->anon, a, s, o, left, st->age_s, learning, true, false, pace);
-	if (x <= 0 && st->low_claim > 0 && st->anon.known > known0 && st->anon.known > st->low.known) {
-		/* the arrival goes on within the level's noise, which takes it
-		 * as known at once: the low level's climb to it is claimed too */
-		double raise = st->anon.known - st->low.known;
-
-		st->low.known += raise;
-		st->low_claim_raise += raise;
-		st->low_claim = maxd(st->low_claim, st->anon.known - st->low_claim_base);
-	}
+	if (x <= 0 && st->low_claim > 0 && st->anon.known > known0 && st->anon.known > st->low.known)
+		claim_extend(st);
 	y = level_step(cfg, &st->low, st->low_value, s, o, left, st->age_s, learning, false, st->low_claim > 0, pace);
 	if (x > 0 || y > 0) {
 		/* seen already: not again above the swings in this swing */
@@ -1036,28 +1080,8 @@ static double detect_anon(const struct cfg *cfg, struct ctl_state *st, const str
 			st->anon.cusum = 0;
 		}
 	}
-	if (x > 0 || z > 0) {
-		double known = st->low.known;
-		/* the low level is on its way to the level now, not only to
-		 * the floor plus what arrived (the level stood above the floor
-		 * already); more memory during a claim joins it. Above the
-		 * swings, the level stands on a burst, and the low level will
-		 * come back down to the floor plus what arrived. */
-		double target = x > 0 ? maxd(a, floor0 + x) : floor0 + z;
-		bool joins = st->low_claim > 0;
-
-		st->low.known = maxd(known, target);
-		if (joins) {
-			st->low_claim = maxd(st->low_claim, target - st->low_claim_base);
-			st->low_claim_raise += st->low.known - known;
-		} else {
-			st->low_claim = target - floor0;
-			st->low_claim_base = floor0;
-			st->low_claim_raise = st->low.known - known;
-		}
-		st->low.cusum = 0;
-		st->low_claim_left = 10 * FLOOR_TAU;
-	}
+	if (x > 0 || z > 0)
+		claim_open(st, a, floor0, x, z);
 	got = maxd(maxd(x, y), z);
 	if (got > 0)
 		*signal = y > x ? CTL_SIGNAL_LOW : z > 0 ? CTL_SIGNAL_SWING : CTL_SIGNAL_LEVEL;
