@@ -952,64 +952,143 @@ int cfg_check_writable(const struct cfg *cfg, const char *filename, const char *
 #define REGEX_SIZE_MAX 1000
 #define REGEX_ANCHORS_MAX 32
 enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_LOOP, REGEX_BACKREF, REGEX_ANCHORS };
+
+/* counts saturate just above the limit */
+enum { REGEX_CAP = REGEX_SIZE_MAX + 1 };
+
+static unsigned long rx_add(unsigned long a, unsigned long b)
+{
+	return a + b > REGEX_CAP ? REGEX_CAP : a + b;
+}
+
+static unsigned long rx_mul(unsigned long a, unsigned long b)
+{
+	return b && a > REGEX_CAP / b ? REGEX_CAP : a * b;
+}
+
+/* An open group: the size of its finished elements and of the last one
+ * (0: none yet), the same in word anchors, and whether the branch so far, a
+ * finished branch and the last element can match the empty string. */
+struct rx_group {
+	unsigned long sum, last;
+	unsigned long asum, alast;
+	bool seq_empty, alt_empty, last_empty;
+};
+
+static void rx_open(struct rx_group *g)
+{
+	*g = (struct rx_group){ .seq_empty = true };
+}
+
+/* the last element is followed by no repetition: add it to the branch */
+static void rx_finish_last(struct rx_group *g)
+{
+	if (g->last) {
+		g->sum = rx_add(g->sum, g->last);
+		g->asum = rx_add(g->asum, g->alast);
+		g->seq_empty = g->seq_empty && g->last_empty;
+	}
+	g->last = g->alast = 0;
+}
+
+/* a new element of one copy: a character, a bracket expression or an
+ * anchor (anchors: 1 for a word anchor; empty: it matches the empty
+ * string) */
+static void rx_element(struct rx_group *g, unsigned long anchors, bool empty)
+{
+	rx_finish_last(g);
+	g->last = 1;
+	g->alast = anchors;
+	g->last_empty = empty;
+}
+
+/* A repetition: how many copies regcomp() makes, whether it loops ('*', '+'
+ * or "{m,}"), and whether it may match nothing. */
+struct rx_repeat {
+	unsigned long copies;
+	bool loop, may_be_empty;
+};
+
+/* "{m}", "{m,}", "{m,n}" or "{,n}" at p: fills r and returns the character
+ * after it, or NULL when it is not a repetition (a character, or regcomp()
+ * fails). */
+static const char *rx_interval(const char *p, struct rx_repeat *r)
+{
+	const char *q = p + 1;
+	unsigned long lo = 0, hi;
+	bool comma;
+
+	if (!isdigit((unsigned char)*q) && *q != ',')
+		return NULL;
+	for (; isdigit((unsigned char)*q); q++)
+		lo = rx_add(rx_mul(lo, 10), (unsigned long)(*q - '0'));
+	hi = lo;
+	comma = *q == ',';
+	if (comma) {
+		hi = 0;
+		for (q++; isdigit((unsigned char)*q); q++)
+			hi = rx_add(rx_mul(hi, 10), (unsigned long)(*q - '0'));
+	}
+	if (*q != '}')
+		return NULL;
+	r->loop = comma && q[-1] == ','; /* {m,} */
+	r->copies = r->loop ? rx_add(lo, 1) : hi > lo ? hi : lo > 0 ? lo : 1;
+	r->may_be_empty = lo == 0;
+	return q + 1;
+}
+
+/* The ']' that closes the bracket expression opened at p; '{' and '(' in
+ * it are characters. NULL when it is unterminated (regcomp() fails). */
+static const char *rx_bracket_end(const char *p)
+{
+	p++;
+	p += *p == '^';
+	p += *p == ']';
+	for (; *p && *p != ']'; p++) {
+		if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+			const char *close = strchr(p + 2, p[1]);
+
+			while (close && close[1] != ']')
+				close = strchr(close + 1, p[1]);
+			if (!close)
+				return NULL;
+			p = close + 1;
+		}
+	}
+	return *p ? p : NULL;
+}
+
 static int regex_check(const char *re)
 {
-	enum { CAP = REGEX_SIZE_MAX + 1 };
-	/* per open group: the size of the finished elements and of the last
-	 * one (0: none yet); whether the branch so far, a finished branch and
-	 * the last element can match the empty string */
-	struct {
-		unsigned long sum, last;
-		unsigned long asum, alast; /* the same, in word anchors */
-		bool seq_empty, alt_empty, last_empty;
-	} g[CFG_STR_MAX + 1];
+	struct rx_group g[CFG_STR_MAX + 1];
 	unsigned n = 0;
 	const char *p = re;
 
-#define ADD(a, b) ((a) + (b) > CAP ? CAP : (a) + (b))
-#define MUL(a, b) ((b) && (a) > CAP / (b) ? CAP : (a) * (b))
-#define MAX(a, b) ((a) > (b) ? (a) : (b))
-#define FINISH_LAST()                                                    \
-	do {                                                             \
-		if (g[n].last) {                                         \
-			g[n].sum = ADD(g[n].sum, g[n].last);             \
-			g[n].asum = ADD(g[n].asum, g[n].alast);          \
-			g[n].seq_empty = g[n].seq_empty && g[n].last_empty; \
-		}                                                        \
-		g[n].last = g[n].alast = 0;                              \
-	} while (0)
-#define OPEN_GROUP()                                                     \
-	do {                                                             \
-		g[n].sum = g[n].last = g[n].asum = g[n].alast = 0;      \
-		g[n].seq_empty = true;                                   \
-		g[n].alt_empty = g[n].last_empty = false;                \
-	} while (0)
-	OPEN_GROUP();
+	rx_open(&g[0]);
 	while (*p) {
-		unsigned long copies;
-		bool loop, may_be_empty;
+		struct rx_repeat r;
+		const char *next;
 
 		switch (*p) {
 		case '(':
 			if (n + 1 >= ARRAY_SIZE(g))
 				return REGEX_TOO_LARGE;
-			FINISH_LAST();
-			n++;
-			OPEN_GROUP();
+			rx_finish_last(&g[n]);
+			rx_open(&g[++n]);
 			p++;
 			continue;
 		case ')':
 			if (n == 0)
 				break; /* an ordinary character in an ERE */
-			FINISH_LAST();
+			rx_finish_last(&g[n]);
 			n--;
-			g[n].last = ADD(g[n + 1].sum, 1);
+			g[n].last = rx_add(g[n + 1].sum, 1);
 			g[n].alast = g[n + 1].asum;
 			g[n].last_empty = g[n + 1].seq_empty || g[n + 1].alt_empty;
 			p++;
 			continue;
 		case '|':
-			FINISH_LAST();
+			rx_finish_last(&g[n]);
 			g[n].alt_empty = g[n].alt_empty || g[n].seq_empty;
 			g[n].seq_empty = true;
 			p++;
@@ -1017,40 +1096,20 @@ static int regex_check(const char *re)
 		case '*':
 		case '?':
 		case '+':
-			copies = *p == '+' ? 2 : 1;
-			loop = *p != '?';
-			may_be_empty = *p != '+';
+			r.copies = *p == '+' ? 2 : 1;
+			r.loop = *p != '?';
+			r.may_be_empty = *p != '+';
 			p++;
 			goto repeat;
 		case '{':
-			if (isdigit((unsigned char)p[1]) || p[1] == ',') {
-				const char *q = p + 1;
-				unsigned long lo = 0, hi;
-				bool comma;
-
-				for (; isdigit((unsigned char)*q); q++)
-					lo = ADD(MUL(lo, 10), (unsigned long)(*q - '0'));
-				hi = lo;
-				comma = *q == ',';
-				if (comma) {
-					hi = 0;
-					for (q++; isdigit((unsigned char)*q); q++)
-						hi = ADD(MUL(hi, 10), (unsigned long)(*q - '0'));
-				}
-				if (*q == '}') {
-					loop = comma && q[-1] == ','; /* {m,} */
-					copies = loop ? ADD(lo, 1) : MAX(MAX(hi, lo), 1);
-					may_be_empty = lo == 0;
-					p = q + 1;
-					goto repeat;
-				}
-			}
-			break; /* not a repetition: a character, or regcomp() fails */
+			next = rx_interval(p, &r);
+			if (!next)
+				break;
+			p = next;
+			goto repeat;
 		case '^':
 		case '$':
-			FINISH_LAST(); /* an anchor matches the empty string */
-			g[n].last = 1;
-			g[n].last_empty = true;
+			rx_element(&g[n], 0, true); /* an anchor matches the empty string */
 			p++;
 			continue;
 		case '\\':
@@ -1063,68 +1122,44 @@ static int regex_check(const char *re)
 				return REGEX_BACKREF;
 			/* \b \B \< \> \` \' are anchors */
 			if (strchr("bB<>`'", *p)) {
-				FINISH_LAST();
-				g[n].last = 1;
-				g[n].alast = 1;
-				g[n].last_empty = true;
+				rx_element(&g[n], 1, true);
 				p++;
 				continue;
 			}
 			break;
 		case '[':
-			/* a bracket expression is one element, '{' and '(' in it
-			 * are characters */
-			p++;
-			p += *p == '^';
-			p += *p == ']';
-			for (; *p && *p != ']'; p++) {
-				if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
-					const char *close = strchr(p + 2, p[1]);
-					while (close && close[1] != ']')
-						close = strchr(close + 1, p[1]);
-					if (!close)
-						goto out; /* unterminated: regcomp() fails */
-					p = close + 1;
-				}
-			}
-			if (!*p)
+			p = rx_bracket_end(p);
+			if (!p)
 				goto out;
 			break;
 		default:
 			break;
 		}
 		/* one element: a character, an escape or a bracket expression */
-		FINISH_LAST();
-		g[n].last = 1;
-		g[n].last_empty = false;
+		rx_element(&g[n], 0, false);
 		p++;
 		continue;
 repeat:
-		if (loop && g[n].last && g[n].last_empty)
+		if (r.loop && g[n].last && g[n].last_empty)
 			return REGEX_EMPTY_LOOP;
-		g[n].last = MUL(g[n].last, copies);
-		g[n].alast = MUL(g[n].alast, copies);
+		g[n].last = rx_mul(g[n].last, r.copies);
+		g[n].alast = rx_mul(g[n].alast, r.copies);
 		if (g[n].alast > REGEX_ANCHORS_MAX)
 			return REGEX_ANCHORS;
-		g[n].last_empty = g[n].last_empty || may_be_empty;
+		g[n].last_empty = g[n].last_empty || r.may_be_empty;
 	}
 out:
 	for (;;) { /* unclosed groups: regcomp() fails, count them anyway */
-		FINISH_LAST();
+		rx_finish_last(&g[n]);
 		if (n == 0)
 			break;
 		n--;
-		g[n].sum = ADD(g[n].sum, ADD(g[n + 1].sum, 1));
-		g[n].asum = ADD(g[n].asum, g[n + 1].asum);
+		g[n].sum = rx_add(g[n].sum, rx_add(g[n + 1].sum, 1));
+		g[n].asum = rx_add(g[n].asum, g[n + 1].asum);
 	}
 	if (g[0].sum > REGEX_SIZE_MAX)
 		return REGEX_TOO_LARGE;
 	return g[0].asum > REGEX_ANCHORS_MAX ? REGEX_ANCHORS : 0;
-#undef ADD
-#undef MUL
-#undef MAX
-#undef FINISH_LAST
-#undef OPEN_GROUP
 }
 
 /* Whether the value of a key did not parse (see cfg_validate). */
