@@ -1009,25 +1009,35 @@ struct rx_repeat {
 	bool loop, may_be_empty;
 };
 
+/* the decimal number at *q (0 when there are no digits), saturated; *q
+ * moves past it */
+static unsigned long rx_number(const char **q)
+{
+	unsigned long v = 0;
+
+	for (; isdigit((unsigned char)**q); (*q)++)
+		v = rx_add(rx_mul(v, 10), (unsigned long)(**q - '0'));
+	return v;
+}
+
 /* "{m}", "{m,}", "{m,n}" or "{,n}" at p: fills r and returns the character
  * after it, or NULL when it is not a repetition (a character, or regcomp()
  * fails). */
 static const char *rx_interval(const char *p, struct rx_repeat *r)
 {
 	const char *q = p + 1;
-	unsigned long lo = 0, hi;
+	unsigned long lo, hi;
 	bool comma;
 
 	if (!isdigit((unsigned char)*q) && *q != ',')
 		return NULL;
-	for (; isdigit((unsigned char)*q); q++)
-		lo = rx_add(rx_mul(lo, 10), (unsigned long)(*q - '0'));
-	hi = lo;
+	lo = rx_number(&q);
 	comma = *q == ',';
 	if (comma) {
-		hi = 0;
-		for (q++; isdigit((unsigned char)*q); q++)
-			hi = rx_add(rx_mul(hi, 10), (unsigned long)(*q - '0'));
+		q++;
+		hi = rx_number(&q);
+	} else {
+		hi = lo;
 	}
 	if (*q != '}')
 		return NULL;
