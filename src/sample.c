@@ -495,6 +495,8 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 		if (!out->ksm_err) {
 			s->counters = out->ksm;
 			s->counters_valid = true;
+			if (!cached && ksm_values_has(&out->ksm, KSM_RUN) && out->ksm.v[KSM_RUN] == 0)
+				s->counters_next_ms = now + SAMPLE_STOPPED_MS;
 		}
 		if (!out->ksm_err)
 			out->ksm_err = cold_err;

@@ -146,12 +146,14 @@ struct sampler {
 	 KSM_BIT(KSM_PAGES_SCANNED) | KSM_BIT(KSM_PAGES_SKIPPED) | KSM_BIT(KSM_GENERAL_PROFIT) |           \
 	 KSM_BIT(KSM_ZERO_PAGES))
 #define SAMPLE_COLD_MS 60000u
-/* While ksmd is stopped its counters and CPU time do not move, and while it
- * idles they move slowly: the knobs (someone else might set them), the
- * counters and ksmd's CPU time are read this often, and no KSM item at the
- * samples between (each read is a system call, and an idle daemon is mostly
- * its system calls). */
+/* While ksmd idles its counters and CPU time move slowly: the knobs
+ * (someone else might set them), the counters and ksmd's CPU time are read
+ * this often, and no KSM item at the samples between (each read is a system
+ * call, and an idle daemon is mostly its system calls). */
 #define SAMPLE_QUIET_MS 10000u
+/* ... and this often while the last read found ksmd stopped (run=0): only
+ * an exit that unmerges, or someone else's write, moves them then. */
+#define SAMPLE_STOPPED_MS 60000u
 
 /* psi_path may be NULL (PSI off). ops/ctx: NULL means libproc2. The sampler
  * owns ctx from here on: sampler_fini() passes it to ops->destroy. */
@@ -165,7 +167,8 @@ void sampler_set_psi(struct sampler *s, bool on);
  * and breaks counted late are counted all the same). */
 void sampler_set_vmstat(struct sampler *s, bool on, bool slow);
 /* ksmd stopped (run=0) or idling: the knobs, its counters and its CPU time
- * are read every SAMPLE_QUIET_MS, as last read in between (ksm_cached). */
+ * are read every SAMPLE_QUIET_MS (SAMPLE_STOPPED_MS when the last read found
+ * run=0), as last read in between (ksm_cached). */
 void sampler_set_quiet(struct sampler *s, bool on);
 /* The knobs were written: the next sample reads the KSM items again, so
  * that it does not carry what they were before. */

@@ -77,8 +77,9 @@ struct sim {
 	double cow_next_t;
 	bool cow_valid;
 	/* the KSM items and ksmd's CPU time as ksmpilotd reads them: every
-	 * SAMPLE_QUIET_MS while ctl_counters_quiet() says so, as last read
-	 * between (ksm_cached), and afresh after a write */
+	 * SAMPLE_QUIET_MS while ctl_counters_quiet() says so (SAMPLE_STOPPED_MS
+	 * when the last read found run=0), as last read between (ksm_cached),
+	 * and afresh after a write */
 	struct ksm_values kc_last;
 	double kc_cpu;
 	bool kc_have_cpu, kc_valid, kc_quiet;
@@ -189,7 +190,7 @@ static void sim_tick(struct sim *s)
 		s->kc_have_cpu = smp.have_ksmd_cpu;
 		s->kc_cpu = smp.ksmd_cpu_s;
 		s->kc_valid = true;
-		s->kc_next_t = s->t + SAMPLE_QUIET_MS / 1000.0;
+		s->kc_next_t = s->t + (smp.ksm.v[KSM_RUN] == 0 ? SAMPLE_STOPPED_MS : SAMPLE_QUIET_MS) / 1000.0;
 	}
 	ctl_step(&s->cfg, &s->st, &smp, s->started ? s->next_dt : 0, &s->d);
 	s->started = true;

@@ -362,8 +362,9 @@ static void test_vmstat_cow(void **state)
 }
 
 /* ksmd stopped or idling: the knobs, the counters and ksmd's CPU time
- * every SAMPLE_QUIET_MS, as last read in between (and said to be); afresh
- * after a write; every sample once ksmd works. */
+ * every SAMPLE_STOPPED_MS while the last read found run=0 and every
+ * SAMPLE_QUIET_MS once it found run=1, as last read in between (and said
+ * to be); afresh after a write; every sample once ksmd works. */
 static void test_quiet(void **state)
 {
 	struct fx *f = *state;
@@ -391,42 +392,56 @@ static void test_quiet(void **state)
 	assert_true(s.have_ksmd_cpu);
 	assert_true(s.ksmd_cpu_s == cpu);
 	assert_int_equal(f->fk.ticks_calls, calls);
+	/* stopped at the last read: not due at SAMPLE_QUIET_MS */
 	assert_int_equal(sample_take(&f->sm, 1000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_true(s.ksm_cached);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 20);
+	assert_int_equal(sample_take(&f->sm, 999 + SAMPLE_STOPPED_MS, &s), 0);
+	assert_true(s.ksm_cached);
+	assert_int_equal(sample_take(&f->sm, 1000 + SAMPLE_STOPPED_MS, &s), 0);
 	assert_false(s.ksm_cached);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 21);
 	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 101);
 	assert_int_equal(f->fk.ticks_calls, calls + 1);
 	/* the daemon wrote a knob: the next sample reads them again */
 	put(f->dir, "pages_to_scan", "102\n");
-	assert_int_equal(sample_take(&f->sm, 1500 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1500 + SAMPLE_STOPPED_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 101);
 	sampler_invalidate(&f->sm);
-	assert_int_equal(sample_take(&f->sm, 1600 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1600 + SAMPLE_STOPPED_MS, &s), 0);
 	assert_false(s.ksm_cached);
 	assert_int_equal(s.ksm.v[KSM_PAGES_TO_SCAN], 102);
 	assert_int_equal(f->fk.ticks_calls, calls + 2);
-	assert_int_equal(sample_take(&f->sm, 1700 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1700 + SAMPLE_STOPPED_MS, &s), 0);
 	assert_true(s.ksm_cached);
 	put(f->dir, "pages_sharing", "22\n");
 	put(f->dir, "run", "1\n"); /* someone started ksmd */
-	assert_int_equal(sample_take(&f->sm, 2000 + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1600 + SAMPLE_STOPPED_MS + SAMPLE_QUIET_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_RUN], 0);
-	assert_int_equal(sample_take(&f->sm, 1600 + 2 * SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1600 + 2 * SAMPLE_STOPPED_MS, &s), 0);
 	assert_int_equal(s.ksm.v[KSM_RUN], 1);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 22);
-	sampler_set_quiet(&f->sm, false);
+	/* ksmd idles: every SAMPLE_QUIET_MS */
 	put(f->dir, "pages_sharing", "23\n");
-	assert_int_equal(sample_take(&f->sm, 1601 + 2 * SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(sample_take(&f->sm, 1599 + 2 * SAMPLE_STOPPED_MS + SAMPLE_QUIET_MS, &s), 0);
+	assert_true(s.ksm_cached);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 22);
+	assert_int_equal(sample_take(&f->sm, 1600 + 2 * SAMPLE_STOPPED_MS + SAMPLE_QUIET_MS, &s), 0);
+	assert_false(s.ksm_cached);
 	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 23);
+	sampler_set_quiet(&f->sm, false);
+	put(f->dir, "pages_sharing", "24\n");
+	assert_int_equal(sample_take(&f->sm, 1601 + 2 * SAMPLE_STOPPED_MS + SAMPLE_QUIET_MS, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 24);
 	/* a read that failed is tried again at the next sample, not hidden
 	 * by the last good one until the next is due */
 	sampler_set_quiet(&f->sm, true);
 	put(f->dir, "pages_sharing", "x\n");
-	assert_true(sample_take(&f->sm, 1602 + 3 * SAMPLE_QUIET_MS, &s) < 0);
-	put(f->dir, "pages_sharing", "24\n");
-	assert_int_equal(sample_take(&f->sm, 1603 + 3 * SAMPLE_QUIET_MS, &s), 0);
+	assert_true(sample_take(&f->sm, 1601 + 2 * SAMPLE_STOPPED_MS + 2 * SAMPLE_QUIET_MS, &s) < 0);
+	put(f->dir, "pages_sharing", "25\n");
+	assert_int_equal(sample_take(&f->sm, 1602 + 2 * SAMPLE_STOPPED_MS + 2 * SAMPLE_QUIET_MS, &s), 0);
 	assert_false(s.ksm_cached);
-	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 24);
+	assert_int_equal(s.ksm.v[KSM_PAGES_SHARING], 25);
 }
 
 /* Counters carried over when the cold items are due and one fails: the
