@@ -487,7 +487,8 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 			cached = true;
 		} else {
 			out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
-			s->counters_next_ms = now + SAMPLE_QUIET_MS;
+			s->counters_next_ms = now + (ksm_values_has(&out->ksm, KSM_RUN) && out->ksm.v[KSM_RUN] == 0 ?
+							     SAMPLE_STOPPED_MS : SAMPLE_QUIET_MS);
 			/* a read that failed is tried again at the next sample,
 			 * not hidden by the last good one until the next is due */
 			s->counters_valid = false; /* until this read succeeds */
@@ -495,8 +496,6 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 		if (!out->ksm_err) {
 			s->counters = out->ksm;
 			s->counters_valid = true;
-			if (!cached && ksm_values_has(&out->ksm, KSM_RUN) && out->ksm.v[KSM_RUN] == 0)
-				s->counters_next_ms = now + SAMPLE_STOPPED_MS;
 		}
 		if (!out->ksm_err)
 			out->ksm_err = cold_err;
