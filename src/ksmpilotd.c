@@ -87,7 +87,27 @@ static void check_report(const struct daemon_opts *o, const struct cfg *cfg, con
 	}
 }
 
-int main(int argc, char **argv)
+/* What the command line asks for: the service, or one of the one-shot modes. */
+enum mode { MODE_SERVICE, MODE_CHECK, MODE_DUMP, MODE_ONCE, MODE_RESTORE };
+
+struct args {
+	struct daemon_opts o;
+	enum mode mode;
+	bool clash;      /* two different modes asked for */
+	char **keys;     /* --dump-config's KEYs */
+	unsigned n_keys;
+};
+
+static void set_mode(struct args *a, enum mode m)
+{
+	if (a->mode != MODE_SERVICE && a->mode != m)
+		a->clash = true;
+	a->mode = m;
+}
+
+/* Parse the command line into a. Returns -1 to go on, or the exit code
+ * (--help, --version and --list-config-keys are done here, and bad usage). */
+static int parse_args(int argc, char **argv, struct args *a)
 {
 	static const struct option longopts[] = {
 		{ "config", required_argument, NULL, 'c' },
@@ -105,58 +125,48 @@ int main(int argc, char **argv)
 		{ "list-config-keys", no_argument, NULL, OPT_LIST_KEYS },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct daemon_opts o = {
-		.config_path = KSMPILOT_CONFIG,
-		.sysfs_dir = KSM_SYSFS_DIR,
-		.log_target = LOG_TARGET_AUTO,
-		.psi_path = "/proc/pressure/memory",
-	};
-	bool check = false, dump = false, once = false, restore = false;
-	struct cfg_errors *errs;
-	struct cfg_files *files = NULL;
-	struct cfg cfg;
-	int c, r;
+	struct daemon_opts *o = &a->o;
+	struct cfg_key_info k;
+	int c;
 
 	while ((c = getopt_long(argc, argv, "c:thV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'c':
-			o.config_path = optarg;
-			o.config_explicit = true;
+			o->config_path = optarg;
+			o->config_explicit = true;
 			break;
 		case 't':
-			check = true;
+			set_mode(a, MODE_CHECK);
 			break;
 		case OPT_DUMP:
-			dump = true;
+			set_mode(a, MODE_DUMP);
 			break;
 		case OPT_ONCE:
-			once = true;
+			set_mode(a, MODE_ONCE);
 			break;
 		case OPT_APPLY:
-			o.apply = true;
+			o->apply = true;
 			break;
 		case OPT_DRY_RUN:
-			o.dry_run = true;
+			o->dry_run = true;
 			break;
 		case OPT_RESTORE:
-			restore = true;
+			set_mode(a, MODE_RESTORE);
 			break;
 		case OPT_SYSFS:
-			o.sysfs_dir = optarg;
+			o->sysfs_dir = optarg;
 			break;
 		case OPT_LOG_TARGET:
-			if (log_parse_target(optarg, &o.log_target) < 0) {
+			if (log_parse_target(optarg, &o->log_target) < 0) {
 				fprintf(stderr, "ksmpilotd: --log-target: '%s' is not auto, journal or stderr\n", optarg);
 				return EXIT_USAGE;
 			}
 			break;
-		case OPT_LIST_KEYS: {
-			struct cfg_key_info k;
+		case OPT_LIST_KEYS:
 			for (unsigned i = 0; i < cfg_key_count(); i++)
 				if (cfg_key(i, &k))
 					printf("%s\n", k.name);
 			return EXIT_OK;
-		}
 		case 'h':
 			usage(stdout);
 			return EXIT_OK;
@@ -168,87 +178,117 @@ int main(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (optind < argc && !dump) {
+	if (optind < argc && a->mode != MODE_DUMP) {
 		fprintf(stderr, "ksmpilotd: unexpected argument '%s'\n", argv[optind]);
 		usage(stderr);
 		return EXIT_USAGE;
 	}
-	if (o.apply && !once) {
+	if (o->apply && a->mode != MODE_ONCE) {
 		fprintf(stderr, "ksmpilotd: --apply only goes with --once\n");
 		return EXIT_USAGE;
 	}
-	if ((check + dump + once + restore) > 1) {
+	if (a->clash) {
 		fprintf(stderr, "ksmpilotd: --check-config, --dump-config, --once and --restore exclude each other\n");
 		return EXIT_USAGE;
 	}
+	a->keys = argv + optind;
+	a->n_keys = (unsigned)(argc - optind);
+	return -1;
+}
 
-	errs = calloc(1, sizeof(*errs));
+/* Load the configuration into cfg; with --check-config, *files names the
+ * files read. Returns -1 to go on, or the exit code. */
+static int load_config(const struct args *a, struct cfg *cfg, struct cfg_files **files)
+{
+	struct cfg_errors *errs = calloc(1, sizeof(*errs));
+	int r;
+
 	if (!errs) {
 		fprintf(stderr, "ksmpilotd: out of memory\n");
 		return EXIT_RUNTIME;
 	}
-	if (restore) {
+	if (a->mode == MODE_RESTORE) {
 		/* putting the knobs back matters more than a broken file */
-		cfg_defaults(&cfg);
-		r = cfg_load_salvage(o.config_path, o.config_explicit, &cfg, errs);
+		cfg_defaults(cfg);
+		r = cfg_load_salvage(a->o.config_path, a->o.config_explicit, cfg, errs);
 		if (r < 0) {
 			for (unsigned i = 0; i < errs->n; i++)
 				fprintf(stderr, "%s\n", errs->msg[i]);
 			fprintf(stderr, "ksmpilotd: --restore goes on with the values that parsed "
-				"and the defaults for the rest (state_dir %s)\n", cfg.state_dir);
+				"and the defaults for the rest (state_dir %s)\n", cfg->state_dir);
 			r = 0;
 		}
-	} else if (check) {
-		files = calloc(1, sizeof(*files));
-		r = files ? cfg_load_files(o.config_path, o.config_explicit, &cfg, errs, files) : -ENOMEM;
+	} else if (a->mode == MODE_CHECK) {
+		*files = calloc(1, sizeof(**files));
+		r = *files ? cfg_load_files(a->o.config_path, a->o.config_explicit, cfg, errs, *files) : -ENOMEM;
 	} else {
-		r = cfg_load(o.config_path, o.config_explicit, &cfg, errs);
+		r = cfg_load(a->o.config_path, a->o.config_explicit, cfg, errs);
 	}
 	if (r == -ENOMEM) {
 		fprintf(stderr, "ksmpilotd: out of memory\n");
-		free(errs);
-		return EXIT_RUNTIME;
-	}
-	if (r < 0) {
+	} else if (r < 0) {
 		for (unsigned i = 0; i < errs->n; i++)
 			fprintf(stderr, "%s\n", errs->msg[i]);
 		if (errs->dropped)
 			fprintf(stderr, "(%u more errors)\n", errs->dropped);
-		free(errs);
-		free(files);
-		return EXIT_CONFIG;
 	}
 	free(errs);
-	if (check) {
-		check_report(&o, &cfg, files);
+	if (r < 0) {
+		free(*files);
+		*files = NULL;
+		return r == -ENOMEM ? EXIT_RUNTIME : EXIT_CONFIG;
+	}
+	return -1;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {
+		.o = {
+			.config_path = KSMPILOT_CONFIG,
+			.sysfs_dir = KSM_SYSFS_DIR,
+			.log_target = LOG_TARGET_AUTO,
+			.psi_path = "/proc/pressure/memory",
+		},
+		.mode = MODE_SERVICE,
+	};
+	struct cfg_files *files = NULL;
+	struct cfg cfg;
+	int r;
+
+	if ((r = parse_args(argc, argv, &a)) >= 0)
+		return r;
+	if ((r = load_config(&a, &cfg, &files)) >= 0)
+		return r;
+	a.o.dry_run = a.o.dry_run || cfg.dry_run;
+	switch (a.mode) {
+	case MODE_CHECK:
+		check_report(&a.o, &cfg, files);
 		free(files);
 		printf("configuration OK\n");
 		return EXIT_OK;
-	}
-	if (dump && optind < argc) {
+	case MODE_DUMP: {
 		char why[128];
-		if (cfg_dump_keys(&cfg, argv + optind, (unsigned)(argc - optind), stdout, why, sizeof(why)) < 0) {
+		if (!a.n_keys) {
+			cfg_dump_origins(&cfg, stdout);
+		} else if (cfg_dump_keys(&cfg, a.keys, a.n_keys, stdout, why, sizeof(why)) < 0) {
 			fprintf(stderr, "ksmpilotd: --dump-config: %s\n", why);
 			return EXIT_USAGE;
 		}
 		return EXIT_OK;
 	}
-	if (dump) {
-		cfg_dump_origins(&cfg, stdout);
-		return EXIT_OK;
-	}
-	o.dry_run = o.dry_run || cfg.dry_run;
-	if (restore) {
-		log_open(o.log_target);
+	case MODE_RESTORE:
+		log_open(a.o.log_target);
 		log_set_level(cfg.log_level);
-		return pilot_restore_only(&o, &cfg);
-	}
-	if (once) {
+		return pilot_restore_only(&a.o, &cfg);
+	case MODE_ONCE:
 		log_open(LOG_TARGET_STDERR);
 		log_set_level(cfg.log_level);
-		return pilot_once(&o, &cfg);
+		return pilot_once(&a.o, &cfg);
+	case MODE_SERVICE:
+		break;
 	}
-	log_open(o.log_target);
+	log_open(a.o.log_target);
 	log_set_level(cfg.log_level);
-	return daemon_run(&o, &cfg);
+	return daemon_run(&a.o, &cfg);
 }
