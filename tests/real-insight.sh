@@ -68,8 +68,11 @@ note "guests: $(grep -c '^workload\[' "$TMPD/g.txt") workloads, $total merged pa
 
 # the daemon's per-guest series, from what ksmpilotctl inspect leaves
 $CTL -c "$TMPD/k.conf" inspect > /dev/null || fail "inspect exited $?"
+# the daemon looks for inspect's file every 10 s (INSPECT_CHECK_MS), and
+# rewrites the textfile every 30 s while ksmd idles (STATE_REFRESH_IDLE_MS):
+# up to 40 s, and a tick
 for p in $pids; do
-	wait_for 30 grep -q "^ksmpilot_guest_saving_bytes{guest=\"workload\[$p\]\"} " "$TMPD/k.prom" ||
+	wait_for 60 grep -q "^ksmpilot_guest_saving_bytes{guest=\"workload\[$p\]\"} " "$TMPD/k.prom" ||
 		fail "no series for workload[$p] in the textfile: $(grep ksmpilot_guest_ "$TMPD/k.prom")"
 	got=$(sed -n "s/^ksmpilot_guest_merged_bytes{guest=\"workload\[$p\]\"} //p" "$TMPD/k.prom")
 	kern=$(( $(cat /proc/$p/ksm_merging_pages) * 4096 ))
