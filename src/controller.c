@@ -112,6 +112,12 @@ static double mind(double a, double b)
 #define EVIDENCE_SHARE (1.0 / 8)
 /* Fewer pages than this in the evidence say nothing yet. */
 #define EVIDENCE_MIN_PAGES 2000.0
+/* The evidence counts a yield up to this many times full_yield: what
+ * merges faster buys no more effort, and kept whole would hold the rate at
+ * the cap long after the merging stopped (an arrival merged whole, at a
+ * yield of 0.5, for ln 25 eighths of a pass). This much keeps full effort
+ * across ln 2 eighths of a pass that merges nothing. */
+#define EVIDENCE_CEIL 2.0
 /* Time constant of the smoothed break rate (cow_ksm), seconds: bursts of
  * writes a few seconds apart move it by a few percent, within the knobs'
  * dead band. A minute without a break is a quiet spell. */
@@ -444,7 +450,8 @@ static void note_breaks(struct ctl_state *st, const struct sample *s, const stru
 
 /* Evidence: gross merges per page scanned, and the break rate, both
  * decaying with time so that they follow what ksmd finds now. */
-static void gather_evidence(struct ctl_state *st, const struct sample *s, const struct obs *o)
+static void gather_evidence(const struct cfg *cfg, struct ctl_state *st, const struct sample *s,
+			    const struct obs *o)
 {
 	double keep;
 
@@ -458,6 +465,7 @@ static void gather_evidence(struct ctl_state *st, const struct sample *s, const 
 	 * visit counts for nothing here; b_churn prices it */
 	st->ev_gain = maxd(st->ev_gain * keep + o->d_gain, 0);
 	st->ev_scanned = st->ev_scanned * keep + o->d_scan;
+	st->ev_gain = mind(st->ev_gain, EVIDENCE_CEIL * cfg->full_yield * st->ev_scanned);
 	note_breaks(st, s, o);
 	/* the scan's position in its pass, and what smart_scan skipped in the
 	 * last whole pass */
@@ -1389,7 +1397,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	if (!o.fresh)
 		st->age_s += dt;
 	measure_cost(st, s, &o);
-	gather_evidence(st, s, &o);
+	gather_evidence(cfg, st, s, &o);
 	if (o.fresh)
 		st->scanned_rate = 0;
 	else if (!o.cached && o.kdt > 0)

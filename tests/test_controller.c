@@ -403,6 +403,49 @@ static void test_integral_and_antiwindup(void **state)
 	assert_true(fabs(d.t.p + i_sat - 1) <= c.ki * 0.01 * 2 + 1e-9);
 }
 
+/* Evidence of more than full_yield says "full effort" and no more. Once
+ * the merging stops, the benefit falls after ln 2 eighths of a pass of
+ * pages that merge nothing, however much merged before: an arrival merged
+ * whole (yield 0.5) held the rate at the cap for ln 25 eighths. A gap of
+ * less between merges (unique pages between a guest's mergeable ones)
+ * keeps full effort. */
+static void test_yield_fades_from_full(void **state)
+{
+	const double rmap = 400000, step = 2000;
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double full = 0;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1.0 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_UNSHARED] = (int64_t)rmap;
+	ctl_step(&c, &st, &s, 0, &d);
+	st.probe.open = false;
+	/* an eighth of a pass merging half the pages it scans */
+	for (int i = 0; i < 25; i++) {
+		s.ksm.v[KSM_PAGES_SCANNED] += (int64_t)step;
+		s.ksm.v[KSM_PAGES_SHARING] += (int64_t)step / 2;
+		s.ksm.v[KSM_PAGES_UNSHARED] -= (int64_t)step / 2;
+		ctl_step(&c, &st, &s, 1, &d);
+		st.probe.open = false;
+	}
+	assert_true(d.t.yield > c.full_yield && d.t.b_yield == 1);
+	/* then nothing merges */
+	while (d.t.b_yield >= 1 && full < rmap) {
+		s.ksm.v[KSM_PAGES_SCANNED] += (int64_t)step;
+		ctl_step(&c, &st, &s, 1, &d);
+		st.probe.open = false;
+		full += step;
+	}
+	assert_true(full >= 0.05 * rmap);
+	assert_true(full <= 0.1 * rmap);
+}
+
 /* While nothing is worth merging, pressure does not grow the integral. */
 static void test_integral_frozen_while_idle(void **state)
 {
@@ -949,6 +992,7 @@ int main(void)
 		cmocka_unit_test(test_stop_delay),
 		cmocka_unit_test(test_derivative_on_falling_memory),
 		cmocka_unit_test(test_integral_and_antiwindup),
+		cmocka_unit_test(test_yield_fades_from_full),
 		cmocka_unit_test(test_integral_frozen_while_idle),
 		cmocka_unit_test(test_bumpless_reload),
 		cmocka_unit_test(test_defer_leaves_pages_to_advisor),
