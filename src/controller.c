@@ -461,11 +461,10 @@ static void gather_evidence(const struct cfg *cfg, struct ctl_state *st, const s
 	}
 	/* the evidence covers the last part of a pass, whatever the rate */
 	keep = exp(-o->d_scan / clamp(o->rmap * EVIDENCE_SHARE, EVIDENCE_MIN_PAGES, 1e8));
+	st->ev_scanned = st->ev_scanned * keep + o->d_scan;
 	/* net merges: a page broken by a write and merged again on the next
 	 * visit counts for nothing here; b_churn prices it */
-	st->ev_gain = maxd(st->ev_gain * keep + o->d_gain, 0);
-	st->ev_scanned = st->ev_scanned * keep + o->d_scan;
-	st->ev_gain = mind(st->ev_gain, EVIDENCE_CEIL * cfg->full_yield * st->ev_scanned);
+	st->ev_gain = clamp(st->ev_gain * keep + o->d_gain, 0, EVIDENCE_CEIL * cfg->full_yield * st->ev_scanned);
 	note_breaks(st, s, o);
 	/* the scan's position in its pass, and what smart_scan skipped in the
 	 * last whole pass */
