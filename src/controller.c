@@ -5,7 +5,8 @@
  *   price      the PID term on the memory error: u
  *   detect     new memory: anonymous memory past its known level, or pages
  *              the idle scan found; each opens (or grows) the probe
- *   probe      follows the new memory to its second visit, and closes
+ *   probe      follows the new memory to its second visit (its first, if
+ *              that merged it), and closes
  *   caps       what max_cpu (with its burst) and the idle budget allow
  *   benefit    b from the measured yield, the probe and the breaks
  *   rate       idle + (cap - idle) * max(u * b, u_probe * b_probe), then
@@ -639,9 +640,10 @@ static bool probe_arriving(const struct cfg *cfg, const struct ctl_state *st, st
  * in progress when it appeared (ksm_enter() puts it behind the cursor),
  * which adds rmap items; once they stop growing, one more pass sees it
  * twice. Closed early: when two full scans after the memory stopped
- * arriving saw no growth (nobody marked it mergeable), or when its second
- * visit settles it in the unstable tree (unique pages) without merging
- * anything. Passes are counted in full
+ * arriving saw no growth (nobody marked it mergeable), when its first
+ * visits merged what it was bought for (an image already merged), or when
+ * its second visit settles it in the unstable tree (unique pages) without
+ * merging anything. Passes are counted in full
  * scans, not pages: the pages of a pass vary severalfold when smart_scan's
  * skipped pages come back together. */
 static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
@@ -711,6 +713,15 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	/* seen twice: past the next full scan, a pass since the last first
 	 * visit (or the whole next pass) */
 	if ((p->wraps >= 1 && p->scanned >= p->growth_at + pass + margin) || p->wraps >= 2) {
+		probe_close(st, s);
+		return;
+	}
+	/* seen once, and its first visits merged the share it was bought
+	 * for: its pages found their twins in the stable tree, which ksmd
+	 * searches before it looks at a page's checksum (guests of an image
+	 * already merged). What a second visit adds, among its own pages,
+	 * the yield prices like any other merging. */
+	if (p->scanned >= p->growth_at + margin && p->gain >= PROBE_PRIOR * p->pages) {
 		probe_close(st, s);
 		return;
 	}
