@@ -129,7 +129,9 @@ done
 note "bench/run killed with SIGKILL in the neighbour scenario's noise phase"
 bash bench/run --smoke --scenario neighbour --out "$out-kill" >"$TMPD/kill.log" 2>&1 &
 bpid=$!
-for _ in $(seq 1 300); do
+# the squeeze may wait up to SETTLE_MAX_S (180 s) for MemAvailable to hold
+# still before the workload starts; the loop ends as soon as the run does
+for _ in $(seq 1 3000); do
 	grep -q 'phase noise' "$out-kill/bench.log" 2>/dev/null && break
 	kill -0 $bpid 2>/dev/null || break
 	sleep 0.1
