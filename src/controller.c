@@ -142,6 +142,11 @@ static double mind(double a, double b)
  * rmap growth that counts as first visits: the scan's position is known
  * to a tick. */
 #define PROBE_MARGIN(len) (0.02 * (len) + 1000.0)
+/* Passes an interval that a probe may scan: two see its new pages twice,
+ * wherever the scan was when they came (they are put behind the cursor);
+ * the third ends the second visit a third of an interval before the next
+ * sample, not at it. */
+#define PROBE_PASSES 3.0
 /* A probe with nothing to scan (no KSM memory at all) closes after this. */
 #define PROBE_EMPTY_S 10.0
 /* For this long after a probe opens, passes that end while its memory is
@@ -317,6 +322,21 @@ static void pass_record(struct ctl_state *st)
 static double pass_length(const struct ctl_state *st, double rmap)
 {
 	return st->pass_len > 0 ? st->pass_len : rmap;
+}
+
+/* The longest a pass may be now: the longest of the last passes (those
+ * where smart_scan's skipped pages came back), or the tracked pages less
+ * those the last pass skipped, which counts memory that came since; and
+ * no more than the tracked pages (a pass visits each once: a "pass" that
+ * ended twice in one interval counted two). */
+static double pass_longest(const struct ctl_state *st, double rmap)
+{
+	size_t n = ARRAY_SIZE(st->pass_hist), k = st->pass_count < n ? (size_t)st->pass_count : n;
+	double len = maxd(st->pass_len, rmap - st->skipped_pass);
+
+	for (size_t i = 0; i < k; i++)
+		len = maxd(len, st->pass_hist[i]);
+	return mind(len, rmap);
 }
 
 static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
@@ -650,6 +670,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 {
 	struct ctl_probe *p = &st->probe;
 	double growth, pass, margin, settled;
+	bool past, all_seen;
 
 	if (!p->open || o->fresh)
 		return;
@@ -720,8 +741,15 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	 * for: its pages found their twins in the stable tree, which ksmd
 	 * searches before it looks at a page's checksum (guests of an image
 	 * already merged). What a second visit adds, among its own pages,
-	 * the yield prices like any other merging. */
-	if (p->scanned >= p->growth_at + margin && p->gain >= PROBE_PRIOR * p->pages) {
+	 * the yield prices like any other merging. The first visits are over
+	 * once the scan went on past the last growth; or once each new page
+	 * has its rmap item, and then the interval they ended in says so (an
+	 * interval more at the probe's rate would scan again what merged), if
+	 * the share merged is of all that came (more than it saw, the probe
+	 * follows the new pages to their second visit). */
+	past = p->scanned >= p->growth_at + margin;
+	all_seen = p->growth >= p->pages - PROBE_MARGIN(p->pages);
+	if ((past && p->gain >= PROBE_PRIOR * p->pages) || (all_seen && p->gain >= PROBE_PRIOR * p->growth)) {
 		probe_close(st, s);
 		return;
 	}
@@ -1389,7 +1417,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	enum ctl_wake wake = CTL_WAKE_NONE;
 	enum ctl_signal signal = CTL_SIGNAL_NONE;
 	bool pressure, released, cut, working;
-	double b, rate, woke_bytes = 0;
+	double b, rate, want, pass, woke_bytes = 0;
 
 	if (!usable(s)) {
 		*out = st->last;
@@ -1436,8 +1464,10 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 		}
 	}
 
-	/* new memory, or merging under way: plan with the merging cost */
-	working = st->probe.open || st->last.t.b_yield >= 0.5;
+	/* new memory, or merging under way: plan with the merging cost; also
+	 * in the interval after a probe closed (its merges are the yield the
+	 * next decision sees) */
+	working = st->probe.open || st->last.t.b_yield >= 0.5 || st->last.t.probe_pages > 0;
 	caps(cfg, st, s, &o, working, &t, &cut);
 	b = benefit(cfg, st, s, t.rate_idle, t.rate_cap, &t);
 	integrate(cfg, st, &o, b, &t);
@@ -1449,7 +1479,19 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	 * delays what it finds. So while memory is short at all, its effort
 	 * is more than the price: full from PROBE_FULL_ERROR short. */
 	t.u_probe = st->probe.open ? maxd(t.u, clamp(t.error / PROBE_FULL_ERROR, 0, 1)) : t.u;
-	rate = t.rate_idle + (t.rate_cap - t.rate_idle) * maxd(t.u * b, t.u_probe * t.b_probe);
+	/* What the yield and the breaks price needs a visit of each page, a
+	 * pass; a probe two, and a third to spare (PROBE_PASSES), its new
+	 * pages counted (not tracked yet, they are not in the passes seen so
+	 * far). More an interval scans again what the next decision has not
+	 * judged: on a small host the cap is many passes a second. */
+	pass = pass_longest(st, o.rmap);
+	if (st->probe.open)
+		pass += maxd(st->probe.pages - st->probe.growth, 0);
+	t.rate_pass = maxd(pass / ((double)cfg->interval_ms / 1000.0), t.rate_idle);
+	want = t.rate_idle + (t.rate_cap - t.rate_idle) * maxd(t.u * b, t.u_probe * t.b_probe);
+	rate = maxd(mind(t.rate_idle + (t.rate_cap - t.rate_idle) * t.u * b, t.rate_pass),
+		    mind(t.rate_idle + (t.rate_cap - t.rate_idle) * t.u_probe * t.b_probe, PROBE_PASSES * t.rate_pass));
+	t.pass_bound = rate < want;
 	out->rate = clamp(rate, t.rate_idle, t.rate_cap);
 	out->run = st->run ? 1 : 0;
 	out->t = t;

@@ -96,6 +96,8 @@ struct ctl_terms {
 	double burst;           /* burst allowance left, 0..1 */
 	double rate_cap;        /* pages/s allowed by cpu_cap */
 	double rate_idle;       /* pages/s of the idle scan */
+	double rate_pass;       /* pages/s of a pass an interval: the most the yield and churn get */
+	bool pass_bound;        /* the yield or churn wanted more than rate_pass */
 	double scanned_rate;    /* pages/s scanned in the last interval */
 	uint64_t setpoint;      /* bytes of MemAvailable aimed at */
 };

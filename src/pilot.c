@@ -213,9 +213,10 @@ static void log_missing_features(const struct ksm *k)
 
 static void log_decision_line(int prio, const char *msgid, const struct sample *s, const struct ctl_decision *d)
 {
-	struct log_field f[40];
+	struct log_field f[48];
 	char sum[256];
 	char probe[32] = "";
+	char pass[48] = "";
 	char wake[80] = "";
 	size_t n = report_fields(f, ARRAY_SIZE(f), s, d);
 
@@ -223,6 +224,9 @@ static void log_decision_line(int prio, const char *msgid, const struct sample *
 	/* a probe that runs above the price says at what effort */
 	if (d->t.b_probe > 0 && d->t.u_probe > d->t.u + 0.005)
 		snprintf(probe, sizeof(probe), " at effort %.2f", d->t.u_probe);
+	/* a rate held to what a pass an interval needs (a probe: two) */
+	if (d->t.pass_bound)
+		snprintf(pass, sizeof(pass), ", a pass %.0f/s", d->t.rate_pass);
 	/* what woke it, and how much new memory it saw */
 	if (d->wake != CTL_WAKE_NONE)
 		snprintf(wake, sizeof(wake), "; wake=%s, %.0f MiB%s", ctl_wake_name(d->wake), d->wake_bytes / 1048576.0,
@@ -231,9 +235,9 @@ static void log_decision_line(int prio, const char *msgid, const struct sample *
 							 : "");
 	log_struct(prio, msgid, f, n,
 		   "%s (u=%.2f: P=%.3f I=%.3f D=%.3f; b=%.2f: yield %.2f, probe %.2f%s, churn %.2f, derate %.2f; "
-		   "cost %.2fus, cap %.0f%% = %.0f/s%s)",
+		   "cost %.2fus, cap %.0f%% = %.0f/s%s%s)",
 		   sum, d->t.u, d->t.p, d->t.i, d->t.d, d->t.benefit, d->t.b_yield, d->t.b_probe, probe, d->t.b_churn,
-		   d->t.derate, d->t.plan_cost_us, d->t.cpu_cap * 100, d->t.rate_cap, wake);
+		   d->t.derate, d->t.plan_cost_us, d->t.cpu_cap * 100, d->t.rate_cap, pass, wake);
 }
 
 /* ---- --once ---------------------------------------------------------------- */

@@ -71,7 +71,8 @@ void report_block(FILE *f, const struct cfg *cfg, const struct sample *s, const 
 		t->anon_excess / MiB, t->anon_noise / MiB);
 	fprintf(f, "  %-22s %.2f us/page (planned with %.2f); cap %.0f%% of a core (burst left %.0f%%) allows %.0f pages/s\n",
 		"cost", t->cost_us, t->plan_cost_us, t->cpu_cap * 100, t->burst * 100, t->rate_cap);
-	fprintf(f, "  %-22s %.0f pages/s scanned; idle rate %.0f pages/s\n", "scan", t->scanned_rate, t->rate_idle);
+	fprintf(f, "  %-22s %.0f pages/s scanned; idle rate %.0f pages/s; a pass an interval %.0f pages/s%s\n", "scan",
+		t->scanned_rate, t->rate_idle, t->rate_pass, t->pass_bound ? " (held to it)" : "");
 
 	fprintf(f, "decision:\n");
 	fprintf(f, "  %-22s %s\n", "reason", ctl_reason_name(d->reason));
@@ -148,6 +149,7 @@ size_t report_fields(struct log_field *f, size_t max, const struct sample *s, co
 	F("KSM_YIELD", "%.5f", t->yield);
 	F("KSM_COST_US", "%.3f", t->cost_us);
 	F("KSM_RATE_CAP", "%.0f", t->rate_cap);
+	F("KSM_RATE_PASS", "%.0f", t->rate_pass);
 	if (d->wake != CTL_WAKE_NONE) {
 		F("KSM_WAKE", "%s", ctl_wake_name(d->wake));
 		F("KSM_WAKE_BYTES", "%.0f", d->wake_bytes);

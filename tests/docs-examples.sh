@@ -14,11 +14,13 @@ echo 156000 > "$K/pages_sharing"
 echo 600 > "$K/pages_shared"
 
 # shape LINE...: numbers as N, the reason as R; the wake-up (what woke a
-# probe, and the new memory it saw) and a probe's effort, said only when it
-# is above the price, left out
+# probe, and the new memory it saw), a probe's effort, said only when it is
+# above the price, and the pass an interval, said only when it held the
+# rate, left out
 shape() {
 	sed -E -e 's/.*(saving [0-9])/\1/' -e 's/[0-9]+(\.[0-9]+)?/N/g' -e 's/%; [a-z-]+ \(/%; R (/' \
-		-e 's/; wake=[a-z-]+, N MiB( at the low level| above the swings)?\)/)/' -e 's/, probe N at effort N,/, probe N,/'
+		-e 's/; wake=[a-z-]+, N MiB( at the low level| above the swings)?\)/)/' -e 's/, probe N at effort N,/, probe N,/' \
+		-e 's|, a pass N/s([;)])|\1|'
 }
 
 # a real decision line, and real status and --once output
