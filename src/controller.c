@@ -1417,7 +1417,7 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	enum ctl_wake wake = CTL_WAKE_NONE;
 	enum ctl_signal signal = CTL_SIGNAL_NONE;
 	bool pressure, released, cut, working;
-	double b, rate, want, pass, woke_bytes = 0;
+	double b, rate, want, pass, span, r_merge, r_probe, woke_bytes = 0;
 
 	if (!usable(s)) {
 		*out = st->last;
@@ -1488,9 +1488,11 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	if (st->probe.open)
 		pass += maxd(st->probe.pages - st->probe.growth, 0);
 	t.rate_pass = maxd(pass / ((double)cfg->interval_ms / 1000.0), t.rate_idle);
-	want = t.rate_idle + (t.rate_cap - t.rate_idle) * maxd(t.u * b, t.u_probe * t.b_probe);
-	rate = maxd(mind(t.rate_idle + (t.rate_cap - t.rate_idle) * t.u * b, t.rate_pass),
-		    mind(t.rate_idle + (t.rate_cap - t.rate_idle) * t.u_probe * t.b_probe, PROBE_PASSES * t.rate_pass));
+	span = t.rate_cap - t.rate_idle;
+	r_merge = t.rate_idle + span * t.u * b;
+	r_probe = t.rate_idle + span * t.u_probe * t.b_probe;
+	want = maxd(r_merge, r_probe);
+	rate = maxd(mind(r_merge, t.rate_pass), mind(r_probe, PROBE_PASSES * t.rate_pass));
 	t.pass_bound = rate < want;
 	out->rate = clamp(rate, t.rate_idle, t.rate_cap);
 	out->run = st->run ? 1 : 0;

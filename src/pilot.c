@@ -224,7 +224,7 @@ static void log_decision_line(int prio, const char *msgid, const struct sample *
 	/* a probe that runs above the price says at what effort */
 	if (d->t.b_probe > 0 && d->t.u_probe > d->t.u + 0.005)
 		snprintf(probe, sizeof(probe), " at effort %.2f", d->t.u_probe);
-	/* a rate held to what a pass an interval needs (a probe: two) */
+	/* a rate held to what a pass an interval needs (a probe: three) */
 	if (d->t.pass_bound)
 		snprintf(pass, sizeof(pass), ", a pass %.0f/s", d->t.rate_pass);
 	/* what woke it, and how much new memory it saw */
