@@ -86,6 +86,8 @@ struct pilot {
 		uint64_t blind_since_ms;        /* no fresh data since; 0 = fresh */
 		bool blind_logged;
 		struct guest_table guests;      /* its processes, for the ksmpilot_guest_* series */
+		enum inspect_status shown;      /* what the state file says, and of when */
+		int64_t shown_time;
 	} inspect;
 	unsigned numa_nodes;
 	bool numa_hazard;
@@ -865,12 +867,19 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	struct state_info si;
 	int r;
 
+	int64_t inspect_time = pl->inspect.parsed ? pl->inspect.time : 0;
+	bool inspect_moved = pl->inspect.status != pl->inspect.shown || inspect_time != pl->inspect.shown_time;
+
 	if (changed)
 		pl->decided = (int64_t)time(NULL);
-	if (!changed && pl->state_written_ms &&
+	/* rewritten when the decision or what inspect left changed (read every
+	 * INSPECT_CHECK_MS), and at least every STATE_REFRESH(_IDLE)_MS */
+	if (!changed && !inspect_moved && pl->state_written_ms &&
 	    now_ms - pl->state_written_ms < (d->mode == CTL_MODE_ACTIVE ? STATE_REFRESH_MS : STATE_REFRESH_IDLE_MS))
 		return;
 	pl->state_written_ms = now_ms ? now_ms : 1;
+	pl->inspect.shown = pl->inspect.status;
+	pl->inspect.shown_time = inspect_time;
 	memset(&si, 0, sizeof(si));
 	si.pid = (long)getpid();
 	si.started = pl->started;
@@ -891,7 +900,7 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.hazard_maps = pl->maps.active;
 	si.maps = pl->map_usage;
 	si.inspect = inspect_names[pl->inspect.status];
-	si.inspect_time = pl->inspect.parsed ? pl->inspect.time : 0;
+	si.inspect_time = inspect_time;
 	si.hazard_numa = pl->numa_hazard;
 	si.numa_nodes = pl->numa_nodes;
 	if (now_ms - pl->ctl_saved_ms >= CTL_SAVE_MS || !pl->ctl_saved_ms) {

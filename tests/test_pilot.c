@@ -666,9 +666,10 @@ static void test_inspect_missing_stale_refused(void **state)
 	ticks(p, 3600);
 	assert_int_equal(w.msgid_count[ID_INSPECT], 1); /* once */
 
-	/* back: logged once, and fresh in the state file */
+	/* back: logged once, and fresh in the state file at the next check,
+	 * not at the idle rewrite of the state file */
 	put_processes(10, 0, 0600);
-	ticks(p, REWRITE_S);
+	ticks(p, INSPECT_CHECK_MS / 1000 + 2);
 	assert_int_equal(logged("/processes is back"), 1);
 	assert_string_equal(state_value("inspect"), "fresh");
 
