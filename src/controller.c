@@ -629,6 +629,19 @@ static void probe_close(struct ctl_state *st, const struct sample *s)
 	st->ref_rmap = rmap_of(s);
 }
 
+/* A probe that saw its new pages twice, or merged what it was bought for
+ * before their second visit: its merges were its own visits of them, at
+ * the end of a pass, not what the next pass finds in the older memory it
+ * begins with. Left in the evidence, they had the yield scan that memory
+ * at full effort for an interval or more after every arrival, merging
+ * nothing (a pass on a small host; on a larger one, a part of a pass,
+ * which stopped before it reached the new pages again). */
+static void probe_done(struct ctl_state *st, const struct sample *s)
+{
+	st->ev_gain = maxd(st->ev_gain - st->probe.gain, 0);
+	probe_close(st, s);
+}
+
 /* A detector's slack: change within it is noise. A quarter of the wake
  * threshold at least. */
 static double level_slack(const struct cfg *cfg, const struct ctl_level *d, const struct sample *s)
@@ -734,23 +747,29 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	/* seen twice: past the next full scan, a pass since the last first
 	 * visit (or the whole next pass) */
 	if ((p->wraps >= 1 && p->scanned >= p->growth_at + pass + margin) || p->wraps >= 2) {
-		probe_close(st, s);
+		probe_done(st, s);
 		return;
 	}
 	/* seen once, and its first visits merged the share it was bought
 	 * for: its pages found their twins in the stable tree, which ksmd
 	 * searches before it looks at a page's checksum (guests of an image
 	 * already merged). What a second visit adds, among its own pages,
-	 * the yield prices like any other merging. The first visits are over
-	 * once the scan went on past the last growth; or once each new page
-	 * has its rmap item, and then the interval they ended in says so (an
-	 * interval more at the probe's rate would scan again what merged), if
-	 * the share merged is of all that came (more than it saw, the probe
-	 * follows the new pages to their second visit). */
+	 * a later pass merges: the idle scan's, or the next probe's (its
+	 * merges leave the evidence with it, probe_done()). The first visits
+	 * are over once the scan went on past the last growth; or once each
+	 * new page has its rmap item, and then the interval they ended in
+	 * says so (an interval more at the probe's rate would scan again what
+	 * merged), if the share merged is of all that came (more than it saw,
+	 * the probe follows the new pages to their second visit). */
 	past = p->scanned >= p->growth_at + margin;
 	all_seen = p->growth >= p->pages - PROBE_MARGIN(p->pages);
 	if ((past && p->gain >= PROBE_PRIOR * p->pages) || (all_seen && p->gain >= PROBE_PRIOR * p->growth)) {
-		probe_close(st, s);
+		/* before its second visit began: done with them; during it,
+		 * the yield prices the rest of it */
+		if (p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0))
+			probe_done(st, s);
+		else
+			probe_close(st, s);
 		return;
 	}
 	/* Its second visit comes in the next pass, after the older memory's
