@@ -683,7 +683,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 {
 	struct ctl_probe *p = &st->probe;
 	double growth, pass, margin, settled;
-	bool past, all_seen;
+	bool past, all_seen, older;
 
 	if (!p->open || o->fresh)
 		return;
@@ -763,10 +763,13 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	 * the probe follows the new pages to their second visit). */
 	past = p->scanned >= p->growth_at + margin;
 	all_seen = p->growth >= p->pages - PROBE_MARGIN(p->pages);
+	/* the older memory's pass after the first visits, which comes before
+	 * their second visit, is not over */
+	older = p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0);
 	if ((past && p->gain >= PROBE_PRIOR * p->pages) || (all_seen && p->gain >= PROBE_PRIOR * p->growth)) {
 		/* before its second visit began: done with them; during it,
 		 * the yield prices the rest of it */
-		if (p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0))
+		if (older)
 			probe_done(st, s);
 		else
 			probe_close(st, s);
@@ -777,7 +780,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	 * unstable tree is older memory: smart_scan's skipped pages coming
 	 * back, all at once for guests that arrived together. Count from
 	 * there. */
-	if (!p->wrapped || p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0)) {
+	if (!p->wrapped || older) {
 		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
 		return;
 	}

@@ -866,7 +866,6 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 {
 	struct state_info si;
 	int r;
-
 	int64_t inspect_time = pl->inspect.parsed ? pl->inspect.time : 0;
 	bool inspect_moved = pl->inspect.status != pl->inspect.shown || inspect_time != pl->inspect.shown_time;
 
