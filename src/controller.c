@@ -669,24 +669,14 @@ static bool probe_arriving(const struct cfg *cfg, const struct ctl_state *st, st
 	return arriving;
 }
 
-/* Follow the probe. New memory is first visited in the pass after the one
- * in progress when it appeared (ksm_enter() puts it behind the cursor),
- * which adds rmap items; once they stop growing, one more pass sees it
- * twice. Closed early: when two full scans after the memory stopped
- * arriving saw no growth (nobody marked it mergeable), when its first
- * visits merged what it was bought for (an image already merged), or when
- * its second visit settles it in the unstable tree (unique pages) without
- * merging anything. Passes are counted in full
- * scans, not pages: the pages of a pass vary severalfold when smart_scan's
- * skipped pages come back together. */
-static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
+/* Add an interval to the open probe: what it scanned and merged, the first
+ * visits of its new pages (rmap items added) and the full scans since they
+ * began. False when it closed: KSM had nothing to scan for a while. */
+static bool probe_account(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
 	struct ctl_probe *p = &st->probe;
-	double growth, pass, margin, settled;
-	bool past, all_seen, older;
+	double growth;
 
-	if (!p->open || o->fresh)
-		return;
 	p->age_s += o->dt;
 	p->scanned += o->d_scan;
 	p->gain += o->d_gain + o->d_cow;
@@ -695,7 +685,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		p->idle_s += o->dt;
 		if (p->idle_s >= PROBE_EMPTY_S) {
 			probe_close(st, s);
-			return;
+			return false;
 		}
 	} else {
 		p->idle_s = 0;
@@ -726,30 +716,42 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		p->wraps = 0;
 		p->wrapped = false;
 	}
-	pass = maxd(pass_length(st, o->rmap), p->len0);
-	margin = PROBE_MARGIN(pass);
-	if (p->growth < PROBE_VISIBLE * p->pages) {
-		if (p->wraps >= 2) {
-			/* the pass in progress and a whole one after it, and no
-			 * first visits: memory nobody marked mergeable; swings
-			 * like it count as noise from now on. Not the memory
-			 * the daemon found at its start: it did not arrive, and
-			 * would hide arrivals of up to a sixth of it as noise
-			 * (on a host with 6 GiB of other processes, a 1 GiB
-			 * guest for ten minutes) */
-			if (p->why != CTL_WAKE_START)
-				st->anon.noise_floor =
-					maxd(st->anon.noise_floor, p->pages * CTL_PAGE_SIZE / (2 * NOISE_K));
-			probe_close(st, s);
-		}
-		return;
+	return true;
+}
+
+/* No first visits yet. */
+static void probe_unseen(struct ctl_state *st, const struct sample *s)
+{
+	struct ctl_probe *p = &st->probe;
+
+	if (p->wraps >= 2) {
+		/* the pass in progress and a whole one after it, and no
+		 * first visits: memory nobody marked mergeable; swings
+		 * like it count as noise from now on. Not the memory
+		 * the daemon found at its start: it did not arrive, and
+		 * would hide arrivals of up to a sixth of it as noise
+		 * (on a host with 6 GiB of other processes, a 1 GiB
+		 * guest for ten minutes) */
+		if (p->why != CTL_WAKE_START)
+			st->anon.noise_floor =
+				maxd(st->anon.noise_floor, p->pages * CTL_PAGE_SIZE / (2 * NOISE_K));
+		probe_close(st, s);
 	}
-	/* seen twice: past the next full scan, a pass since the last first
-	 * visit (or the whole next pass) */
-	if ((p->wraps >= 1 && p->scanned >= p->growth_at + pass + margin) || p->wraps >= 2) {
-		probe_done(st, s);
-		return;
-	}
+}
+
+/* The older memory's pass after the first visits, which comes before their
+ * second visit, is not over. */
+static bool probe_before_second_visit(const struct ctl_probe *p)
+{
+	return p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0);
+}
+
+/* Its first visits merged the share the probe was bought for. */
+static bool probe_merged_early(struct ctl_state *st, const struct sample *s, double margin)
+{
+	struct ctl_probe *p = &st->probe;
+	bool past, all_seen, older;
+
 	/* seen once, and its first visits merged the share it was bought
 	 * for: its pages found their twins in the stable tree, which ksmd
 	 * searches before it looks at a page's checksum (guests of an image
@@ -763,9 +765,7 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	 * the probe follows the new pages to their second visit). */
 	past = p->scanned >= p->growth_at + margin;
 	all_seen = p->growth >= p->pages - PROBE_MARGIN(p->pages);
-	/* the older memory's pass after the first visits, which comes before
-	 * their second visit, is not over */
-	older = p->scanned < p->growth_at + p->len0 - PROBE_MARGIN(p->len0);
+	older = probe_before_second_visit(p);
 	if ((past && p->gain >= PROBE_PRIOR * p->pages) || (all_seen && p->gain >= PROBE_PRIOR * p->growth)) {
 		/* before its second visit began: done with them; during it,
 		 * the yield prices the rest of it */
@@ -773,14 +773,48 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 			probe_done(st, s);
 		else
 			probe_close(st, s);
+		return true;
+	}
+	return false;
+}
+
+/* Follow the probe. New memory is first visited in the pass after the one
+ * in progress when it appeared (ksm_enter() puts it behind the cursor),
+ * which adds rmap items; once they stop growing, one more pass sees it
+ * twice. Closed early: when two full scans after the memory stopped
+ * arriving saw no growth (nobody marked it mergeable), when its first
+ * visits merged what it was bought for (an image already merged), or when
+ * its second visit settles it in the unstable tree (unique pages) without
+ * merging anything. Passes are counted in full
+ * scans, not pages: the pages of a pass vary severalfold when smart_scan's
+ * skipped pages come back together. */
+static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
+{
+	struct ctl_probe *p = &st->probe;
+	double pass, margin, settled;
+
+	if (!p->open || o->fresh || !probe_account(cfg, st, s, o))
+		return;
+	pass = maxd(pass_length(st, o->rmap), p->len0);
+	margin = PROBE_MARGIN(pass);
+	if (p->growth < PROBE_VISIBLE * p->pages) {
+		probe_unseen(st, s);
 		return;
 	}
+	/* seen twice: past the next full scan, a pass since the last first
+	 * visit (or the whole next pass) */
+	if ((p->wraps >= 1 && p->scanned >= p->growth_at + pass + margin) || p->wraps >= 2) {
+		probe_done(st, s);
+		return;
+	}
+	if (probe_merged_early(st, s, margin))
+		return;
 	/* Its second visit comes in the next pass, after the older memory's
 	 * pass (new memory is scanned last). Until then, what settles in the
 	 * unstable tree is older memory: smart_scan's skipped pages coming
 	 * back, all at once for guests that arrived together. Count from
 	 * there. */
-	if (!p->wrapped || older) {
+	if (!p->wrapped || probe_before_second_visit(p)) {
 		p->unshared0 = s->ksm.v[KSM_PAGES_UNSHARED];
 		return;
 	}
