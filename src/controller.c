@@ -1465,60 +1465,116 @@ static void start(struct ctl_state *st, const struct sample *s, const struct obs
 	probe_open(st, s, CTL_WAKE_START, maxd(untracked, 0) / CTL_PAGE_SIZE, o->rmap);
 }
 
+/* A tick whose sample is unusable: the last decision again, marked held,
+ * and nothing learned from it. */
+static void hold(const struct ctl_state *st, struct ctl_decision *out)
+{
+	*out = st->last;
+	out->hold = true;
+	out->reason = CTL_R_HOLD;
+	out->wake = CTL_WAKE_NONE;
+	out->wake_bytes = 0;
+	out->signal = CTL_SIGNAL_NONE;
+}
+
+/* What ksmd scanned a second over the interval, for the decision line. */
+static void note_scanned(struct ctl_state *st, const struct obs *o, struct ctl_terms *t)
+{
+	if (o->fresh)
+		st->scanned_rate = 0;
+	else if (!o->cached && o->kdt > 0)
+		st->scanned_rate = o->d_scan / o->kdt;
+	t->scanned_rate = st->scanned_rate;
+}
+
+/* New memory, from the detectors: the first wake of the tick is the one
+ * reported (the start's comes before the detectors'). */
+static void note_wake(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+		      struct ctl_decision *out)
+{
+	double bytes = 0;
+	enum ctl_signal g = CTL_SIGNAL_NONE;
+	enum ctl_wake w = detect(cfg, st, s, o, &bytes, &g);
+
+	if (out->wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE) {
+		out->wake = w;
+		out->wake_bytes = bytes;
+		out->signal = g;
+	}
+}
+
+/* The rate law: the idle rate, plus the span to the cap times an effort
+ * and a benefit, once for merging (u, b) and once for the probe (u_probe,
+ * b_probe); each bounded by the passes it can use. */
+static double rate_law(const struct cfg *cfg, const struct ctl_state *st, const struct obs *o, double b,
+		       struct ctl_terms *t)
+{
+	double rate, want, pass, span, r_merge, r_probe;
+
+	/* A probe's cost is bounded (its new pages seen twice, or two passes
+	 * to find them not KSM's): scanning it slowly saves no CPU, it only
+	 * delays what it finds. So while memory is short at all, its effort
+	 * is more than the price: full from PROBE_FULL_ERROR short. */
+	t->u_probe = st->probe.open ? maxd(t->u, clamp(t->error / PROBE_FULL_ERROR, 0, 1)) : t->u;
+	/* What the yield and the breaks price needs a visit of each page, a
+	 * pass; a probe two, and a third to spare (PROBE_PASSES), its new
+	 * pages counted (not tracked yet, they are not in the passes seen so
+	 * far). More an interval scans again what the next decision has not
+	 * judged: on a small host the cap is many passes a second. */
+	pass = pass_longest(st, o->rmap);
+	if (st->probe.open)
+		pass += maxd(st->probe.pages - st->probe.growth, 0);
+	t->rate_pass = maxd(pass / ((double)cfg->interval_ms / 1000.0), t->rate_idle);
+	span = t->rate_cap - t->rate_idle;
+	r_merge = t->rate_idle + span * t->u * b;
+	r_probe = t->rate_idle + span * t->u_probe * t->b_probe;
+	want = maxd(r_merge, r_probe);
+	rate = maxd(mind(r_merge, t->rate_pass), mind(r_probe, PROBE_PASSES * t->rate_pass));
+	t->pass_bound = rate < want;
+	return clamp(rate, t->rate_idle, t->rate_cap);
+}
+
+static enum ctl_mode mode_of(const struct ctl_decision *d)
+{
+	if (!d->run)
+		return CTL_MODE_STOPPED;
+	return d->rate < IDLE_MARGIN * d->t.rate_idle ? CTL_MODE_IDLE : CTL_MODE_ACTIVE;
+}
+
 void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
 	      struct ctl_decision *out)
 {
 	struct ctl_terms t;
 	struct obs o;
-	enum ctl_wake wake = CTL_WAKE_NONE;
-	enum ctl_signal signal = CTL_SIGNAL_NONE;
 	bool pressure, released, cut, working;
-	double b, rate, want, pass, span, r_merge, r_probe, woke_bytes = 0;
+	double b;
 
 	if (!usable(s)) {
-		*out = st->last;
-		out->hold = true;
-		out->reason = CTL_R_HOLD;
-		out->wake = CTL_WAKE_NONE;
-		out->wake_bytes = 0;
-		out->signal = CTL_SIGNAL_NONE;
+		hold(st, out);
 		return;
 	}
 	memset(&t, 0, sizeof(t));
 	memset(out, 0, sizeof(*out));
 
+	/* what the sample says: deltas, ksmd's cost a page, the evidence */
 	observe(cfg, st, s, dt, &o);
 	if (!o.fresh)
 		st->age_s += dt;
 	measure_cost(st, s, &o);
 	gather_evidence(cfg, st, s, &o);
-	if (o.fresh)
-		st->scanned_rate = 0;
-	else if (!o.cached && o.kdt > 0)
-		st->scanned_rate = o.d_scan / o.kdt;
-	t.scanned_rate = st->scanned_rate;
+	note_scanned(st, &o, &t);
 	if (st->run < 0) {
 		start(st, s, &o);
-		wake = CTL_WAKE_START;
-		signal = CTL_SIGNAL_UNTRACKED;
-		woke_bytes = st->probe.pages * CTL_PAGE_SIZE;
+		out->wake = CTL_WAKE_START;
+		out->wake_bytes = st->probe.pages * CTL_PAGE_SIZE;
+		out->signal = CTL_SIGNAL_UNTRACKED;
 	}
 
+	/* the price of memory, run or not, the probe, new memory */
 	price(cfg, st, s, &o, &t);
 	pressure = run_state(cfg, st, s, &o, &t, &released);
-
 	probe_follow(cfg, st, s, &o);
-	{
-		double bytes = 0;
-		enum ctl_signal g = CTL_SIGNAL_NONE;
-		enum ctl_wake w = detect(cfg, st, s, &o, &bytes, &g);
-
-		if (wake == CTL_WAKE_NONE && w != CTL_WAKE_NONE) {
-			wake = w;
-			woke_bytes = bytes;
-			signal = g;
-		}
-	}
+	note_wake(cfg, st, s, &o, out);
 
 	/* new memory, or merging under way: plan with the merging cost; also
 	 * in the interval after a probe closed (its merges are the yield the
@@ -1530,40 +1586,14 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	t.anon_excess = s->have_anon && st->det_primed ? logical_anon(st, s) - st->anon.known : 0;
 	t.anon_noise = st->anon.noise;
 
-	/* A probe's cost is bounded (its new pages seen twice, or two passes
-	 * to find them not KSM's): scanning it slowly saves no CPU, it only
-	 * delays what it finds. So while memory is short at all, its effort
-	 * is more than the price: full from PROBE_FULL_ERROR short. */
-	t.u_probe = st->probe.open ? maxd(t.u, clamp(t.error / PROBE_FULL_ERROR, 0, 1)) : t.u;
-	/* What the yield and the breaks price needs a visit of each page, a
-	 * pass; a probe two, and a third to spare (PROBE_PASSES), its new
-	 * pages counted (not tracked yet, they are not in the passes seen so
-	 * far). More an interval scans again what the next decision has not
-	 * judged: on a small host the cap is many passes a second. */
-	pass = pass_longest(st, o.rmap);
-	if (st->probe.open)
-		pass += maxd(st->probe.pages - st->probe.growth, 0);
-	t.rate_pass = maxd(pass / ((double)cfg->interval_ms / 1000.0), t.rate_idle);
-	span = t.rate_cap - t.rate_idle;
-	r_merge = t.rate_idle + span * t.u * b;
-	r_probe = t.rate_idle + span * t.u_probe * t.b_probe;
-	want = maxd(r_merge, r_probe);
-	rate = maxd(mind(r_merge, t.rate_pass), mind(r_probe, PROBE_PASSES * t.rate_pass));
-	t.pass_bound = rate < want;
-	out->rate = clamp(rate, t.rate_idle, t.rate_cap);
+	/* the rate, the knobs that give it, and the decision line */
+	out->rate = rate_law(cfg, st, &o, b, &t);
 	out->run = st->run ? 1 : 0;
 	out->t = t;
 	knobs(cfg, st, s, out->rate, out);
-
-	if (!out->run)
-		st->mode = CTL_MODE_STOPPED;
-	else
-		st->mode = out->rate < IDLE_MARGIN * t.rate_idle ? CTL_MODE_IDLE : CTL_MODE_ACTIVE;
+	st->mode = mode_of(out);
 	out->mode = st->mode;
 	out->reason = reason_of(st, out, pressure, released, cut);
-	out->wake = wake;
-	out->wake_bytes = woke_bytes;
-	out->signal = signal;
 	out->swinging = st->swing_s >= 0;
 	out->estimated_cpu = !s->have_ksmd_cpu;
 	st->last = *out;
