@@ -451,10 +451,110 @@ static void sample_ksmd(struct sampler *s, uint64_t now, bool cached, struct sam
 	s->ksmd_cpu_valid = true;
 }
 
+/* The KSM files: the cold ones (the knobs) every SAMPLE_COLD_MS; the hot
+ * ones (the counters) at every sample, or, while ksmd is stopped or
+ * idles (quiet), as last read until the next read is due. Returns
+ * whether they were carried over. */
+static bool sample_ksm(struct sampler *s, uint64_t now, struct sample *out)
+{
+	bool cached = false;
+	int cold_err = 0;
+
+	if (!s->cold_valid || now >= s->cold_next_ms) {
+		cold_err = ksm_read_set(s->ksm, ~(uint64_t)SAMPLE_KSM_HOT, &s->cold);
+		s->cold_valid = true;
+		s->cold_next_ms = now + SAMPLE_COLD_MS;
+	}
+	out->ksm = s->cold;
+	if (s->quiet && s->counters_valid && now < s->counters_next_ms) {
+		/* stopped or idling: the knobs and the counters as last read */
+		uint64_t cold_present = out->ksm.present & ~(uint64_t)SAMPLE_KSM_HOT;
+		out->ksm = s->counters;
+		out->ksm.present = (s->counters.present & SAMPLE_KSM_HOT) | cold_present;
+		for (int i = 0; i < KSM_ITEM_COUNT; i++)
+			if (!(SAMPLE_KSM_HOT & KSM_BIT(i)))
+				out->ksm.v[i] = s->cold.v[i];
+		cached = true;
+	} else {
+		out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
+		s->counters_next_ms = now + (ksm_values_has(&out->ksm, KSM_RUN) && out->ksm.v[KSM_RUN] == 0 ?
+						     SAMPLE_STOPPED_MS : SAMPLE_QUIET_MS);
+		/* a read that failed is tried again at the next sample,
+		 * not hidden by the last good one until the next is due */
+		s->counters_valid = false; /* until this read succeeds */
+	}
+	if (!out->ksm_err) {
+		s->counters = out->ksm;
+		s->counters_valid = true;
+	}
+	if (!out->ksm_err)
+		out->ksm_err = cold_err;
+	return cached;
+}
+
+/* cow_ksm from /proc/vmstat: at every sample, or every SAMPLE_QUIET_MS
+ * when vmstat_slow. */
+static void sample_cow(struct sampler *s, uint64_t now, struct sample *out)
+{
+	if (!s->vmstat_on || s->cow_missing || !s->ops->vmstat_cow)
+		return;
+	if (s->vmstat_slow && s->cow_valid && now < s->vmstat_next_ms) {
+		out->cow_ksm = s->cow_last;
+		out->have_cow = true;
+	} else {
+		int r = s->ops->vmstat_cow(s->ctx, &out->cow_ksm);
+		out->have_cow = r == 0;
+		out->cow_fresh = r == 0;
+		s->cow_missing = r == -ENOENT;
+		s->cow_valid = r == 0;
+		s->cow_last = out->cow_ksm;
+		s->vmstat_next_ms = now + SAMPLE_QUIET_MS;
+	}
+}
+
+static void sample_psi(struct sampler *s, struct sample *out)
+{
+	char buf[256];
+	ssize_t n;
+
+	if (!s->psi_on)
+		return;
+	n = pread_text(s->psi_fd, buf, sizeof(buf));
+	s->psi_err = n < 0 ? (int)n : 0;
+	if (n >= 0 && sample_parse_psi(buf, &out->psi_some_avg10) == 0)
+		out->have_psi = true;
+}
+
+/* The guests' committed memory: a walk of /proc every guest_interval_ms,
+ * in pieces of guest_budget_us; the last whole walk in between. */
+static void sample_guests(struct sampler *s, uint64_t now, struct sample *out)
+{
+	if (!s->guest_on)
+		return;
+	if (now >= s->guest_next_ms || s->guest_partial) {
+		struct guest_usage g = { 0 };
+		if (!s->guest_partial)
+			s->guest_next_ms = now + s->guest_interval_ms;
+		out->guest_err = s->ops->guest_usage(s->ctx, &s->guest_re, s->guest_budget_us,
+						     s->guest_restart, &g);
+		s->guest_restart = false;
+		s->guest_partial = out->guest_err == -EINPROGRESS;
+		if (out->guest_err == 0) {
+			s->guest = g;
+			s->guest_valid = true;
+		}
+		out->guest_seen = g.seen;
+		out->guest_scanned = true;
+	}
+	out->have_guest = s->guest_valid;
+	out->guest_rss = s->guest.rss;
+	out->guest_count = s->guest.count;
+}
+
 int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 {
 	struct meminfo_values mi;
-	bool cached = false; /* quiet, and the counters not due */
+	bool cached; /* quiet, and the counters not due */
 	int first = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -468,87 +568,15 @@ int sample_take(struct sampler *s, uint64_t now, struct sample *out)
 	} else {
 		first = out->meminfo_err;
 	}
-	{
-		int cold_err = 0;
-		if (!s->cold_valid || now >= s->cold_next_ms) {
-			cold_err = ksm_read_set(s->ksm, ~(uint64_t)SAMPLE_KSM_HOT, &s->cold);
-			s->cold_valid = true;
-			s->cold_next_ms = now + SAMPLE_COLD_MS;
-		}
-		out->ksm = s->cold;
-		if (s->quiet && s->counters_valid && now < s->counters_next_ms) {
-			/* stopped or idling: the knobs and the counters as last read */
-			uint64_t cold_present = out->ksm.present & ~(uint64_t)SAMPLE_KSM_HOT;
-			out->ksm = s->counters;
-			out->ksm.present = (s->counters.present & SAMPLE_KSM_HOT) | cold_present;
-			for (int i = 0; i < KSM_ITEM_COUNT; i++)
-				if (!(SAMPLE_KSM_HOT & KSM_BIT(i)))
-					out->ksm.v[i] = s->cold.v[i];
-			cached = true;
-		} else {
-			out->ksm_err = ksm_read_set(s->ksm, SAMPLE_KSM_HOT, &out->ksm);
-			s->counters_next_ms = now + (ksm_values_has(&out->ksm, KSM_RUN) && out->ksm.v[KSM_RUN] == 0 ?
-							     SAMPLE_STOPPED_MS : SAMPLE_QUIET_MS);
-			/* a read that failed is tried again at the next sample,
-			 * not hidden by the last good one until the next is due */
-			s->counters_valid = false; /* until this read succeeds */
-		}
-		if (!out->ksm_err) {
-			s->counters = out->ksm;
-			s->counters_valid = true;
-		}
-		if (!out->ksm_err)
-			out->ksm_err = cold_err;
-	}
+	cached = sample_ksm(s, now, out);
 	if (out->ksm_err && !first)
 		first = out->ksm_err;
 	/* carried over: the hot items and ksmd's CPU time as last read,
 	 * whatever the cold read did */
 	sample_ksmd(s, now, cached, out);
 	out->ksm_cached = cached;
-
-	if (s->vmstat_on && !s->cow_missing && s->ops->vmstat_cow) {
-		if (s->vmstat_slow && s->cow_valid && now < s->vmstat_next_ms) {
-			out->cow_ksm = s->cow_last;
-			out->have_cow = true;
-		} else {
-			int r = s->ops->vmstat_cow(s->ctx, &out->cow_ksm);
-			out->have_cow = r == 0;
-			out->cow_fresh = r == 0;
-			s->cow_missing = r == -ENOENT;
-			s->cow_valid = r == 0;
-			s->cow_last = out->cow_ksm;
-			s->vmstat_next_ms = now + SAMPLE_QUIET_MS;
-		}
-	}
-
-	if (s->psi_on) {
-		char buf[256];
-		ssize_t n = pread_text(s->psi_fd, buf, sizeof(buf));
-		s->psi_err = n < 0 ? (int)n : 0;
-		if (n >= 0 && sample_parse_psi(buf, &out->psi_some_avg10) == 0)
-			out->have_psi = true;
-	}
-
-	if (s->guest_on) {
-		if (now >= s->guest_next_ms || s->guest_partial) {
-			struct guest_usage g = { 0 };
-			if (!s->guest_partial)
-				s->guest_next_ms = now + s->guest_interval_ms;
-			out->guest_err = s->ops->guest_usage(s->ctx, &s->guest_re, s->guest_budget_us,
-							     s->guest_restart, &g);
-			s->guest_restart = false;
-			s->guest_partial = out->guest_err == -EINPROGRESS;
-			if (out->guest_err == 0) {
-				s->guest = g;
-				s->guest_valid = true;
-			}
-			out->guest_seen = g.seen;
-			out->guest_scanned = true;
-		}
-		out->have_guest = s->guest_valid;
-		out->guest_rss = s->guest.rss;
-		out->guest_count = s->guest.count;
-	}
+	sample_cow(s, now, out);
+	sample_psi(s, out);
+	sample_guests(s, now, out);
 	return first;
 }
