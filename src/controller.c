@@ -623,8 +623,38 @@ static void probe_open(struct ctl_state *st, const struct sample *s, enum ctl_wa
 	p->idle_s = 0;
 }
 
+static void claim_extend(struct ctl_state *st);
+
+/* The probe's first visits took in more new pages than its wake saw: the
+ * rest of the same arrival, which came after the sample that woke it (a
+ * process that fills its memory, then marks all of it mergeable). KSM has
+ * visited that rest; known to the level now, up to what it shows above
+ * its known level, so that it wakes no probe of its own once this one
+ * closed (a probe that would find no first visits, and scan two passes to
+ * learn it). A wake of the level opened a claim for the low level; one of
+ * the low level or of the rmap items, whose memory the level had taken in
+ * within its noise, leaves nothing above it to credit. */
+static void probe_credit(struct ctl_state *st, const struct sample *s)
+{
+	const struct ctl_probe *p = &st->probe;
+	double extra = (p->growth - p->pages) * CTL_PAGE_SIZE, above;
+
+	if (extra <= 0 || !s->have_anon || !st->det_primed)
+		return;
+	above = logical_anon(st, s) - st->anon.known;
+	if (above <= 0)
+		return;
+	st->anon.known += mind(extra, above);
+	/* the low level climbs to it over FLOOR_TAU: the wake's claim holds
+	 * it too */
+	if (st->low_claim > 0 && st->anon.known > st->low.known)
+		claim_extend(st);
+}
+
 static void probe_close(struct ctl_state *st, const struct sample *s)
 {
+	if (st->probe.open)
+		probe_credit(st, s);
 	memset(&st->probe, 0, sizeof(st->probe));
 	st->ref_rmap = rmap_of(s);
 }
