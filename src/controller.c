@@ -149,8 +149,9 @@ static double mind(double a, double b)
 #define PROBE_PASSES 3.0
 /* A probe with nothing to scan (no KSM memory at all) closes after this. */
 #define PROBE_EMPTY_S 10.0
-/* For this long after a probe opens, passes that end while its memory is
- * still arriving do not count towards finding it not KSM's, seconds. */
+/* For this long after a probe opens, or memory joins it, passes that end
+ * while its memory is still arriving do not count towards finding it not
+ * KSM's, seconds. */
 #define PROBE_SETTLE_S 30.0
 /* Volatile pages (those smart_scan skips aside) fewer than this share of
  * the rmap items do not count as churn. */
@@ -618,6 +619,21 @@ static void probe_open(struct ctl_state *st, const struct sample *s, enum ctl_wa
 		p->anon = s->have_anon ? logical_anon(st, s) : -1;
 		p->grew = why == CTL_WAKE_ANON_GROWTH;
 		p->len0 = pass_length(st, rmap);
+	} else if (pages > 0) {
+		/* memory joins it, and may still be arriving */
+		p->settle_s = 0;
+		if (p->growth > PROBE_MARGIN(0)) {
+			/* after the first visits began: KSM puts it behind
+			 * the cursor when it is marked, so its own come
+			 * after the next full scan, a pass from here; the
+			 * full scans counted say nothing of it, and what
+			 * merges may be the earlier memory's */
+			p->join_pending = true;
+			p->joined_late = true;
+			p->growth_at = p->scanned;
+			p->wraps = 0;
+			p->wrapped = false;
+		}
 	}
 	p->pages += maxd(pages, 0);
 	p->idle_s = 0;
@@ -680,19 +696,20 @@ static double level_slack(const struct cfg *cfg, const struct ctl_level *d, cons
 }
 
 /* Whether the probe's memory may still be arriving, within PROBE_SETTLE_S
- * of its opening: the anonymous memory rose above the highest level seen
- * since the probe opened by more than the anon detector's slack (its
- * noise), in this interval or in the one before. Called once a sample: it
- * records this interval's rise for the next. A process that fills its
- * memory and then marks it mergeable does so after the last rise, in the
- * interval that follows it; a neighbour that allocates and frees comes
- * back up to the same peaks, which are not new memory. */
+ * of its opening or of the last memory that joined it: the anonymous
+ * memory rose above the highest level seen since the probe opened by more
+ * than the anon detector's slack (its noise), in this interval or in the
+ * one before. Called once a sample: it records this interval's rise for
+ * the next. A process that fills its memory and then marks it mergeable
+ * does so after the last rise, in the interval that follows it; a
+ * neighbour that allocates and frees comes back up to the same peaks,
+ * which are not new memory. */
 static bool probe_arriving(const struct cfg *cfg, const struct ctl_state *st, struct ctl_probe *p,
 			   const struct sample *s)
 {
 	double a = s->have_anon ? logical_anon(st, s) : -1;
 	bool rose = p->anon >= 0 && a >= 0 && a - p->anon > level_slack(cfg, &st->anon, s);
-	bool arriving = (rose || p->grew) && p->age_s <= PROBE_SETTLE_S;
+	bool arriving = (rose || p->grew) && p->settle_s <= PROBE_SETTLE_S;
 
 	p->anon = a >= 0 ? maxd(p->anon, a) : a;
 	p->grew = rose;
@@ -707,7 +724,7 @@ static bool probe_account(const struct cfg *cfg, struct ctl_state *st, const str
 	struct ctl_probe *p = &st->probe;
 	double growth;
 
-	p->age_s += o->dt;
+	p->settle_s += o->dt;
 	p->scanned += o->d_scan;
 	p->gain += o->d_gain + o->d_cow;
 	/* nothing to scan at all: no process uses KSM */
@@ -726,7 +743,10 @@ static bool probe_account(const struct cfg *cfg, struct ctl_state *st, const str
 		p->rmap0 = (int64_t)maxd((double)p->rmap0 + o->d_rmap, 0);
 	growth = o->rmap - (double)p->rmap0;
 	if (growth > p->growth + PROBE_MARGIN(0)) {
-		/* first visits under way */
+		/* first visits under way: after a join, those of the
+		 * memory that joined, or of the earlier memory, which the
+		 * pass counted from the join then starts later still */
+		p->join_pending = false;
 		p->growth = growth;
 		p->growth_at = p->scanned;
 		/* a full scan in the same interval may have come before the
@@ -738,7 +758,7 @@ static bool probe_account(const struct cfg *cfg, struct ctl_state *st, const str
 		p->wraps += o->d_full;
 		p->wrapped = p->wrapped || o->d_full > 0;
 	}
-	if (probe_arriving(cfg, st, p, s) && p->growth < PROBE_VISIBLE * p->pages) {
+	if (probe_arriving(cfg, st, p, s) && (p->growth < PROBE_VISIBLE * p->pages || p->join_pending)) {
 		/* no first visits yet, and the memory still arriving: a
 		 * process may mark it mergeable only once it filled it (KSM
 		 * takes it in with the madvise), so the passes so far say
@@ -815,7 +835,8 @@ static bool probe_merged_early(struct ctl_state *st, const struct sample *s, dou
  * arriving saw no growth (nobody marked it mergeable), when its first
  * visits merged what it was bought for (an image already merged), or when
  * its second visit settles it in the unstable tree (unique pages) without
- * merging anything. Passes are counted in full
+ * merging anything. Memory that joins it after its first visits began is
+ * followed from where it joined, and seen twice. Passes are counted in full
  * scans, not pages: the pages of a pass vary severalfold when smart_scan's
  * skipped pages come back together. */
 static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
@@ -832,12 +853,20 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 		return;
 	}
 	/* seen twice: past the next full scan, a pass since the last first
-	 * visit (or the whole next pass) */
-	if ((p->wraps >= 1 && p->scanned >= p->growth_at + pass + margin) || p->wraps >= 2) {
+	 * visit (or the whole next pass); memory that joined since, two
+	 * full scans after it joined without first visits: nobody marked it */
+	if (p->wraps >= 2 || (!p->join_pending && p->wraps >= 1 && p->scanned >= p->growth_at + pass + margin)) {
 		probe_done(st, s);
 		return;
 	}
-	if (probe_merged_early(st, s, margin))
+	/* memory joined it and has not had its first visits: what merged
+	 * and what settled are the earlier memory's */
+	if (p->join_pending)
+		return;
+	/* memory that joined after the first visits began is seen twice
+	 * (above): merges of memory visited at different places say
+	 * nothing of which merged */
+	if (!p->joined_late && probe_merged_early(st, s, margin))
 		return;
 	/* Its second visit comes in the next pass, after the older memory's
 	 * pass (new memory is scanned last). Until then, what settles in the

@@ -138,14 +138,16 @@ struct ctl_probe {
 	double len0;                    /* pages of a pass when it opened */
 	int64_t rmap0;                  /* rmap items when it opened */
 	double growth;                  /* most rmap items added since rmap0 */
-	double growth_at;               /* scanned when growth last rose */
+	double growth_at;               /* scanned when growth last rose, or memory joined late */
 	int64_t wraps;                  /* full scans since it opened, or since growth last rose;
 					 * one in the interval of the rise counts as before it */
 	bool wrapped;                   /* a full scan since, one in that interval counting */
 	int64_t unshared0;              /* pages_unshared when it opened */
 	double gain;                    /* pages merged since it opened */
 	double idle_s;                  /* seconds with nothing to scan */
-	double age_s;                   /* seconds since it opened */
+	double settle_s;                /* seconds since it opened or memory last joined it */
+	bool joined_late;               /* memory joined it after its first visits began */
+	bool join_pending;              /* ... and no first visits since */
 	double anon;                    /* highest logical anonymous memory since it opened, bytes; -1 unknown */
 	bool grew;                      /* it rose by more than the anon detector's slack in the last interval */
 };
