@@ -1255,6 +1255,21 @@ static void test_image_arrival_closes_at_first_visit(void **state)
 	assert_int_equal(s.probes, 1);
 }
 
+/* Seconds until a guest of GROUP and SIZE bytes, arriving alone on HOST,
+ * is 90% merged: its own probe. */
+static double merged_alone(const struct sim *host, int group, double size)
+{
+	struct sim s = *host;
+	int id;
+	double took;
+
+	window_start(&s);
+	id = plant_add(&s.p, REGION_MERGEABLE, group, size);
+	took = sim_until_regions(&s, &id, 1, 0.9, 600);
+	assert_true(took > 0);
+	return took;
+}
+
 /* A guest of 1 GiB joins the open probe of one of 2 GiB (all of their pages
  * mergeable), beside four merged guests of 2 GiB, when a tenth or two
  * fifths of the first one had its first visit. KSM puts the second one
@@ -1275,20 +1290,17 @@ static void test_guest_joins_an_open_probe(void **state)
 	static const double part[] = { 0.1, 0.4 };
 	static const int first[] = { 1, 8 }, second[] = { 2, 9 };   /* merged in the host, new */
 	struct sim host;
+	double alone_of[ARRAY_SIZE(second)];
 
 	(void)state;
 	steady_host(&host, 24 * GiB, 4, 2 * GiB);
+	for (size_t j = 0; j < ARRAY_SIZE(second); j++)
+		alone_of[j] = merged_alone(&host, second[j], 1 * GiB);
 	for (size_t i = 0; i < ARRAY_SIZE(part) * 4; i++) {
 		struct sim s = host;
-		double at = part[i % 2], took, alone;
+		double at = part[i % 2], took, alone = alone_of[i / 4];
 		int ga = first[i / 2 % 2], gb = second[i / 4], a, b;
 
-		/* the second guest alone: its own probe */
-		window_start(&s);
-		b = plant_add(&s.p, REGION_MERGEABLE, gb, 1 * GiB);
-		alone = sim_until_regions(&s, &b, 1, 0.9, 600);
-		assert_true(alone > 0);
-		s = host;
 		window_start(&s);
 		a = plant_add(&s.p, REGION_MERGEABLE, ga, 2 * GiB);
 		while (s.t - s.win_t0 < 120 && !(s.st.probe.open && s.st.probe.growth >= at * 2 * GiB / PAGE))
@@ -1317,13 +1329,8 @@ static void test_guest_joins_an_open_probe(void **state)
 	for (int k = 0; k < 2; k++) {
 		struct sim s = host;
 		int a, b, filling[10], steps = 10;
-		double took, t_mark, alone;
+		double took, t_mark, alone = alone_of[0];
 
-		window_start(&s);
-		b = plant_add(&s.p, REGION_MERGEABLE, 2, 1 * GiB);
-		alone = sim_until_regions(&s, &b, 1, 0.9, 600);
-		assert_true(alone > 0);
-		s = host;
 		window_start(&s);
 		a = plant_add(&s.p, REGION_MERGEABLE, k == 1 ? 8 : 1, 2 * GiB);
 		while (s.t - s.win_t0 < 120 && !(s.st.probe.open && s.st.probe.growth >= 0.1 * 2 * GiB / PAGE))
