@@ -1190,14 +1190,19 @@ static bool apply_on_exit(struct pilot *pl)
 	}
 	if (!failed) {
 		char run[8], pages[32], sleep_ms[32], adv[32];
+		bool has_adv = (pl->snap.present & KSM_BIT(KSM_ADVISOR_MODE)) && ksm_has(&pl->ksm, KSM_ADVISOR_MODE);
+		/* with the advisor on, pages_to_scan is the kernel's: ksm_restore()
+		 * does not write it, and the snapshot's value is not what is there */
+		bool adv_on = has_adv && pl->snap.v[KSM_ADVISOR_MODE] != 0;
+
 		ksm_format_value(KSM_RUN, pl->cfg.on_exit == ON_EXIT_STOP ? 0 : pl->snap.v[KSM_RUN], run, sizeof(run));
 		ksm_format_value(KSM_PAGES_TO_SCAN, pl->snap.v[KSM_PAGES_TO_SCAN], pages, sizeof(pages));
 		ksm_format_value(KSM_SLEEP_MILLISECS, pl->snap.v[KSM_SLEEP_MILLISECS], sleep_ms, sizeof(sleep_ms));
 		ksm_format_value(KSM_ADVISOR_MODE, pl->snap.v[KSM_ADVISOR_MODE], adv, sizeof(adv));
-		log_info("on_exit=%s: knobs restored (run=%s pages_to_scan=%s sleep_millisecs=%s%s%s)",
-			 on_exit_name(pl->cfg.on_exit), run, pages, sleep_ms,
-			 (pl->snap.present & KSM_BIT(KSM_ADVISOR_MODE)) ? " advisor_mode=" : "",
-			 (pl->snap.present & KSM_BIT(KSM_ADVISOR_MODE)) ? adv : "");
+		log_info("on_exit=%s: knobs restored (run=%s%s%s sleep_millisecs=%s%s%s%s)", on_exit_name(pl->cfg.on_exit),
+			 run, adv_on ? "" : " pages_to_scan=", adv_on ? "" : pages, sleep_ms,
+			 has_adv ? " advisor_mode=" : "", has_adv ? adv : "",
+			 adv_on ? "; pages_to_scan left to the advisor" : "");
 	}
 	return failed == 0;
 }

@@ -81,7 +81,8 @@ stop TERM
 [ "$(cat "$K/sleep_millisecs")" = 20 ] || fail "sleep_millisecs not restored"
 [ "$(cat "$K/advisor_mode")" = scan-time ] || fail "advisor_mode not restored"
 [ ! -e "$S/snapshot" ] || fail "snapshot left after a clean exit"
-grep -q "knobs restored" "$LOG" || fail "restore not logged"
+grep -q "knobs restored (run=0 sleep_millisecs=20 advisor_mode=scan-time; pages_to_scan left to the advisor)" "$LOG" ||
+	fail "restore not logged, or it names a pages_to_scan it did not write: $(grep "knobs restored" "$LOG")"
 
 # --- a crash, then --restore (the unit's ExecStopPost) --------------------------
 fresh_tree
@@ -183,6 +184,8 @@ stop INT
 [ "$(cat "$K/run")" = 0 ] || fail "on_exit=stop left run=$(cat "$K/run")"
 [ "$(cat "$K/pages_to_scan")" = 500 ] || fail "pages_to_scan not restored: $(cat "$K/pages_to_scan")"
 [ "$(cat "$K/sleep_millisecs")" = 20 ] || fail "on_exit=stop: sleep_millisecs not restored"
+grep -q "knobs restored (run=0 pages_to_scan=500 sleep_millisecs=20 advisor_mode=none)" "$LOG" ||
+	fail "on_exit=stop: restore not logged as done: $(grep "knobs restored" "$LOG")"
 
 # --- on_exit=leave: the knobs stay as set -----------------------------------------
 fresh_tree
