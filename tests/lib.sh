@@ -41,6 +41,12 @@ shipped_value() {
 
 # track PID: stop PID (TERM, then KILL) at exit
 track() { CLEANUP_PIDS="$CLEANUP_PIDS $1"; }
+# untrack PID: PID was waited for; its number may be reused, leave it alone
+untrack() {
+	local p l=""
+	for p in $CLEANUP_PIDS; do [ "$p" = "$1" ] || l="$l $p"; done
+	CLEANUP_PIDS=$l
+}
 
 # start_daemon STDERR ARGS...: ksmpilotd ARGS in the background (under
 # $WRAP), its stderr to STDERR; D is its pid, stopped at exit

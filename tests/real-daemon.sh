@@ -1,6 +1,7 @@
 # real-daemon.sh - the daemon at interval=1s on a real mergeable workload
 # under real memory pressure (hugepages reserved) merges its pages; SIGTERM
-# with on_exit=restore puts every knob back as it was.
+# with on_exit=restore puts every knob back as it was; a restart reuses the
+# controller's saved state and opens no start probe.
 # Runs only with KSMPILOT_REAL_KSM=1 (see tests/lib.sh).
 . tests/lib.sh
 set -u
@@ -36,9 +37,14 @@ wait_for 300 sh -c "[ \$(cat $(printf '/proc/%s/ksm_merging_pages ' $pids) 2>/de
 note "merged $(merged_pages $pids) pages; ksmd used $(awk '{print ($14+$15)/100 "s"}' /proc/$(pgrep -x ksmd)/stat) so far"
 grep -q "KSM_REASON\|probing\|merging" "$TMPD/log" || fail "no decision logged"
 
+# settled (nothing left to merge), so that the restart below finds the
+# counters as the saved state has them even if ksmd runs between the two
+wait_for 300 grep -q "^reason=nothing-to-merge" "$TMPD/state/state" ||
+	{ tail -n 20 "$TMPD/log"; fail "never idle after the merge"; }
 kill -TERM $D
 wait $D
 rc=$?
+untrack $D
 [ $rc = 0 ] || { tail -n 20 "$TMPD/log"; fail "daemon exited $rc on SIGTERM"; }
 after=$(knobs)
 if [ "$after" != "$before" ]; then
@@ -48,4 +54,28 @@ if [ "$after" != "$before" ]; then
 		fail "SIGTERM did not restore the knobs"
 fi
 grep -q "knobs restored" "$TMPD/log" || fail "restore not logged"
+
+# A restart reuses what the controller learned (saved on exit in state_dir):
+# no start probe. Without the saved state, the same restart does probe.
+# restart LOG: start the daemon again, wait for its first decision, stop it
+restart() {
+	$WRAP $KSMPILOTD -c "$TMPD/k.conf" --log-target=stderr 2> "$1" &
+	D=$!
+	track $D
+	wait_log "$1" "\\(u=" 60
+	kill -TERM $D
+	wait $D
+	local rc=$?
+	untrack $D
+	[ $rc = 0 ] || { tail -n 20 "$1"; fail "restarted daemon exited $rc on SIGTERM"; }
+}
+[ -s "$TMPD/state/controller" ] || fail "no controller state saved on exit"
+restart "$TMPD/log2"
+grep -q "controller state restored from .*: no new probe" "$TMPD/log2" ||
+	{ cat "$TMPD/log2"; fail "the restart did not reuse the controller state"; }
+! grep -q "wake=start" "$TMPD/log2" || { cat "$TMPD/log2"; fail "the restart probed although the state was reused"; }
+note "restart with the saved state: $(grep -m1 "pages/s" "$TMPD/log2" | cut -d'(' -f1)"
+rm "$TMPD/state/controller"
+restart "$TMPD/log3"
+grep -q "wake=start" "$TMPD/log3" || { cat "$TMPD/log3"; fail "a restart without the saved state did not probe"; }
 echo "real-daemon: passed"
