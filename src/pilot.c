@@ -55,6 +55,9 @@ struct pilot {
 	bool ksmd_missing_logged;
 	bool guest_err_logged, guest_slow_logged, psi_missing_logged;
 	uint64_t write_err_logged;      /* KSM_BIT per knob */
+	bool defer_floor_logged;        /* the advisor's batch at sleep_ms_max told; again after a reload */
+	bool defer_floor_on;            /* ksmd idles above its budget under the advisor's batch ... */
+	uint64_t defer_floor_since_ms;  /* ... since */
 
 	struct ctl_decision logged;     /* the last decision logged at info */
 	bool have_logged;
@@ -549,6 +552,39 @@ static bool log_decision(struct pilot *pl, const struct sample *s, const struct 
 	if (log_enabled(prio))
 		log_decision_line(prio, msgid, s, d);
 	return prio == LOG_INFO;
+}
+
+/* kernel_advisor = defer: pages_to_scan is the advisor's, and it raises it
+ * while ksmd takes less than a tenth of a CPU, up to advisor_max_pages_to_scan.
+ * Idle, that batch every sleep_ms_max may cost more than the idle budget;
+ * only the operator can lengthen the sleep further. Once ksmd, sleeping that
+ * long, has measured above the budget for 30 s, say so once. */
+#define DEFER_FLOOR_MS 30000
+
+static void check_defer_floor(struct pilot *pl, const struct sample *s, const struct ctl_decision *d,
+			      uint64_t now_ms)
+{
+	double share = d->t.cpu_share * 100; /* measured, % of a CPU */
+	double budget = fmin(pl->cfg.idle_max_cpu, pl->cfg.max_cpu / 2); /* the controller's idle budget */
+
+	if (d->set_pages || d->run != 1 || d->mode != CTL_MODE_IDLE || d->estimated_cpu || pl->cfg.dry_run ||
+	    pl->opts.dry_run || d->sleep_ms < pl->cfg.sleep_ms_max ||
+	    (uint64_t)s->ksm.v[KSM_SLEEP_MILLISECS] < pl->cfg.sleep_ms_max || d->rate_planned <= 2 * d->rate ||
+	    share <= budget) {
+		pl->defer_floor_on = false;
+		return;
+	}
+	if (!pl->defer_floor_on) {
+		pl->defer_floor_on = true;
+		pl->defer_floor_since_ms = now_ms;
+	}
+	if (now_ms - pl->defer_floor_since_ms < DEFER_FLOOR_MS || pl->defer_floor_logged)
+		return;
+	pl->defer_floor_logged = true;
+	log_notice("kernel_advisor = defer: idle, the advisor's pages_to_scan=%" PRIu64 " every sleep_ms_max=%" PRIu64
+		   " ms keeps ksmd at %.1f%% of a CPU, above the idle budget of %g%% (idle_max_cpu), where %.0f pages/s "
+		   "would do; raise sleep_ms_max (up to 60000), or set kernel_advisor = takeover",
+		   d->pages_to_scan, d->sleep_ms, share, budget, d->rate);
 }
 
 /* ---- hazards ------------------------------------------------------------------ */
@@ -1073,6 +1109,7 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 		}
 	}
 	changed = log_decision(pl, &s, &d);
+	check_defer_floor(pl, &s, &d, now / 1000);
 	check_hazards(pl, &s, now / 1000);
 	publish(pl, &s, &d, now / 1000, changed);
 	note_history(pl, &s, &d, dt, mode_changed, d.wake != CTL_WAKE_NONE, now);
@@ -1142,6 +1179,7 @@ int pilot_reload(struct pilot *pl)
 		}
 		log_set_level(pl->cfg.log_level);
 		pl->stats.reloads++;
+		pl->defer_floor_logged = false; /* said again if the new sleep_ms_max does not help */
 		log_info("configuration reloaded from %s (reload #%" PRIu64 ")", pl->opts.config_path,
 			 pl->stats.reloads + pl->stats.reload_failures);
 	}

@@ -608,6 +608,87 @@ static void test_idle_rewrites_seldom(void **state)
 	world_fini();
 }
 
+/* kernel_advisor = defer: idle, the advisor raises pages_to_scan to its
+ * maximum, and its batch every sleep_ms_max costs more than idle_max_cpu.
+ * The daemon says so once, and again after a reload that keeps the same
+ * bound; not with a sleep_ms_max that keeps the batch within the budget,
+ * though still above the idle rate. */
+static void defer_world(const char *extra)
+{
+	world_init(24 * GiB, 4 * GiB, extra);
+	w.p.advisor = true;
+	w.p.pages_to_scan = 500;
+	plant_sample(&w.p, &w.cur);
+}
+
+static void test_defer_floor_told(void **state)
+{
+	const char *msg = "above the idle budget of 1% (idle_max_cpu), where";
+	struct pilot *p;
+
+	(void)state;
+	defer_world("kernel_advisor = defer");
+	p = start(EXIT_OK);
+	add_guest(1024);
+	ticks(p, 1200);
+	assert_int_equal(w.writes[KSM_PAGES_TO_SCAN], 0);
+	assert_int_equal(w.p.sleep_ms, pilot_cfg(p)->sleep_ms_max);
+	assert_int_equal(logged(msg), 1);
+	ticks(p, 600);
+	assert_int_equal(logged(msg), 1);
+	assert_int_equal(pilot_reload(p), 0);
+	ticks(p, 5);
+	assert_int_equal(logged(msg), 2);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+
+	/* the advisor at its maximum already: the share measured while merging
+	 * is not the idle one; told only once it was measured idle */
+	defer_world("kernel_advisor = defer");
+	w.p.pages_to_scan = 30000;
+	p = start(EXIT_OK);
+	add_guest(1024);
+	for (int i = 0; i < 600 && !(pilot_last_decision(p) && pilot_last_decision(p)->mode == CTL_MODE_IDLE); i++)
+		ticks(p, 1);
+	assert_int_equal(pilot_last_decision(p)->mode, CTL_MODE_IDLE);
+	assert_int_equal(logged(msg), 0);
+	for (int i = 0; i < 1200 && !logged(msg); i++)
+		ticks(p, 1);
+	assert_int_equal(logged(msg), 1);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+
+	/* the sleep cannot be written: ksmd does not sleep sleep_ms_max, and
+	 * what it costs is not the advisor's batch at that sleep */
+	defer_world("kernel_advisor = defer");
+	w.write_errno[KSM_SLEEP_MILLISECS] = EIO;
+	w.p.run = 1; /* started by someone else, at the kernel's sleep */
+	p = start(EXIT_OK);
+	add_guest(1024);
+	ticks(p, 1200);
+	assert_int_equal(pilot_last_decision(p)->mode, CTL_MODE_IDLE);
+	assert_true(w.p.sleep_ms < pilot_cfg(p)->sleep_ms_max);
+	assert_int_equal(logged(msg), 0);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+
+	/* 30000 pages every 10 s: seven times the idle rate, but within the budget */
+	defer_world("kernel_advisor = defer\n[scan]\nsleep_ms_max = 10000");
+	p = start(EXIT_OK);
+	add_guest(1024);
+	ticks(p, 1800);
+	assert_int_equal(w.writes[KSM_PAGES_TO_SCAN], 0);
+	assert_int_equal(w.p.pages_to_scan, 30000);
+	assert_int_equal(w.p.sleep_ms, 10000);
+	assert_int_equal(logged(msg), 0);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
 /* The map count comes from state_dir/processes: ksmpilotd reads no other
  * process's maps itself. One warning per episode. */
 static void test_hazard_map_count(void **state)
@@ -1138,6 +1219,7 @@ int main(void)
 		cmocka_unit_test(test_ksm_vanishes),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_idle_rewrites_seldom),
+		cmocka_unit_test(test_defer_floor_told),
 		cmocka_unit_test(test_idle_reads_counters_seldom),
 		cmocka_unit_test(test_merge_across_nodes_busy),
 		cmocka_unit_test(test_counter_garbage_and_resets),

@@ -2428,10 +2428,15 @@ static void test_restore_refuses(void **state)
 /* ---- 8. the kernel advisor, old kernels, hidden ksmd ------------------------------------ */
 
 /* kernel_advisor = defer: pages_to_scan belongs to the advisor; only the
- * sleep is written, never refused, and merging and idling still work. */
+ * sleep is written, never refused, and merging and idling still work. Idle,
+ * the advisor raises pages_to_scan to its maximum: at the default
+ * sleep_ms_max its batch costs more than idle_max_cpu (the case that
+ * test_pilot's test_defer_floor_told tells), and a longer sleep_ms_max
+ * brings the idle back within it. */
 static void test_advisor_defer(void **state)
 {
 	struct sim s;
+	double dflt;
 
 	(void)state;
 	sim_init(&s, 24 * GiB, 4 * GiB);
@@ -2445,6 +2450,20 @@ static void test_advisor_defer(void **state)
 	assert_false(s.d.set_pages);
 	assert_int_equal(s.d.mode, CTL_MODE_IDLE);
 	assert_int_equal(s.p.sleep_ms, s.cfg.sleep_ms_max);
+	window_start(&s);
+	sim_run(&s, HOUR);
+	dflt = window_cpu_share(&s);
+	s.cfg.sleep_ms_max = 60000;
+	sim_run(&s, HOUR);
+	window_start(&s);
+	sim_run(&s, HOUR);
+	if (trace_level())
+		printf("defer, idle: ksmd %.2f%% at sleep_ms_max 1000, %.3f%% at 60000 (pages_to_scan %llu)\n",
+		       dflt * 100, window_cpu_share(&s) * 100, (unsigned long long)s.p.pages_to_scan);
+	assert_true(dflt > s.cfg.idle_max_cpu / 100);
+	assert_int_equal(s.d.mode, CTL_MODE_IDLE);
+	assert_int_equal(s.p.einval_writes, 0);
+	assert_true(window_cpu_share(&s) <= s.cfg.idle_max_cpu / 100);
 }
 
 /* Kernels before 6.6 (no pages_scanned), without cow_ksm or AnonPages, and
