@@ -154,6 +154,17 @@ reserve_hugepages() {
 	note "reserved $((got - cur)) hugepages; MemAvailable now $(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo) MiB"
 }
 
+# reserve_pressure: real pressure for a real-kernel test: about 15% of
+# MemTotal left available (within 1.5-3 GiB), below the 20% setpoint
+reserve_pressure() {
+	local total leave
+	total=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)
+	leave=$((total * 15 / 100))
+	[ $leave -gt 3072 ] && leave=3072
+	[ $leave -lt 1536 ] && leave=1536
+	reserve_hugepages $leave
+}
+
 # merged_pages PID...: sum of ksm_merging_pages of the given processes
 merged_pages() {
 	local p s=0 v
@@ -162,6 +173,13 @@ merged_pages() {
 		s=$((s + v))
 	done
 	echo $s
+}
+
+# merged_at_least N PID...: the given processes have N pages merged or more
+merged_at_least() {
+	local n=$1
+	shift
+	[ "$(merged_pages "$@")" -ge "$n" ]
 }
 
 # start_workload PIDFILE ARGS...: start the generator, wait until ready

@@ -14,13 +14,7 @@ knobs() { for k in run pages_to_scan sleep_millisecs advisor_mode merge_across_n
 [ -e "$KSM/advisor_mode" ] && echo scan-time > "$KSM/advisor_mode"
 before=$(knobs)
 
-# Real pressure: leave ~3 GiB available, or 15% of MemTotal when smaller,
-# below the 20% setpoint either way.
-total_mib=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)
-leave=$(( total_mib * 15 / 100 ))
-[ $leave -gt 3072 ] && leave=3072
-[ $leave -lt 1536 ] && leave=1536
-reserve_hugepages $leave
+reserve_pressure
 
 cp conf/ksmpilot.conf "$TMPD/k.conf"
 mkdir "$TMPD/k.conf.d"
@@ -32,7 +26,7 @@ track $D
 start_workload "$TMPD/pids" -s 128 -p 4 -m 60 -v 10
 pids=$(cat "$TMPD/pids")
 want=$(( 4 * 128 * 256 * 60 / 100 * 9 / 10 ))
-wait_for 300 sh -c "[ \$(cat $(printf '/proc/%s/ksm_merging_pages ' $pids) 2>/dev/null | awk '{s+=\$1} END {print s+0}') -ge $want ]" ||
+wait_for 300 merged_at_least $want $pids ||
 	{ tail -n 20 "$TMPD/log"; fail "not $want pages merged in 300 s: $(merged_pages $pids)"; }
 note "merged $(merged_pages $pids) pages; ksmd used $(awk '{print ($14+$15)/100 "s"}' /proc/$(pgrep -x ksmd)/stat) so far"
 grep -q "KSM_REASON\|probing\|merging" "$TMPD/log" || fail "no decision logged"
@@ -59,9 +53,7 @@ grep -q "knobs restored" "$TMPD/log" || fail "restore not logged"
 # no start probe. Without the saved state, the same restart does probe.
 # restart LOG: start the daemon again, wait for its first decision, stop it
 restart() {
-	$WRAP $KSMPILOTD -c "$TMPD/k.conf" --log-target=stderr 2> "$1" &
-	D=$!
-	track $D
+	start_daemon "$1" -c "$TMPD/k.conf" --log-target=stderr
 	wait_log "$1" "\\(u=" 60
 	kill -TERM $D
 	wait $D

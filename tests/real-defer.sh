@@ -19,12 +19,7 @@ make_tmp
 before_run=$(ksm_read run)
 before_sleep=$(ksm_read sleep_millisecs)
 echo scan-time > "$KSM/advisor_mode" || fail "cannot switch the advisor on"
-# real pressure, as real-daemon.sh makes it
-total_mib=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)
-leave=$(( total_mib * 15 / 100 ))
-[ $leave -gt 3072 ] && leave=3072
-[ $leave -lt 1536 ] && leave=1536
-reserve_hugepages $leave
+reserve_pressure
 sleep_min=$(shipped_value sleep_ms_min)
 [ -n "$sleep_min" ] || fail "cannot read sleep_ms_min from the shipped config"
 
@@ -38,7 +33,7 @@ t0=$(date +%s)
 start_workload "$TMPD/pids" -s 32 -p 2 -m 80 -v 0
 pids=$(cat "$TMPD/pids")
 want=$(( 2 * 32 * 256 * 80 / 100 * 9 / 10 ))
-wait_for 600 sh -c "[ \$(cat $(printf '/proc/%s/ksm_merging_pages ' $pids) 2>/dev/null | awk '{s+=\$1} END {print s+0}') -ge $want ]" ||
+wait_for 600 merged_at_least $want $pids ||
 	{ tail -n 20 "$TMPD/log"; fail "not $want pages merged in 600 s: $(merged_pages $pids)"; }
 note "90% merged in about $(( $(date +%s) - t0 )) s, the advisor setting pages_to_scan=$(ksm_read pages_to_scan)"
 # nothing left to merge: the daemon slows ksmd by the sleep alone, to what
