@@ -61,9 +61,8 @@ struct ctl_cmd {
 /* The configuration the options name, for commands that need it (state_dir
  * above all). A configuration that does not parse gives its errors on
  * stderr and the defaults, so that a read-only command still works; with
- * --state-dir that directory replaces the configured one. 0, -ENOMEM, or
- * -ENAMETOOLONG (--state-dir longer than a state_dir holds; said on
- * stderr): a usage error. */
+ * --state-dir that directory replaces the configured one (main() refuses
+ * one longer than a state_dir holds). 0 or -ENOMEM. */
 int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg);
 
 /* Whether ksmpilotd runs with state_dir: it holds state_dir/lock, or,

@@ -11,11 +11,6 @@ int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg)
 {
 	struct cfg_errors *errs;
 
-	/* a longer one would be cut into another directory's name */
-	if (o->state_dir && strlen(o->state_dir) >= sizeof(cfg->state_dir)) {
-		fprintf(stderr, "ksmpilotctl: --state-dir: longer than %zu bytes\n", sizeof(cfg->state_dir) - 1);
-		return -ENAMETOOLONG;
-	}
 	/* --state-dir alone needs no configuration; with -c the other keys
 	 * (guest_cmdline for doctor) still come from the file */
 	if (o->state_dir && !o->config_explicit) {

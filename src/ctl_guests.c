@@ -265,7 +265,7 @@ int ctl_guests(const struct ctl_opts *o, int argc, char **argv)
 		if (!cfg || ctl_load_config(o, cfg) < 0) {
 			free(cfg);
 			procscan_free(&ps);
-			return cfg ? CTL_USAGE : CTL_FAIL;
+			return CTL_FAIL;
 		}
 		snprintf(src.path, sizeof(src.path), "%s/processes", cfg->state_dir);
 		free(cfg);

@@ -630,7 +630,7 @@ int ctl_status(const struct ctl_opts *o, int argc, char **argv)
 	if (rc < 0) {
 		free(cfg);
 		free(st);
-		return rc == -ENAMETOOLONG ? CTL_USAGE : CTL_FAIL;
+		return CTL_FAIL;
 	}
 	rc = gather(st, o->sysfs, cfg);
 	if (rc == CTL_OK) {

@@ -25,7 +25,7 @@ static const struct ctl_cmd commands[] = {
 	  CTL_OPT_JSON | CTL_OPT_SINCE | CTL_OPT_JOURNAL_DIR, ctl_history },
 	{ "guests", "[--json]", "which guests KSM helps: saving, merged pages, profit per process (root: /proc; else state_dir/processes)",
 	  CTL_OPT_JSON | CTL_OPT_PROC_DIR, ctl_guests },
-	{ "doctor", "[--json]", "why nothing merges: findings with evidence and fix; exit 1 if one needs action",
+	{ "doctor", "[--window DURATION] [--json]", "why nothing merges: findings with evidence and fix; exit 1 if one needs action",
 	  CTL_OPT_JSON | CTL_OPT_PROC_DIR | CTL_OPT_SYS_DIR | CTL_OPT_WINDOW, ctl_doctor },
 };
 
@@ -96,8 +96,8 @@ static void usage(FILE *f)
 		"  -V, --version              show the version and exit\n"
 		"\n"
 		"Exit codes: 0 success, 1 failure, 2 bad usage, 3 bad configuration or input,\n"
-		"4 KSM not available; status: 5 ksmpilotd not running, 6 running but its state\n"
-		"is stale (not updated for 3 periods: look at journalctl -u ksmpilot).\n",
+		"4 KSM not available; status, reload: 5 ksmpilotd not running; status: 6 running\n"
+		"but its state is stale (not updated for 3 periods: look at journalctl -u ksmpilot).\n",
 		KSMPILOT_CONFIG, KSM_SYSFS_DIR);
 }
 
@@ -131,6 +131,11 @@ int main(int argc, char **argv)
 			o.config_explicit = true;
 			break;
 		case OPT_STATE_DIR:
+			/* a longer one would be cut into another directory's name */
+			if (strlen(optarg) >= CFG_PATH_MAX) {
+				fprintf(stderr, "ksmpilotctl: --state-dir: longer than %d bytes\n", CFG_PATH_MAX - 1);
+				return CTL_USAGE;
+			}
 			o.state_dir = optarg;
 			break;
 		case OPT_SYSFS:

@@ -1,8 +1,9 @@
 # status.sh - ksmpilotctl status: exit codes (running, not running, stale),
 # a stale state file flagged with where to look, human units, the pressure
 # as target/available/short, the same facts in the text and the JSON, the
-# options after the command, an overlong --state-dir, and times the
-# calendar cannot hold. On a fake KSM tree; needs neither root nor KSM.
+# options after the command, an overlong --state-dir in every command that
+# reads state_dir, and times the calendar cannot hold. On a fake KSM tree;
+# needs neither root nor KSM.
 . tests/lib.sh
 set -u
 make_tmp
@@ -19,11 +20,14 @@ $CTL status --sysfs-dir "$K" --state-dir "$S" > "$TMPD/out" 2>&1
 [ $? = 5 ] || { cat "$TMPD/out"; fail "status --state-dir DIR (after the command): expected exit 5 (not running)"; }
 grep -q "^ksmpilotd   not running" "$TMPD/out" || fail "options after the command: $(cat "$TMPD/out")"
 
-# a --state-dir longer than a state_dir holds is refused, not cut
+# a --state-dir longer than a state_dir holds is refused, not cut, by
+# every command (inspect would write into the cut name, reload wait on it)
 long=/$(head -c 300 /dev/zero | tr '\0' d)
-$CTL status --sysfs-dir "$K" --state-dir "$long" > "$TMPD/out" 2>&1
-[ $? = 2 ] || { cat "$TMPD/out"; fail "an overlong --state-dir: expected exit 2"; }
-grep -q "state-dir: longer than 255 bytes" "$TMPD/out" || fail "no message for an overlong --state-dir"
+for cmd in status reload inspect guests doctor; do
+	timeout 20 $CTL $cmd --sysfs-dir "$K" --state-dir "$long" > "$TMPD/out" 2>&1
+	[ $? = 2 ] || { cat "$TMPD/out"; fail "$cmd: an overlong --state-dir: expected exit 2"; }
+	grep -q "state-dir: longer than 255 bytes" "$TMPD/out" || fail "$cmd: no message for an overlong --state-dir"
+done
 
 # human units
 ctl status > "$TMPD/out" 2>&1
