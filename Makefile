@@ -93,7 +93,7 @@ all: $(B)/ksmpilotd $(B)/ksmpilotctl $(B)/ksmpilot.conf.check
 # packages are installed with apt-get; otherwise the exact command is
 # printed (apt-get or dnf). libproc2 comes with procps-ng 4.0 and later; a
 # distribution that has only procps-ng 3 (libprocps) gets a message that
-# says so instead of a compiler error (README, "Build from source").
+# says so instead of a compiler error (README, "Install from source").
 DEP_PKGS  := libsystemd:libsystemd-dev inih:libinih-dev libproc2:libproc2-dev
 TEST_PKGS := cmocka:libcmocka-dev
 # need KIND,PAIRS,WHAT: each "name:Debian package" of PAIRS present (KIND pc:
