@@ -751,7 +751,8 @@ static bool probe_account(const struct cfg *cfg, struct ctl_state *st, const str
 		p->growth_at = p->scanned;
 		/* a full scan in the same interval may have come before the
 		 * first visits or after them: closing takes it as before (of
-		 * more, one came after), waiting for the second visit as after */
+		 * more, all but one came after), waiting for the second visit
+		 * as after */
 		p->wraps = o->d_full > 1 ? o->d_full - 1 : 0;
 		p->wrapped = o->d_full > 0;
 	} else {
@@ -1148,9 +1149,9 @@ static void claim_age(struct ctl_state *st, const struct obs *o, double floor0)
 	if (st->low_value >= st->low_claim_base + 0.9 * st->low_claim) {
 		/* got there */
 	} else if (fell || st->low_claim_left <= 0) {
-		/* withdrawn down to the floor. All of it left: the floor
-		 * rose by floor0 - base for memory that comes and goes;
-		 * twice that is noise from now on */
+		/* withdrawn down to the floor. More than half of it left:
+		 * the floor rose by floor0 - base for memory that comes and
+		 * goes; the slack is twice that from now on */
 		if (fell && st->low_value < st->low_claim_base + st->low_claim / 2)
 			st->low.noise_floor =
 				maxd(st->low.noise_floor, 2 * (floor0 - st->low_claim_base) / NOISE_K);

@@ -7,7 +7,7 @@
  *
  *   price    u  = clamp(P + I + D, 0, 1)         memory pressure (PID)
  *            u_probe = max(u, error / 0.5%)       a probe's effort, while short
- *   benefit  b  = max(b_yield * derate, b_probe, b_churn)  what scanning finds
+ *   benefit  b  = max(max(b_yield, b_churn) * derate, b_probe)  what scanning finds
  *   cost        cap = max_cpu (+ burst) / cost    ksmd's measured CPU a page
  *   rate        idle + (cap - idle) * max(u * b, u_probe * b_probe)  pages/s
  *   knobs       (pages_to_scan, sleep_millisecs)  within [scan], with hysteresis
