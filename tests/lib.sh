@@ -58,6 +58,17 @@ start_daemon() {
 	track $D
 }
 
+# term_daemon LOG: SIGTERM to the daemon D, which must exit 0 (else the
+# tail of LOG and a failure); D is not signalled again at exit
+term_daemon() {
+	local rc
+	kill -TERM $D
+	wait $D
+	rc=$?
+	untrack $D
+	[ $rc = 0 ] || { tail -n 20 "$1"; fail "daemon exited $rc on SIGTERM"; }
+}
+
 stop_pid() {
 	local p=$1
 	kill -TERM "$p" 2>/dev/null || return 0
@@ -72,6 +83,11 @@ stop_pid() {
 
 ksm_read() { cat "$KSM/$1" 2>/dev/null; }
 # advisor_mode reads "[none] scan-time": print the selected word
+# tracked_pages: the pages KSM tracks (stable, sharing, unstable, volatile)
+tracked_pages() {
+	echo $(( $(ksm_read pages_shared) + $(ksm_read pages_sharing) + $(ksm_read pages_unshared) + $(ksm_read pages_volatile) ))
+}
+
 ksm_mode() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$KSM/advisor_mode" 2>/dev/null; }
 
 ksm_save() {

@@ -35,11 +35,7 @@ grep -q "KSM_REASON\|probing\|merging" "$TMPD/log" || fail "no decision logged"
 # counters as the saved state has them even if ksmd runs between the two
 wait_for 300 grep -q "^reason=nothing-to-merge" "$TMPD/state/state" ||
 	{ tail -n 20 "$TMPD/log"; fail "never idle after the merge"; }
-kill -TERM $D
-wait $D
-rc=$?
-untrack $D
-[ $rc = 0 ] || { tail -n 20 "$TMPD/log"; fail "daemon exited $rc on SIGTERM"; }
+term_daemon "$TMPD/log"
 after=$(knobs)
 if [ "$after" != "$before" ]; then
 	echo "before: $before"; echo "after: $after"
@@ -55,11 +51,7 @@ grep -q "knobs restored" "$TMPD/log" || fail "restore not logged"
 restart() {
 	start_daemon "$1" -c "$TMPD/k.conf" --log-target=stderr
 	wait_log "$1" "\\(u=" 60
-	kill -TERM $D
-	wait $D
-	local rc=$?
-	untrack $D
-	[ $rc = 0 ] || { tail -n 20 "$1"; fail "restarted daemon exited $rc on SIGTERM"; }
+	term_daemon "$1"
 }
 [ -s "$TMPD/state/controller" ] || fail "no controller state saved on exit"
 restart "$TMPD/log2"

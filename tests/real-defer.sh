@@ -12,7 +12,7 @@ require_real_ksm
 # Switched on, the advisor's first scan can run at 10 pages every 10 ms
 # (docs/controller.md, section 7): with much memory tracked already, that
 # scan alone outlasts any bound this test could wait for.
-tracked=$(( $(ksm_read pages_shared) + $(ksm_read pages_sharing) + $(ksm_read pages_unshared) + $(ksm_read pages_volatile) ))
+tracked=$(tracked_pages)
 [ "$tracked" -le 100000 ] || skip "KSM tracks $tracked pages already; the advisor's first scan of them would take too long"
 make_tmp
 
@@ -49,11 +49,7 @@ note "idle: sleep_millisecs=$(ksm_read sleep_millisecs), pages_to_scan=$(ksm_rea
 ! grep -q "pages_to_scan.*Invalid argument" "$TMPD/log" ||
 	{ grep "Invalid argument" "$TMPD/log"; fail "defer wrote pages_to_scan under the advisor"; }
 
-kill -TERM $D
-wait $D
-rc=$?
-untrack $D
-[ $rc = 0 ] || { tail -n 20 "$TMPD/log"; fail "daemon exited $rc on SIGTERM"; }
+term_daemon "$TMPD/log"
 [ "$(ksm_mode)" = scan-time ] || fail "the advisor is off after the exit"
 [ "$(ksm_read sleep_millisecs)" = "$before_sleep" ] ||
 	fail "sleep_millisecs=$(ksm_read sleep_millisecs) after the exit, not $before_sleep"

@@ -18,7 +18,6 @@ CTL=$B/ksmpilotctl
 [ -e "$KSM/advisor_mode" ] && echo none > "$KSM/advisor_mode"
 
 ksmd_ticks() { awk '{ print $14 + $15 }' /proc/$(pgrep -x ksmd)/stat; }
-tracked() { echo $(( $(ksm_read pages_shared) + $(ksm_read pages_sharing) + $(ksm_read pages_unshared) + $(ksm_read pages_volatile) )); }
 saving_pages() { echo $(( $(ksm_read pages_sharing) + $(ksm_read ksm_zero_pages 2>/dev/null || echo 0) )); }
 # num KEY: a number from a one-line JSON object on stdin
 num() { sed -n "s/.*\"$1\": \([-0-9.e+]*\).*/\1/p"; }
@@ -92,7 +91,7 @@ echo "$m" | grep -q '"severity": "ok"' || fail "mergeable-memory: $m"
 n=$(echo "$m" | sed -n 's/.*"summary": "\([0-9]*\) process.*/\1/p')
 [ "${n:-0}" -ge 2 ] || fail "doctor counts ${n:-0} processes with mergeable memory, the test runs 2: $m"
 t=$(echo "$m" | sed -n 's/.*KSM tracks \([0-9]*\) pages.*/\1/p')
-now=$(tracked)
+now=$(tracked_pages)
 awk -v a="$t" -v b="$now" 'BEGIN { d = a - b; if (d < 0) d = -d; exit !(b > 0 && d <= 0.05 * b) }' ||
 	fail "doctor says KSM tracks $t pages, the counters $now"
 marked=$(echo "$m" | sed -n 's/.* \([0-9]*\) MiB of resident memory is marked mergeable.*/\1/p')
