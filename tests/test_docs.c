@@ -31,6 +31,31 @@ static char *slurp(const char *path)
 	return text[0];
 }
 
+/* The range the parser enforces, as a page writes it: config.c's own text,
+ * with a choice's names separated by SEP ("keep | 0 | 1" in the man page),
+ * and a duration from 0 written "0..1d"; empty for a bool. */
+static void doc_range(const struct cfg_key_info *k, const char *sep, char *out, size_t len)
+{
+	size_t n = 0;
+
+	out[0] = '\0';
+	if (!strcmp(k->type, "bool"))
+		return;
+	const char *r = strncmp(k->range, "0s..", 4) ? k->range : k->range + 2;
+	if (r != k->range)
+		out[n++] = '0';
+	for (; *r && n + strlen(sep) < len; r++) {
+		if (!strcmp(k->type, "choice") && r[0] == ',' && r[1] == ' ') {
+			memcpy(out + n, sep, strlen(sep));
+			n += strlen(sep);
+			r++;
+		} else {
+			out[n++] = *r;
+		}
+	}
+	out[n] = '\0';
+}
+
 static void test_man_page_has_every_key(void **state)
 {
 	char *man = slurp("docs/ksmpilot.conf.5");
@@ -47,6 +72,10 @@ static void test_man_page_has_every_key(void **state)
 		char *eol = strchr(p, '\n');
 		char line[512];
 		snprintf(line, sizeof(line), "%.*s", (int)(eol - p), p);
+		char range[128];
+		doc_range(&k, " | ", range, sizeof(range));
+		if (range[0] && !strstr(line, range))
+			fail_msg("ksmpilot.conf.5: %s: range %s not in '%s'", k.name, range, line);
 		if (k.def[0]) {
 			char d[128];
 			snprintf(d, sizeof(d), "default \" %s", k.def);
@@ -75,6 +104,10 @@ static void test_configuration_md_has_every_key(void **state)
 		char *eol = strchr(p, '\n');
 		char line[1024];
 		snprintf(line, sizeof(line), "%.*s", (int)(eol - p), p);
+		char range[128];
+		doc_range(&k, ", ", range, sizeof(range));
+		if (range[0] && !strstr(line, range))
+			fail_msg("configuration.md: %s: range %s not in its row", k.name, range);
 		if (k.def[0])
 			snprintf(d, sizeof(d), "| `%s` |", k.def);
 		else
