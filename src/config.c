@@ -750,7 +750,13 @@ static unsigned add_source_file(struct cfg_source *src, const char *file)
 				src->key_file[i] = map[src->key_file[i]];
 		src->nfiles = n;
 	}
-	snprintf(src->file[src->nfiles], CFG_PATH_MAX, "%s", file);
+	/* a name too long for the slot keeps its end, the file's own name,
+	 * behind "...": a message never names another file */
+	size_t n = strlen(file);
+	if (n < CFG_PATH_MAX)
+		memcpy(src->file[src->nfiles], file, n + 1);
+	else
+		snprintf(src->file[src->nfiles], CFG_PATH_MAX, "...%s", file + n - (CFG_PATH_MAX - 4));
 	return src->nfiles++;
 }
 

@@ -233,7 +233,8 @@ static int teardown_tmpdir(void **state)
 static const char *tpath(int slot, const char *name)
 {
 	static char buf[4][PATH_MAX + 64];
-	snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name);
+	if (snprintf(buf[slot], sizeof(buf[slot]), "%s/%s", tmpdir, name) >= (int)sizeof(buf[slot]))
+		fail_msg("path too long: %s/%s", tmpdir, name);
 	return buf[slot];
 }
 
@@ -1372,6 +1373,26 @@ static void test_load_cross_key_across_files(void **state)
 	put("x.conf.d/10.conf", "[scan]\n\npages_to_scan_max = 50\n");
 	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "x.conf.d/10.conf:3"));
 	expect_load_fails(tpath(0, "x.conf"), true, prefix, "pages_to_scan_min (60)");
+
+	/* a drop-in whose path is longer than a name's slot: its end, the
+	 * file's own name, behind "...", never a shorter path that names
+	 * another file */
+	char dir[241], rel[300];
+	memset(dir, 'd', sizeof(dir) - 1);
+	dir[sizeof(dir) - 1] = '\0';
+	mkd(dir);
+	snprintf(rel, sizeof(rel), "%s/x.conf", dir);
+	put(rel, "[scan]\npages_to_scan_max = 200\n");
+	snprintf(rel, sizeof(rel), "%s/x.conf.d", dir);
+	mkd(rel);
+	snprintf(rel, sizeof(rel), "%s/x.conf.d/10.conf", dir);
+	put(rel, "[scan]\npages_to_scan_min = 300\n");
+	const char *full = tpath(1, rel);
+	assert_true(strlen(full) >= CFG_PATH_MAX);
+	snprintf(prefix, sizeof(prefix), "...%s:2: pages_to_scan_min (300) is above pages_to_scan_max (200)",
+		 full + strlen(full) - (CFG_PATH_MAX - 4));
+	snprintf(rel, sizeof(rel), "%s/x.conf", dir);
+	expect_load_fails(tpath(0, rel), true, prefix, NULL);
 
 	/* the main file's line when the drop-in does not touch the pair */
 	put("x.conf", "[memory]\n\nguest_cmdline = (\n");
