@@ -25,11 +25,15 @@ int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg)
 	if (cfg_load(o->config, o->config_explicit, cfg, errs) < 0) {
 		for (unsigned i = 0; i < errs->n; i++)
 			fprintf(stderr, "%s\n", errs->msg[i]);
+		if (errs->dropped)
+			fprintf(stderr, "ksmpilotctl: and %u more errors\n", errs->dropped);
 		cfg_defaults(cfg);
+		if (o->state_dir)
+			memcpy(cfg->state_dir, o->state_dir, strlen(o->state_dir) + 1);
 		fprintf(stderr, "ksmpilotctl: using the defaults (state directory %s)\n", cfg->state_dir);
-	}
-	if (o->state_dir)
+	} else if (o->state_dir) {
 		memcpy(cfg->state_dir, o->state_dir, strlen(o->state_dir) + 1);
+	}
 	free(errs);
 	return 0;
 }

@@ -18,6 +18,15 @@ $CTL frobnicate > /dev/null 2>&1; [ $? = 2 ] || fail "unknown command: expected 
 $CTL --sysfs-dir "$TMPD/none" --state-dir "$S" status > /dev/null 2>&1; [ $? = 4 ] || fail "no KSM: expected exit 4"
 $CTL --help | grep -q "import-ksmtuned" || fail "--help lacks import-ksmtuned"
 
+# a broken configuration: every error said (the ones past the table
+# counted), then the defaults, with the state directory in use
+{ echo "[daemon]"; for i in $(seq 1 40); do echo "bogus$i = 1"; done; } > "$TMPD/bad.conf"
+$CTL --sysfs-dir "$K" --state-dir "$S" -c "$TMPD/bad.conf" status > /dev/null 2> "$TMPD/err"
+[ "$(grep -c "^$TMPD/bad.conf:[0-9]*: unknown key" "$TMPD/err")" = 32 ] || { cat "$TMPD/err"; fail "broken config: not 32 errors"; }
+grep -qx "ksmpilotctl: and 8 more errors" "$TMPD/err" || { cat "$TMPD/err"; fail "broken config: the errors past 32 not counted"; }
+grep -qx "ksmpilotctl: using the defaults (state directory $S)" "$TMPD/err" ||
+	{ cat "$TMPD/err"; fail "broken config: not the --state-dir in use"; }
+
 # without the daemon: the kernel side, and "not running" (exit 5)
 ctl status > "$TMPD/out" 2>&1
 [ $? = 5 ] || { cat "$TMPD/out"; fail "status without the daemon: expected exit 5"; }
