@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <float.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -100,7 +101,9 @@ static int strict_double(const char *s, double *v, const char **rest)
 	d = strtod(s, &end);
 	if (end != p)
 		return -EINVAL; /* "0x10", "1.2.3" */
-	if (errno == ERANGE || !isfinite(d))
+	/* ERANGE on underflow comes with a result as near zero as a double
+	 * gets ("1e-400"): a number in range, taken as that */
+	if ((errno == ERANGE && fabs(d) > DBL_MIN) || !isfinite(d))
 		return -ERANGE;
 	*v = d;
 	*rest = end;

@@ -228,6 +228,11 @@ static void test_parse_double_bad(void **state)
 	assert_true(v == 100);
 	assert_int_equal(parse_double("0", 0, 100, &v), 0);
 	assert_true(v == 0);
+	/* strtod's ERANGE on underflow: numbers in range, near zero */
+	assert_int_equal(parse_double("1e-320", 0, 1, &v), 0);
+	assert_true(v > 0 && v < 1e-319);
+	assert_int_equal(parse_double("1e-400", 0, 1, &v), 0);
+	assert_true(v == 0);
 }
 
 /* ---- parse_bool ------------------------------------------------------- */
