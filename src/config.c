@@ -953,11 +953,13 @@ int cfg_check_writable(const struct cfg *cfg, const char *filename, const char *
  * an expression that can match the empty string ("(a*)*", "(|a)+", "()*",
  * "(^)*"). The word anchors (\b \B \< \> \` \') cost more still, each
  * copy: "((\b)x?){90}" took 3.6 s and "((\b)?x?){90}" 9 s, "((\b)x?){32}"
- * 60 ms; at most REGEX_ANCHORS_MAX of them once unrolled. Returns 0,
- * REGEX_TOO_LARGE, REGEX_EMPTY_LOOP, REGEX_BACKREF or REGEX_ANCHORS. */
+ * 60 ms; at most REGEX_ANCHORS_MAX of them once unrolled. A ')' that
+ * closes no group is a character to glibc, but would close the group that
+ * regcomp_search() puts around the pattern. Returns 0, REGEX_TOO_LARGE,
+ * REGEX_EMPTY_LOOP, REGEX_BACKREF, REGEX_ANCHORS or REGEX_PAREN. */
 #define REGEX_SIZE_MAX 1000
 #define REGEX_ANCHORS_MAX 32
-enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_LOOP, REGEX_BACKREF, REGEX_ANCHORS };
+enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_LOOP, REGEX_BACKREF, REGEX_ANCHORS, REGEX_PAREN };
 
 /* counts saturate just above the limit */
 enum { REGEX_CAP = REGEX_SIZE_MAX + 1 };
@@ -1095,7 +1097,7 @@ static int regex_check(const char *re)
 			continue;
 		case ')':
 			if (n == 0)
-				break; /* an ordinary character in an ERE */
+				return REGEX_PAREN;
 			rx_finish_last(&g[n]);
 			n--;
 			g[n].last = rx_add(g[n + 1].sum, 1);
@@ -1247,6 +1249,10 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 				  "its repetitions are unrolled, which makes compiling it take seconds",
 				  where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)), cfg->guest_cmdline,
 				  REGEX_ANCHORS_MAX);
+		} else if (r == REGEX_PAREN) {
+			cfg_error(errs, "%s: guest_cmdline: '%s' has a ')' that closes no group; write \\) or [)] for "
+				  "the character", where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)),
+				  cfg->guest_cmdline);
 		} else if ((r = regcomp(&re, cfg->guest_cmdline, REG_EXTENDED | REG_NOSUB)) != 0) {
 			char msg[128];
 			regerror(r, &re, msg, sizeof(msg));

@@ -384,7 +384,7 @@ static void walk_proc(struct doctor_input *in, const struct doctor_paths *p, con
 	DIR *d;
 
 	if (cfg->guest_cmdline[0]) {
-		have_re = regcomp(&re, cfg->guest_cmdline, REG_EXTENDED | REG_NOSUB) == 0;
+		have_re = regcomp_search(&re, cfg->guest_cmdline) == 0;
 		in->guest_re_bad = !have_re;
 	}
 	if (in->kv) {

@@ -60,7 +60,7 @@ int qemu_count(const char *proc_dir, const char *pattern, struct qemu_count *out
 	memset(out, 0, sizeof(*out));
 	if (regcomp(&qemu, QEMU_GUEST_REGEX, REG_EXTENDED | REG_NOSUB) != 0)
 		return -EINVAL;
-	if (have_re && regcomp(&re, pattern, REG_EXTENDED | REG_NOSUB) != 0) {
+	if (have_re && regcomp_search(&re, pattern) != 0) {
 		regfree(&qemu);
 		return -EINVAL;
 	}

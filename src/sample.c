@@ -319,7 +319,7 @@ int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms
 	regex_t re;
 
 	if (regex && regex[0]) {
-		if (regcomp(&re, regex, REG_EXTENDED | REG_NOSUB) != 0)
+		if (regcomp_search(&re, regex) != 0)
 			return -EINVAL;
 	}
 	if (s->guest_on)

@@ -110,6 +110,20 @@ static int strict_double(const char *s, double *v, const char **rest)
 	return 0;
 }
 
+int regcomp_search(regex_t *re, const char *pattern)
+{
+	size_t len = strlen(pattern) + sizeof("^.*()");
+	char *w = malloc(len);
+	int r;
+
+	if (!w)
+		return REG_ESPACE;
+	snprintf(w, len, "^.*(%s)", pattern);
+	r = regcomp(re, w, REG_EXTENDED | REG_NOSUB);
+	free(w);
+	return r;
+}
+
 /* 2^64 as a double: the first value a uint64_t cannot hold. */
 #define TWO_POW_64 18446744073709551616.0
 

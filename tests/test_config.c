@@ -999,6 +999,9 @@ static void test_regex_limits(void **state)
 	/* word anchors unrolled: "((\b)x?){90}" took 3.6 s to compile (the fuzzer) */
 	static const char *const anchors[] = { "((\\b)x?){90}", "((\\b)?x?){33}", "(\\bx?){40}", "(\\<a\\>){17}",
 					       "((\\Bx){9}){4}", "((\\b)'*){90}" };
+	/* a ')' that closes nothing: a character to glibc, but it would close
+	 * the group regcomp_search() wraps the pattern in */
+	static const char *const lone_paren[] = { ")", "a)b{1,99}", "(a))", "x|)", "[(])", "\\())" };
 	/* back-references: regexec() backtracks, 2 s on (a+)+\1c against 240 a's */
 	static const char *const backref[] = { "(x)\\1*", "(a+)+\\1c", "(qemu) \\1", "(a)(b)(c)(d)\\9" };
 	static const char *const fine[] = {
@@ -1006,7 +1009,7 @@ static void test_regex_limits(void **state)
 		"a{999,}", "(a{0,30}){0,30}", "[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}\\.[0-9]{1,3}", "x{2}{2}", "a+++",
 		"a+b+c+d+e+f+g+h+i+j+k+l+m+n+o+p+q+r+s+t+", "(b*c*d*e*f*g*h*i*j*k*){90}", "((a+)?c)*", "(-[a-z]+ *)*",
 		"(\\bqemu|kvm\\b)+", "((\\b)x?){32}", "(^|/)qemu", "(a|b)*", "((^)?){333}", "[{]1000}", "a\\{1000}", "[]{1000}]",
-		"[^]{1000}]", "[[:digit:]{]{1,9}", "[[.{.]]{1,2}", "a)b{1,99}", "[*+?]{2}", "\\*\\*\\*", "a{0}b{1}",
+		"[^]{1000}]", "[[:digit:]{]{1,9}", "[[.{.]]{1,2}", "a\\)b{1,99}", "[)]", "(a)(b)", "[*+?]{2}", "\\*\\*\\*", "a{0}b{1}",
 	};
 	char text[256];
 	struct cfg c;
@@ -1028,6 +1031,10 @@ static void test_regex_limits(void **state)
 	for (size_t i = 0; i < ARRAY_SIZE(backref); i++) {
 		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", backref[i]);
 		check_cross(text, "t.conf:2: guest_cmdline: ", "uses a back-reference");
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(lone_paren); i++) {
+		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", lone_paren[i]);
+		check_cross(text, "t.conf:2: guest_cmdline: ", "has a ')' that closes no group");
 	}
 	for (size_t i = 0; i < ARRAY_SIZE(fine); i++) {
 		snprintf(text, sizeof(text), "[memory]\nguest_cmdline = %s\n", fine[i]);

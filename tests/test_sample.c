@@ -748,15 +748,15 @@ static void test_guest_error(void **state)
 }
 
 /* Only the first SAMPLE_GUEST_MATCH_MAX bytes of a command line are matched:
- * as if it ended there. */
+ * as if it ended there. Compiled as sampler_set_guest() does. */
 static void test_guest_match_bound(void **state)
 {
 	static char cl[SAMPLE_GUEST_MATCH_MAX * 4];
 	regex_t re, end;
 
 	(void)state;
-	assert_int_equal(regcomp(&re, "^qemu-system.*-enable-kvm", REG_EXTENDED | REG_NOSUB), 0);
-	assert_int_equal(regcomp(&end, "x$", REG_EXTENDED | REG_NOSUB), 0);
+	assert_int_equal(regcomp_search(&re, "^qemu-system.*-enable-kvm"), 0);
+	assert_int_equal(regcomp_search(&end, "x$"), 0);
 	snprintf(cl, sizeof(cl), "qemu-system-x86_64 -name guest=vm1 -enable-kvm");
 	assert_true(sample_guest_match(&re, cl));
 	/* the same words past the bound */

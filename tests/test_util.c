@@ -235,6 +235,38 @@ static void test_parse_double_bad(void **state)
 	assert_true(v == 0);
 }
 
+/* ---- regcomp_search ---------------------------------------------------- */
+
+/* "^.*(P)" matches where P matches anywhere: anchors inside P, alternation
+ * at its top level, brackets and escapes keep their meaning. */
+static void test_regcomp_search_same_matches(void **state)
+{
+	static const char *const pats[] = {
+		"qemu", "^qemu", "kvm$", "^$", "a|b", "^a|b$", "x|^b", "(a|aa)*b", "a+b", "[a-z]+-vm", "(.*a){3}b",
+		"\\(x", "[)]", "-name guest=[^ ,]+", "^([^ ]*/)?(qemu-system-[^ /]+|qemu-kvm|kvm)( |$)", "\\bkvm\\b",
+		"a{2,3}", ".", "^.",
+	};
+	static const char *const strs[] = {
+		"", "a", "b", "ab", "aab", "qemu", "xqemu", "qemu-system-x86_64 -enable-kvm", "/usr/bin/kvm -id 1",
+		"my-vm", "(x", ")", "-name guest=vm1,debug", "kvmx", "x kvm y", "aaa", "ba", "aaab",
+		"\xff\x80 qemu", /* not UTF-8: the daemon runs in the C locale, where '.' is any byte */
+	};
+	(void)state;
+
+	for (size_t i = 0; i < ARRAY_SIZE(pats); i++) {
+		regex_t raw, wrapped;
+		assert_int_equal(regcomp(&raw, pats[i], REG_EXTENDED | REG_NOSUB), 0);
+		assert_int_equal(regcomp_search(&wrapped, pats[i]), 0);
+		for (size_t j = 0; j < ARRAY_SIZE(strs); j++) {
+			bool a = regexec(&raw, strs[j], 0, NULL, 0) == 0, b = regexec(&wrapped, strs[j], 0, NULL, 0) == 0;
+			if (a != b)
+				fail_msg("'%s' against '%s': %d as is, %d by regcomp_search()", pats[i], strs[j], a, b);
+		}
+		regfree(&raw);
+		regfree(&wrapped);
+	}
+}
+
 /* ---- parse_bool ------------------------------------------------------- */
 
 static void test_parse_bool(void **state)
@@ -996,6 +1028,7 @@ int main(void)
 		cmocka_unit_test(test_parse_i64),
 		cmocka_unit_test(test_parse_double_good),
 		cmocka_unit_test(test_parse_double_bad),
+		cmocka_unit_test(test_regcomp_search_same_matches),
 		cmocka_unit_test(test_parse_bool),
 		cmocka_unit_test(test_parse_duration_good),
 		cmocka_unit_test(test_parse_duration_bad),
