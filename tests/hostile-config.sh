@@ -262,6 +262,11 @@ value $'[memory]\n\nguest_cmdline = ((a{0,20}){0,20}){0,20}' \
 value $'[memory]\nguest_cmdline = x++++++++++++++++' "$F:2: guest_cmdline: 'x++++++++++++++++' is too large"
 value $'[memory]\nguest_cmdline = (()*){200}' \
 	"$F:2: guest_cmdline: '(()*){200}' repeats with *, + or {m,} something that can match the empty string"
+value $'[memory]\nguest_cmdline = qemu)' \
+	"$F:2: guest_cmdline: 'qemu)' has a ')' that closes no group; write \\) or [)] for the character"
+# a number that underflows is a number near zero, in range
+printf '[controller]\nmin_yield = 1e-320\nkp = 1e-400\n[memory]\nguest_cmdline = qemu\\) [)]\n' > "$F"
+good "$F"
 # all at once: every error reported, each on its own line
 value $'[scan]\npages_to_scan_max = 18446744073709551616\n[controller]\nkd = 1e400\n[memory]\nstop_margin = -5M\ntarget_available = 101%\npsi_threshold =' \
 	"$F:2: pages_to_scan_max" "$F:4: kd" "$F:6: stop_margin" "$F:7: target_available" "$F:8: psi_threshold"
