@@ -1021,23 +1021,32 @@ static void note_history(struct pilot *pl, const struct sample *s, const struct 
 #ifdef KSMPILOT_TEST_HOOKS
 /* Test builds only (make TEST_HOOKS=1): KSMPILOT_TEST_HANG_AT_TICK=N makes
  * tick N hang, so that a test can watch systemd's watchdog kill it;
- * KSMPILOT_TEST_READ=PATH makes the first tick try to read PATH and log
- * what happened, so that a test can see what the daemon, under its unit,
- * can reach. */
+ * KSMPILOT_TEST_READ="PATH..." makes the first tick try to read each
+ * PATH (separated by spaces) and log what happened, so that a test can see
+ * what the daemon, under its unit, can reach. */
+static void test_hook_read(const char *path)
+{
+	char buf[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+
+	if (n < 0)
+		log_notice("test hook: cannot %s %s: %s", fd < 0 ? "open" : "read", path, strerror(errno));
+	else
+		log_notice("test hook: read %zd bytes of %s", n, path);
+	if (fd >= 0)
+		close(fd);
+}
+
 static void test_hook_tick(uint64_t tick)
 {
 	const char *e = getenv("KSMPILOT_TEST_HANG_AT_TICK"), *r = getenv("KSMPILOT_TEST_READ");
 
 	if (r && tick == 1) {
-		char buf[256];
-		int fd = open(r, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-		ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
-		if (n < 0)
-			log_notice("test hook: cannot read %s: %s", r, strerror(errno));
-		else
-			log_notice("test hook: read %zd bytes of %s", n, r);
-		if (fd >= 0)
-			close(fd);
+		char paths[1024], *save = NULL;
+		snprintf(paths, sizeof(paths), "%s", r);
+		for (char *p = strtok_r(paths, " ", &save); p; p = strtok_r(NULL, " ", &save))
+			test_hook_read(p);
 	}
 	if (e && strtoull(e, NULL, 10) == tick) {
 		log_warnx("test hook: tick %" PRIu64 " hangs", tick);

@@ -5,7 +5,8 @@
 # `make install` under /opt/ksmpilot and /etc, and checks:
 #   1. systemctl enable --now: active (running) after READY=1, STATUS= shown;
 #      the daemon holds no capability (CapEff, CapPrm, CapBnd 0) and cannot
-#      read /proc/1/root/etc/hostname, which root with capabilities can;
+#      read /proc/1/root/etc/hostname or open /proc/1/mem, which root with
+#      capabilities can;
 #      ksmpilot-inspect.timer, which the unit wants, runs the inspection:
 #      a process of another user with mergeable memory is recorded with its
 #      mappings in /run/ksmpilot/processes (mode 0600), which needs the
@@ -108,7 +109,7 @@ WatchdogSec=3s
 RestartSec=1s
 TimeoutStopSec=10s
 LimitCORE=0
-Environment=KSMPILOT_TEST_READ=/proc/1/root/etc/hostname
+Environment="KSMPILOT_TEST_READ=/proc/1/root/etc/hostname /proc/1/mem"
 EOF
 in_ct systemctl daemon-reload || fail "daemon-reload failed"
 
@@ -157,9 +158,12 @@ for c in CapEff CapPrm CapBnd CapAmb; do
 done
 [ "$(in_ct cat /proc/1/root/etc/hostname)" = ksmpilot-test-host ] ||
 	ct_fail "root with its capabilities cannot read /proc/1/root/etc/hostname: the check below proves nothing"
-wait_journal "$C0" "test hook: cannot read /proc/1/root/etc/hostname: Permission denied"
-journal_after "$C0" | grep -q "test hook: read [0-9]* bytes of /proc/1/root" && ct_fail "the daemon read /proc/1/root/etc/hostname"
-note "1b. the daemon: $(echo "$caps" | tr '\n' ' '); /proc/1/root/etc/hostname: Permission denied"
+in_ct sh -c 'exec 3< /proc/1/mem' ||
+	ct_fail "root with its capabilities cannot open /proc/1/mem: the check below proves nothing"
+wait_journal "$C0" "test hook: cannot open /proc/1/root/etc/hostname: Permission denied"
+wait_journal "$C0" "test hook: cannot open /proc/1/mem: Permission denied"
+journal_after "$C0" | grep -q "test hook: read [0-9]* bytes of /proc/1/" && ct_fail "the daemon read a file of /proc/1"
+note "1b. the daemon: $(echo "$caps" | tr '\n' ' '); /proc/1/root/etc/hostname and /proc/1/mem: Permission denied"
 
 # --- 1c. the inspection, started by the timer the daemon's unit wants --------------------
 [ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" = active ] || ct_fail "ksmpilot-inspect.timer is not active"
