@@ -2,8 +2,9 @@
 # binaries print today: the decision lines of README.md, docs/controller.md
 # and the journal excerpt of ksmpilotd(8) against a real decision line; the
 # labels of the status example of ksmpilotctl(8) and of the --once example
-# of ksmpilotd(8) against real output. Numbers and reasons may differ; the
-# shape may not. On a fake KSM tree; needs neither root nor KSM.
+# of ksmpilotd(8), and the terms of the status examples of ksmpilotctl(8)
+# and docs/operations.md, against real output. Numbers and reasons may
+# differ; the shape may not. On a fake KSM tree; needs neither root nor KSM.
 . tests/lib.sh
 set -u
 make_tmp
@@ -68,6 +69,27 @@ for l in KSM Saving Efficiency ksmd Memory ksmpilotd Decision Terms Counters Haz
 	echo "$labels" | grep -qxF "$l" || fail "status no longer prints '$l'"
 	printf '%s\n' "$ex" | grep -q "^$l " || fail "ksmpilotctl(8): the status example lacks '$l'"
 done
+
+# terms FILE: the items of the first Terms block of a status output, one a
+# line, with their numbers as N ("ksmd cost N us a page")
+terms() {
+	awk '/^Terms / { on = 1; print; next } on && /^            / { print; next } { if (on) exit }' "$1" |
+		cut -c13- | tr '\n' ' ' | sed -E 's/, +/\n/g; s/ +$//' | sed -E 's/-?[0-9][0-9.e+-]*/N/g' | sort -u
+}
+real_terms=$(terms "$TMPD/status")
+[ "$(echo "$real_terms" | wc -l)" -ge 20 ] || fail "status printed only these terms: $real_terms"
+# every term of the two status examples is one status prints, and the
+# reference, ksmpilotctl(8), has them all
+printf '%s\n' "$ex" | sed 's/\\-/-/g' > "$TMPD/man-status"
+sed -n '/^\$ ksmpilotctl status$/,/^```/p' docs/operations.md > "$TMPD/ops-status"
+for f in ops-status man-status; do
+	doc_terms=$(terms "$TMPD/$f")
+	[ -n "$doc_terms" ] || fail "$f: no Terms in the status example"
+	extra=$(comm -23 <(echo "$doc_terms") <(echo "$real_terms"))
+	[ -z "$extra" ] || fail "$f: the status example has terms status does not print: $(echo "$extra" | paste -sd'|')"
+done
+missing=$(comm -13 <(terms "$TMPD/man-status") <(echo "$real_terms"))
+[ -z "$missing" ] || fail "ksmpilotctl(8): the status example lacks the terms $(echo "$missing" | paste -sd'|')"
 
 # the --once example: its labels, in order, are the real ones
 real_once=$(sed -E 's/^(  [a-zA-Z_ ]+[a-zA-Z_]) {2,}.*/\1/; s/^([a-z]+:).*/\1/' "$TMPD/once" | grep -v '^applied')
