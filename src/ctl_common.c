@@ -10,6 +10,7 @@
 int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg)
 {
 	struct cfg_errors *errs;
+	bool broken;
 
 	/* --state-dir alone needs no configuration; with -c the other keys
 	 * (guest_cmdline for doctor) still come from the file */
@@ -22,18 +23,18 @@ int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg)
 	if (!errs)
 		return -ENOMEM;
 	/* a read-only command must still work on a broken configuration */
-	if (cfg_load(o->config, o->config_explicit, cfg, errs) < 0) {
+	broken = cfg_load(o->config, o->config_explicit, cfg, errs) < 0;
+	if (broken) {
 		for (unsigned i = 0; i < errs->n; i++)
 			fprintf(stderr, "%s\n", errs->msg[i]);
 		if (errs->dropped)
 			fprintf(stderr, "ksmpilotctl: and %u more errors\n", errs->dropped);
 		cfg_defaults(cfg);
-		if (o->state_dir)
-			memcpy(cfg->state_dir, o->state_dir, strlen(o->state_dir) + 1);
-		fprintf(stderr, "ksmpilotctl: using the defaults (state directory %s)\n", cfg->state_dir);
-	} else if (o->state_dir) {
-		memcpy(cfg->state_dir, o->state_dir, strlen(o->state_dir) + 1);
 	}
+	if (o->state_dir)
+		memcpy(cfg->state_dir, o->state_dir, strlen(o->state_dir) + 1);
+	if (broken)
+		fprintf(stderr, "ksmpilotctl: using the defaults (state directory %s)\n", cfg->state_dir);
 	free(errs);
 	return 0;
 }

@@ -1,5 +1,6 @@
 /* util.h - small helpers shared by every module: number parsing with range
- * checks, whole-file reads and atomic file replacement. Nothing here logs. */
+ * checks, whole-file reads, atomic file replacement and the compilation of
+ * a regular expression for a search. Nothing here logs. */
 #ifndef KSMPILOT_UTIL_H
 #define KSMPILOT_UTIL_H
 
