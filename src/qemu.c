@@ -31,8 +31,10 @@ static size_t read_cmdline(int dirfd, const char *pid, char *buf, size_t len)
 		return 0;
 	while (n > 0 && buf[n - 1] == '\0')
 		n--;
+	/* the arguments joined by spaces, and no other control character: a
+	 * newline would let regcomp_search()'s "^" match after it */
 	for (ssize_t i = 0; i < n; i++)
-		if (buf[i] == '\0')
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
 			buf[i] = ' ';
 	buf[n] = '\0';
 	return (size_t)n;

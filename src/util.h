@@ -43,7 +43,11 @@ void duration_format(uint64_t ms, char *buf, size_t len);
  * ("a+b", "[a-z]+-vm") costs time quadratic in the line: 0.35 s against
  * 16 KiB of 'a'. Behind "^.*" the same search is one pass (0.1 ms). Both
  * match the same strings when every ')' closes a group (cfg_validate()
- * refuses one that does not). Returns regcomp()'s result, or REG_ESPACE. */
+ * refuses one that does not) and the text has no newline: glibc lets a
+ * '^' that follows ".*" match after one. No command line is searched with
+ * a newline in it: libproc2 makes it a space for the daemon's scan, qemu.c
+ * makes control characters spaces and doctor.c question marks. Returns
+ * regcomp()'s result, or REG_ESPACE. */
 int regcomp_search(regex_t *re, const char *pattern);
 
 /* The shortest of %.15g and %.17g that strtod() reads back to v exactly. */

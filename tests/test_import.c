@@ -919,6 +919,18 @@ static void test_running_qemu(void **state)
 	assert_int_equal(qemu_count(proc_dir, "(", &q), -EINVAL);
 	assert_int_equal(qemu_count("/nonexistent-proc", "", &q), -ENOENT);
 	{
+		/* a newline in an argument is a space, as libproc2 gives it to
+		 * the daemon: "^" matches at the start of the line only */
+		char p16[PATH_MAX + 32];
+		FAKE(16, "sh\0-c\0x\nqemu-system-x86_64 -enable-kvm\0");
+		assert_int_equal(qemu_count(proc_dir, IMPORT_KSMTUNED_QEMU_REGEX, &q), 0);
+		assert_int_equal(q.matched, 1);
+		snprintf(p16, sizeof(p16), "%s/16/cmdline", proc_dir);
+		assert_int_equal(unlink(p16), 0);
+		*strrchr(p16, '/') = '\0';
+		assert_int_equal(rmdir(p16), 0);
+	}
+	{
 		/* a long command line that a pattern misses is cut short,
 		 * whole characters and "..." at the end */
 		struct qemu_count q2;

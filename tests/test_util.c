@@ -238,7 +238,8 @@ static void test_parse_double_bad(void **state)
 /* ---- regcomp_search ---------------------------------------------------- */
 
 /* "^.*(P)" matches where P matches anywhere: anchors inside P, alternation
- * at its top level, brackets and escapes keep their meaning. */
+ * at its top level, brackets and escapes keep their meaning. On text
+ * without a newline, as every caller searches (util.h). */
 static void test_regcomp_search_same_matches(void **state)
 {
 	static const char *const pats[] = {
