@@ -318,22 +318,17 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 		goto out; /* gone */
 	text_sanitize(comm);
 	{
-		int fd = openat(pfd, "cmdline", O_RDONLY | O_CLOEXEC);
-		ssize_t got = fd >= 0 ? read(fd, cmd, CMDLINE_MAX) : -1;
-		if (fd >= 0)
-			close(fd);
+		ssize_t got = read_file_at(pfd, "cmdline", cmd, CMDLINE_MAX + 1);
 		len = got > 0 ? (size_t)got : 0;
+		cmd[len] = '\0';
 	}
 	in->scanned++;
-	cmd[len] = '\0';
+	/* matched as qemu_count() and the daemon see it; the arguments, for
+	 * tuner_of() and the names, made safe to print */
+	memcpy(joined, cmd, len + 1);
+	cmdline_join(joined, len);
 	for (size_t i = 0; i < len && n < MAX_ARGS; i += strlen(cmd + i) + 1)
 		args[n++] = text_sanitize(cmd + i);
-	{
-		size_t o = 0;
-		for (size_t i = 0; i < n; i++)
-			o += (size_t)snprintf(joined + o, CMDLINE_MAX + 1 - o, "%s%s", i ? " " : "", args[i]);
-		joined[o] = '\0';
-	}
 	tuner = n ? tuner_of(comm, args, n) : NULL;
 	if (tuner)
 		add_tuner(in, tuner, pid);

@@ -44,40 +44,6 @@ static void stat_range(enum procscan_stat f, int64_t *lo, int64_t *hi)
 
 /* ---- reading /proc ---------------------------------------------------------- */
 
-/* Read at most len - 1 bytes of name under dirfd into buf, NUL-terminated.
- * Regular files only (every /proc file is one; a FIFO in a fake tree must
- * not hang the walk). Returns the length or -errno. */
-static ssize_t read_at(int dirfd, const char *name, char *buf, size_t len)
-{
-	struct stat st;
-	size_t used = 0;
-	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
-	int r = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (fstat(fd, &st) < 0)
-		r = -errno;
-	else if (!S_ISREG(st.st_mode))
-		r = -EINVAL;
-	while (r == 0 && used < len - 1) {
-		ssize_t n = read(fd, buf + used, len - 1 - used);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			r = -errno;
-		else if (n == 0)
-			break;
-		else
-			used += (size_t)n;
-	}
-	close(fd);
-	if (r < 0)
-		return r;
-	buf[used] = '\0';
-	return (ssize_t)used;
-}
-
 int procscan_parse_ksm_stat(const char *text, struct procscan_proc *p)
 {
 	int64_t v[PS_STAT_COUNT] = { 0 };
@@ -144,7 +110,7 @@ static int read_uid(int pfd, uint32_t *uid)
 {
 	char buf[4096], *p;
 	uint64_t v;
-	ssize_t n = read_at(pfd, "status", buf, sizeof(buf));
+	ssize_t n = read_file_at(pfd, "status", buf, sizeof(buf));
 
 	if (n < 0)
 		return (int)n;
@@ -165,7 +131,7 @@ static int read_uid(int pfd, uint32_t *uid)
 /* The arguments joined by spaces, at most PROCSCAN_CMDLINE_MAX - 1 bytes. */
 static int read_cmdline(int pfd, char *out)
 {
-	ssize_t n = read_at(pfd, "cmdline", out, PROCSCAN_CMDLINE_MAX);
+	ssize_t n = read_file_at(pfd, "cmdline", out, PROCSCAN_CMDLINE_MAX);
 
 	if (n < 0)
 		return (int)n;
@@ -174,13 +140,14 @@ static int read_cmdline(int pfd, char *out)
 			out[i] = ' ';
 	while (n > 0 && out[n - 1] == ' ')
 		out[--n] = '\0';
+	/* shown and stored, never matched: other control characters are '?' */
 	text_sanitize(out);
 	return 0;
 }
 
 static int read_comm(int pfd, char *out)
 {
-	ssize_t n = read_at(pfd, "comm", out, PROCSCAN_COMM_MAX);
+	ssize_t n = read_file_at(pfd, "comm", out, PROCSCAN_COMM_MAX);
 
 	if (n < 0)
 		return (int)n;
@@ -231,7 +198,7 @@ static uint64_t read_max_map_count(const char *proc_dir)
 
 	if ((size_t)snprintf(path, sizeof(path), "%s/sys/vm/max_map_count", proc_dir) >= sizeof(path))
 		return PROCSCAN_DEFAULT_MAX_MAP_COUNT;
-	n = read_at(AT_FDCWD, path, buf, sizeof(buf));
+	n = read_file_at(AT_FDCWD, path, buf, sizeof(buf));
 	if (n > 0 && parse_u64(buf, 1, INT32_MAX, &v) == 0)
 		return v;
 	return PROCSCAN_DEFAULT_MAX_MAP_COUNT;
@@ -242,7 +209,7 @@ static uint64_t read_max_map_count(const char *proc_dir)
 static int scan_one(int pfd, uint64_t maps_limit, struct procscan_proc *p)
 {
 	char buf[PROCSCAN_STAT_MAX] = "";
-	ssize_t n = read_at(pfd, "ksm_stat", buf, sizeof(buf));
+	ssize_t n = read_file_at(pfd, "ksm_stat", buf, sizeof(buf));
 	int r;
 
 	if (n == -EACCES || n == -EPERM)
@@ -253,7 +220,7 @@ static int scan_one(int pfd, uint64_t maps_limit, struct procscan_proc *p)
 			return r;
 		/* 6.1 to 6.3: ksm_stat without the merged pages, which are
 		 * in their own file still */
-		if (!(p->present & PS_BIT(PS_MERGING_PAGES)) && read_at(pfd, "ksm_merging_pages", buf, sizeof(buf)) > 0) {
+		if (!(p->present & PS_BIT(PS_MERGING_PAGES)) && read_file_at(pfd, "ksm_merging_pages", buf, sizeof(buf)) > 0) {
 			int64_t v;
 			buf[strcspn(buf, "\n")] = '\0';
 			if (parse_i64(buf, 0, INT64_MAX, &v) == 0) {
@@ -264,7 +231,7 @@ static int scan_one(int pfd, uint64_t maps_limit, struct procscan_proc *p)
 	} else if (n == -ENOENT) {
 		/* before 6.1: no ksm_stat; 5.19 and 6.0 have ksm_merging_pages */
 		int64_t v;
-		n = read_at(pfd, "ksm_merging_pages", buf, sizeof(buf));
+		n = read_file_at(pfd, "ksm_merging_pages", buf, sizeof(buf));
 		if (n == -EACCES || n == -EPERM)
 			return -EACCES;
 		if (n < 0)

@@ -4,40 +4,22 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "util.h"
 
-/* /proc/PID/cmdline with its NULs as spaces; length, 0 when empty or unreadable. */
+/* /proc/PID/cmdline as cmdline_join() makes it; its length, 0 when empty
+ * or unreadable (the process is gone). */
 static size_t read_cmdline(int dirfd, const char *pid, char *buf, size_t len)
 {
 	char path[sizeof(((struct dirent *)0)->d_name) + 16];
 	ssize_t n;
-	int fd;
 
 	snprintf(path, sizeof(path), "%s/cmdline", pid);
-	fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-	if (fd < 0)
-		return 0;
-	do
-		n = read(fd, buf, len - 1);
-	while (n < 0 && errno == EINTR);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	while (n > 0 && buf[n - 1] == '\0')
-		n--;
-	/* the arguments joined by spaces, and no other control character: a
-	 * newline would let regcomp_search()'s "^" match after it */
-	for (ssize_t i = 0; i < n; i++)
-		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
-			buf[i] = ' ';
-	buf[n] = '\0';
-	return (size_t)n;
+	n = read_file_at(dirfd, path, buf, len);
+	return n > 0 ? cmdline_join(buf, (size_t)n) : 0;
 }
 
 static bool all_digits(const char *s)

@@ -714,6 +714,48 @@ ssize_t read_text_at(int dirfd, const char *name, char *buf, size_t len)
 	return n;
 }
 
+ssize_t read_file_at(int dirfd, const char *name, char *buf, size_t len)
+{
+	struct stat st;
+	size_t used = 0;
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
+	int r = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else if (!S_ISREG(st.st_mode))
+		r = -EINVAL;
+	while (r == 0 && used < len - 1) {
+		ssize_t n = read(fd, buf + used, len - 1 - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			r = -errno;
+		else if (n == 0)
+			break;
+		else
+			used += (size_t)n;
+	}
+	close(fd);
+	if (r < 0)
+		return r;
+	buf[used] = '\0';
+	return (ssize_t)used;
+}
+
+size_t cmdline_join(char *buf, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)buf[i] < 0x20 || buf[i] == 0x7f)
+			buf[i] = ' ';
+	while (n > 0 && buf[n - 1] == ' ')
+		n--;
+	buf[n] = '\0';
+	return n;
+}
+
 size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 {
 	uint32_t c, min;

@@ -102,6 +102,20 @@ ssize_t pread_text(int fd, char *buf, size_t len);
 /* The same for the file name under dirfd (AT_FDCWD for a path). */
 ssize_t read_text_at(int dirfd, const char *name, char *buf, size_t len);
 
+/* Read at most len - 1 bytes of name under dirfd into buf, NUL-terminated,
+ * without following a symlink or blocking. Regular files only (every /proc
+ * file is one; a FIFO in a fake tree must not hang a walk). Returns the
+ * length or -errno. */
+ssize_t read_file_at(int dirfd, const char *name, char *buf, size_t len);
+/* The n bytes of a command line (/proc/PID/cmdline) in buf made text, in
+ * place: its arguments joined by spaces, every other control character a
+ * space too (a newline would let a "^" after ".*" match inside it,
+ * regcomp_search()), trailing spaces dropped, NUL-terminated (buf holds
+ * n + 1 bytes). The text libproc2 gives the daemon's guest scan, so that
+ * qemu_count() and doctor match guest_cmdline as it does. Returns the new
+ * length. */
+size_t cmdline_join(char *buf, size_t n);
+
 /* Length of the valid UTF-8 sequence at s (at most n bytes), with its code
  * point in *cp; 0 when the bytes there are not valid UTF-8 (overlong forms,
  * surrogates and code points above U+10FFFF included). n must be > 0. */

@@ -566,6 +566,24 @@ static void test_guest_cmdline(void **unused)
 	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "qemu-kvm -m 4096$");
 	run_doctor(NULL);
 	expect("guest-cmdline", DOCTOR_OK, "matches 1 process");
+	/* a newline inside an argument is a space, as libproc2 gives it to
+	 * ksmpilotd: "^" after the ".*" of regcomp_search() does not match
+	 * after it, in doctor's own scan as in qemu_count() */
+	process(901, "sh", ARGS("sh\0-c\0x\nqemu-kvm -m 4096\0"), NULL, NULL);
+	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "^qemu-kvm -m 4096$");
+	run_doctor(NULL);
+	expect("guest-cmdline", DOCTOR_ACTION, "it matches 0 command lines");
+	for (unsigned i = 0; i < in->nprocs; i++)
+		assert_false(in->procs[i].pid == 901 && in->procs[i].guest);
+	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "sh -c x qemu-kvm");
+	run_doctor(NULL);
+	expect("guest-cmdline", DOCTOR_ACTION, "guest_cmdline = sh -c x qemu-kvm; it matches 1 command lines");
+	{
+		bool seen = false;
+		for (unsigned i = 0; i < in->nprocs; i++)
+			seen |= in->procs[i].pid == 901 && in->procs[i].guest;
+		assert_true(seen);
+	}
 	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "(");
 	run_doctor(NULL);
 	expect("guest-cmdline", DOCTOR_ACTION, "guest_cmdline = (");

@@ -1008,6 +1008,34 @@ static void test_pread_text(void **state)
 	assert_int_equal(pread_text(fd, buf, sizeof(buf)), -EBADF);
 }
 
+static void test_read_file_at_and_cmdline_join(void **state)
+{
+	char buf[16];
+	int dfd;
+	(void)state;
+
+	put_file(tpath(0, "cmdline"), "a\0b\nc\0\x7f\t\xc3\xa9\0\0", 11);
+	dfd = open(tmpdir, O_RDONLY | O_DIRECTORY);
+	assert_true(dfd >= 0);
+	assert_int_equal(read_file_at(dfd, "cmdline", buf, sizeof(buf)), 11);
+	assert_memory_equal(buf, "a\0b\nc\0\x7f\t\xc3\xa9\0\0", 12); /* NUL-terminated */
+	/* arguments joined, control characters spaces, trailing ones gone, UTF-8 kept */
+	assert_int_equal(cmdline_join(buf, 11), 10);
+	assert_string_equal(buf, "a b c   \xc3\xa9");
+	/* cut to the buffer, still terminated */
+	assert_int_equal(read_file_at(dfd, "cmdline", buf, 4), 3);
+	assert_memory_equal(buf, "a\0b", 4);
+	assert_int_equal(cmdline_join(buf, 0), 0);
+	assert_string_equal(buf, "");
+	/* never a symlink, never anything but a regular file */
+	assert_int_equal(symlink("cmdline", tpath(0, "link")), 0);
+	assert_int_equal(read_file_at(dfd, "link", buf, sizeof(buf)), -ELOOP);
+	assert_int_equal(mkfifo(tpath(0, "fifo"), 0600), 0);
+	assert_int_equal(read_file_at(dfd, "fifo", buf, sizeof(buf)), -EINVAL);
+	assert_int_equal(read_file_at(dfd, "missing", buf, sizeof(buf)), -ENOENT);
+	close(dfd);
+}
+
 static void test_clocks(void **state)
 {
 	uint64_t a, b, c;
@@ -1050,6 +1078,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dir_walk_nofollow, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_dir_open_trusted, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_pread_text, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_read_file_at_and_cmdline_join, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test(test_clocks),
 	};
 
