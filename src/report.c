@@ -148,6 +148,7 @@ size_t report_fields(struct log_field *f, size_t max, const struct sample *s, co
 	F("KSM_CPU_CAP_PERCENT", "%.2f", t->cpu_cap * 100);
 	F("KSM_YIELD", "%.5f", t->yield);
 	F("KSM_COST_US", "%.3f", t->cost_us);
+	F("KSM_PLAN_COST_US", "%.3f", t->plan_cost_us);
 	F("KSM_RATE_CAP", "%.0f", t->rate_cap);
 	F("KSM_RATE_PASS", "%.0f", t->rate_pass);
 	if (d->wake != CTL_WAKE_NONE) {
