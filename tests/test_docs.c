@@ -4,7 +4,7 @@
  * MESSAGE_ID in the code has a journal catalog entry; every document the
  * man pages cite exists (make install puts docs/ in DOCDIR); the cost of a
  * tick is quoted as docs/benchmarks.md measured it; the logging threshold
- * of ksmpilotd(8) is the code's. */
+ * of ksmpilotd(8) is the code's, and it names every journal field. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -309,6 +309,42 @@ static void test_log_rate_factor_documented(void **state)
 	free(man);
 }
 
+/* Every journal field the daemon sends ("KSM_..." or "KSMD_..." given to
+ * a record in report.c, history.c or pilot.c) is named in ksmpilotd(8). */
+static void test_journal_fields_documented(void **state)
+{
+	static const char *const files[] = { "src/report.c", "src/history.c", "src/pilot.c" };
+	char *man = slurp("docs/ksmpilotd.8");
+	unsigned seen = 0;
+
+	(void)state;
+	for (size_t f = 0; f < sizeof(files) / sizeof(files[0]); f++) {
+		char *src = slurp(files[f]);
+		for (char *p = strstr(src, "\"KSM"); p; p = strstr(p + 1, "\"KSM")) {
+			char name[64];
+			int len = 0;
+			if (sscanf(p + 1, "%63[A-Z_]%n", name, &len) != 1 || (p[1 + len] != '"' && p[1 + len] != '='))
+				continue;
+			if (strncmp(name, "KSM_", 4) != 0 && strncmp(name, "KSMD_", 5) != 0)
+				continue;
+			seen++;
+			/* as a whole word: KSM_P must not pass on KSM_PID */
+			bool found = false;
+			for (const char *m = strstr(man, name); m && !found; m = strstr(m + 1, name)) {
+				char after = m[strlen(name)];
+				found = (m == man || !(m[-1] == '_' || (m[-1] >= 'A' && m[-1] <= 'Z'))) &&
+					!(after == '_' || (after >= 'A' && after <= 'Z'));
+			}
+			if (!found)
+				fail_msg("%s sends the journal field %s, which docs/ksmpilotd.8 does not name", files[f],
+					 name);
+		}
+		free(src);
+	}
+	assert_true(seen >= 40);
+	free(man);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -321,6 +357,7 @@ int main(void)
 		cmocka_unit_test(test_cited_docs_exist),
 		cmocka_unit_test(test_tick_cost_agrees),
 		cmocka_unit_test(test_log_rate_factor_documented),
+		cmocka_unit_test(test_journal_fields_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
