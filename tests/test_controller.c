@@ -506,6 +506,49 @@ static void test_bumpless_reload(void **state)
 	assert_true(d.t.u > u0 + 0.01);
 }
 
+/* After the reload, not only at its instant: new gains leave u where it
+ * was at the ticks that follow, and a new setpoint reaches P through its
+ * filter (derivative_filter), not as a step (docs/controller.md, §2). */
+static void test_reload_after_the_instant(void **state)
+{
+	struct cfg c, c2;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double u0, tf, first;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.kp = 2;
+	c.ki = 0; /* u is then P + D: what the reload does to P shows alone */
+	tf = (double)c.derivative_filter_ms / 1000.0;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 1.8 * GiB); /* error 0.02, steady */
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 10; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	u0 = d.t.u;
+	assert_true(fabs(u0 - 0.04) < 1e-3);
+	/* new gains: the same u at every later tick */
+	c2 = c;
+	c2.kp = 5;
+	ctl_reconfigure(&c2, &st, &s);
+	for (int i = 0; i < 20; i++) {
+		ctl_step(&c2, &st, &s, 2, &d);
+		assert_true(fabs(d.t.u - u0) < 1e-6);
+	}
+	/* a setpoint 5 points higher: kp x 0.05 = 0.25 more, reached through
+	 * the filter, a share dt / (tf + dt) of the step at the first tick */
+	c2.target_available.percent = 25;
+	ctl_reconfigure(&c2, &st, &s);
+	ctl_step(&c2, &st, &s, 2, &d);
+	first = d.t.u - u0;
+	assert_true(fabs(first - 0.25 * 2 / (tf + 2)) < 0.01);
+	for (int i = 0; i < 60; i++)
+		ctl_step(&c2, &st, &s, 2, &d);
+	assert_true(fabs(d.t.u - (u0 + 0.25)) < 0.01);
+}
+
 static void test_defer_leaves_pages_to_advisor(void **state)
 {
 	struct cfg c;
@@ -995,6 +1038,7 @@ int main(void)
 		cmocka_unit_test(test_yield_fades_from_full),
 		cmocka_unit_test(test_integral_frozen_while_idle),
 		cmocka_unit_test(test_bumpless_reload),
+		cmocka_unit_test(test_reload_after_the_instant),
 		cmocka_unit_test(test_defer_leaves_pages_to_advisor),
 		cmocka_unit_test(test_gap_and_counter_reset),
 		cmocka_unit_test(test_cpu_measured_over_cap_cuts),
