@@ -32,6 +32,8 @@ static void usage(FILE *f)
 		"                         print the configuration in force, defaults included,\n"
 		"                         with the FILE:LINE that set each key; or KEY = VALUE\n"
 		"                         for the keys named (KEY or SECTION.KEY)\n"
+		"      --list-config-keys print every configuration key, one a line, and exit\n"
+		"                         (for shell completion)\n"
 		"      --once             sample twice, 1 s apart, print the inputs and the decision, exit\n"
 		"      --apply            with --once: write the decision to sysfs\n"
 		"      --dry-run          decide and log, but write nothing to sysfs\n"

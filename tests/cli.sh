@@ -13,11 +13,20 @@ expect_rc() { # expect_rc RC CMD...: run CMD, check its exit code
 	[ "$rc" = "$want" ] || { cat "$TMPD/out" "$TMPD/err"; fail "'$*' exited $rc, expected $want"; }
 }
 
-# --help names every option
+# --help names every option, and every long option ksmpilotd(8) gives
 expect_rc 0 $D --help
-for o in -c --config -t --check-config --dump-config --once --apply --dry-run --restore --sysfs-dir --log-target \
-	-h --help -V --version; do
-	grep -q -- "$o" "$TMPD/out" || fail "--help does not mention $o"
+# (the line after each .TP of OPTIONS; in --help, an option is where a line
+# begins, after its short form if it has one)
+man_opts=$(awk '/^\.SH OPTIONS/ { o = 1; next } /^\.SH / { o = 0 } o && t { print; t = 0 } o && /^\.TP/ { t = 1 }' \
+	docs/ksmpilotd.8 | sed 's/\\-/-/g' | grep -oE -- '(^|[ "])--?[a-zA-Z][a-z-]*' | tr -d ' "' | sort -u)
+[ "$(echo "$man_opts" | wc -l)" -ge 16 ] || fail "found only these options in ksmpilotd(8): $man_opts"
+help_opts=$(grep -oE -- '^ +(-[a-zA-Z], )?--[a-z][a-z-]*' "$TMPD/out" | grep -oE -- '--?[a-zA-Z][a-z-]*' | sort -u)
+for o in $man_opts; do
+	echo "$help_opts" | grep -qx -- "$o" || fail "--help does not give $o"
+done
+# and the man page every option --help gives
+for o in $help_opts; do
+	echo "$man_opts" | grep -qx -- "$o" || fail "ksmpilotd(8) does not give $o, which --help does"
 done
 expect_rc 0 $D --version
 grep -q '^ksmpilotd [0-9]' "$TMPD/out" || fail "--version output"
