@@ -941,6 +941,20 @@ int cfg_check_writable(const struct cfg *cfg, const char *filename, const char *
 	return warns->n + warns->dropped > before ? 1 : 0;
 }
 
+int cfg_check_quotes(const struct cfg *cfg, const char *filename, struct cfg_errors *warns)
+{
+	const char *v = cfg->guest_cmdline;
+	size_t n = strlen(v);
+	char w[CFG_PATH_MAX + 16];
+
+	if (n < 2 || (v[0] != '"' && v[0] != '\'') || v[n - 1] != v[0])
+		return 0;
+	cfg_error(warns, "%s: warning: guest_cmdline %s is matched with its quotes (a value is taken as written); "
+		  "remove them unless the command lines hold them", where(cfg, filename, "guest_cmdline", NULL, w,
+		  sizeof(w)), v);
+	return 1;
+}
+
 /* glibc's regcomp() unrolls repetitions: "x{m,n}" becomes n copies of x,
  * "x{m,}" m+1 and "x+" two ("xx*"). Nested and chained repetitions
  * multiply, and the cost grows faster than the copies: "a{1,32767}" took

@@ -159,6 +159,11 @@ int cfg_dump_keys(const struct cfg *cfg, char *const *names, unsigned n, FILE *f
 int cfg_check_writable(const struct cfg *cfg, const char *filename, const char *writable,
 		       struct cfg_errors *warns);
 
+/* A warning (in warns) for a guest_cmdline in quotes, "..." or '...':
+ * values are taken as written, so the quotes are part of the pattern and
+ * it matches no command line without them. Returns 1 if it warned. */
+int cfg_check_quotes(const struct cfg *cfg, const char *filename, struct cfg_errors *warns);
+
 /* "FILE:LINE" where key was set, or fallback if it was not. */
 const char *cfg_where(const struct cfg *cfg, const char *fallback, const char *key, char *buf, size_t len);
 

@@ -69,6 +69,7 @@ static void check_report(const struct daemon_opts *o, const struct cfg *cfg, con
 		printf("read %u more drop-ins\n", files->more);
 	if (warns) {
 		cfg_check_writable(cfg, o->config_path, KSMPILOT_UNIT_WRITABLE, warns);
+		cfg_check_quotes(cfg, o->config_path, warns);
 		for (unsigned i = 0; i < warns->n; i++)
 			fprintf(stderr, "%s\n", warns->msg[i]);
 		free(warns);

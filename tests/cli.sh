@@ -113,6 +113,11 @@ tail -n 1 "$TMPD/out" | grep -qx 'configuration OK' || fail "warnings must not f
 printf '[metrics]\ntextfile = /var/lib/prometheus/node-exporter/k.prom\n' > "$TMPD/rw.conf"
 expect_rc 0 $D -t -c "$TMPD/rw.conf"
 grep -q "warning" "$TMPD/err" && fail "a writable textfile was warned about: $(cat "$TMPD/err")"
+# and when guest_cmdline is in quotes, which are then part of the pattern
+printf '[memory]\nguest_cmdline = "qemu-kvm"\n' > "$TMPD/q.conf"
+expect_rc 0 $D -t -c "$TMPD/q.conf"
+grep -q "^$TMPD/q.conf:2: warning: guest_cmdline \"qemu-kvm\" is matched with its quotes" "$TMPD/err" ||
+	fail "no warning for a guest_cmdline in quotes: $(cat "$TMPD/err")"
 
 # --check-config looks at the QEMU processes running now: ksmtuned's
 # pattern misses QEMU as RHEL starts it

@@ -1792,6 +1792,32 @@ static void test_check_writable(void **state)
 	assert_int_equal(cfg_check_writable(&c, "t.conf", "/", &e), 0);
 }
 
+/* guest_cmdline = "qemu" is the pattern "qemu" with its quotes: it
+ * matches no command line that does not hold them. */
+static void test_check_quotes(void **state)
+{
+	struct cfg c;
+	struct cfg_errors e;
+	(void)state;
+
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = \"qemu-system\"\n", &e), &e);
+	assert_int_equal(cfg_check_quotes(&c, "t.conf", &e), 1);
+	assert_int_equal(e.n, 1);
+	expect_error_at(&e, 0, "t.conf:2: warning: guest_cmdline \"qemu-system\" is matched with its quotes", NULL);
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = 'kvm'\n", &e), &e);
+	assert_int_equal(cfg_check_quotes(&c, "t.conf", &e), 1);
+	/* quotes that do not wrap the whole pattern, one quote, nothing */
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = -name \"x\"$\n", &e), &e);
+	assert_int_equal(cfg_check_quotes(&c, "t.conf", &e), 0);
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = \"a'\n", &e), &e);
+	assert_int_equal(cfg_check_quotes(&c, "t.conf", &e), 0);
+	expect_ok(parse(&c, "[memory]\nguest_cmdline = \"\n", &e), &e);
+	assert_int_equal(cfg_check_quotes(&c, "t.conf", &e), 0);
+	expect_ok(parse(&c, "", &e), &e);
+	assert_int_equal(cfg_check_quotes(&c, "t.conf", &e), 0);
+	assert_int_equal(e.n, 0);
+}
+
 static void test_shipped_conf_documents_every_key(void **state)
 {
 	char *text = read_shipped();
@@ -1886,6 +1912,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dump_origins, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test(test_dump_keys),
 		cmocka_unit_test(test_check_writable),
+		cmocka_unit_test(test_check_quotes),
 		cmocka_unit_test(test_nul_and_control_chars),
 		cmocka_unit_test(test_crlf_and_bom),
 		cmocka_unit_test(test_cross_key),
