@@ -105,7 +105,7 @@ static int strict_double(const char *s, double *v, const char **rest)
 	 * gets ("1e-400"): a number in range, taken as that */
 	if ((errno == ERANGE && fabs(d) > DBL_MIN) || !isfinite(d))
 		return -ERANGE;
-	*v = d;
+	*v = d == 0 ? 0.0 : d; /* "-0" is 0, and prints so */
 	*rest = end;
 	return 0;
 }

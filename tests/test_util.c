@@ -18,6 +18,7 @@
 #include <float.h>
 #include <ftw.h>
 #include <inttypes.h>
+#include <math.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,6 +204,11 @@ static void test_parse_double_good(void **state)
 		if (parse_double(ok[i].s, -1e6, 1e6, &v) != 0 || v != ok[i].v)
 			fail_msg("parse_double(\"%s\") should give %g", ok[i].s, ok[i].v);
 	}
+	/* a negative zero is zero: --dump-config writes "0", not "-0" */
+	assert_int_equal(parse_double("-0", 0, 1, &v), 0);
+	assert_false(signbit(v));
+	assert_int_equal(parse_double("-0.0e5", 0, 1, &v), 0);
+	assert_false(signbit(v));
 }
 
 static void test_parse_double_bad(void **state)
