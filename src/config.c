@@ -151,14 +151,18 @@ const char *advisor_policy_name(int v)
 void cfg_error(struct cfg_errors *errs, const char *fmt, ...)
 {
 	va_list ap;
+	char buf[CFG_ERROR_LEN];
 
 	if (errs->n >= CFG_MAX_ERRORS) {
 		errs->dropped++;
 		return;
 	}
 	va_start(ap, fmt);
-	vsnprintf(errs->msg[errs->n], CFG_ERROR_LEN, fmt, ap);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	/* the operator's text quoted in it: a no-break space or a BOM inside
+	 * a key would make "unknown key 'interval'" look wrong */
+	text_mark_invisible(buf, errs->msg[errs->n], CFG_ERROR_LEN);
 	errs->n++;
 }
 
@@ -603,7 +607,8 @@ static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out
 		*close = '\0';
 		c->section_known = known_section(line + 1);
 		if (!c->section_known) {
-			const char *near = suggest_section(line + 1);
+			char plain[CFG_ERROR_LEN];
+			const char *near = suggest_section(text_drop_invisible(line + 1, plain, sizeof(plain)));
 			if (near)
 				cfg_error(c->errs, "%s:%u: unknown section [%s]; did you mean [%s]?", c->file, c->line,
 					  line + 1, near);
@@ -674,7 +679,7 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 {
 	struct parse_ctx *c = user;
 	const struct key *near;
-	char why[CFG_ERROR_LEN - 64];
+	char why[CFG_ERROR_LEN - 64], plain[CFG_ERROR_LEN];
 
 	if (c->long_pending) {
 		value = c->long_value; /* the line was too long for inih */
@@ -705,14 +710,16 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 			cfg_error(c->errs, "%s:%u: %s", c->file, c->line, why);
 		return 1;
 	}
+	/* what it reads as, without characters that show as nothing */
+	text_drop_invisible(name, plain, sizeof(plain));
 	for (size_t i = 0; i < NKEYS; i++) {
-		if (strcmp(keys[i].name, name) == 0) {
+		if (strcmp(keys[i].name, plain) == 0 && strcmp(keys[i].section, section) != 0) {
 			cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s] (it belongs in [%s])", c->file, c->line,
 				  name, section, keys[i].section);
 			return 1;
 		}
 	}
-	near = suggest_key(section, name);
+	near = suggest_key(section, plain);
 	if (near && strcmp(near->section, section) == 0)
 		cfg_error(c->errs, "%s:%u: unknown key '%s' in [%s]; did you mean '%s'?", c->file, c->line, name,
 			  section, near->name);

@@ -816,6 +816,57 @@ char *text_sanitize(char *s)
 	return s;
 }
 
+/* A character that shows as nothing or as a plain space: no-break and
+ * other spaces, zero-width characters and joiners, the line and paragraph
+ * separators, a byte order mark, a soft hyphen. */
+static bool invisible_cp(uint32_t cp)
+{
+	return cp == 0xa0 || cp == 0xad || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) ||
+	       (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x2064) || cp == 0x3000 || cp == 0xfeff;
+}
+
+static char *copy_invisible(const char *in, char *out, size_t len, bool mark)
+{
+	const unsigned char *r = (const unsigned char *)in;
+	size_t n = strlen(in), o = 0;
+
+	if (len == 0)
+		return out;
+	while (n > 0) {
+		char tmp[16];
+		const char *add = (const char *)r;
+		uint32_t cp;
+		size_t step = utf8_seq(r, n, &cp), alen = step;
+
+		if (step == 0) {
+			step = 1;
+			alen = mark ? (size_t)snprintf(tmp, sizeof(tmp), "\\x%02X", r[0]) : 1;
+			add = mark ? tmp : add;
+		} else if (invisible_cp(cp)) {
+			alen = mark ? (size_t)snprintf(tmp, sizeof(tmp), "<U+%04X>", (unsigned)cp) : 0;
+			add = mark ? tmp : "";
+		}
+		if (o + alen >= len)
+			break; /* whole characters only */
+		memcpy(out + o, add, alen);
+		o += alen;
+		r += step;
+		n -= step;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+char *text_mark_invisible(const char *in, char *out, size_t len)
+{
+	return copy_invisible(in, out, len, true);
+}
+
+char *text_drop_invisible(const char *in, char *out, size_t len)
+{
+	return copy_invisible(in, out, len, false);
+}
+
 uint64_t now_us(void)
 {
 	struct timespec ts;

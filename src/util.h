@@ -127,6 +127,17 @@ size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
  * every byte that is not part of valid UTF-8 becomes '?'. Returns s. */
 char *text_sanitize(char *s);
 
+/* Copy in to out (len bytes, NUL included; whole characters, cut at the
+ * last that fits) with every character that shows as nothing or as a
+ * plain space (U+00A0 and the other spaces, zero-width characters, a byte
+ * order mark, a soft hyphen) written <U+XXXX>, and every byte that is not
+ * UTF-8 \xNN: an operator's text quoted in a message, where "interval"
+ * and "interval<U+00A0>" would otherwise read the same. Returns out. */
+char *text_mark_invisible(const char *in, char *out, size_t len);
+/* The same with those characters left out (bytes that are not UTF-8
+ * kept): what the text reads as, to find the key it was meant to be. */
+char *text_drop_invisible(const char *in, char *out, size_t len);
+
 /* Monotonic time in ms and in µs. */
 uint64_t now_ms(void);
 uint64_t now_us(void);

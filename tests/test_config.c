@@ -903,11 +903,24 @@ static void test_crlf_and_bom(void **state)
 	expect_ok(parse(&c, "\xEF\xBB\xBF[daemon]\r\ninterval = 5s\r\n", &e), &e);
 	assert_int_equal(c.interval_ms, 5000);
 	expect_ok(parse(&c, "\xEF\xBB\xBF# c\n[daemon]\ninterval = 5s\n", &e), &e);
-	/* only at the start of the file */
-	expect_one_error(parse(&c, "[daemon]\n\xEF\xBB\xBFinterval = 5s\n", &e), &e, "t.conf:2: ", NULL);
+	/* only at the start of the file; elsewhere, shown */
+	expect_one_error(parse(&c, "[daemon]\n\xEF\xBB\xBFinterval = 5s\n", &e), &e,
+			 "t.conf:2: unknown key '<U+FEFF>interval' in [daemon]; did you mean 'interval'?", NULL);
 	/* UTF-8 elsewhere is text */
 	expect_ok(parse(&c, "# Grüße\n[memory]\nguest_cmdline = qémü\n", &e), &e);
 	assert_string_equal(c.guest_cmdline, "qémü");
+	/* characters that show as nothing or as a space are named in the
+	 * errors, and the key they were meant to be is found without them */
+	expect_one_error(parse(&c, "[daemon]\ninterval\xC2\xA0= 5s\n", &e), &e,
+			 "t.conf:2: unknown key 'interval<U+00A0>' in [daemon]; did you mean 'interval'?", NULL);
+	expect_one_error(parse(&c, "[memory]\ninterval\xE2\x80\x8B = 5s\n", &e), &e,
+			 "t.conf:2: unknown key 'interval<U+200B>' in [memory] (it belongs in [daemon])", NULL);
+	expect_one_error(parse(&c, "[daemon\xE2\x80\x8B]\ninterval = 5s\n", &e), &e,
+			 "t.conf:1: unknown section [daemon<U+200B>]; did you mean [daemon]?", NULL);
+	expect_one_error(parse(&c, "[daemon]\ninterval = 5\xC2\xA0s\n", &e), &e, "t.conf:2: interval: '5<U+00A0>s' ",
+			 NULL);
+	/* and a byte that is not UTF-8, as \xNN */
+	expect_one_error(parse(&c, "[daemon]\ninterval = 5\xFFs\n", &e), &e, "t.conf:2: interval: '5\\xFFs' ", NULL);
 }
 
 /* ---- cross-key checks ---------------------------------------------------- */

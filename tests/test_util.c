@@ -1042,6 +1042,25 @@ static void test_read_file_at_and_cmdline_join(void **state)
 	close(dfd);
 }
 
+static void test_text_mark_invisible(void **state)
+{
+	char out[64];
+	(void)state;
+
+	/* no-break space, zero-width space, BOM, soft hyphen; é is text */
+	assert_string_equal(text_mark_invisible("a\xC2\xA0" "b\xE2\x80\x8B\xEF\xBB\xBF\xC2\xAD\xC3\xA9", out, sizeof(out)),
+			    "a<U+00A0>b<U+200B><U+FEFF><U+00AD>\xC3\xA9");
+	assert_string_equal(text_drop_invisible("a\xC2\xA0" "b\xE2\x80\x8B\xC3\xA9\xFF", out, sizeof(out)), "ab\xC3\xA9\xFF");
+	/* a byte that is not UTF-8 */
+	assert_string_equal(text_mark_invisible("x\xFFy\xC3", out, sizeof(out)), "x\\xFFy\\xC3");
+	/* cut at the last whole character or mark that fits */
+	assert_string_equal(text_mark_invisible("ab\xC2\xA0", out, 9), "ab");
+	assert_string_equal(text_mark_invisible("ab\xC2\xA0", out, 11), "ab<U+00A0>");
+	assert_string_equal(text_mark_invisible("\xC3\xA9\xC3\xA9", out, 4), "\xC3\xA9");
+	assert_string_equal(text_mark_invisible("abc", out, 1), "");
+	assert_string_equal(text_mark_invisible("", out, sizeof(out)), "");
+}
+
 static void test_clocks(void **state)
 {
 	uint64_t a, b, c;
@@ -1085,6 +1104,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dir_open_trusted, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_pread_text, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_read_file_at_and_cmdline_join, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test(test_text_mark_invisible),
 		cmocka_unit_test(test_clocks),
 	};
 
