@@ -92,7 +92,7 @@ static void print_source(const struct source *src)
 		       src->age > INSPECT_STALE_S ? ", STALE: is ksmpilot-inspect.timer running?" : "",
 		       src->live_denied);
 	} else {
-		printf("source: /proc, read now\n");
+		printf("source: %s, read now\n", src->path);
 	}
 }
 
@@ -164,7 +164,7 @@ static int print_json(const struct guest_table *t, const struct kernel_side *k, 
 	json_key(&j, "source");
 	json_object_open(&j);
 	json_kv_string(&j, "kind", src->file ? "file" : "proc");
-	json_kv_string(&j, "path", src->file ? src->path : "/proc");
+	json_kv_string(&j, "path", src->path);
 	json_kv_int(&j, "age_seconds", src->file ? src->age : 0);
 	json_object_close(&j);
 	json_key(&j, "guests");
@@ -259,18 +259,21 @@ int ctl_guests(const struct ctl_opts *o, int argc, char **argv)
 		fprintf(stderr, "ksmpilotctl: guests: cannot read %s: %s\n", o->proc_dir, strerror(-r));
 		return CTL_FAIL;
 	}
+	snprintf(src.path, sizeof(src.path), "%s", o->proc_dir); /* or the file, below */
 	if (ps.denied) {
 		/* not root: what the inspection unit, which is, left */
 		struct cfg *cfg = malloc(sizeof(*cfg));
+		char fpath[sizeof(src.path)];
 		if (!cfg || ctl_load_config(o, cfg) < 0) {
 			free(cfg);
 			procscan_free(&ps);
 			return CTL_FAIL;
 		}
-		snprintf(src.path, sizeof(src.path), "%s/processes", cfg->state_dir);
+		snprintf(fpath, sizeof(fpath), "%s/processes", cfg->state_dir);
 		free(cfg);
 		src.live_denied = ps.denied;
-		if (read_processes_file(src.path, &file, src.file_why, sizeof(src.file_why)) == 0) {
+		if (read_processes_file(fpath, &file, src.file_why, sizeof(src.file_why)) == 0) {
+			memcpy(src.path, fpath, sizeof(src.path));
 			procscan_free(&ps);
 			ps = file;
 			src.file = true;

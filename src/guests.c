@@ -71,12 +71,27 @@ static int by_saving(const void *a, const void *b)
 	return x->pid - y->pid;
 }
 
+/* A count summed: unknown (-1) while every one summed is. */
+static int64_t sum_known(int64_t sum, int64_t v)
+{
+	return sum < 0 && v < 0 ? -1 : pages(sum) + pages(v);
+}
+
+/* A row to sum n rows into: every count unknown until a row that has it
+ * comes (0 when there are none: an empty sum). */
+static void sum_init(struct guest_row *sum, unsigned n)
+{
+	memset(sum, 0, sizeof(*sum));
+	if (n)
+		sum->merging_pages = sum->zero_pages = sum->rmap_items = -1;
+}
+
 static void add_to(struct guest_row *sum, const struct guest_row *r)
 {
 	sum->processes += r->processes;
-	sum->merging_pages = pages(sum->merging_pages) + pages(r->merging_pages);
-	sum->zero_pages = pages(sum->zero_pages) + pages(r->zero_pages);
-	sum->rmap_items = pages(sum->rmap_items) + pages(r->rmap_items);
+	sum->merging_pages = sum_known(sum->merging_pages, r->merging_pages);
+	sum->zero_pages = sum_known(sum->zero_pages, r->zero_pages);
+	sum->rmap_items = sum_known(sum->rmap_items, r->rmap_items);
 	sum->profit_bytes += r->profit_bytes;
 	sum->profit_estimated |= r->profit_estimated;
 	sum->rss_bytes += r->rss_bytes;
@@ -141,6 +156,7 @@ int guests_build(const struct procscan *ps, const char *proc_dir, const char *li
 	}
 	qsort(t.rows, t.n, sizeof(*t.rows), by_saving);
 	unique_names(&t);
+	sum_init(&t.total, t.n);
 	for (unsigned i = 0; i < t.n; i++)
 		add_to(&t.total, &t.rows[i]);
 	t.denied = ps->denied;
@@ -202,9 +218,10 @@ static const struct guest_series series[] = {
 
 void guests_metrics(FILE *f, const struct guest_table *t, unsigned top)
 {
-	struct guest_row other = { 0 };
+	struct guest_row other;
 	unsigned listed = t->n < top ? t->n : top;
 
+	sum_init(&other, t->n - listed);
 	for (unsigned i = listed; i < t->n; i++)
 		add_to(&other, &t->rows[i]);
 	for (size_t s = 0; s < ARRAY_SIZE(series); s++) {

@@ -32,7 +32,7 @@ struct guest_row {
 struct guest_table {
 	unsigned n;
 	struct guest_row *rows;         /* sorted by saving, most first */
-	struct guest_row total;         /* sums of the rows (processes = n) */
+	struct guest_row total;         /* sums of the rows (processes = n); a count -1 when no row has it */
 	unsigned denied, dropped;       /* from the scan: ksm_stat unreadable, records past its limit */
 	int64_t time;                   /* the scan's CLOCK_REALTIME seconds */
 };

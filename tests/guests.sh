@@ -43,7 +43,7 @@ g() { $CTL --sysfs-dir "$K" --proc-dir "$P" "$@"; }
 
 g guests > "$TMPD/out" || fail "guests exited $?"
 cat "$TMPD/out"
-sed -n 1p "$TMPD/out" | grep -q '^source: /proc, read now$' || fail "the source is not said: $(sed -n 1p "$TMPD/out")"
+sed -n 1p "$TMPD/out" | grep -qx "source: $P, read now" || fail "the source is not said: $(sed -n 1p "$TMPD/out")"
 sed -n 3p "$TMPD/out" | grep -q '^105:db  *200  *195\.3 ' || fail "db is not first, with 195.3 MiB: $(sed -n 3p "$TMPD/out")"
 sed -n 4p "$TMPD/out" | grep -q '^web1  *100  *3\.9 ' || fail "web1 is not second: $(sed -n 4p "$TMPD/out")"
 grep -q 'bash' "$TMPD/out" && fail "a process that does not use KSM is listed"
@@ -65,7 +65,7 @@ fi
 grep -q '"guests": \[{"name": "105:db", "pid": 200, "uid": 107, "comm": "kvm", "merging_pages": 50000' "$TMPD/json" ||
 	fail "JSON: the first guest: $(cat "$TMPD/json")"
 grep -q '"merged_share": 0.5' "$TMPD/json" || fail "JSON: the merged share"
-grep -q '"source": {"kind": "proc", "path": "/proc", "age_seconds": 0}' "$TMPD/json" || fail "JSON: the source"
+grep -qF "\"source\": {\"kind\": \"proc\", \"path\": \"$P\", \"age_seconds\": 0}" "$TMPD/json" || fail "JSON: the source: $(cat "$TMPD/json")"
 grep -q '"kernel": {"pages_sharing": 50500, "pages_shared": 200, "saving_bytes": 206888960, "general_profit_bytes": 150000000}' "$TMPD/json" ||
 	fail "JSON: the kernel's figures: $(cat "$TMPD/json")"
 
@@ -102,7 +102,7 @@ confined $CTL --sysfs-dir "$K" --proc-dir "$P" --state-dir "$TMPD/state" guests 
 # no file: the rows this caller can read, and why the file was not taken
 rm "$TMPD/state/processes"
 confined $CTL --sysfs-dir "$K" --proc-dir "$P" --state-dir "$TMPD/state" guests > "$TMPD/out" || fail "guests without the file exited $?"
-grep -q '^source: /proc, read now$' "$TMPD/out" || fail "without the file the source is not /proc"
+grep -qx "source: $P, read now" "$TMPD/out" || fail "without the file the source is not the proc directory: $(sed -n 1p "$TMPD/out")"
 grep -Eq "^[0-9]+ process(es' ksm_stat|'s ksm_stat) could not be read \(ksm_stat is root's to read\); state_dir/processes: No such file or directory\.$" "$TMPD/out" ||
 	fail "no word on the unreadable processes and the missing file: $(tail -2 "$TMPD/out")"
 chown "$(id -u)" "$P"/*/ksm_stat

@@ -252,6 +252,8 @@ static void test_hostile_old_kernel(void **state)
 	/* what 6.1 lacks: zero pages and the kernel's profit */
 	assert_int_equal(t.rows[0].merging_pages, 800);
 	assert_int_equal(t.rows[0].zero_pages, -1);
+	assert_int_equal(t.total.zero_pages, -1); /* null in the JSON, as the row's, not 0 */
+	assert_int_equal(t.total.merging_pages, 800);
 	assert_true(t.rows[0].profit_estimated);
 	assert_true(t.rows[0].profit_bytes == 800 * 4096.0 - 900 * 64.0);
 	assert_true(guest_saving_bytes(&t.total) == 800 * 4096.0);
