@@ -149,7 +149,9 @@ struct term_metric {
 #define TERM(f) offsetof(struct ctl_terms, f)
 static const struct term_metric term_metrics[] = {
 	{ "ksmpilot_pressure_ratio",
-	  "Memory pressure: (setpoint - MemAvailable) / MemTotal, above 0 when short; by source.",
+	  "Memory pressure, above 0 when short: memory (setpoint - MemAvailable) / MemTotal, guests (committed "
+	  "guest memory + setpoint - MemTotal) / MemTotal, psi (some avg10 - psi_threshold) / 100, combined the "
+	  "largest; no series for a source that is off.",
 	  "source", "combined", TERM(error), 1 },
 	{ "ksmpilot_pressure_ratio", NULL, "source", "memory", TERM(error_mem), 1 },
 	{ "ksmpilot_pressure_ratio", NULL, "source", "guests", TERM(error_guest), 1 },
@@ -200,6 +202,11 @@ static void print_terms(FILE *f, const struct ctl_terms *t)
 		const struct term_metric *m = &term_metrics[i];
 		double v = *(const double *)(const void *)((const char *)t + m->offset) * m->scale;
 
+		/* -1 is the controller's "source off" (no guest_cmdline, no PSI):
+		 * no series; never the first of its family, so the HELP is out */
+		if ((m->offset == offsetof(struct ctl_terms, error_guest) ||
+		     m->offset == offsetof(struct ctl_terms, error_psi)) && v == -1.0)
+			continue;
 		if (m->help)
 			fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", m->name, m->help, m->name);
 		if (m->label)

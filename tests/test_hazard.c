@@ -186,6 +186,8 @@ static void fill(struct state_info *si, struct sample *s, struct ctl_decision *d
 	s->ksm.v[KSM_PAGES_SCANNED] = 987654321;
 	s->ksm.v[KSM_FULL_SCANS] = 77;
 	d->t.error = -0.0125;
+	d->t.error_guest = -1; /* guest_cmdline empty */
+	d->t.error_psi = 0.02;
 	si->full_scan_s = 42.5;
 	si->max_cpu = 0.25;
 	si->foreign_changes = 3;
@@ -292,6 +294,9 @@ static void test_metrics_format(void **state)
 	/* the terms, one family per kind of quantity, each with its HELP once */
 	assert_null(strstr(m, "ksmpilot_controller_term"));
 	assert_non_null(strstr(m, "ksmpilot_pressure_ratio{source=\"combined\"} -0.0125\n"));
+	/* a source that is off (-1: no guest_cmdline) has no series */
+	assert_null(strstr(m, "ksmpilot_pressure_ratio{source=\"guests\"}"));
+	assert_non_null(strstr(m, "ksmpilot_pressure_ratio{source=\"psi\"} 0.02\n"));
 	assert_non_null(strstr(m, "ksmpilot_effort_term{term=\"p\"} 0.51\n"));
 	assert_non_null(strstr(m, "\nksmpilot_effort_ratio 0.81\n"));
 	assert_non_null(strstr(m, "\nksmpilot_ksmd_cost_seconds_per_page{basis=\"measured\"} 1.2e-06\n"));
