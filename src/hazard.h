@@ -5,8 +5,10 @@
  *   - a process using KSM near vm.max_map_count: MADV_MERGEABLE splits
  *     VMAs, and past the limit the process's mmap() calls fail;
  *   - merge_across_nodes=1 on a machine with several NUMA nodes.
- * An episode starts when a condition has held for HAZARD_HOLD_MS and ends
- * when it has been clear for as long. The map count comes from
+ * hazard_update() gives an episode hysteresis in time: the profit's starts
+ * when the condition has held for HAZARD_HOLD_MS and ends when it has been
+ * clear for as long; the map count's has none (it changes with each fresh
+ * inspect file), nor has the NUMA one. The map count comes from
  * state_dir/processes (ksmpilotctl inspect, procscan.h): ksmpilotd holds no
  * capability to read other users' /proc/PID/maps. The /sys root is a
  * parameter, so that tests use fake trees. Nothing here logs. */

@@ -438,7 +438,7 @@ int ksm_snapshot_load(struct ksm_snapshot *s, const char *path, char *why, size_
 		goto out;
 	}
 	if (st.st_mode & 022) {
-		snprintf(why, why_len, "others can write it (mode %04o)", (unsigned)(st.st_mode & 07777));
+		snprintf(why, why_len, "its group or others can write it (mode %04o)", (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	r = read_fd(fd, (size_t)64 * 1024, &text, &len);

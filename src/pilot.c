@@ -658,7 +658,7 @@ static enum inspect_status read_inspect(struct pilot *pl)
 			 (unsigned long)st.st_uid);
 		r = -EPERM;
 	} else if (st.st_mode & 022) {
-		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "others can write it (mode %04o)",
+		snprintf(pl->inspect.why, sizeof(pl->inspect.why), "its group or others can write it (mode %04o)",
 			 (unsigned)(st.st_mode & 07777));
 		r = -EPERM;
 	} else if ((r = read_fd(fd, PROCSCAN_FILE_MAX, &text, &len)) < 0) {

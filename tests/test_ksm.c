@@ -1024,7 +1024,7 @@ static void test_snapshot_load_untrusted(void **state)
 	put(f->dir, "snapshot", "# ksmpilot snapshot v1\npid=1\ntime=2\nrun=1\n");
 	assert_int_equal(chmod(f->path, 0666), 0);
 	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EPERM);
-	assert_string_equal(why, "others can write it (mode 0666)");
+	assert_string_equal(why, "its group or others can write it (mode 0666)");
 	assert_int_equal(chmod(f->path, 0620), 0);
 	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), -EPERM);
 	assert_int_equal(chmod(f->path, 0644), 0);
