@@ -23,6 +23,7 @@ struct procps_ctx {
 	int vmstat_fd;                  /* /proc/vmstat, kept open; -1 until needed */
 	struct pids_info *guest;        /* the guest scan's pass under way, or NULL */
 	struct guest_usage guest_acc;   /* its sums so far */
+	char *cmdline;                  /* SAMPLE_GUEST_MATCH_MAX + 1 bytes, for the scan; NULL until needed */
 };
 
 enum { ONE_PID, ONE_CMD, ONE_PPID };
@@ -140,13 +141,18 @@ bool sample_guest_match(const regex_t *re, const char *cmdline)
 
 static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bool restart, struct guest_usage *out)
 {
-	static enum pids_item items[] = { PIDS_CMDLINE, PIDS_MEM_RES };
+	static enum pids_item items[] = { PIDS_ID_PID, PIDS_MEM_RES };
 	struct procps_ctx *c = ctx;
 	struct pids_stack *st;
 	uint64_t deadline = now_us() + budget_us;
 
 	if (restart && c->guest)
 		procps_pids_unref(&c->guest);
+	if (!c->cmdline) {
+		c->cmdline = malloc(SAMPLE_GUEST_MATCH_MAX + 1);
+		if (!c->cmdline)
+			return -ENOMEM;
+	}
 	/* A handle of its own, kept from one call to the next while a pass
 	 * goes on: it reads one task at a time (procps_pids_get), so that
 	 * only one command line is held, and the walk can stop and resume. */
@@ -159,9 +165,18 @@ static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bool
 		memset(&c->guest_acc, 0, sizeof(c->guest_acc));
 	}
 	while ((st = procps_pids_get(c->guest, PIDS_FETCH_TASKS_ONLY)) != NULL) {
-		const char *cl = PIDS_VAL(0, str, st, c->guest);
+		char name[32];
+		ssize_t n;
+
+		/* the command line read here, not libproc2's: that one makes a
+		 * tab '.' and every byte past ASCII '?' (in the C locale), and a
+		 * kernel thread's "[(null)]"; cmdline_join() gives the raw bytes,
+		 * control characters as spaces, as qemu_count() and doctor see
+		 * them. At most SAMPLE_GUEST_MATCH_MAX bytes are read. */
+		snprintf(name, sizeof(name), "/proc/%d/cmdline", PIDS_VAL(0, s_int, st, c->guest));
+		n = read_file_at(AT_FDCWD, name, c->cmdline, SAMPLE_GUEST_MATCH_MAX + 1);
 		c->guest_acc.seen++;
-		if (cl && cl[0] && sample_guest_match(re, cl)) {
+		if (n > 0 && cmdline_join(c->cmdline, (size_t)n) > 0 && sample_guest_match(re, c->cmdline)) {
 			c->guest_acc.rss += (uint64_t)PIDS_VAL(1, ul_int, st, c->guest) * 1024u;
 			c->guest_acc.count++;
 		}
@@ -234,6 +249,7 @@ static void pp_destroy(void *ctx)
 		procps_pids_unref(&c->guest);
 	if (c->mem)
 		procps_meminfo_unref(&c->mem);
+	free(c->cmdline);
 	free(c);
 }
 

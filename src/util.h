@@ -111,9 +111,9 @@ ssize_t read_file_at(int dirfd, const char *name, char *buf, size_t len);
  * place: its arguments joined by spaces, every other control character a
  * space too (a newline would let a "^" after ".*" match inside it,
  * regcomp_search()), trailing spaces dropped, NUL-terminated (buf holds
- * n + 1 bytes). The text libproc2 gives the daemon's guest scan, so that
- * qemu_count() and doctor match guest_cmdline as it does. Returns the new
- * length. */
+ * n + 1 bytes), every other byte as it is. The text guest_cmdline is
+ * matched against, the same in the daemon's guest scan, qemu_count() and
+ * doctor. Returns the new length. */
 size_t cmdline_join(char *buf, size_t n);
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), with its code

@@ -566,9 +566,9 @@ static void test_guest_cmdline(void **unused)
 	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "qemu-kvm -m 4096$");
 	run_doctor(NULL);
 	expect("guest-cmdline", DOCTOR_OK, "matches 1 process");
-	/* a newline inside an argument is a space, as libproc2 gives it to
-	 * ksmpilotd: "^" after the ".*" of regcomp_search() does not match
-	 * after it, in doctor's own scan as in qemu_count() */
+	/* a newline inside an argument is a space, as ksmpilotd's guest scan
+	 * sees it (cmdline_join()): "^" after the ".*" of regcomp_search()
+	 * does not match after it, in doctor's own scan as in qemu_count() */
 	process(901, "sh", ARGS("sh\0-c\0x\nqemu-kvm -m 4096\0"), NULL, NULL);
 	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "^qemu-kvm -m 4096$");
 	run_doctor(NULL);

@@ -919,8 +919,9 @@ static void test_running_qemu(void **state)
 	assert_int_equal(qemu_count(proc_dir, "(", &q), -EINVAL);
 	assert_int_equal(qemu_count("/nonexistent-proc", "", &q), -ENOENT);
 	{
-		/* a newline in an argument is a space, as libproc2 gives it to
-		 * the daemon: "^" matches at the start of the line only */
+		/* a newline in an argument is a space, as the daemon's guest
+		 * scan sees it (cmdline_join()): "^" matches at the start of
+		 * the line only */
 		char p16[PATH_MAX + 32];
 		FAKE(16, "sh\0-c\0x\nqemu-system-x86_64 -enable-kvm\0");
 		assert_int_equal(qemu_count(proc_dir, IMPORT_KSMTUNED_QEMU_REGEX, &q), 0);

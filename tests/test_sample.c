@@ -14,7 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -990,6 +992,37 @@ static void test_libproc2(void **state)
 	assert_true(s.have_guest);
 	assert_true(s.guest_count >= 1);
 	assert_true(s.guest_rss > 0 && s.guest_rss < s.mem_total);
+	{
+		/* a command line as it is, control characters as spaces
+		 * (cmdline_join()): libproc2's own would be "kvm-x.q?? z 30" */
+		char *const argv[] = { "kvm-x\tq\xc3\xa9\nz", "30", NULL };
+		char *const envp[] = { NULL };
+		pid_t child = fork();
+		assert_true(child >= 0);
+		if (child == 0) {
+			execve("/bin/sleep", argv, envp);
+			_exit(127);
+		}
+		for (int i = 0; i < 100; i++) {
+			char buf[64] = "";
+			char path[64];
+			snprintf(path, sizeof(path), "/proc/%d/cmdline", (int)child);
+			if (read_text_at(AT_FDCWD, path, buf, sizeof(buf)) > 0 && buf[0] == 'k')
+				break; /* exec'd */
+			usleep(10000);
+		}
+		assert_int_equal(sampler_set_guest(&f->sm, "^kvm-x q\xc3\xa9 z 30$", 0), 0);
+		for (int i = 0; i < 1000; i++) {
+			sample_take(&f->sm, 0, &s);
+			if (s.guest_err != -EINPROGRESS)
+				break;
+		}
+		kill(child, SIGKILL);
+		waitpid(child, NULL, 0);
+		assert_int_equal(s.guest_err, 0);
+		assert_int_equal(s.guest_count, 1);
+		assert_int_equal(sampler_set_guest(&f->sm, "test_sample", 0), 0);
+	}
 
 	if (s.have_ksmd_cpu) {
 		print_message("# ksmd visible: pid %d, %.2f s of CPU\n", s.ksmd_pid, s.ksmd_cpu_s);
