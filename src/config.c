@@ -148,22 +148,57 @@ const char *advisor_policy_name(int v)
 	return (unsigned)v < ARRAY_SIZE(advisor_values) ? advisor_names[v] : "?";
 }
 
+/* Whether raw[i] continues a UTF-8 character that starts before it. */
+static bool inside_char(const char *raw, size_t i)
+{
+	for (size_t k = 1; k <= 3 && k <= i; k++) {
+		uint32_t cp;
+		if (utf8_seq((const unsigned char *)raw + i - k, strnlen(raw + i - k, 4), &cp) > k)
+			return true;
+	}
+	return false;
+}
+
 void cfg_error(struct cfg_errors *errs, const char *fmt, ...)
 {
 	va_list ap;
-	char buf[CFG_ERROR_LEN];
+	/* a message quotes at most a line and a path; marked, each byte
+	 * becomes at most 4 */
+	char raw[2 * CFG_MAX_LINE_LEN + 2 * CFG_PATH_MAX], shown[4 * sizeof(raw)];
+	char *out;
+	size_t n, head, tail;
 
 	if (errs->n >= CFG_MAX_ERRORS) {
 		errs->dropped++;
 		return;
 	}
+	out = errs->msg[errs->n++];
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
 	va_end(ap);
 	/* the operator's text quoted in it: a no-break space or a BOM inside
 	 * a key would make "unknown key 'interval'" look wrong */
-	text_mark_invisible(buf, errs->msg[errs->n], CFG_ERROR_LEN);
-	errs->n++;
+	text_mark_invisible(raw, shown, sizeof(shown));
+	n = strlen(shown);
+	if (n < CFG_ERROR_LEN) {
+		memcpy(out, shown, n + 1);
+		return;
+	}
+	/* too long: the start (FILE:LINE: and the key) and the end (why), the
+	 * middle of what it quotes left out; both cut between two characters
+	 * of the message, before they are marked, so never inside a mark */
+	n = strlen(raw);
+	for (tail = n > CFG_ERROR_LEN / 3 ? n - CFG_ERROR_LEN / 3 : 0;; tail++) {
+		if (inside_char(raw, tail))
+			continue;
+		text_mark_invisible(raw + tail, shown, sizeof(shown));
+		if (strlen(shown) <= CFG_ERROR_LEN / 3)
+			break;
+	}
+	head = CFG_ERROR_LEN - 3 - strlen(shown);
+	text_mark_invisible(raw, out, head);
+	head = strlen(out);
+	snprintf(out + head, CFG_ERROR_LEN - head, "...%s", shown);
 }
 
 static void *field(struct cfg *cfg, const struct key *k)
@@ -643,7 +678,7 @@ static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out
 	while (name_len > 0 && (line[name_len - 1] == ' ' || line[name_len - 1] == '\t'))
 		name_len--;
 	if (name_len > 64 || name_len + 4 > out_len) {
-		cfg_error(c->errs, "%s:%u: unknown key '%.40s...'", c->file, c->line, line);
+		cfg_error(c->errs, "%s:%u: unknown key '%.*s...'", c->file, c->line, (int)utf8_prefix(line, 40), line);
 		return;
 	}
 	for (sep++; *sep == ' ' || *sep == '\t'; sep++)

@@ -816,13 +816,36 @@ char *text_sanitize(char *s)
 	return s;
 }
 
-/* A character that shows as nothing or as a plain space: no-break and
- * other spaces, zero-width characters and joiners, the line and paragraph
- * separators, a byte order mark, a soft hyphen. */
+/* A character that shows as nothing, as a plain space, or that moves the
+ * text around it: C1 controls, no-break and other spaces, zero-width
+ * characters and joiners, bidirectional marks and isolates, the line and
+ * paragraph separators, a byte order mark, a soft hyphen, fillers,
+ * variation selectors and tags. */
 static bool invisible_cp(uint32_t cp)
 {
-	return cp == 0xa0 || cp == 0xad || cp == 0x180e || (cp >= 0x2000 && cp <= 0x200f) ||
-	       (cp >= 0x2028 && cp <= 0x202f) || (cp >= 0x205f && cp <= 0x2064) || cp == 0x3000 || cp == 0xfeff;
+	static const uint32_t ranges[][2] = {
+		{ 0x80, 0xa0 },         /* C1 controls, the no-break space */
+		{ 0xad, 0xad },         /* soft hyphen */
+		{ 0x34f, 0x34f },       /* combining grapheme joiner */
+		{ 0x61c, 0x61c },       /* Arabic letter mark */
+		{ 0x115f, 0x1160 },     /* Hangul fillers */
+		{ 0x180e, 0x180e },     /* Mongolian vowel separator */
+		{ 0x2000, 0x200f },     /* spaces, zero-width characters, marks */
+		{ 0x2028, 0x202f },     /* separators, embeddings, narrow no-break space */
+		{ 0x205f, 0x206f },     /* math space, invisible operators, isolates */
+		{ 0x3000, 0x3000 },     /* ideographic space */
+		{ 0x3164, 0x3164 },     /* Hangul filler */
+		{ 0xfe00, 0xfe0f },     /* variation selectors */
+		{ 0xfeff, 0xfeff },     /* byte order mark */
+		{ 0xffa0, 0xffa0 },     /* halfwidth Hangul filler */
+		{ 0xfff9, 0xfffb },     /* interlinear annotation */
+		{ 0xe0000, 0xe0fff },   /* tags, variation selectors supplement */
+	};
+
+	for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++)
+		if (cp >= ranges[i][0] && cp <= ranges[i][1])
+			return true;
+	return false;
 }
 
 static char *copy_invisible(const char *in, char *out, size_t len, bool mark)
@@ -855,6 +878,16 @@ static char *copy_invisible(const char *in, char *out, size_t len, bool mark)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+size_t utf8_prefix(const char *s, size_t max)
+{
+	size_t n = strnlen(s, max);
+
+	if (n == max)
+		while (n > 0 && ((unsigned char)s[n] & 0xC0) == 0x80)
+			n--; /* s[n] continues the character before it */
+	return n;
 }
 
 char *text_mark_invisible(const char *in, char *out, size_t len)

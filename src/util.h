@@ -127,12 +127,16 @@ size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp);
  * every byte that is not part of valid UTF-8 becomes '?'. Returns s. */
 char *text_sanitize(char *s);
 
+/* The length of s cut to at most max bytes between two characters. */
+size_t utf8_prefix(const char *s, size_t max);
 /* Copy in to out (len bytes, NUL included; whole characters, cut at the
  * last that fits) with every character that shows as nothing or as a
- * plain space (U+00A0 and the other spaces, zero-width characters, a byte
- * order mark, a soft hyphen) written <U+XXXX>, and every byte that is not
- * UTF-8 \xNN: an operator's text quoted in a message, where "interval"
- * and "interval<U+00A0>" would otherwise read the same. Returns out. */
+ * plain space, or moves text around (U+00A0 and the other spaces,
+ * zero-width characters, bidirectional controls, a byte order mark, a
+ * soft hyphen, fillers, variation selectors, tags, C1 controls) written
+ * <U+XXXX>, and every byte that is not UTF-8 \xNN: an operator's text
+ * quoted in a message, where "interval" and "interval<U+00A0>" would
+ * otherwise read the same. Returns out. */
 char *text_mark_invisible(const char *in, char *out, size_t len);
 /* The same with those characters left out (bytes that are not UTF-8
  * kept): what the text reads as, to find the key it was meant to be. */

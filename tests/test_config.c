@@ -921,6 +921,33 @@ static void test_crlf_and_bom(void **state)
 			 NULL);
 	/* and a byte that is not UTF-8, as \xNN */
 	expect_one_error(parse(&c, "[daemon]\ninterval = 5\xFFs\n", &e), &e, "t.conf:2: interval: '5\\xFFs' ", NULL);
+	{
+		/* so many that the message is too long: its middle is left out,
+		 * never its end, which says why */
+		char text[256];
+		int len = snprintf(text, sizeof(text), "[daemon]\ninterval = ");
+		memset(text + len, 0xFF, 150);
+		snprintf(text + len + 150, sizeof(text) - (size_t)len - 150, "\n");
+		expect_one_error(parse(&c, text, &e), &e, "t.conf:2: interval: '\\xFF", "\\xFF...\\xFF");
+		{
+			const char *why = "\\xFF' is not a duration (e.g. 500ms, 10s, 5min, 1h)";
+			size_t n = strlen(e.msg[0]);
+			assert_true(n > strlen(why) && strcmp(e.msg[0] + n - strlen(why), why) == 0);
+			assert_true(n < CFG_ERROR_LEN);
+		}
+	}
+	{
+		/* a long key on a line too long for inih, named by its first 40
+		 * bytes: cut between two characters, not inside one */
+		char text[1024];
+		int len = snprintf(text, sizeof(text), "[daemon]\n%s\xC3\xA9%s = ",
+				   "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb");
+		assert_true(len > 0);
+		memset(text + len, 'v', 600);
+		snprintf(text + len + 600, sizeof(text) - (size_t)len - 600, "\n");
+		expect_one_error(parse(&c, text, &e), &e, "t.conf:2: unknown key 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa...'",
+				 NULL);
+	}
 }
 
 /* ---- cross-key checks ---------------------------------------------------- */

@@ -1059,6 +1059,14 @@ static void test_text_mark_invisible(void **state)
 	assert_string_equal(text_mark_invisible("\xC3\xA9\xC3\xA9", out, 4), "\xC3\xA9");
 	assert_string_equal(text_mark_invisible("abc", out, 1), "");
 	assert_string_equal(text_mark_invisible("", out, sizeof(out)), "");
+	/* a C1 control, a bidirectional isolate, a tag character */
+	assert_string_equal(text_mark_invisible("a\xC2\x85" "b\xE2\x81\xA6\xF3\xA0\x81\x81", out, sizeof(out)),
+			    "a<U+0085>b<U+2066><U+E0041>");
+	/* a cut between two characters */
+	assert_int_equal(utf8_prefix("a\xC3\xA9z", 2), 1);
+	assert_int_equal(utf8_prefix("a\xC3\xA9z", 3), 3);
+	assert_int_equal(utf8_prefix("abc", 2), 2);
+	assert_int_equal(utf8_prefix("ab", 40), 2);
 }
 
 static void test_clocks(void **state)
