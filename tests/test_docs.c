@@ -16,7 +16,10 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "controller.h"
 #include "pilot.h"
+#include "sample.h"
+#include "state.h"
 #include "util.h"
 
 static char *slurp(const char *path)
@@ -345,6 +348,120 @@ static void test_journal_fields_documented(void **state)
 	free(man);
 }
 
+/* The section of ksmpilotctl(8) that starts at the header, up to the next. */
+static char *man_section(char *man, const char *header)
+{
+	char *s = strstr(man, header), *end;
+
+	if (!s)
+		fail_msg("docs/ksmpilotctl.8 has no %s", header);
+	end = strstr(s + 1, "\n.SH ");
+	if (end)
+		end[1] = '\0';
+	return s;
+}
+
+/* name appears in text as a bold word of its own (".B name" or
+ * ".BR name ,"), or as the start of one followed by '{' (a metric). */
+static bool man_names(const char *text, const char *name)
+{
+	static const char *const before[] = { "\n.B ", "\n.BR " };
+	char want[128];
+
+	for (size_t b = 0; b < 2; b++) {
+		snprintf(want, sizeof(want), "%s%s", before[b], name);
+		for (const char *m = strstr(text, want); m; m = strstr(m + 1, want)) {
+			char after = m[strlen(want)];
+			if (after == '\n' || after == ' ' || after == '{')
+				return true;
+		}
+	}
+	return false;
+}
+
+/* name in text, neither letter, digit nor '_' on either side. */
+static bool has_word(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *m = strstr(text, name); m; m = strstr(m + 1, name)) {
+		char a = m[n], b = m == text ? ' ' : m[-1];
+		if (!(a == '_' || (a >= 'a' && a <= 'z') || (a >= '0' && a <= '9')) &&
+		    !(b == '_' || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9')))
+			return true;
+	}
+	return false;
+}
+
+/* Every key of the state file, and every metric of the textfile, is
+ * named in its section of ksmpilotctl(8); and every key the STATE FILE
+ * section names with an underscore is one the daemon writes. */
+static void test_state_and_metrics_documented(void **state)
+{
+	struct sample s;
+	struct ctl_decision d;
+	struct state_info si;
+	char *man = slurp("docs/ksmpilotctl.8"), *man2 = slurp("docs/ksmpilotctl.8");
+	char *keys_doc = man_section(man, ".SH \"STATE FILE\""), *metrics_doc = man_section(man2, ".SH \"PROMETHEUS METRICS\"");
+	char *text, *line, *save = NULL;
+	unsigned nkeys = 0, nmetrics = 0;
+
+	(void)state;
+	memset(&s, 0, sizeof(s));
+	memset(&d, 0, sizeof(d));
+	memset(&si, 0, sizeof(si));
+	/* every optional key and series present */
+	s.have_guest = s.have_psi = s.have_ksmd_cpu = true;
+	s.ksm.present = ~0ULL;
+	si.s = &s;
+	si.d = &d;
+	si.config_path = "/etc/ksmpilot.conf";
+	si.maps.pid = 1;
+	si.full_scan_s = 1;
+	text = state_format(&si);
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *eq = strchr(line, '=');
+		if (line[0] == '#' || !eq)
+			continue;
+		*eq = '\0';
+		nkeys++;
+		if (!man_names(keys_doc, line))
+			fail_msg("the state file has the key %s, which ksmpilotctl(8)'s STATE FILE does not name", line);
+	}
+	free(text);
+	assert_true(nkeys >= 60);
+	/* the other way: a key named there that the daemon does not write */
+	{
+		char *dup = state_format(&si);
+		for (const char *m = strstr(keys_doc, "\n.B"); m; m = strstr(m + 1, "\n.B")) {
+			char word[64], want[80];
+			if (sscanf(m, "\n.%*[BR] %63[a-z0-9_]", word) != 1 || !strchr(word, '_') ||
+			    word[strlen(word) - 1] == '_')
+				continue;
+			snprintf(want, sizeof(want), "\n%s=", word);
+			if (!strstr(dup, want))
+				fail_msg("ksmpilotctl(8)'s STATE FILE names %s, which the state file does not hold", word);
+		}
+		free(dup);
+	}
+	text = metrics_format(&si);
+	assert_non_null(text);
+	for (line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char name[128];
+		if (sscanf(line, "# TYPE %127s", name) != 1)
+			continue;
+		nmetrics++;
+		if (!has_word(metrics_doc, name))
+			fail_msg("the textfile has the metric %s, which ksmpilotctl(8)'s PROMETHEUS METRICS does not name",
+				 name);
+	}
+	free(text);
+	assert_true(nmetrics >= 30);
+	free(man);
+	free(man2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -358,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_tick_cost_agrees),
 		cmocka_unit_test(test_log_rate_factor_documented),
 		cmocka_unit_test(test_journal_fields_documented),
+		cmocka_unit_test(test_state_and_metrics_documented),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
