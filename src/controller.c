@@ -517,8 +517,8 @@ static double error_of(const struct cfg *cfg, const struct sample *s, struct ctl
 
 	t->setpoint = (uint64_t)setpoint;
 	t->error_mem = (setpoint - (double)s->mem_available) / total;
-	t->error_guest = -1;
-	t->error_psi = -1;
+	t->error_guest = NAN; /* the source is off */
+	t->error_psi = NAN;
 	e = t->error_mem;
 	if (cfg->guest_cmdline[0] && s->have_guest) {
 		/* like ksmtuned: committed guest memory plus the setpoint above

@@ -74,7 +74,7 @@ const char *ctl_signal_name(enum ctl_signal g);
 /* The terms behind a decision, all shown to the operator. */
 struct ctl_terms {
 	double error;           /* (setpoint - available) / MemTotal, max over sources */
-	double error_mem, error_guest, error_psi;
+	double error_mem, error_guest, error_psi; /* by source; NaN while one is off */
 	double p, i, d;         /* PID terms */
 	double u;               /* price (effort): clamp(P + I + D, 0, 1) */
 	double u_probe;         /* the probe's effort: u, or more while memory is short */

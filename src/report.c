@@ -2,6 +2,7 @@
 #include "report.h"
 
 #include <inttypes.h>
+#include <math.h>
 #include <string.h>
 
 #define MiB (1024.0 * 1024.0)
@@ -56,9 +57,14 @@ void report_block(FILE *f, const struct cfg *cfg, const struct sample *s, const 
 
 	fprintf(f, "terms:\n");
 	fprintf(f, "  %-22s %+.4f (memory %+.4f", "error", t->error, t->error_mem);
-	if (cfg->guest_cmdline[0])
+	/* NaN: set, but not known yet (the first scan) or not on this kernel */
+	if (cfg->guest_cmdline[0] && isnan(t->error_guest))
+		fprintf(f, ", guests not scanned yet");
+	else if (cfg->guest_cmdline[0])
 		fprintf(f, ", guests %+.4f", t->error_guest);
-	if (cfg->psi_threshold > 0)
+	if (cfg->psi_threshold > 0 && isnan(t->error_psi))
+		fprintf(f, ", psi not on this kernel");
+	else if (cfg->psi_threshold > 0)
 		fprintf(f, ", psi %+.4f", t->error_psi);
 	fprintf(f, ")\n");
 	fprintf(f, "  %-22s P=%.3f I=%.3f D=%.3f -> u=%.3f; a probe's %.3f\n", "effort", t->p, t->i, t->d, t->u,

@@ -59,8 +59,12 @@ static void print_state(FILE *f, const struct state_info *si)
 		d->pages_to_scan, d->sleep_ms, d->set_pages);
 	fprintf(f, "rate=%.0f\nrate_planned=%.0f\nreason=%s\nmode=%s\nwake=%s\n", d->rate, d->rate_planned,
 		ctl_reason_name(d->reason), ctl_mode_name(d->mode), ctl_wake_name(d->wake));
-	fprintf(f, "error=%.6f\nerror_mem=%.6f\nerror_guest=%.6f\nerror_psi=%.6f\n", t->error, t->error_mem,
-		t->error_guest, t->error_psi);
+	fprintf(f, "error=%.6f\nerror_mem=%.6f\n", t->error, t->error_mem);
+	/* a source that is off (NaN) has no key */
+	if (!isnan(t->error_guest))
+		fprintf(f, "error_guest=%.6f\n", t->error_guest);
+	if (!isnan(t->error_psi))
+		fprintf(f, "error_psi=%.6f\n", t->error_psi);
 	fprintf(f, "p=%.6f\ni=%.6f\nd=%.6f\nu=%.6f\nu_probe=%.6f\nbenefit=%.6f\n", t->p, t->i, t->d, t->u,
 		t->u_probe, t->benefit);
 	fprintf(f, "yield=%.6f\nb_yield=%.6f\nb_probe=%.6f\nb_churn=%.6f\nderate=%.6f\nchurn=%.6f\n", t->yield,
@@ -202,11 +206,10 @@ static void print_terms(FILE *f, const struct ctl_terms *t)
 		const struct term_metric *m = &term_metrics[i];
 		double v = *(const double *)(const void *)((const char *)t + m->offset) * m->scale;
 
-		/* -1 is the controller's "source off" (no guest_cmdline, no PSI):
+		/* NaN: a pressure source that is off (guest_cmdline, PSI) has
 		 * no series; never the first of its family, so the HELP is out */
-		if ((m->offset == offsetof(struct ctl_terms, error_guest) ||
-		     m->offset == offsetof(struct ctl_terms, error_psi)) && v == -1.0)
-			continue;
+		if (isnan(v))
+			continue; /* a pressure source that is off */
 		if (m->help)
 			fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", m->name, m->help, m->name);
 		if (m->label)

@@ -3,6 +3,7 @@
  * textfile formats. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <ftw.h>
 #include <setjmp.h>
@@ -186,7 +187,7 @@ static void fill(struct state_info *si, struct sample *s, struct ctl_decision *d
 	s->ksm.v[KSM_PAGES_SCANNED] = 987654321;
 	s->ksm.v[KSM_FULL_SCANS] = 77;
 	d->t.error = -0.0125;
-	d->t.error_guest = -1; /* guest_cmdline empty */
+	d->t.error_guest = NAN; /* guest_cmdline empty */
 	d->t.error_psi = 0.02;
 	si->full_scan_s = 42.5;
 	si->max_cpu = 0.25;
@@ -294,9 +295,24 @@ static void test_metrics_format(void **state)
 	/* the terms, one family per kind of quantity, each with its HELP once */
 	assert_null(strstr(m, "ksmpilot_controller_term"));
 	assert_non_null(strstr(m, "ksmpilot_pressure_ratio{source=\"combined\"} -0.0125\n"));
-	/* a source that is off (-1: no guest_cmdline) has no series */
+	/* a source that is off (NaN: no guest_cmdline) has no series */
 	assert_null(strstr(m, "ksmpilot_pressure_ratio{source=\"guests\"}"));
 	assert_non_null(strstr(m, "ksmpilot_pressure_ratio{source=\"psi\"} 0.02\n"));
+	{
+		/* and the other way round, PSI off and guests on: even at -1
+		 * (target_available = 0 and no guest running) */
+		struct ctl_decision d2 = d;
+		char *m2;
+		d2.t.error_guest = -1;
+		d2.t.error_psi = NAN;
+		si.d = &d2;
+		m2 = metrics_format(&si);
+		assert_non_null(m2);
+		assert_non_null(strstr(m2, "ksmpilot_pressure_ratio{source=\"guests\"} -1\n"));
+		assert_null(strstr(m2, "ksmpilot_pressure_ratio{source=\"psi\"}"));
+		free(m2);
+		si.d = &d;
+	}
 	assert_non_null(strstr(m, "ksmpilot_effort_term{term=\"p\"} 0.51\n"));
 	assert_non_null(strstr(m, "\nksmpilot_effort_ratio 0.81\n"));
 	assert_non_null(strstr(m, "\nksmpilot_ksmd_cost_seconds_per_page{basis=\"measured\"} 1.2e-06\n"));
