@@ -714,7 +714,9 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 {
 	struct parse_ctx *c = user;
 	const struct key *near;
-	char why[CFG_ERROR_LEN - 64], plain[CFG_ERROR_LEN];
+	/* a value is at most a line: its reason whole, for cfg_error() to
+	 * cut in the middle if it must */
+	char why[2 * CFG_MAX_LINE_LEN], plain[CFG_ERROR_LEN];
 
 	if (c->long_pending) {
 		value = c->long_value; /* the line was too long for inih */

@@ -23,7 +23,7 @@
 
 #define MiB (1024.0 * 1024.0)
 #define KiB_MiB (1.0 / 1024.0)
-#define CMDLINE_MAX 4096
+#define CMDLINE_MAX CMDLINE_MATCH_MAX /* as the daemon's guest scan matches */
 #define MAX_ARGS 256
 /* a guest smaller than this is not worth a finding */
 #define GUEST_MIN_KB UINT64_C(65536)

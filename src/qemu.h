@@ -15,10 +15,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "util.h"
+
 #define QEMU_GUEST_REGEX "^([^ ]*/)?(qemu-system-[^ /]+|qemu-kvm|kvm)( |$)"
 
-/* How much of a command line is read and matched. */
-#define QEMU_CMDLINE_MAX 4096
+/* How much of a command line is read and matched: as much as the
+ * daemon's guest scan. */
+#define QEMU_CMDLINE_MAX CMDLINE_MATCH_MAX
 
 struct qemu_count {
 	unsigned qemu;          /* processes matching QEMU_GUEST_REGEX */

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "ksm.h"
+#include "util.h"
 
 struct sample {
 	/* /proc/meminfo, bytes */
@@ -69,7 +70,7 @@ struct guest_usage {
  * or length of command lines can hold a tick for longer. A pass that needs
  * more goes on at the next ticks from where it stopped: many processes
  * delay a pass, but cannot stop one from ending. */
-#define SAMPLE_GUEST_MATCH_MAX 16384
+#define SAMPLE_GUEST_MATCH_MAX CMDLINE_MATCH_MAX
 #define SAMPLE_GUEST_BUDGET_MS 50u
 /* Whether re matches the first SAMPLE_GUEST_MATCH_MAX bytes of cmdline. */
 bool sample_guest_match(const regex_t *re, const char *cmdline);

@@ -829,7 +829,7 @@ static bool invisible_cp(uint32_t cp)
 		{ 0x34f, 0x34f },       /* combining grapheme joiner */
 		{ 0x61c, 0x61c },       /* Arabic letter mark */
 		{ 0x115f, 0x1160 },     /* Hangul fillers */
-		{ 0x180e, 0x180e },     /* Mongolian vowel separator */
+		{ 0x180b, 0x180f },     /* Mongolian variation selectors, vowel separator */
 		{ 0x2000, 0x200f },     /* spaces, zero-width characters, marks */
 		{ 0x2028, 0x202f },     /* separators, embeddings, narrow no-break space */
 		{ 0x205f, 0x206f },     /* math space, invisible operators, isolates */

@@ -115,6 +115,11 @@ ssize_t read_file_at(int dirfd, const char *name, char *buf, size_t len);
  * matched against, the same in the daemon's guest scan, qemu_count() and
  * doctor. Returns the new length. */
 size_t cmdline_join(char *buf, size_t n);
+/* How much of a command line guest_cmdline is matched against, as if it
+ * ended there: the same in the daemon's guest scan, qemu_count() and
+ * doctor (any local user starts processes with command lines up to
+ * ARG_MAX). */
+#define CMDLINE_MATCH_MAX 16384
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), with its code
  * point in *cp; 0 when the bytes there are not valid UTF-8 (overlong forms,

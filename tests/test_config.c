@@ -933,8 +933,20 @@ static void test_crlf_and_bom(void **state)
 			const char *why = "\\xFF' is not a duration (e.g. 500ms, 10s, 5min, 1h)";
 			size_t n = strlen(e.msg[0]);
 			assert_true(n > strlen(why) && strcmp(e.msg[0] + n - strlen(why), why) == 0);
-			assert_true(n < CFG_ERROR_LEN);
 		}
+	}
+	{
+		/* a value longer than a message: its reason is kept whole until
+		 * cfg_error(), which leaves out the middle */
+		char text[1024];
+		const char *why = "xxx' is not a duration (e.g. 500ms, 10s, 5min, 1h)";
+		size_t n;
+		int len = snprintf(text, sizeof(text), "[daemon]\ninterval = ");
+		memset(text + len, 'x', 700);
+		snprintf(text + len + 700, sizeof(text) - (size_t)len - 700, "\n");
+		expect_one_error(parse(&c, text, &e), &e, "t.conf:2: interval: 'xxx", "xxx...xxx");
+		n = strlen(e.msg[0]);
+		assert_true(n > strlen(why) && strcmp(e.msg[0] + n - strlen(why), why) == 0);
 	}
 	{
 		/* a long key on a line too long for inih, named by its first 40

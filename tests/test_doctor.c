@@ -584,6 +584,24 @@ static void test_guest_cmdline(void **unused)
 			seen |= in->procs[i].pid == 901 && in->procs[i].guest;
 		assert_true(seen);
 	}
+	{
+		/* a command line of 10 KiB, matched at its end, as the daemon
+		 * matches up to CMDLINE_MATCH_MAX: in doctor's own scan and in
+		 * qemu_count() */
+		static char args[10 * 1024 + 64];
+		size_t n = (size_t)snprintf(args, sizeof(args), "/usr/bin/qemu-system-x86_64%c-append%c", 0, 0);
+		bool seen = false;
+		memset(args + n, 'a', 10 * 1024);
+		n += 10 * 1024;
+		n += (size_t)snprintf(args + n, sizeof(args) - n, "%c-name%cguest=far", 0, 0) + 1;
+		process(902, "qemu-system-x86", args, n, NULL, NULL);
+		snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "guest=far$");
+		run_doctor(NULL);
+		expect("guest-cmdline", DOCTOR_ACTION, "guest_cmdline = guest=far$; it matches 1 command lines");
+		for (unsigned i = 0; i < in->nprocs; i++)
+			seen |= in->procs[i].pid == 902 && in->procs[i].guest && strcmp(in->procs[i].name, "far") == 0;
+		assert_true(seen);
+	}
 	snprintf(cfg.guest_cmdline, sizeof(cfg.guest_cmdline), "(");
 	run_doctor(NULL);
 	expect("guest-cmdline", DOCTOR_ACTION, "guest_cmdline = (");
