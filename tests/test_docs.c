@@ -5,6 +5,7 @@
  * man pages cite exists (make install puts docs/ in DOCDIR); the cost of a
  * tick is quoted as docs/benchmarks.md measured it; the logging threshold
  * of ksmpilotd(8) is the code's, and it names every journal field. */
+#include <ctype.h>
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -313,6 +314,23 @@ static void test_log_rate_factor_documented(void **state)
 	free(man);
 }
 
+/* name in text, neither letter, digit nor '_' on either side: KSM_P
+ * must not pass on KSM_PID, nor a metric on a longer one. */
+static bool word_char(char c)
+{
+	return isalnum((unsigned char)c) || c == '_';
+}
+
+static bool has_word(const char *text, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *m = strstr(text, name); m; m = strstr(m + 1, name))
+		if (!word_char(m[n]) && (m == text || !word_char(m[-1])))
+			return true;
+	return false;
+}
+
 /* Every journal field the daemon sends ("KSM_..." or "KSMD_..." given to
  * a record in report.c, history.c or pilot.c) is named in ksmpilotd(8). */
 static void test_journal_fields_documented(void **state)
@@ -332,14 +350,7 @@ static void test_journal_fields_documented(void **state)
 			if (strncmp(name, "KSM_", 4) != 0 && strncmp(name, "KSMD_", 5) != 0)
 				continue;
 			seen++;
-			/* as a whole word: KSM_P must not pass on KSM_PID */
-			bool found = false;
-			for (const char *m = strstr(man, name); m && !found; m = strstr(m + 1, name)) {
-				char after = m[strlen(name)];
-				found = (m == man || !(m[-1] == '_' || (m[-1] >= 'A' && m[-1] <= 'Z'))) &&
-					!(after == '_' || (after >= 'A' && after <= 'Z'));
-			}
-			if (!found)
+			if (!has_word(man, name))
 				fail_msg("%s sends the journal field %s, which docs/ksmpilotd.8 does not name", files[f],
 					 name);
 		}
@@ -376,20 +387,6 @@ static bool man_names(const char *text, const char *name)
 			if (after == '\n' || after == ' ' || after == '{')
 				return true;
 		}
-	}
-	return false;
-}
-
-/* name in text, neither letter, digit nor '_' on either side. */
-static bool has_word(const char *text, const char *name)
-{
-	size_t n = strlen(name);
-
-	for (const char *m = strstr(text, name); m; m = strstr(m + 1, name)) {
-		char a = m[n], b = m == text ? ' ' : m[-1];
-		if (!(a == '_' || (a >= 'a' && a <= 'z') || (a >= '0' && a <= '9')) &&
-		    !(b == '_' || (b >= 'a' && b <= 'z') || (b >= '0' && b <= '9')))
-			return true;
 	}
 	return false;
 }
