@@ -18,7 +18,7 @@
 #      and the service restarted
 #   4. a SIGSEGV is restarted (ExecStopPost restores the knobs in between);
 #      SIGKILL followed by stop leaves the knobs restored
-#   5. systemctl stop applies on_exit=restore to the host's knobs
+#   5. systemctl stop applies on_exit=restore to the host's knobs, and stops the inspection timer
 #   6. journalctl -o json holds the structured KSM_* fields
 #   7. systemd-analyze security scores the installed daemon unit at 0.7 or
 #      less, and the inspection unit at 1.3 or less
@@ -283,7 +283,10 @@ wait_journal "$C" "knobs restored"
 AFTER=$(knobs)
 [ "$AFTER" = "$BEFORE" ] || { echo "before: $BEFORE"; echo "after:  $AFTER"; ct_fail "stop did not restore the knobs"; }
 in_ct test -e /run/ksmpilot/snapshot && ct_fail "the snapshot is left after a clean stop"
-note "5. stop restored the knobs: $AFTER"
+# the inspection is part of the daemon: it runs only while the daemon does
+[ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" = inactive ] ||
+	ct_fail "ksmpilot-inspect.timer still runs after ksmpilot.service stopped"
+note "5. stop restored the knobs: $AFTER; the inspection timer stopped with the daemon"
 
 # --- 6. the structured fields in the journal -------------------------------------------------------
 in_ct journalctl -u ksmpilot.service -o json --no-pager > "$TMPD/journal.json"
