@@ -168,7 +168,10 @@ note "1b. the daemon: $(echo "$caps" | tr '\n' ' '); /proc/1/root/etc/hostname a
 # --- 1c. the inspection, started by the timer the daemon's unit wants --------------------
 [ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" = active ] || ct_fail "ksmpilot-inspect.timer is not active"
 for _ in $(seq 1 100); do in_ct test -s /run/ksmpilot/processes && break; sleep 0.2; done
-in_ct test -s /run/ksmpilot/processes || ct_fail "the timer did not run the inspection in 20 s"
+in_ct test -s /run/ksmpilot/processes || {
+	in_ct systemctl status --no-pager -l ksmpilot-inspect.service | head -n 20
+	ct_fail "the timer did not run the inspection in 20 s"
+}
 # a process of another user with mergeable memory: its ksm_stat is 0400 and
 # its maps need ptrace read access
 in_ct sh -c 'setpriv --reuid=65534 --regid=65534 --clear-groups /opt/ksmpilot-tests/workload -s 8 -p 1 -t 300 -f /tmp/wl.pid > /dev/null 2>&1 &'
