@@ -4,14 +4,46 @@
  * CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE, which ksmpilotd does not hold:
  * ksmpilot-inspect.service runs this on a timer with those two only. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "procscan.h"
 #include "util.h"
+
+/* What CAP_DAC_READ_SEARCH and CAP_SYS_PTRACE allow reaches far beyond
+ * the scan: /proc/1/root is the host's whole file system, /proc/PID/mem
+ * any process's memory. Once the scan has each KSM process's ksm_stat and
+ * its maps open, and before it reads anything another user controls, only
+ * proc_dir may be read, and only the state directory written. */
+struct confinement {
+	int proc_fd, state_fd, abi;
+	const char *step;
+};
+
+static int confine(void *arg)
+{
+	struct confinement *c = arg;
+
+	c->abi = landlock_confine(c->proc_fd, c->state_fd, &c->step);
+	return c->abi < 0 ? c->abi : 0;
+}
+
+/* Two descriptors are held for each process that uses KSM (procscan.h): as
+ * many as the hard limit allows. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	}
+}
 
 int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 {
@@ -20,6 +52,7 @@ int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 	struct procscan ps = { 0 };
 	const struct procscan_proc *worst;
 	char why[CFG_PATH_MAX * 2 + 64], *text = NULL;
+	struct confinement conf = { .proc_fd = -1, .state_fd = -1, .step = "" };
 	int dirfd = -1, rc = CTL_FAIL, r;
 
 	if (argc > 1) {
@@ -57,7 +90,19 @@ int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 		fprintf(stderr, "ksmpilotctl: inspect: state directory %s: %s\n", cfg->state_dir, strerror(-dirfd));
 		goto out;
 	}
-	r = procscan_run(proc_dir, &ps);
+	conf.proc_fd = open(proc_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (conf.proc_fd < 0) {
+		fprintf(stderr, "ksmpilotctl: inspect: cannot list %s: %s\n", proc_dir, strerror(errno));
+		goto out;
+	}
+	conf.state_fd = dirfd;
+	raise_nofile();
+	r = procscan_run_confined(proc_dir, &ps, confine, &conf);
+	if (r < 0 && conf.abi < 0) {
+		fprintf(stderr, "ksmpilotctl: inspect: cannot confine itself to %s and %s with Landlock: %s: %s\n",
+			proc_dir, cfg->state_dir, conf.step, strerror(-conf.abi));
+		goto out;
+	}
 	if (r < 0) {
 		fprintf(stderr, "ksmpilotctl: inspect: cannot list %s: %s\n", proc_dir, strerror(-r));
 		goto out;
@@ -79,7 +124,11 @@ int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 	if (ps.denied || ps.maps_unreadable)
 		printf("; not readable: %u ksm_stat, %u maps (CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE)", ps.denied,
 		       ps.maps_unreadable);
-	printf("; written to %s/processes\n", cfg->state_dir);
+	printf("; written to %s/processes", cfg->state_dir);
+	if (conf.abi > 0)
+		printf(" (confined by Landlock, ABI %d)\n", conf.abi);
+	else
+		printf(" (not confined: %s)\n", conf.step);
 	rc = CTL_OK;
 out:
 	if (rc == CTL_FAIL && !cfg)
@@ -88,6 +137,8 @@ out:
 	procscan_free(&ps);
 	if (dirfd >= 0)
 		close(dirfd);
+	if (conf.proc_fd >= 0)
+		close(conf.proc_fd);
 	free(cfg);
 	return rc;
 }

@@ -157,14 +157,12 @@ static int read_comm(int pfd, char *out)
 	return 0;
 }
 
-/* Lines of maps, counting at most limit of them. */
-static int count_maps(int pfd, uint64_t limit, uint64_t *out)
+/* The process's maps, opened while ptrace read access is still to be had
+ * (Landlock denies it to a confined process): -errno if it cannot be. */
+static int open_maps(int pfd)
 {
-	char buf[16384];
-	uint64_t lines = 0;
-	ssize_t n = 0;
-	int fd = openat(pfd, "maps", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
+	int fd = openat(pfd, "maps", O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY);
 
 	if (fd < 0)
 		return -errno;
@@ -172,6 +170,16 @@ static int count_maps(int pfd, uint64_t limit, uint64_t *out)
 		close(fd);
 		return -EINVAL;
 	}
+	return fd;
+}
+
+/* Lines of the maps file open at fd, counting at most limit of them. */
+static int count_maps(int fd, uint64_t limit, uint64_t *out)
+{
+	char buf[16384];
+	uint64_t lines = 0;
+	ssize_t n = 0;
+
 	while (lines < limit) {
 		n = read(fd, buf, sizeof(buf));
 		if (n < 0 && errno == EINTR)
@@ -182,10 +190,7 @@ static int count_maps(int pfd, uint64_t limit, uint64_t *out)
 			lines += buf[i] == '\n';
 	}
 	if (n < 0)
-		n = -errno;
-	close(fd);
-	if (n < 0)
-		return (int)n;
+		return -errno;
 	*out = lines < limit ? lines : limit;
 	return 0;
 }
@@ -204,18 +209,18 @@ static uint64_t read_max_map_count(const char *proc_dir)
 	return PROCSCAN_DEFAULT_MAX_MAP_COUNT;
 }
 
-/* Fill p for the process in pfd. 1: a KSM process; 0: not one; -EACCES:
- * ksm_stat denied; another -errno: gone or unreadable (left out). */
-static int scan_one(int pfd, uint64_t maps_limit, struct procscan_proc *p)
+/* Fill p's KSM counters for the process in pfd. 1: a KSM process; 0: not
+ * one; -EACCES: ksm_stat denied; another -errno: gone or unreadable (left
+ * out). Only the kernel's numbers are read here. */
+static int scan_stat(int pfd, struct procscan_proc *p)
 {
 	char buf[PROCSCAN_STAT_MAX] = "";
 	ssize_t n = read_file_at(pfd, "ksm_stat", buf, sizeof(buf));
-	int r;
 
 	if (n == -EACCES || n == -EPERM)
 		return -EACCES;
 	if (n >= 0) {
-		r = procscan_parse_ksm_stat(buf, p);
+		int r = procscan_parse_ksm_stat(buf, p);
 		if (r < 0)
 			return r;
 		/* 6.1 to 6.3: ksm_stat without the merged pages, which are
@@ -245,18 +250,24 @@ static int scan_one(int pfd, uint64_t maps_limit, struct procscan_proc *p)
 	} else {
 		return (int)n;
 	}
-	if (!procscan_uses_ksm(p))
-		return 0;
-	/* a process that is gone by now is left out */
-	r = read_uid(pfd, &p->uid);
+	return procscan_uses_ksm(p) ? 1 : 0;
+}
+
+/* The rest of p, from what another user can set (its name, its command
+ * line, the paths in its maps): read once the scan may be confined. 0, or
+ * -errno for a process gone by now (left out). */
+static int scan_rest(int pfd, int maps_fd, uint64_t maps_limit, struct procscan_proc *p)
+{
+	int r = read_uid(pfd, &p->uid);
+
 	if (r == 0)
 		r = read_comm(pfd, p->comm);
 	if (r == 0)
 		r = read_cmdline(pfd, p->cmdline);
 	if (r < 0)
 		return r;
-	p->have_maps = count_maps(pfd, maps_limit, &p->maps) == 0;
-	return 1;
+	p->have_maps = maps_fd >= 0 && count_maps(maps_fd, maps_limit, &p->maps) == 0;
+	return 0;
 }
 
 static int parse_pid(const char *name)
@@ -271,63 +282,171 @@ static int parse_pid(const char *name)
 	return (int)v;
 }
 
-int procscan_run(const char *proc_dir, struct procscan *out)
+#define SPARE_FDS 4
+
+/* The directory and maps descriptors of a record between the two phases. */
+struct scan_fds {
+	int pfd, maps_fd;
+};
+
+
+/* Room for one more record and its descriptors. */
+static int grow(struct procscan *ps, struct scan_fds **fds, unsigned *cap)
 {
-	struct procscan ps;
+	unsigned bigger = *cap ? *cap * 2 : 16;
+	struct procscan_proc *np;
+	struct scan_fds *nf;
+
+	if (ps->n < *cap)
+		return 0;
+	np = realloc(ps->procs, (size_t)bigger * sizeof(*np));
+	if (!np)
+		return -ENOMEM;
+	ps->procs = np;
+	nf = realloc(*fds, (size_t)bigger * sizeof(*nf));
+	if (!nf)
+		return -ENOMEM;
+	*fds = nf;
+	*cap = bigger;
+	return 0;
+}
+
+static bool out_of_fds(int err)
+{
+	return err == -EMFILE || err == -ENFILE;
+}
+
+static void close_pair(int pfd, int maps_fd)
+{
+	if (pfd >= 0)
+		close(pfd);
+	if (maps_fd >= 0)
+		close(maps_fd);
+}
+
+/* The first phase: which processes use KSM, from their ksm_stat. With
+ * hold, their directory and maps are held open in fds for the second;
+ * without, each record is read whole at once and nothing is held. */
+static int find_ksm_processes(DIR *d, struct procscan *ps, struct scan_fds **fds, bool hold, uint64_t maps_limit)
+{
 	struct dirent *de;
 	unsigned cap = 0;
-	uint64_t maps_limit;
-	DIR *d;
 
-	memset(&ps, 0, sizeof(ps));
-	ps.time = (int64_t)time(NULL);
-	ps.max_map_count = read_max_map_count(proc_dir);
-	/* no process can have more than max_map_count mappings; twice that
-	 * is a bound on the read, not a limit of the kernel */
-	maps_limit = ps.max_map_count * 2;
-	d = opendir(proc_dir);
-	if (!d)
-		return -errno;
 	while ((de = readdir(d)) != NULL) {
 		struct procscan_proc p;
-		int pid = parse_pid(de->d_name), pfd, r;
+		int pid = parse_pid(de->d_name), pfd, maps_fd, r;
 
 		if (pid <= 0)
 			continue;
 		pfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (pfd < 0 && out_of_fds(-errno)) {
+			/* not looked at, for want of descriptors */
+			ps->scanned++;
+			ps->dropped++;
+		}
 		if (pfd < 0)
 			continue;
-		ps.scanned++;
+		ps->scanned++;
 		memset(&p, 0, sizeof(p));
 		p.pid = pid;
-		r = scan_one(pfd, maps_limit, &p);
-		close(pfd);
+		r = scan_stat(pfd, &p);
 		if (r == -EACCES)
-			ps.denied++;
-		if (r <= 0)
+			ps->denied++;
+		if ((r > 0 && ps->n == PROCSCAN_MAX_PROCS) || out_of_fds(r))
+			ps->dropped++;
+		if (r <= 0 || ps->n == PROCSCAN_MAX_PROCS) {
+			close(pfd);
+			continue;
+		}
+		maps_fd = open_maps(pfd);
+		if (hold && out_of_fds(maps_fd)) {
+			ps->dropped++;
+			close(pfd);
+			continue;
+		}
+		if (!hold) {
+			r = scan_rest(pfd, maps_fd, maps_limit, &p);
+			close_pair(pfd, maps_fd);
+			pfd = maps_fd = -1;
+			if (r < 0)
+				continue;
+			if (!p.have_maps)
+				ps->maps_unreadable++;
+		}
+		if (grow(ps, fds, &cap) < 0) {
+			close_pair(pfd, maps_fd);
+			return -ENOMEM;
+		}
+		if (hold) {
+			(*fds)[ps->n].pfd = pfd;
+			(*fds)[ps->n].maps_fd = maps_fd;
+		}
+		ps->procs[ps->n++] = p;
+	}
+	return 0;
+}
+
+/* The second phase: the rest of each record; those gone are left out. */
+static void read_the_rest(struct procscan *ps, const struct scan_fds *fds, uint64_t maps_limit)
+{
+	unsigned kept = 0;
+
+	for (unsigned i = 0; i < ps->n; i++) {
+		struct procscan_proc p = ps->procs[i];
+		if (scan_rest(fds[i].pfd, fds[i].maps_fd, maps_limit, &p) < 0)
 			continue;
 		if (!p.have_maps)
-			ps.maps_unreadable++;
-		if (ps.n == PROCSCAN_MAX_PROCS) {
-			ps.dropped++;
-			continue;
-		}
-		if (ps.n == cap) {
-			unsigned bigger = cap ? cap * 2 : 16;
-			struct procscan_proc *np = realloc(ps.procs, (size_t)bigger * sizeof(*np));
-			if (!np) {
-				closedir(d);
-				procscan_free(&ps);
-				return -ENOMEM;
-			}
-			ps.procs = np;
-			cap = bigger;
-		}
-		ps.procs[ps.n++] = p;
+			ps->maps_unreadable++;
+		ps->procs[kept++] = p;
 	}
+	ps->n = kept;
+}
+
+int procscan_run_confined(const char *proc_dir, struct procscan *out, int (*confine)(void *arg), void *arg)
+{
+	struct scan_fds *fds = NULL;
+	struct procscan ps;
+	int spare[SPARE_FDS];
+	unsigned found;
+	DIR *d;
+	int r;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.time = (int64_t)time(NULL);
+	ps.max_map_count = read_max_map_count(proc_dir);
+	d = opendir(proc_dir);
+	if (!d)
+		return -errno;
+	/* no process can have more than max_map_count mappings; twice that
+	 * is a bound on the read, not a limit of the kernel */
+	/* descriptors held back from the first phase, for the second and for
+	 * confine to open theirs */
+	for (unsigned i = 0; confine && i < SPARE_FDS; i++)
+		spare[i] = dup(dirfd(d));
+	r = find_ksm_processes(d, &ps, &fds, confine != NULL, ps.max_map_count * 2);
+	for (unsigned i = 0; confine && i < SPARE_FDS; i++)
+		if (spare[i] >= 0)
+			close(spare[i]);
 	closedir(d);
+	found = confine ? ps.n : 0;
+	if (r == 0 && confine)
+		r = confine(arg);
+	if (r == 0 && found > 0)
+		read_the_rest(&ps, fds, ps.max_map_count * 2);
+	for (unsigned i = 0; i < found; i++)
+		close_pair(fds[i].pfd, fds[i].maps_fd);
+	free(fds);
+	if (r < 0) {
+		procscan_free(&ps);
+		return r;
+	}
 	*out = ps;
 	return 0;
+}
+
+int procscan_run(const char *proc_dir, struct procscan *out)
+{
+	return procscan_run_confined(proc_dir, out, NULL, NULL);
 }
 
 void procscan_free(struct procscan *ps)

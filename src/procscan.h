@@ -59,7 +59,8 @@ struct procscan {
 	unsigned scanned;       /* process directories looked at */
 	unsigned denied;        /* ksm_stat not readable: whether they use KSM is unknown */
 	unsigned maps_unreadable; /* KSM processes whose maps could not be read */
-	unsigned dropped;       /* KSM processes past PROCSCAN_MAX_PROCS */
+	unsigned dropped;       /* KSM processes past PROCSCAN_MAX_PROCS, and
+				 * processes not read for want of descriptors */
 	unsigned n;             /* records in procs, in the order found */
 	struct procscan_proc *procs;
 };
@@ -72,6 +73,13 @@ const char *procscan_stat_name(enum procscan_stat f);
  * proc_dir/sys/vm/max_map_count. -errno when proc_dir cannot be listed,
  * -ENOMEM. Free with procscan_free(). */
 int procscan_run(const char *proc_dir, struct procscan *out);
+/* The same in two phases: first each process's ksm_stat, with the
+ * directory and the maps of those that use KSM held open (two descriptors
+ * each); then confine(arg), when given, which may take the right to open
+ * another process's maps away (Landlock does); then, read through what is
+ * held open, the names, command lines and maps lines other users control.
+ * confine's -errno fails the scan. */
+int procscan_run_confined(const char *proc_dir, struct procscan *out, int (*confine)(void *arg), void *arg);
 void procscan_free(struct procscan *ps);
 
 /* Parse the text of a ksm_stat file into p->stat and p->present: lines

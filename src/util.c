@@ -11,8 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <limits.h>
+#include <linux/landlock.h>
+#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -911,4 +914,95 @@ uint64_t now_us(void)
 uint64_t now_ms(void)
 {
 	return now_us() / 1000u;
+}
+
+/* Landlock rights newer than the oldest headers built against (Debian 12
+ * ships those of 6.1, ABI 2); the kernel's ABI number says which exist. */
+#ifndef LANDLOCK_ACCESS_FS_TRUNCATE
+#define LANDLOCK_ACCESS_FS_TRUNCATE (1ULL << 14)
+#endif
+#ifndef LANDLOCK_ACCESS_FS_IOCTL_DEV
+#define LANDLOCK_ACCESS_FS_IOCTL_DEV (1ULL << 15)
+#endif
+#define LL_NET_BIND_TCP (1ULL << 0)
+#define LL_NET_CONNECT_TCP (1ULL << 1)
+#define LL_SCOPE_ABSTRACT_UNIX_SOCKET (1ULL << 0)
+#define LL_SCOPE_SIGNAL (1ULL << 1)
+
+/* struct landlock_ruleset_attr as of ABI 6; the kernel takes the size
+ * the running ABI knows, so older headers do not matter */
+struct ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net;
+	uint64_t scoped;
+};
+
+static int ll_allow(int ruleset, int dir_fd, uint64_t access)
+{
+	struct landlock_path_beneath_attr rule = { .allowed_access = access, .parent_fd = dir_fd };
+
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &rule, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+int landlock_confine(int read_fd, int write_fd, const char **step)
+{
+	const uint64_t read = LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_READ_DIR;
+	uint64_t write = read | LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_MAKE_REG |
+			 LANDLOCK_ACCESS_FS_REMOVE_FILE;
+	struct ll_ruleset_attr attr = { 0 };
+	size_t attr_size = sizeof(attr.handled_access_fs);
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	int ruleset, r;
+
+	*step = "landlock_create_ruleset";
+	if (abi < 0 && errno == ENOSYS)
+		*step = "the kernel has no Landlock";
+	else if (abi < 0 && errno == EOPNOTSUPP)
+		*step = "Landlock is off in the kernel (not in lsm=)";
+	else if (abi < 0 && errno == EPERM)
+		/* the version query needs no right: only a filter refuses it */
+		*step = "a seccomp filter forbids Landlock (a container?)";
+	if (abi < 0)
+		return errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM ? 0 : -errno;
+	/* every right of the running ABI is handled, so none is left open */
+	attr.handled_access_fs = (LANDLOCK_ACCESS_FS_MAKE_SYM << 1) - 1;
+	if (abi >= 2)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_REFER;
+	if (abi >= 3) {
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_TRUNCATE;
+		write |= LANDLOCK_ACCESS_FS_TRUNCATE;
+	}
+	if (abi >= 4) {
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+		attr_size = offsetof(struct ll_ruleset_attr, scoped);
+	}
+	if (abi >= 5)
+		attr.handled_access_fs |= LANDLOCK_ACCESS_FS_IOCTL_DEV;
+	if (abi >= 6) {
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX_SOCKET | LL_SCOPE_SIGNAL;
+		attr_size = sizeof(attr);
+	}
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+	if (ruleset < 0)
+		return -errno;
+	*step = "landlock_add_rule";
+	r = ll_allow(ruleset, read_fd, read);
+	if (r == 0)
+		r = ll_allow(ruleset, write_fd, write);
+	/* without CAP_SYS_ADMIN the kernel requires no_new_privs, which the
+	 * units set anyway */
+	if (r == 0) {
+		*step = "prctl(PR_SET_NO_NEW_PRIVS)";
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			r = -errno;
+	}
+	if (r == 0) {
+		*step = "landlock_restrict_self";
+		if (syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+			r = -errno;
+	}
+	close(ruleset);
+	return r < 0 ? r : (int)abi;
 }

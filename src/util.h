@@ -95,6 +95,15 @@ int unlink_nofollow(const char *path);
  * or -errno: -EPERM when it cannot be trusted, with the reason, naming the
  * directory, in why. */
 int dir_open_trusted(const char *path, bool create, char *why, size_t why_len);
+/* Confine this process with Landlock, for good: read_fd's tree may be
+ * read, write_fd's directory read and written (files made, replaced and
+ * removed there), and nothing else on any file system. No TCP, no signals
+ * or abstract sockets outside the process, where the kernel can say so.
+ * The Landlock ABI it was done with; 0 when Landlock cannot be had, with
+ * why in *step (the kernel lacks it or has it off, or a seccomp filter
+ * such as a container's forbids it: nothing is confined); or -errno, with
+ * the call that failed in *step. */
+int landlock_confine(int read_fd, int write_fd, const char **step);
 
 /* pread() the whole of a small file from offset 0 into buf, NUL-terminate,
  * strip one trailing newline. Returns length or -errno. */

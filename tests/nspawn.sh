@@ -73,8 +73,11 @@ note "knobs before: $BEFORE"
 HOST_WANTS=/etc/systemd/system/multi-user.target.wants/ksmpilot.service
 [ -e "$HOST_WANTS" ] && HOST_WANTS="" # already there on the host: not a witness
 CT_MASKS="$CT_MASKS ksmtuned.service ksm.service"
+# nspawn's own system call filter forbids Landlock (systemd 252): allowed, so
+# that the inspection unit's filter is the one tested
 ct_boot volatile --bind-ro="$DEST/opt/ksmpilot:/opt/ksmpilot" --bind-ro="$DEST/etc:/run/ksmpilot-etc" \
-	--bind-ro="$PWD/$HB/tests:/opt/ksmpilot-tests" --bind="$KSM:/run/host-ksm"
+	--bind-ro="$PWD/$HB/tests:/opt/ksmpilot-tests" --bind="$KSM:/run/host-ksm" \
+	--system-call-filter="landlock_create_ruleset landlock_add_rule landlock_restrict_self"
 note "container booted $(($(date +%s) - T0)) s after the kernel lock was taken"
 
 # --- install inside -------------------------------------------------------------------
@@ -85,6 +88,8 @@ in_ct sh -c 'cp /run/ksmpilot-etc/ksmpilot.conf /etc/ksmpilot.conf &&
 	cp /run/ksmpilot-etc/systemd/system/ksmpilot.service /etc/systemd/system/ksmpilot.service &&
 	cp /run/ksmpilot-etc/systemd/system/ksmpilot-inspect.service /etc/systemd/system/ &&
 	cp /run/ksmpilot-etc/systemd/system/ksmpilot-inspect.timer /etc/systemd/system/ &&
+	mkdir -p /etc/systemd/system/ksmpilot-inspect.service.d &&
+	printf "[Service]\nStandardOutput=file:/run/inspect.out\n" > /etc/systemd/system/ksmpilot-inspect.service.d/50-test.conf &&
 	echo ksmpilot-test-host > /etc/hostname &&
 	mkdir -p /etc/systemd/system/ksmpilot.service.d' || fail "cannot install into the container's /etc"
 # under pressure at any memory level, so that it runs KSM and writes the knobs
@@ -201,7 +206,10 @@ t1=$(in_ct systemctl show -p ExecMainExitTimestampMonotonic --value ksmpilot-ins
 for _ in $(seq 1 100); do in_ct grep -qx inspect=fresh /run/ksmpilot/state && break; sleep 0.2; done
 in_ct grep -qx inspect=fresh /run/ksmpilot/state || ct_fail "the daemon did not take the inspection's data: $(in_ct grep '^inspect' /run/ksmpilot/state)"
 in_ct kill "$WL" 2>/dev/null
-note "1c. inspection: pid $WL of uid 65534 recorded with $(echo "$rec" | grep '^maps='); without capabilities: $(in_ct grep '^denied=' /tmp/nocaps/processes); $(( (${t1:-0} - ${t0:-0}) / 1000 )) ms from start to exit; nothing in the journal; the daemon reads it (inspect=fresh)"
+# under the unit's whole sandbox, its system call filter included, Landlock confines it
+in_ct grep -q "(confined by Landlock, ABI [1-9][0-9]*)$" /run/inspect.out ||
+	ct_fail "the inspection unit is not confined by Landlock: $(in_ct cat /run/inspect.out)"
+note "1c. inspection: $(in_ct grep -o '(confined[^)]*)' /run/inspect.out) in its unit; pid $WL of uid 65534 recorded with $(echo "$rec" | grep '^maps='); without capabilities: $(in_ct grep '^denied=' /tmp/nocaps/processes); $(( (${t1:-0} - ${t0:-0}) / 1000 )) ms from start to exit; nothing in the journal; the daemon reads it (inspect=fresh); $(grep -o '(\(not \)*confined[^)]*)' "$TMPD/nocaps.out")"
 
 # --- 2. reload: a good config is taken, a broken one refused ---------------------------
 C=$(cursor)

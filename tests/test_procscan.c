@@ -5,6 +5,7 @@
  * state_dir/processes, written and read back, and every way to break it;
  * and one look at the real /proc. */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,6 +274,80 @@ static void test_scan(void **state)
 	assert_int_equal(ps.n, 12345);
 }
 
+/* The open descriptors of this process. */
+static unsigned open_fds(void)
+{
+	unsigned n = 0;
+	DIR *d = opendir("/proc/self/fd");
+
+	assert_non_null(d);
+	while (readdir(d))
+		n++;
+	closedir(d);
+	return n;
+}
+
+static int confine_calls, confine_result;
+
+/* What the confinement would take away, done at its moment: what the
+ * scan reads after it must come from then, its ksm_stat from before, its
+ * maps from the descriptor opened before. */
+static int fake_confine(void *arg)
+{
+	char path[600];
+
+	assert_ptr_equal(arg, &confine_calls);
+	confine_calls++;
+	put("100/comm", "after\n");
+	put("100/ksm_stat", stat618(9, 9));
+	snprintf(path, sizeof(path), "%s/100/maps", proc);
+	assert_int_equal(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/200/status", proc); /* 200 is gone */
+	assert_int_equal(unlink(path), 0);
+	return confine_result;
+}
+
+static int count_confine(void *arg)
+{
+	(*(int *)arg)++;
+	return 0;
+}
+
+static void test_confined_phases(void **state)
+{
+	struct procscan ps;
+	const struct procscan_proc *p;
+	unsigned fds = open_fds();
+
+	(void)state;
+	fake(100, stat618(5000, 77), 64055, "before", "cmd\0", 4, 40);
+	fake(200, stat618(1, 1), 0, "gone", "gone\0", 5, 5);
+	fake(300, "ksm_rmap_items 0\n", 0, "idle", "idle\0", 5, 5);
+	confine_result = 0;
+	assert_int_equal(procscan_run_confined(proc, &ps, fake_confine, &confine_calls), 0);
+	assert_int_equal(confine_calls, 1);
+	assert_int_equal(ps.scanned, 3);
+	assert_int_equal(ps.n, 1); /* 300 uses no KSM, 200 went away */
+	p = get(&ps, 100);
+	assert_string_equal(p->comm, "after");
+	assert_int_equal(p->stat[PS_RMAP_ITEMS], 5000);
+	assert_true(p->have_maps);
+	assert_int_equal(p->maps, 40);
+	assert_int_equal(ps.maps_unreadable, 0);
+	procscan_free(&ps);
+	assert_int_equal(open_fds(), fds);
+
+	/* a confinement that fails fails the scan, and leaves nothing open */
+	put("100/maps", "0-1 r--p 0 00:00 0\n");
+	put("200/status", "Uid:\t0\t0\t0\t0\n");
+	confine_result = -EPERM;
+	ps.n = 12345;
+	assert_int_equal(procscan_run_confined(proc, &ps, fake_confine, &confine_calls), -EPERM);
+	assert_int_equal(confine_calls, 2);
+	assert_int_equal(ps.n, 12345);
+	assert_int_equal(open_fds(), fds);
+}
+
 static void test_bounds(void **state)
 {
 	char big[PROCSCAN_CMDLINE_MAX * 4];
@@ -325,8 +401,31 @@ static void test_max_procs(void **state)
 	assert_int_equal(ps.n, PROCSCAN_MAX_PROCS);
 	assert_int_equal(ps.dropped, 3);
 	assert_int_equal(ps.scanned, PROCSCAN_MAX_PROCS + 3);
-	assert_int_equal(ps.maps_unreadable, PROCSCAN_MAX_PROCS + 3);
+	assert_int_equal(ps.maps_unreadable, PROCSCAN_MAX_PROCS); /* of the records */
 	procscan_free(&ps);
+
+	/* confined, it holds a descriptor or two for each: with 64 at most,
+	 * those it cannot hold are dropped, and those it holds read whole */
+	{
+		struct rlimit old, low;
+		unsigned fds = open_fds();
+		assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
+		low = old;
+		low.rlim_cur = 64;
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
+		confine_calls = 0;
+		confine_result = 0;
+		assert_int_equal(procscan_run_confined(proc, &ps, count_confine, &confine_calls), 0);
+		assert_int_equal(setrlimit(RLIMIT_NOFILE, &old), 0);
+		assert_int_equal(confine_calls, 1);
+		assert_int_equal(ps.scanned, PROCSCAN_MAX_PROCS + 3);
+		assert_true(ps.n > 10 && ps.n < 64);
+		assert_int_equal(ps.n + ps.dropped, PROCSCAN_MAX_PROCS + 3);
+		for (unsigned i = 0; i < ps.n; i++)
+			assert_string_equal(ps.procs[i].comm, "x");
+		procscan_free(&ps);
+		assert_int_equal(open_fds(), fds);
+	}
 }
 
 /* Another user's ksm_stat (mode 0400) cannot be read without
@@ -570,6 +669,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_ksm_stat),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_confined_phases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_max_procs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_denied, setup, teardown),

@@ -23,7 +23,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -717,6 +719,89 @@ static void test_read_file_big(void **state)
 	free(data);
 }
 
+/* In a child confined to reading /proc and writing one directory: what
+ * ksmpilotctl inspect may still do, and what its capabilities would allow
+ * without Landlock. Exit 0 when all hold, 77 without Landlock, else the
+ * number of the first check that failed. */
+static int landlock_child(const char *wdir, const char *outside)
+{
+	char path[PATH_MAX + 64];
+	int pfd = open("/proc", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int wfd = open(wdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	const char *step = "";
+	int abi, fd;
+
+	if (pfd < 0 || wfd < 0)
+		return 1;
+	abi = landlock_confine(pfd, wfd, &step);
+	if (abi == 0)
+		return 77;
+	if (abi < 0)
+		return 2;
+	/* allowed: read /proc, make, replace and remove files in wdir */
+	if (read_file_at(AT_FDCWD, "/proc/self/status", path, sizeof(path)) <= 0)
+		return 3;
+	if (write_file_at(wfd, "processes", "a\n", 2, 0600, false) != 0 ||
+	    write_file_at(wfd, "processes", "b\n", 2, 0600, false) != 0)
+		return 4;
+	if (read_file_at(wfd, "processes", path, sizeof(path)) <= 0 || path[0] != 'b')
+		return 5;
+	if (unlinkat(wfd, "processes", 0) != 0)
+		return 6;
+	/* denied: any other file, also through /proc/self/root */
+	snprintf(path, sizeof(path), "%s/secret", outside);
+	if (open(path, O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 7;
+	snprintf(path, sizeof(path), "/proc/self/root%s/secret", outside);
+	if (open(path, O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 8;
+	if (open("/etc/passwd", O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 9;
+	/* denied: writing /proc (a process's memory), a directory or a link in wdir */
+	fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (fd >= 0 || errno != EACCES)
+		return 10;
+	if (mkdirat(wfd, "d", 0700) == 0 || errno != EACCES)
+		return 11;
+	if (symlinkat("/etc/passwd", wfd, "l") == 0 || errno != EACCES)
+		return 12;
+	/* not even reading the memory of a process outside the domain,
+	 * which the rules for /proc alone would allow */
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)getppid());
+	if (open(path, O_RDONLY | O_CLOEXEC) >= 0 || errno != EACCES)
+		return 14;
+	/* ABI 6: no signal to a process outside the domain */
+	if (abi >= 6 && (kill(getppid(), 0) == 0 || errno != EPERM))
+		return 13;
+	return 0;
+}
+
+static void test_landlock_confine(void **state)
+{
+	char wdir[PATH_MAX + 8], outside[PATH_MAX + 8], secret[PATH_MAX + 16];
+	int status;
+	pid_t pid;
+	(void)state;
+
+	snprintf(wdir, sizeof(wdir), "%s/w", tmpdir);
+	snprintf(outside, sizeof(outside), "%s/out", tmpdir);
+	snprintf(secret, sizeof(secret), "%s/secret", outside);
+	assert_int_equal(mkdir(wdir, 0755), 0);
+	assert_int_equal(mkdir(outside, 0755), 0);
+	assert_int_equal(write_file_atomic(secret, "s", 1, 0644), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(landlock_child(wdir, outside));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77) {
+		print_message("skipped: no Landlock here (the kernel lacks it or a seccomp filter forbids it)\n");
+		skip();
+	}
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
 /* /proc files report st_size 0 but have content: read_file reads them whole. */
 static void test_read_file_proc(void **state)
 {
@@ -1112,6 +1197,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_dir_open_trusted, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_pread_text, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_read_file_at_and_cmdline_join, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_landlock_confine, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test(test_text_mark_invisible),
 		cmocka_unit_test(test_clocks),
 	};

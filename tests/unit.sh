@@ -53,7 +53,8 @@ systemd-analyze security --offline=yes --threshold=13 "$I" > /dev/null 2>&1 || f
 for l in Type=oneshot "ExecStart=.*ksmpilotctl -c .*ksmpilot.conf inspect$" "CapabilityBoundingSet=CAP_DAC_READ_SEARCH CAP_SYS_PTRACE$" \
 	"AmbientCapabilities=$" NoNewPrivileges=yes ProtectSystem=strict TimeoutStartSec= LogLevelMax=notice RuntimeDirectoryPreserve=yes \
 	"TemporaryFileSystem=/etc:ro" "SystemCallFilter=~process_vm_readv process_vm_writev" \
-	"StandardOutput=null$" "StandardError=journal$" "SyslogLevel=err$"; do
+	"StandardOutput=null$" "StandardError=journal$" "SyslogLevel=err$" \
+	"SystemCallFilter=landlock_create_ruleset landlock_add_rule landlock_restrict_self$"; do
 	grep -q "^$l" "$I" || fail "inspect unit lacks $l"
 done
 grep -q "^OnUnitActiveSec=1min$" "$TMPD/ksmpilot-inspect.timer" || fail "the timer does not run every minute"
