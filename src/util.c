@@ -487,50 +487,129 @@ int write_file_replace(const char *path, const char *data, size_t len, mode_t mo
 	return r;
 }
 
-int dir_open_nofollow(const char *path)
+static bool is_symlink_at(int dirfd, const char *name)
 {
-	char *real = realpath(path, NULL);
-	int r;
+	struct stat st;
 
-	if (!real)
-		return -errno;
-	r = dir_walk_nofollow(real);
-	free(real);
-	return r;
+	return fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode);
 }
 
-int dir_walk_nofollow(const char *abs_path)
+/* Walk abs_path from "/" one component at a time with O_NOFOLLOW. At a
+ * symlink, -ELOOP with its directory open in *at and the offset of its
+ * name in abs_path in *name_at; else the descriptor or another -errno. */
+static int walk_to_link(const char *abs_path, int *at, size_t *name_at)
 {
-	char *real, *p, *next;
+	char *path, *p, *next;
 	int fd, r = 0;
 
+	*at = -1;
+	*name_at = 0;
 	if (abs_path[0] != '/')
 		return -EINVAL;
-	real = strdup(abs_path);
-	if (!real)
+	path = strdup(abs_path);
+	if (!path)
 		return -ENOMEM;
 	fd = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		r = -errno;
-	/* one component at a time, none of them a symlink: a directory above
-	 * that someone else may write (/var/lib/prometheus belongs to the
-	 * prometheus user) cannot send the walk elsewhere once it is resolved */
-	for (p = real + 1; r == 0 && *p; p = next) {
+	for (p = path + 1; r == 0 && *p; p = next) {
+		int sub;
 		next = strchr(p, '/');
 		if (next)
 			*next++ = '\0';
 		else
 			next = p + strlen(p);
-		int sub = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (!*p)
+			continue; /* "//" */
+		sub = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		/* a symlink fails with ELOOP, or ENOTDIR for O_DIRECTORY */
+		if (sub < 0 && (errno == ELOOP || errno == ENOTDIR) && is_symlink_at(fd, p)) {
+			*at = fd;
+			*name_at = (size_t)(p - path);
+			free(path);
+			return -ELOOP;
+		}
 		if (sub < 0)
-			r = errno == ELOOP ? -ENOTDIR : -errno;
+			r = errno == ELOOP ? -ENOTDIR : -errno; /* -ELOOP is the link's */
 		close(fd);
 		fd = sub;
 	}
-	free(real);
+	free(path);
 	if (r < 0 && fd >= 0)
 		close(fd);
 	return r < 0 ? r : fd;
+}
+
+/* A symlink root may follow: its own (or the caller's), in a directory of
+ * root's (or the caller's) that no one else may write, or a sticky one.
+ * Anyone else could swap it between two writes. */
+static bool symlink_trusted(int dirfd, const char *name)
+{
+	struct stat l, d;
+
+	if (fstatat(dirfd, name, &l, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(l.st_mode) || fstat(dirfd, &d) < 0)
+		return false;
+	if ((l.st_uid != 0 && l.st_uid != geteuid()) || (d.st_uid != 0 && d.st_uid != geteuid()))
+		return false;
+	return !(d.st_mode & (S_IWGRP | S_IWOTH)) || (d.st_mode & S_ISVTX);
+}
+
+int dir_open_nofollow(const char *path)
+{
+	char cur[PATH_MAX], link[NAME_MAX + 1], target[PATH_MAX], next[PATH_MAX * 2 + 2];
+	size_t name_at;
+	int at;
+
+	if (path[0] == '/') {
+		if ((size_t)snprintf(cur, sizeof(cur), "%s", path) >= sizeof(cur))
+			return -ENAMETOOLONG;
+	} else {
+		char cwd[PATH_MAX];
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		if ((size_t)snprintf(cur, sizeof(cur), "%s/%s", cwd, path) >= sizeof(cur))
+			return -ENAMETOOLONG;
+	}
+	/* as many links as the kernel follows in one path */
+	for (int hops = 0; hops < 40; hops++) {
+		const char *name, *rest;
+		size_t name_len;
+		ssize_t n;
+
+		int r = walk_to_link(cur, &at, &name_at);
+		if (r != -ELOOP)
+			return r;
+		name = cur + name_at;
+		name_len = strcspn(name, "/");
+		rest = name + name_len;
+		if (name_len >= sizeof(link)) {
+			close(at);
+			return -ENAMETOOLONG;
+		}
+		snprintf(link, sizeof(link), "%.*s", (int)name_len, name);
+		n = symlink_trusted(at, link) ? readlinkat(at, link, target, sizeof(target) - 1) : -1;
+		close(at);
+		if (n <= 0)
+			return -ENOTDIR; /* a link someone else may swap */
+		target[n] = '\0';
+		/* the link replaced by its target, relative to its directory */
+		if ((size_t)snprintf(next, sizeof(next), "%.*s%s%s", target[0] == '/' ? 0 : (int)name_at, cur, target,
+				     rest) >= sizeof(cur))
+			return -ENAMETOOLONG;
+		memcpy(cur, next, strlen(next) + 1);
+	}
+	return -ELOOP;
+}
+
+int dir_walk_nofollow(const char *abs_path)
+{
+	int at, r = walk_to_link(abs_path, &at, &(size_t){ 0 });
+
+	if (r == -ELOOP) {
+		close(at);
+		return -ENOTDIR;
+	}
+	return r;
 }
 
 int unlink_nofollow(const char *path)

@@ -74,11 +74,14 @@ int write_file_atomic(const char *path, const char *data, size_t len, mode_t mod
  * readers need atomicity, not durability (state file, metrics). */
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync);
 
-/* Open the directory path as it resolves now (realpath()), then walk the
- * result from "/" one component at a time with O_NOFOLLOW: a directory
- * swapped for a symlink meanwhile, by someone who may write a directory
- * above it, fails the walk (-ENOTDIR) instead of sending root elsewhere.
- * Returns an O_DIRECTORY descriptor or -errno. */
+/* Open the directory path, walking it from "/" (or the working directory)
+ * one component at a time with O_NOFOLLOW. A symlink on the way is
+ * followed only if it and its directory belong to root (or the caller)
+ * and no one else may write that directory (unless it is sticky): a link
+ * planted or swapped in by someone who may write a directory above fails
+ * the walk (-ENOTDIR) instead of sending root elsewhere, whether it was
+ * there before or came meanwhile. Returns an O_DIRECTORY descriptor or
+ * -errno. */
 int dir_open_nofollow(const char *path);
 /* The walk alone, of an absolute path: -ENOTDIR when a component is a
  * symlink (or not a directory). */

@@ -984,10 +984,11 @@ static void test_write_file_planted(void **state)
 
 /* A directory above the textfile's that another user may write (Debian's
  * /var/lib/prometheus belongs to the prometheus user) lets that user swap
- * the textfile's directory for a symlink: root must then neither write nor
- * remove a file where the symlink points. The walk of a resolved path
- * stops at a symlink; a symlink already in the configured path is
- * resolved first and works. */
+ * the textfile's directory for a symlink, before a write or during it:
+ * root must then neither write nor remove a file where the symlink points.
+ * The walk stops at a symlink in a directory others may write, or of
+ * another user; one of root's (or the caller's) in a directory no one
+ * else may write, or a sticky one, is followed, relative or absolute. */
 static void test_dir_walk_nofollow(void **state)
 {
 	char real[PATH_MAX], p[PATH_MAX * 2];
@@ -1018,6 +1019,36 @@ static void test_dir_walk_nofollow(void **state)
 	assert_int_equal(unlink_nofollow(p), 0);
 	assert_int_equal(access(tpath(0, "elsewhere/m.prom"), F_OK), -1);
 	assert_int_equal(unlink_nofollow(p), -ENOENT);
+
+	/* in a directory others may write (the prometheus user's), the same
+	 * link was there before the write: neither followed nor removed */
+	assert_int_equal(mkdir(tpath(0, "shared"), 0755), 0);
+	assert_int_equal(chmod(tpath(0, "shared"), 0777), 0);
+	assert_int_equal(symlink(tpath(0, "elsewhere"), tpath(1, "shared/textdir")), 0);
+	assert_int_equal(dir_open_nofollow(tpath(0, "shared/textdir")), -ENOTDIR);
+	snprintf(p, sizeof(p), "%s/shared/textdir/m.prom", tmpdir);
+	assert_int_equal(write_file_replace(p, "x\n", 2, 0644, false), -ENOTDIR);
+	assert_int_equal(access(tpath(0, "elsewhere/m.prom"), F_OK), -1);
+	put_file(tpath(0, "elsewhere/m.prom"), "keep", 4);
+	assert_int_equal(unlink_nofollow(p), -ENOTDIR);
+	check_content(tpath(0, "elsewhere/m.prom"), "keep", 4);
+	/* sticky, as /tmp: only the link's owner can swap it */
+	assert_int_equal(chmod(tpath(0, "shared"), 01777), 0);
+	fd = dir_open_nofollow(tpath(0, "shared/textdir"));
+	assert_true(fd >= 0);
+	close(fd);
+	/* a relative link, and one that points to itself */
+	assert_int_equal(symlink("../elsewhere", tpath(0, "exporter/rel")), 0);
+	fd = dir_open_nofollow(tpath(0, "exporter/rel"));
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(symlink("loop", tpath(0, "loop")), 0);
+	assert_int_equal(dir_open_nofollow(tpath(0, "loop")), -ELOOP);
+	/* a link of another user's, in a sticky directory too */
+	if (geteuid() == 0) {
+		assert_int_equal(lchown(tpath(0, "shared/textdir"), 65534, 65534), 0);
+		assert_int_equal(dir_open_nofollow(tpath(0, "shared/textdir")), -ENOTDIR);
+	}
 }
 
 static void test_dir_open_trusted(void **state)
