@@ -11,6 +11,7 @@
 #include <string.h>
 #include <systemd/sd-journal.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "msgid.h"
 #include "report.h"
@@ -288,6 +289,16 @@ int history_read(const char *journal_dir, int64_t since_us, int64_t until_us, st
 	if (r < 0)
 		return r;
 	r = sd_journal_add_match(j, "MESSAGE_ID=" MSGID_HISTORY, 0);
+	/* and sent by root, or by the reader: anyone may send that MESSAGE_ID
+	 * with fields of their own, but _UID is journald's (matches of one
+	 * field are or'ed, of different fields and'ed) */
+	if (r >= 0)
+		r = sd_journal_add_match(j, "_UID=0", 0);
+	if (r >= 0 && geteuid() != 0) {
+		char uid[32];
+		snprintf(uid, sizeof(uid), "_UID=%u", (unsigned)geteuid());
+		r = sd_journal_add_match(j, uid, 0);
+	}
 	if (r >= 0)
 		r = since_us > 0 ? sd_journal_seek_realtime_usec(j, (uint64_t)since_us) : sd_journal_seek_head(j);
 	while (r >= 0 && (r = sd_journal_next(j)) > 0) {
