@@ -49,8 +49,10 @@ textfile = $TMPD/ksmpilot.prom"
 $WRAP $KSMPILOTD -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
 D=$!
 track $D
-for _ in $(seq 1 100); do [ -s "$S/state" ] && break; sleep 0.1; done
-[ -s "$S/state" ] || fail "no state file"
+# the state file is written before the textfile, at the same tick
+for _ in $(seq 1 300); do [ -s "$S/state" ] && [ -s "$TMPD/ksmpilot.prom" ] && break; sleep 0.1; done
+[ -s "$S/state" ] || fail "no state file in 30 s"
+[ -s "$TMPD/ksmpilot.prom" ] || fail "no textfile in 30 s"
 head -n 1 "$S/state" | grep -q "^# ksmpilot state v1" || fail "state file header"
 ctl status > "$TMPD/out" 2>&1 || fail "status failed with the daemon (exit $?)"
 grep -q "^ksmpilotd   running, pid $D" "$TMPD/out" || { cat "$TMPD/out"; fail "status does not see the daemon"; }
