@@ -222,6 +222,7 @@ install: all
 	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot-inspect.service
 	install -m 0644 systemd/ksmpilot-inspect.timer $(DESTDIR)$(SYSTEMDUNITDIR)/ksmpilot-inspect.timer
 	install -D -m 0644 conf/ksmpilot.conf $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
+	install -D -m 0644 contrib/prometheus/ksmpilot-rules.yml $(DESTDIR)$(DOCDIR)/examples/ksmpilot-rules.yml
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf.d
 	@if [ -e $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf ]; then \
 		echo "keeping the existing $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf (the shipped one is $(DOCDIR)/ksmpilot.conf.example)"; \
@@ -247,8 +248,8 @@ uninstall:
 			echo "keeping the edited $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf"; \
 		fi; \
 	fi
-	rm -f $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example
-	-rmdir $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf.d 2>/dev/null
+	rm -f $(DESTDIR)$(DOCDIR)/ksmpilot.conf.example $(DESTDIR)$(DOCDIR)/examples/ksmpilot-rules.yml
+	-rmdir $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) $(DESTDIR)$(SYSCONFDIR)/ksmpilot.conf.d 2>/dev/null
 
 # --- packages (debian/, rpm/ksmpilot.spec; README "Install from a package") ---
 # make deb: the Debian package of DEB_SRC (default: this tree) in DEB_OUT
