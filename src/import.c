@@ -676,7 +676,8 @@ static void emit_log_level(struct imp *im, FILE *f)
 	if (parse_duration_ms(key_default("daemon", "interval"), 1, UINT64_MAX, &interval_ms) < 0)
 		interval_ms = 1000;
 	if (s->line && s->value[0]) {
-		comment(f, "%s: ksmtuned wrote a debug line each adjustment (once a minute) to its own log. "
+		comment(f, "%s: ksmtuned wrote a few debug lines each adjustment (once a minute), to LOGFILE or else "
+			   "to standard output. "
 			   "ksmpilotd at log_level = debug writes a journal record every interval, about %" PRIu64
 			   " a day at the default interval, so this imports info, which logs every decision "
 			   "that changes. For every decision while you watch, set debug and reload.",
@@ -767,8 +768,9 @@ static void emit_guest(struct imp *im, FILE *f)
 		   "matches pgrep -f '%s' is committed memory, and committed memory plus the threshold "
 		   "above MemTotal starts KSM however much is free. That pattern misses QEMU as libvirt "
 		   "(/usr/bin/qemu-system-x86_64 ... -accel kvm), Proxmox (/usr/bin/kvm) and RHEL "
-		   "(/usr/libexec/qemu-kvm) start it; the pattern below matches those too. Empty turns "
-		   "the rule off.", IMPORT_KSMTUNED_QEMU_REGEX);
+		   "(/usr/libexec/qemu-kvm) start it (Proxmox's own ksmtuned counts processes named kvm "
+		   "instead); the pattern below matches those too. Empty turns the rule off.",
+		IMPORT_KSMTUNED_QEMU_REGEX);
 	if (q && q->qemu == 0)
 		comment(f, "No QEMU process was running at the import.");
 	else if (q)

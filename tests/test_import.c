@@ -806,8 +806,8 @@ static void test_debug(void **state)
 		const char *text;
 		const char *note;
 	} cases[] = {
-		{ "DEBUG=1\n", "# DEBUG=1 (line 1): ksmtuned wrote a debug line each adjustment (once a minute) to its own "
-			       "log. ksmpilotd at log_level = debug writes a journal record every interval, about "
+		{ "DEBUG=1\n", "# DEBUG=1 (line 1): ksmtuned wrote a few debug lines each adjustment (once a minute), to "
+			       "LOGFILE or else to standard output. ksmpilotd at log_level = debug writes a journal record every interval, about "
 			       "86400 a day at the default interval, so this imports info" },
 		{ "DEBUG=yes\n", "# DEBUG=yes (line 1): ksmtuned wrote" },
 		{ "DEBUG=0\n", "# DEBUG=0 (line 1): ksmtuned wrote" },
