@@ -283,6 +283,9 @@ in_ct test -e /run/ksmpilot/snapshot && ct_fail "the snapshot is left after Exec
 note "4b. SIGKILL then stop: ExecStopPost restored the knobs: $(knobs)"
 in_ct systemctl start ksmpilot.service || ct_fail "start after 4b failed"
 wait_knob sleep_millisecs 555
+# the daemon's start brings its inspection timer back
+[ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" = active ] ||
+	ct_fail "ksmpilot-inspect.timer is not active again with the daemon"
 
 # --- 5. stop: on_exit=restore puts the host's knobs back --------------------------------------
 [ "$(knobs)" != "$BEFORE" ] || ct_fail "the knobs are as before the start: nothing to restore"

@@ -260,6 +260,9 @@ note "R1. broken config at start: failed at once, exit 3, no restart; the knobs 
 in_ct sed -i '/^\[controller\]$/d; /^max_cpu = 500$/d' $DROPIN
 in_ct systemctl reset-failed ksmpilot.service
 
+# the inspection is bound to the daemon: a failed daemon leaves no timer running
+[ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" != active ] ||
+	ct_fail "ksmpilot-inspect.timer still runs while ksmpilot.service failed"
 # --- R2. failing at every start: given up after a bounded number of tries ----------------------------------
 # a state_dir below a file: mkdir fails (ENOTDIR), ksmpilotd exits 1, which
 # Restart=on-failure restarts

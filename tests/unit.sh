@@ -59,7 +59,8 @@ for l in Type=oneshot "ExecStart=.*ksmpilotctl -c .*ksmpilot.conf inspect$" "Cap
 done
 grep -q "^OnUnitActiveSec=1min$" "$TMPD/ksmpilot-inspect.timer" || fail "the timer does not run every minute"
 # never on its own: no [Install] (a package would enable and start it with the daemon disabled), stopped with the daemon
-grep -q "^PartOf=ksmpilot.service$" "$TMPD/ksmpilot-inspect.timer" || fail "the timer is not part of ksmpilot.service"
+grep -q "^BindsTo=ksmpilot.service$" "$TMPD/ksmpilot-inspect.timer" || fail "the timer is not bound to ksmpilot.service"
+grep -q "^After=ksmpilot.service$" "$TMPD/ksmpilot-inspect.timer" || fail "the timer does not start after ksmpilot.service"
 grep -q "^\[Install\]" "$TMPD/ksmpilot-inspect.timer" && fail "the timer has an [Install] section: it would run without the daemon"
 grep -q "^Wants=ksmpilot-inspect.timer$" "$U" || fail "ksmpilot.service does not pull in the inspection timer"
 # the journal catalog parses, with one entry per MESSAGE_ID in src/msgid.h
