@@ -104,7 +104,7 @@ int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 		goto out;
 	}
 	if (r < 0) {
-		fprintf(stderr, "ksmpilotctl: inspect: cannot list %s: %s\n", proc_dir, strerror(-r));
+		fprintf(stderr, "ksmpilotctl: inspect: cannot scan %s: %s\n", proc_dir, strerror(-r));
 		goto out;
 	}
 	r = procscan_format(&ps, &text);
@@ -129,6 +129,12 @@ int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 		printf(" (confined by Landlock, ABI %d)\n", conf.abi);
 	else
 		printf(" (not confined: %s)\n", conf.step);
+	/* the unit logs standard error only: a kernel without Landlock is
+	 * what it is, but a filter that forbids it is a setting to mend */
+	if (conf.abi == 0 && strcmp(conf.step, LANDLOCK_FILTERED) == 0)
+		fprintf(stderr, "ksmpilotctl: inspect: not confined: %s (the unit's SystemCallFilter= must allow "
+				"landlock_create_ruleset, landlock_add_rule and landlock_restrict_self)\n",
+			conf.step);
 	rc = CTL_OK;
 out:
 	if (rc == CTL_FAIL && !cfg)

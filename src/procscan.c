@@ -340,9 +340,10 @@ static int find_ksm_processes(DIR *d, struct procscan *ps, struct scan_fds **fds
 			continue;
 		pfd = openat(dirfd(d), de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		if (pfd < 0 && out_of_fds(-errno)) {
-			/* not looked at, for want of descriptors */
+			/* not read, for want of descriptors: whether it uses
+			 * KSM is unknown, as when its ksm_stat is denied */
 			ps->scanned++;
-			ps->dropped++;
+			ps->denied++;
 		}
 		if (pfd < 0)
 			continue;
@@ -350,20 +351,16 @@ static int find_ksm_processes(DIR *d, struct procscan *ps, struct scan_fds **fds
 		memset(&p, 0, sizeof(p));
 		p.pid = pid;
 		r = scan_stat(pfd, &p);
-		if (r == -EACCES)
+		if (r == -EACCES || out_of_fds(r))
 			ps->denied++;
-		if ((r > 0 && ps->n == PROCSCAN_MAX_PROCS) || out_of_fds(r))
+		if (r > 0 && ps->n == PROCSCAN_MAX_PROCS)
 			ps->dropped++;
 		if (r <= 0 || ps->n == PROCSCAN_MAX_PROCS) {
 			close(pfd);
 			continue;
 		}
+		/* a maps file it cannot open counts as unreadable, both ways */
 		maps_fd = open_maps(pfd);
-		if (hold && out_of_fds(maps_fd)) {
-			ps->dropped++;
-			close(pfd);
-			continue;
-		}
 		if (!hold) {
 			r = scan_rest(pfd, maps_fd, maps_limit, &p);
 			close_pair(pfd, maps_fd);

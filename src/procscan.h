@@ -57,10 +57,10 @@ struct procscan {
 	int64_t time;           /* CLOCK_REALTIME seconds of the scan */
 	uint64_t max_map_count; /* vm.max_map_count */
 	unsigned scanned;       /* process directories looked at */
-	unsigned denied;        /* ksm_stat not readable: whether they use KSM is unknown */
+	unsigned denied;        /* ksm_stat not readable (no right, or no file
+				 * descriptor left): whether they use KSM is unknown */
 	unsigned maps_unreadable; /* KSM processes whose maps could not be read */
-	unsigned dropped;       /* KSM processes past PROCSCAN_MAX_PROCS, and
-				 * processes not read for want of descriptors */
+	unsigned dropped;       /* KSM processes past PROCSCAN_MAX_PROCS */
 	unsigned n;             /* records in procs, in the order found */
 	struct procscan_proc *procs;
 };

@@ -1039,10 +1039,10 @@ int landlock_confine(int read_fd, int write_fd, const char **step)
 	if (abi < 0 && errno == ENOSYS)
 		*step = "the kernel has no Landlock";
 	else if (abi < 0 && errno == EOPNOTSUPP)
-		*step = "Landlock is off in the kernel (not in lsm=)";
+		*step = "Landlock is off in the kernel, not in its lsm= list";
 	else if (abi < 0 && errno == EPERM)
 		/* the version query needs no right: only a filter refuses it */
-		*step = "a seccomp filter forbids Landlock (a container?)";
+		*step = LANDLOCK_FILTERED;
 	if (abi < 0)
 		return errno == ENOSYS || errno == EOPNOTSUPP || errno == EPERM ? 0 : -errno;
 	/* every right of the running ABI is handled, so none is left open */

@@ -107,6 +107,8 @@ int dir_open_trusted(const char *path, bool create, char *why, size_t why_len);
  * such as a container's forbids it: nothing is confined); or -errno, with
  * the call that failed in *step. */
 int landlock_confine(int read_fd, int write_fd, const char **step);
+/* *step when a seccomp filter refused even the version query. */
+#define LANDLOCK_FILTERED "a seccomp filter forbids Landlock, in a container perhaps"
 
 /* pread() the whole of a small file from offset 0 into buf, NUL-terminate,
  * strip one trailing newline. Returns length or -errno. */

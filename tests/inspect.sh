@@ -32,7 +32,7 @@ ctl inspect "$P" > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "inspect failed";
 grep -q "^1 of 2 processes use KSM; the most memory mappings: pid 4242 (qemu-?\[31mred), 95 of vm.max_map_count 100" "$TMPD/out" ||
 	fail "inspect summary: $(cat "$TMPD/out")"
 # it says whether Landlock confines it (test_util checks what the confinement allows)
-grep -Eq "; written to $S/processes \((confined by Landlock, ABI [1-9][0-9]*|not confined: [^)]*Landlock[^)]*)\)$" "$TMPD/out" ||
+grep -Eq "; written to $S/processes \((confined by Landlock, ABI [1-9][0-9]*|not confined: [^()]*Landlock[^()]*)\)$" "$TMPD/out" ||
 	fail "inspect does not say whether it is confined: $(cat "$TMPD/out")"
 [ "$(stat -c %a "$S/processes")" = 600 ] || fail "processes mode is $(stat -c %a "$S/processes"), not 600"
 [ "$(stat -c %a "$S")" = 755 ] || fail "the state directory was created with mode $(stat -c %a "$S")"
