@@ -513,7 +513,7 @@ static int walk_to_link(const char *abs_path, int *at, size_t *name_at)
 	if (fd < 0)
 		r = -errno;
 	for (p = path + 1; r == 0 && *p; p = next) {
-		int sub;
+		int sub, err;
 		next = strchr(p, '/');
 		if (next)
 			*next++ = '\0';
@@ -522,15 +522,16 @@ static int walk_to_link(const char *abs_path, int *at, size_t *name_at)
 		if (!*p)
 			continue; /* "//" */
 		sub = openat(fd, p, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		err = sub < 0 ? errno : 0;
 		/* a symlink fails with ELOOP, or ENOTDIR for O_DIRECTORY */
-		if (sub < 0 && (errno == ELOOP || errno == ENOTDIR) && is_symlink_at(fd, p)) {
+		if (sub < 0 && (err == ELOOP || err == ENOTDIR) && is_symlink_at(fd, p)) {
 			*at = fd;
 			*name_at = (size_t)(p - path);
 			free(path);
 			return -ELOOP;
 		}
 		if (sub < 0)
-			r = errno == ELOOP ? -ENOTDIR : -errno; /* -ELOOP is the link's */
+			r = err == ELOOP ? -ENOTDIR : -err; /* -ELOOP is the link's */
 		close(fd);
 		fd = sub;
 	}
