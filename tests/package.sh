@@ -71,7 +71,8 @@ pmake -s -j2 install B="$TMPD/bi" DESTDIR="$TMPD/inst" $paths > "$TMPD/inst.log"
 	sed 's|^.*/||; s|^|/usr/share/doc/ksmpilot/|' debian/ksmpilot.docs
 } >> "$TMPD/want"
 sort -o "$TMPD/want" "$TMPD/want"
-dpkg-deb -c "$NEW" | awk '{print $6}' | sed 's|^\.||; s|/$||' > "$TMPD/all"
+dpkg-deb -c "$NEW" | awk '{print $6}' > "$TMPD/all.raw"
+sed 's|^\.||; s|/$||' "$TMPD/all.raw" > "$TMPD/all"
 # files, and directories that hold nothing
 awk '{ n[$0] = 1 } END { for (p in n) { d = 0; for (q in n) if (index(q, p "/") == 1) { d = 1; break } if (!d && p != "") print p } }' \
 	"$TMPD/all" | sed 's#^\(/usr/share/\(man\|doc\)/.*\)\.gz$#\1#' | sort > "$TMPD/got"
@@ -81,6 +82,9 @@ for f in /usr/sbin/ksmpilotd /usr/sbin/ksmpilotctl /lib/systemd/system/ksmpilot.
 	/etc/ksmpilot.conf.d /usr/lib/systemd/catalog/ksmpilot.catalog /usr/share/man/man8/ksmpilotd.8; do
 	grep -qx "$f" "$TMPD/got" || fail "the package lacks $f"
 done
+# the alert rules as Prometheus's rule_files takes them: not compressed
+grep -qx ./usr/share/doc/ksmpilot/examples/ksmpilot-rules.yml "$TMPD/all.raw" ||
+	fail "the package lacks /usr/share/doc/ksmpilot/examples/ksmpilot-rules.yml, uncompressed"
 note "file list: $(wc -l < "$TMPD/got") entries, as make install plus Debian's own"
 
 # The previous commit's package, at a lower version.
@@ -256,13 +260,13 @@ sleep 7 # longer than RestartSec=5s: a restart would have come
 [ "$(prop NRestarts)" = 0 ] && [ "$(prop ActiveState)" = failed ] ||
 	ct_fail "restarted after a bad config: NRestarts $(prop NRestarts), $(prop ActiveState)"
 [ "$(knobs)" = "$BEFORE" ] || { echo "before: $BEFORE"; echo "now:    $(knobs)"; ct_fail "the knobs are not restored after the failed start"; }
+# the inspection is bound to the daemon: a failed daemon leaves no timer running
+[ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" != active ] ||
+	ct_fail "ksmpilot-inspect.timer still runs while ksmpilot.service failed"
 note "R1. broken config at start: failed at once, exit 3, no restart; the knobs are back"
 in_ct sed -i '/^\[controller\]$/d; /^max_cpu = 500$/d' $DROPIN
 in_ct systemctl reset-failed ksmpilot.service
 
-# the inspection is bound to the daemon: a failed daemon leaves no timer running
-[ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" != active ] ||
-	ct_fail "ksmpilot-inspect.timer still runs while ksmpilot.service failed"
 # --- R2. failing at every start: given up after a bounded number of tries ----------------------------------
 # a state_dir below a file: mkdir fails (ENOTDIR), ksmpilotd exits 1, which
 # Restart=on-failure restarts
