@@ -167,7 +167,18 @@ knobs() {
 
 prop() { in_ct systemctl show -p "$1" --value ksmpilot.service; }
 # cursor: the journal's current end, for journal_after
-cursor() { in_ct journalctl -n 1 -o export --no-pager | sed -n 's/^__CURSOR=//p'; }
+# the journal's last cursor; an empty one would make --after-cursor fail
+# and every wait on it time out, so it is read again, and named if it stays so
+cursor() {
+	local c
+	for _ in 1 2 3 4 5; do
+		c=$(in_ct journalctl -n 1 -o export --no-pager | sed -n 's/^__CURSOR=//p')
+		[ -n "$c" ] && { echo "$c"; return 0; }
+		sleep 0.2
+	done
+	echo "no journal cursor in the container" >&2
+	echo "none"
+}
 journal_after() { in_ct journalctl -u ksmpilot.service --no-pager -o short-monotonic --after-cursor="$1"; }
 ct_fail() {
 	echo "--- systemctl status:"; in_ct systemctl status --no-pager -l ksmpilot.service | head -n 20
