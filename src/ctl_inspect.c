@@ -132,8 +132,9 @@ int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 	/* the unit logs standard error only: a kernel without Landlock is
 	 * what it is, but a filter that forbids it is a setting to mend */
 	if (conf.abi == 0 && strcmp(conf.step, LANDLOCK_FILTERED) == 0)
-		fprintf(stderr, "ksmpilotctl: inspect: not confined: %s (the unit's SystemCallFilter= must allow "
-				"landlock_create_ruleset, landlock_add_rule and landlock_restrict_self)\n",
+		fprintf(stderr, "ksmpilotctl: inspect: not confined: %s (the seccomp filter, the unit's "
+				"SystemCallFilter= or a container's, must allow landlock_create_ruleset, "
+				"landlock_add_rule and landlock_restrict_self)\n",
 			conf.step);
 	rc = CTL_OK;
 out:
