@@ -268,6 +268,10 @@ C=$(cursor)
 in_ct kill -SEGV "$old" || ct_fail "cannot signal the main pid $old"
 wait_restarted "$n" "$old"
 wait_journal "$C" "status=11/SEGV"
+# the failure stopped the inspection timer (BindsTo=); the restart brings it back
+for _ in $(seq 1 100); do [ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" = active ] && break; sleep 0.2; done
+[ "$(in_ct systemctl is-active ksmpilot-inspect.timer)" = active ] ||
+	ct_fail "ksmpilot-inspect.timer is not active again after the automatic restart"
 # ExecStopPost put the knobs back from the snapshot before the restart
 wait_journal "$C" "restoring the knobs from the snapshot"
 wait_knob sleep_millisecs 555

@@ -404,15 +404,22 @@ static void test_max_procs(void **state)
 	assert_int_equal(ps.maps_unreadable, PROCSCAN_MAX_PROCS); /* of the records */
 	procscan_free(&ps);
 
-	/* confined, it holds a descriptor or two for each: with 64 at most,
-	 * those it cannot open count as denied (whether they use KSM is
-	 * unknown), and those it holds are read whole */
-	{
+	/* confined, it holds two descriptors for each (its directory and
+	 * maps): with 64 or 65 at most, those it cannot open count as denied
+	 * (whether they use KSM is unknown), and those it holds are read
+	 * whole. One limit runs out at a process's directory, the other at
+	 * its ksm_stat. */
+	for (int pid = 1; pid <= PROCSCAN_MAX_PROCS + 3; pid++) {
+		char rel[64];
+		snprintf(rel, sizeof(rel), "%d/maps", pid);
+		put(rel, "0-1 r--p 0 00:00 0\n");
+	}
+	for (rlim_t lim = 64; lim <= 65; lim++) {
 		struct rlimit old, low;
 		unsigned fds = open_fds();
 		assert_int_equal(getrlimit(RLIMIT_NOFILE, &old), 0);
 		low = old;
-		low.rlim_cur = 64;
+		low.rlim_cur = lim;
 		assert_int_equal(setrlimit(RLIMIT_NOFILE, &low), 0);
 		confine_calls = 0;
 		confine_result = 0;
@@ -423,8 +430,11 @@ static void test_max_procs(void **state)
 		assert_true(ps.n > 10 && ps.n < 64);
 		assert_int_equal(ps.n + ps.denied, PROCSCAN_MAX_PROCS + 3);
 		assert_int_equal(ps.dropped, 0);
-		for (unsigned i = 0; i < ps.n; i++)
+		assert_int_equal(ps.maps_unreadable, 0);
+		for (unsigned i = 0; i < ps.n; i++) {
 			assert_string_equal(ps.procs[i].comm, "x");
+			assert_int_equal(ps.procs[i].maps, 1);
+		}
 		procscan_free(&ps);
 		assert_int_equal(open_fds(), fds);
 	}
