@@ -1071,6 +1071,16 @@ int landlock_confine(int read_fd, int write_fd, const char **step)
 	r = ll_allow(ruleset, read_fd, read);
 	if (r == 0)
 		r = ll_allow(ruleset, write_fd, write);
+	/* and its own /proc entry, which the C library and the sanitizers
+	 * read (LeakSanitizer lists /proc/self/task at exit), whatever
+	 * read_fd is */
+	if (r == 0) {
+		int self = open("/proc/self", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (self >= 0) {
+			r = ll_allow(ruleset, self, read);
+			close(self);
+		}
+	}
 	/* without CAP_SYS_ADMIN the kernel requires no_new_privs, which the
 	 * units set anyway */
 	if (r == 0) {

@@ -98,9 +98,9 @@ int unlink_nofollow(const char *path);
  * or -errno: -EPERM when it cannot be trusted, with the reason, naming the
  * directory, in why. */
 int dir_open_trusted(const char *path, bool create, char *why, size_t why_len);
-/* Confine this process with Landlock, for good: read_fd's tree may be
- * read, write_fd's directory read and written (files made, replaced and
- * removed there), and nothing else on any file system. No TCP, no signals
+/* Confine this process with Landlock, for good: read_fd's tree and its
+ * own /proc/self may be read, write_fd's directory read and written (files
+ * made, replaced and removed there), and nothing else on any file system. No TCP, no signals
  * or abstract sockets outside the process, where the kernel can say so.
  * The Landlock ABI it was done with; 0 when Landlock cannot be had, with
  * why in *step (the kernel lacks it or has it off, or a seccomp filter
