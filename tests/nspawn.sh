@@ -241,10 +241,12 @@ in_ct /opt/ksmpilot/sbin/ksmpilotd --check-config -c /etc/ksmpilot.conf > /dev/n
 # --- 3. a hung tick: the watchdog kills it, systemd restarts it ---------------------------
 in_ct sh -c 'printf "[Service]\nEnvironment=KSMPILOT_TEST_HANG_AT_TICK=6\n" > /etc/systemd/system/ksmpilot.service.d/60-hang.conf'
 in_ct systemctl daemon-reload
+# the cursor before the restart: after it, a loaded machine may already be
+# past the hang's line
+C=$(cursor)
 in_ct systemctl restart ksmpilot.service || ct_fail "restart with the hang hook failed"
 n=$(prop NRestarts)
 old=$(prop MainPID)
-C=$(cursor)
 wait_journal "$C" "test hook: tick 6 hangs"
 wait_journal "$C" "Watchdog timeout"
 wait_restarted "$n" "$old"
