@@ -199,7 +199,7 @@ in_ct setpriv --bounding-set=-all --inh-caps=-all /opt/ksmpilot/sbin/ksmpilotctl
 in_ct grep -qx "pid=$WL" /tmp/nocaps/processes && ct_fail "inspect without capabilities read the workload's ksm_stat"
 in_ct grep -q "^denied=[1-9]" /tmp/nocaps/processes || ct_fail "inspect without capabilities was not denied: $(cat "$TMPD/nocaps.out")"
 # quiet in the journal, cheap, and taken by the daemon
-ilog=$(in_ct journalctl -u ksmpilot-inspect.service --no-pager -q --after-cursor="$IC")
+ilog=$(journal_after "$IC" ksmpilot-inspect.service)
 [ -z "$ilog" ] || ct_fail "a successful inspection logged: $ilog"
 t0=$(in_ct systemctl show -p ExecMainStartTimestampMonotonic --value ksmpilot-inspect.service)
 t1=$(in_ct systemctl show -p ExecMainExitTimestampMonotonic --value ksmpilot-inspect.service)
