@@ -414,12 +414,12 @@ int procscan_run_confined(const char *proc_dir, struct procscan *out, int (*conf
 	d = opendir(proc_dir);
 	if (!d)
 		return -errno;
-	/* no process can have more than max_map_count mappings; twice that
-	 * is a bound on the read, not a limit of the kernel */
 	/* descriptors held back from the first phase, for the second and for
 	 * confine to open theirs */
 	for (unsigned i = 0; confine && i < SPARE_FDS; i++)
-		spare[i] = dup(dirfd(d));
+		spare[i] = fcntl(dirfd(d), F_DUPFD_CLOEXEC, 0);
+	/* no process can have more than max_map_count mappings; twice that
+	 * is a bound on the read, not a limit of the kernel */
 	r = find_ksm_processes(d, &ps, &fds, confine != NULL, ps.max_map_count * 2);
 	for (unsigned i = 0; confine && i < SPARE_FDS; i++)
 		if (spare[i] >= 0)
