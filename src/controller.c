@@ -1690,9 +1690,19 @@ void ctl_reconfigure(const struct cfg *new_cfg, struct ctl_state *st, const stru
 	e = error_of(new_cfg, s, &t);
 	p = new_cfg->kp * (st->efilt_valid ? st->efilt : e);
 	d = new_cfg->kd * maxd(st->dfilt, 0);
-	/* keep u where it was: the integral takes up the difference, below 0
-	 * if it must (new gains that alone would saturate) */
-	st->integ = clamp(st->u - p - d, integ_floor(new_cfg), 1);
+	/* keep u where it was, moving the integral as little as that takes:
+	 * inside (0, 1) it takes up the difference, below 0 if it must (new
+	 * gains that alone would saturate); at a clamp it moves only if the
+	 * new P + D would leave the clamp. So a reload with the same gains
+	 * changes nothing, also while plenty of memory holds u at 0 (P far
+	 * below 0), where taking up u - P - D would fill the integral. */
+	if (st->u <= 0)
+		st->integ = mind(st->integ, -p - d);
+	else if (st->u >= 1)
+		st->integ = maxd(st->integ, 1 - p - d);
+	else
+		st->integ = st->u - p - d;
+	st->integ = clamp(st->integ, integ_floor(new_cfg), 1);
 }
 
 /* ---- the learned state, across a restart ------------------------------------------- */

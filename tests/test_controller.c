@@ -508,6 +508,52 @@ static void test_bumpless_reload(void **state)
 	assert_true(d.t.u > u0 + 0.01);
 }
 
+/* A reload with the same gains changes nothing, also at a clamp: with
+ * plenty of memory (P far below 0, u held at 0) the integral stays where
+ * it was, so the first pressure after it is priced by P and I as before,
+ * not at once at full price; and the same at the upper clamp. */
+static void test_reload_at_a_clamp(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double i0;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 4 * GiB); /* 20 points above the setpoint */
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 10; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.p < -1);
+	assert_true(d.t.u == 0);
+	i0 = st.integ;
+	ctl_reconfigure(&c, &st, &s);
+	assert_true(st.integ == i0);
+	/* new gains that keep u at 0 leave the integral too */
+	c.kp = 5;
+	ctl_reconfigure(&c, &st, &s);
+	assert_true(st.integ == i0);
+	/* pressure afterwards: a price that P and I build, below full */
+	s.mem_available = (uint64_t)(1.8 * GiB); /* error 0.02 */
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.u < 0.5);
+
+	/* the upper clamp: far short, u held at 1 */
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 0.5 * GiB); /* error 0.15: P 1.5 */
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 10; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	assert_true(d.t.u == 1);
+	i0 = st.integ;
+	ctl_reconfigure(&c, &st, &s);
+	assert_true(st.integ == i0);
+}
+
 /* After the reload, not only at its instant: new gains leave u where it
  * was at the ticks that follow, and a new setpoint reaches P through its
  * filter (derivative_filter), not as a step (docs/controller.md, §2). */
@@ -1038,6 +1084,7 @@ int main(void)
 		cmocka_unit_test(test_yield_fades_from_full),
 		cmocka_unit_test(test_integral_frozen_while_idle),
 		cmocka_unit_test(test_bumpless_reload),
+		cmocka_unit_test(test_reload_at_a_clamp),
 		cmocka_unit_test(test_reload_after_the_instant),
 		cmocka_unit_test(test_defer_leaves_pages_to_advisor),
 		cmocka_unit_test(test_gap_and_counter_reset),
