@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 #include "state.h"
@@ -53,6 +54,26 @@ static int read_counters(const char *path, struct reload_state *rs)
 	}
 	free(kv);
 	return r;
+}
+
+/* A reload keeps the state_dir the daemon started with (pilot.c): where the
+ * configuration now names another, follow the daemon to its own, and say
+ * why. Only with a pid (the unit gives $MAINPID), and only where that
+ * daemon's lock is readable in /proc (the same user, as under the unit). */
+static void follow_daemon(long pid, char *state_dir, size_t size)
+{
+	char found[CFG_PATH_MAX];
+	struct stat a, b;
+
+	if (pid <= 0 || state_dir_of_pid("/proc", pid, found, sizeof(found)) < 0)
+		return;
+	if (stat(found, &a) == 0 && stat(state_dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return; /* the same directory, by another path */
+	fprintf(stderr,
+		"ksmpilotctl: ksmpilotd (pid %ld) runs with state_dir %s, not %s as configured: state_dir changes "
+		"take effect at the next start\n",
+		pid, found, state_dir);
+	snprintf(state_dir, size, "%s", found);
 }
 
 static void pause_a_little(void)
@@ -115,6 +136,8 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 	snprintf(state_dir, sizeof(state_dir), "%s", o->state_dir ? o->state_dir : cfg->state_dir);
 	free(cfg);
 	free(errs);
+	if (!o->state_dir)
+		follow_daemon(pid, state_dir, sizeof(state_dir));
 	snprintf(path, sizeof(path), "%s/state", state_dir);
 
 	/* The state of that daemon before the signal. Right after start-up

@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* F_OFD_GETLK */
 #include "state.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -399,4 +400,44 @@ bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid)
 	int held = lock_held(state_dir);
 
 	return held < 0 ? pid_is_ksmpilotd(proc_dir, pid) : held > 0;
+}
+
+int state_dir_of_pid(const char *proc_dir, long pid, char *dir, size_t size)
+{
+	char path[CFG_PATH_MAX + 64], link[CFG_PATH_MAX + 16];
+	struct dirent *de;
+	int r = -ENOENT;
+	DIR *d;
+
+	if (pid <= 0)
+		return -ESRCH;
+	snprintf(path, sizeof(path), "%s/%ld/fd", proc_dir, pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d))) {
+		ssize_t n;
+		char *slash;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%ld/fd/%s", proc_dir, pid, de->d_name);
+		n = readlink(path, link, sizeof(link) - 1);
+		if (n <= 0 || (size_t)n >= sizeof(link) - 1)
+			continue; /* gone meanwhile, or longer than a state_dir */
+		link[n] = '\0';
+		slash = strrchr(link, '/');
+		if (link[0] != '/' || !slash || slash == link || strcmp(slash, "/lock") != 0)
+			continue;
+		*slash = '\0';
+		if ((size_t)(slash - link) >= size) {
+			r = -ENAMETOOLONG;
+			continue;
+		}
+		memcpy(dir, link, (size_t)(slash - link) + 1);
+		r = 0;
+		break;
+	}
+	closedir(d);
+	return r;
 }

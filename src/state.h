@@ -75,4 +75,12 @@ const char *state_get(const struct state_kv *kv, const char *key);
  * proc_dir is ksmpilotd. */
 bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid);
 
+/* The state_dir that ksmpilotd pid runs with: the directory of the file
+ * named lock it holds open, read from proc_dir/PID/fd. A reload keeps the
+ * state_dir the daemon started with, so this may differ from the one
+ * configured now. 0 with dir filled; -ENOENT: no such descriptor;
+ * -ENAMETOOLONG; or -errno of opening the fd directory (EACCES: not the
+ * caller's to read). */
+int state_dir_of_pid(const char *proc_dir, long pid, char *dir, size_t size);
+
 #endif

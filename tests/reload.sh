@@ -74,4 +74,14 @@ rc=$?
 [ $rc = 5 ] || { cat "$TMPD/out"; fail "reload of pid $other: exit $rc, not 5"; }
 grep -q "process $other does not exist" "$TMPD/out" || fail "reload of pid $other: $(cat "$TMPD/out")"
 kill -0 $D 2>/dev/null || fail "the daemon is gone"
+
+# state_dir changed in the file: the daemon keeps its own until a restart,
+# and reload follows it there (the unit's ExecReload gives the pid)
+sed -i "s|^state_dir = .*|state_dir = $TMPD/elsewhere|" "$C"
+ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out" "$TMPD/log"; fail "reload $D after a change of state_dir failed"; }
+grep -qF "runs with state_dir $(realpath "$S"), not $TMPD/elsewhere as configured" "$TMPD/out" ||
+	fail "reload does not say where the daemon's state_dir is: $(cat "$TMPD/out")"
+grep -q "(reload #4)" "$TMPD/out" || fail "reload after a change of state_dir: $(cat "$TMPD/out")"
+wait_log "$TMPD/log" "state_dir changes take effect at the next start; keeping $S"
+[ ! -e "$TMPD/elsewhere" ] || fail "the daemon made the new state_dir before a restart"
 echo "reload: passed"
