@@ -60,9 +60,15 @@ static void check_report(const struct daemon_opts *o, const struct cfg *cfg, con
 	struct cfg_errors *warns = calloc(1, sizeof(*warns));
 	struct qemu_count q;
 
-	if (files->main_missing)
+	if (files->main_missing) {
 		printf("%s does not exist: the defaults are in force%s\n", o->config_path,
 		       files->n ? ", but for the drop-ins below" : "");
+		/* a file named with -c must exist, and the unit names this one */
+		fprintf(stderr,
+			"%s: warning: ksmpilot.service runs ksmpilotd -c %s, which refuses a missing file: the "
+			"service would not start (exit 3); create it, empty for the defaults\n",
+			o->config_path, o->config_path);
+	}
 	for (unsigned i = 0; i < files->n; i++)
 		printf("read %s\n", files->name[i]);
 	if (files->more)

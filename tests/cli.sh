@@ -98,6 +98,8 @@ if [ ! -e /etc/ksmpilot.conf ]; then
 	expect_rc 0 $D -t
 	grep -qx "/etc/ksmpilot.conf does not exist: the defaults are in force" "$TMPD/out" ||
 		fail "--check-config does not say the defaults are in force: $(cat "$TMPD/out")"
+	grep -q "^/etc/ksmpilot.conf: warning: ksmpilot.service runs ksmpilotd -c /etc/ksmpilot.conf, which refuses a missing file" "$TMPD/err" ||
+		fail "--check-config does not warn that the unit would not start: $(cat "$TMPD/err")"
 fi
 
 # --check-config warns when the unit could not write state_dir or the
