@@ -922,7 +922,7 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.decided = pl->decided;
 	si.config_path = pl->opts.config_path;
 	si.interval_ms = pl->cfg.interval_ms;
-	si.dry_run = pl->opts.dry_run;
+	si.dry_run = pl->opts.dry_run || pl->cfg.dry_run;
 	si.kernel_advisor = pl->cfg.kernel_advisor;
 	si.ticks = pl->stats.ticks;
 	si.adjustments = pl->stats.adjustments;
@@ -1175,6 +1175,10 @@ int pilot_reload(struct pilot *pl)
 			log_notice("merge_across_nodes is applied at start-up; restart to apply the new value");
 		if (pl->opts.dry_run && !next->dry_run)
 			log_warnx("dry_run = no takes effect at the next start; still a dry run");
+		else if (next->dry_run != pl->cfg.dry_run)
+			log_notice(next->dry_run ? "dry_run = yes: nothing is written to sysfs from now on; on exit, "
+						   "on_exit still puts back what this daemon wrote"
+						 : "dry_run = no: the knobs are written again");
 		ctl_reconfigure(next, &pl->ctl, pl->have_last ? &pl->last : NULL);
 		if (next->kernel_advisor != pl->cfg.kernel_advisor && pl->have_last) {
 			pl->cfg.kernel_advisor = next->kernel_advisor;

@@ -56,10 +56,16 @@ wait_log "$TMPD/log" "reload #2 failed"
 kill -0 $D 2>/dev/null || fail "the daemon died on a broken reload"
 [ "$(cat "$K/sleep_millisecs")" = 60 ] || fail "sleep_millisecs changed on a refused reload"
 
-# the pid systemd gives ($MAINPID): that daemon's answer
+# the pid systemd gives ($MAINPID): that daemon's answer; dry_run turned
+# on by it shows in the state file, and nothing more is written
 sed -i '/^\[controller\]$/d; /^max_cpu = 500$/d' "$C"
+[ "$(counter dry_run)" = 0 ] || fail "state file: dry_run=$(counter dry_run) before the dry run"
+sed -i 's/^log_level = debug$/log_level = debug\ndry_run = yes/; s/^sleep_ms_\(min\|max\) = 60$/sleep_ms_\1 = 70/' "$C"
 ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "reload $D failed"; }
 grep -q "(reload #3)" "$TMPD/out" || fail "reload $D output: $(cat "$TMPD/out")"
+[ "$(counter dry_run)" = 1 ] || fail "state file: dry_run=$(counter dry_run) after a reload turned it on"
+wait_log "$TMPD/log" "dry_run = yes: nothing is written to sysfs from now on"
+[ "$(cat "$K/sleep_millisecs")" = 60 ] || fail "a dry run turned on by a reload wrote sleep_millisecs"
 # a pid that is not the daemon's is never signalled
 sleep 600 &
 other=$!
