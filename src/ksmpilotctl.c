@@ -81,7 +81,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"\n"
 		"Options (before or after the command):\n"
-		"  -c, --config FILE          ksmpilotd's configuration, for state_dir (default %s)\n"
+		"  -c, --config FILE          ksmpilotd's configuration: state_dir, and keys a command uses (default %s)\n"
 		"      --state-dir DIR        ksmpilotd's state directory (overrides the configuration)\n"
 		"      --sysfs-dir DIR        KSM sysfs directory (default %s)\n"
 		"      --json                 JSON output, where the command has it; see ksmpilotctl(8)\n"
