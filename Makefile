@@ -96,15 +96,22 @@ all: $(B)/ksmpilotd $(B)/ksmpilotctl $(B)/ksmpilot.conf.check
 # says so instead of a compiler error (README, "Install from source").
 DEP_PKGS  := libsystemd:libsystemd-dev inih:libinih-dev libproc2:libproc2-dev
 TEST_PKGS := cmocka:libcmocka-dev
+# The compiler and the C library's headers (Debian 12 installs neither by
+# default; gcc only recommends libc6-dev, which brings linux/landlock.h).
+CC_PKGS   := $(notdir $(firstword $(CC))):$(if $(findstring clang,$(CC)),clang,gcc)
+LIBC_PKGS := /usr/include/stdio.h:libc6-dev
 # need KIND,PAIRS,WHAT: each "name:Debian package" of PAIRS present (KIND pc:
-# a pkg-config module, cmd: a command), or install the missing packages
+# a pkg-config module, cmd: a command, file: a file), or install the missing
+# packages
 define need
 	@mkdir -p $(B)
 	@missing="" mods=""; \
 	command -v pkg-config >/dev/null 2>&1 || [ $(1) != pc ] || missing="pkg-config"; \
 	for pair in $(2); do \
 		n=$${pair%%:*}; deb=$${pair#*:}; \
-		if [ $(1) = pc ]; then pkg-config --exists $$n 2>/dev/null; else command -v $$n >/dev/null 2>&1; fi || \
+		if [ $(1) = pc ]; then pkg-config --exists $$n 2>/dev/null; \
+		elif [ $(1) = file ]; then [ -e $$n ]; \
+		else command -v $$n >/dev/null 2>&1; fi || \
 			{ missing="$$missing $$deb"; mods="$$mods $$n"; }; \
 	done; \
 	[ -n "$$missing" ] || exit 0; \
@@ -132,6 +139,8 @@ define need
 endef
 deps: $(B)/.deps $(B)/.test-deps
 $(B)/.deps:
+	$(call need,cmd,$(CC_PKGS),a C compiler)
+	$(call need,file,$(LIBC_PKGS),the C library's headers)
 	$(call need,pc,$(DEP_PKGS),build dependencies)
 	@touch $@
 $(B)/.test-deps:
@@ -323,7 +332,10 @@ lint: | $(B)/.deps
 	@echo "lint: cppcheck, clang-tidy, -fanalyzer and shellcheck are clean"
 
 # --- running ----------------------------------------------------------------
+# Under sudo the build is handed back to the user who called it, so that
+# `make check` afterwards can write in it.
 run: all
+	@if [ -n "$${SUDO_UID:-}" ] && [ "$$(id -u)" = 0 ]; then chown -R "$$SUDO_UID:$${SUDO_GID:-$$SUDO_UID}" $(B); fi
 	$(B)/ksmpilotd -c conf/ksmpilot.conf --log-target=stderr
 
 clean:
