@@ -4,14 +4,14 @@
 # `make install` installs with the spec's paths, the docs the spec adds and
 # nothing else (rpm -qlp), with /etc/ksmpilot.conf as a noreplace config
 # file, the versions of the spec and the Makefile agreeing, and scriptlets
-# that preset, stop and try-restart the unit. Skips without rpmbuild where
-# it cannot be installed (not root).
+# that preset, stop and try-restart the unit. Skips without rpmbuild: make
+# check installs nothing but the build dependencies (.ci/run installs rpm).
 . tests/lib.sh
 set -u
 make_tmp
 # never the flags or variables of a calling make
 pmake() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL -u CFLAGS -u CPPFLAGS -u LDFLAGS make --no-print-directory "$@"; }
-command -v rpmbuild > /dev/null || [ "$(id -u)" = 0 ] || skip "rpmbuild is missing (apt-get install rpm)"
+command -v rpmbuild > /dev/null || skip "rpmbuild is missing (apt-get install rpm)"
 
 pmake rpm B="$TMPD/b" RPM_OUT="$TMPD/rpm" > "$TMPD/rpm.log" 2>&1 || { tail -n 40 "$TMPD/rpm.log"; fail "make rpm failed"; }
 RPM=$(ls "$TMPD"/rpm/RPMS/*/ksmpilot-*.rpm)
