@@ -36,6 +36,8 @@ struct status {
 	int state_err;                  /* 0, -ENOENT, ... */
 	bool running;                   /* a daemon holds the lock */
 	bool stale;                     /* ... but has not updated the state file */
+	bool locked_only;               /* the lock is held, the state file unreadable */
+	char state_dir[CFG_PATH_MAX];
 	long pid;
 	int64_t now;                    /* CLOCK_REALTIME seconds */
 	int64_t updated_age;            /* seconds since the state file was updated */
@@ -141,11 +143,17 @@ static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 		return CTL_NO_KSM;
 	}
 	snprintf(path, sizeof(path), "%s/state", cfg->state_dir);
+	snprintf(st->state_dir, sizeof(st->state_dir), "%s", cfg->state_dir);
 	st->state_err = state_read(path, &st->kv);
 	if (st->state_err == 0) {
 		const char *p = state_get(&st->kv, "pid");
 		st->pid = p ? strtol(p, NULL, 10) : 0;
 		st->running = ctl_daemon_running(cfg->state_dir, st->pid);
+	} else if (ctl_daemon_running(cfg->state_dir, 0)) {
+		/* a daemon holds the lock, but its state cannot be read: not
+		 * written yet (it is starting), or it cannot write it */
+		st->locked_only = true;
+		st->stale = true;
 	}
 	r = sampler_init(&sm, &st->ksm, NULL, NULL, NULL);
 	if (r < 0) {
@@ -334,6 +342,12 @@ static void print_daemon(const struct status *st)
 	char a[48];
 	double v;
 
+	if (st->locked_only) {
+		printf("ksmpilotd   STALE: a daemon holds the lock in %s, but its state file cannot be read (%s): it may "
+		       "be starting, or unable to write it; look at journalctl -u ksmpilot\n",
+		       st->state_dir, strerror(-st->state_err));
+		return;
+	}
 	if (!st->running) {
 		if (st->state_err == 0)
 			printf("ksmpilotd   not running (a state file from pid %ld remains); see systemctl status "
@@ -641,7 +655,7 @@ int ctl_status(const struct ctl_opts *o, int argc, char **argv)
 		fflush(stdout);
 		if (rc == CTL_OK && ferror(stdout))
 			rc = CTL_FAIL;
-		if (rc == CTL_OK && !st->running)
+		if (rc == CTL_OK && !st->running && !st->locked_only)
 			rc = CTL_NOT_RUNNING;
 		else if (rc == CTL_OK && st->stale)
 			rc = CTL_STALE;

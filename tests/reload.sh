@@ -90,4 +90,16 @@ grep -qF "runs with state_dir $(realpath "$S"), not $TMPD/elsewhere as configure
 grep -q "(reload #4)" "$TMPD/out" || fail "reload after a change of state_dir: $(cat "$TMPD/out")"
 wait_log "$TMPD/log" "state_dir changes take effect at the next start; keeping $S"
 [ ! -e "$TMPD/elsewhere" ] || fail "the daemon made the new state_dir before a restart"
+
+# status of a daemon that holds its lock but whose state file is gone (it
+# writes it at reloads and ticks, 10 minutes apart here): stale, exit 6
+rm "$S/state"
+$WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 6 ] || { cat "$TMPD/out"; fail "status with the lock held and no state file: exit $rc, not 6"; }
+grep -q "a daemon holds the lock in $S, but its state file cannot be read" "$TMPD/out" ||
+	fail "status does not say that a daemon holds the lock: $(cat "$TMPD/out")"
+$WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status --json > "$TMPD/out" 2>&1
+[ $? = 6 ] || fail "status --json with the lock held and no state file: not exit 6"
+grep -q '"daemon": {"running": false, "stale": true}' "$TMPD/out" || fail "status --json: $(cat "$TMPD/out")"
 echo "reload: passed"
