@@ -105,16 +105,19 @@ int ctl_doctor(const struct ctl_opts *o, int argc, char **argv)
 	doctor_sample(&paths, &in->before);
 	if (doctor_gather(&paths, cfg, in) < 0)
 		goto out;
-	/* the rest of the window after the /proc walk */
-	{
+	/* the rest of the window after the /proc walk; none at all with
+	 * --window 0, whose checks that need two samples say so */
+	if (window_ms == 0) {
+		in->after = in->before;
+	} else {
 		int64_t left = (int64_t)window_ms - ((int64_t)now_ms() - in->before.ms);
 		if (left > 0) {
 			struct timespec ts = { (time_t)(left / 1000), (long)(left % 1000) * 1000000L };
 			while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
 				;
 		}
+		doctor_sample(&paths, &in->after);
 	}
-	doctor_sample(&paths, &in->after);
 	doctor_check(in, rep);
 	if (o->json) {
 		rc = print_json(rep);

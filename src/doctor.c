@@ -583,6 +583,13 @@ static void check_run(const struct doctor_input *in, struct doctor_report *r)
 			"ksmpilotd stopped KSM because memory is not short");
 		ev(f, "run=0; ksmpilotd (pid %s) decided %s: MemAvailable %.0f MiB, setpoint %.0f MiB", kv(in, "pid"),
 		   kv(in, "reason"), kvd(in, "mem_available_bytes") / MiB, kvd(in, "setpoint_bytes") / MiB);
+	} else if (in->daemon_running && strcmp(kv(in, "dry_run"), "1") == 0) {
+		f = add(r, "ksm-run", DOCTOR_INFO,
+			"Nothing is wrong: a dry run writes no knob. For ksmpilotd to start KSM, set dry_run = no "
+			"and restart it.",
+			"KSM is stopped, and ksmpilotd runs as a dry run");
+		ev(f, "run=0; ksmpilotd (pid %s) would have written run=%s (%s), but writes nothing", kv(in, "pid"),
+		   kv(in, "run"), kv(in, "reason"));
 	} else if (in->daemon_running) {
 		f = add(r, "ksm-run", DOCTOR_ACTION, "Find the other writer (see foreign-tuner) and stop it.",
 			"KSM is stopped although ksmpilotd wants it running");
@@ -612,6 +619,11 @@ static void check_advisor(const struct doctor_input *in, struct doctor_report *r
 		f = add(r, "advisor", DOCTOR_INFO,
 			"Nothing to do, unless you want ksmpilotd to set the rate: kernel_advisor = takeover.",
 			"The kernel advisor sets pages_to_scan, as kernel_advisor = defer asks");
+	} else if (in->daemon_running && strcmp(kv(in, "dry_run"), "1") == 0) {
+		f = add(r, "advisor", DOCTOR_INFO,
+			"Nothing is wrong: a dry run leaves the advisor on. With dry_run = no, ksmpilotd switches it "
+			"off (kernel_advisor = takeover).",
+			"The kernel advisor owns pages_to_scan; ksmpilotd runs as a dry run");
 	} else if (in->daemon_running) {
 		f = add(r, "advisor", DOCTOR_ACTION,
 			"Find what switched it on (see foreign-tuner); ksmpilotd switches it off again while it runs.",
@@ -655,6 +667,10 @@ static void check_mergeable(const struct doctor_input *in, struct doctor_report 
 		ev(f, "KSM tracks %" PRId64 " pages", tracked);
 		if (marked)
 			ev(f, "; %.0f MiB of resident memory is marked mergeable", (double)marked * KiB_MiB);
+		if (in->dropped)
+			ev(f, "; %u more processes that use KSM or look like guests were not read (at most %u are): "
+			      "these figures, and those of guest-memory, thp and negative-profit, leave them out",
+			   in->dropped, DOCTOR_MAX_PROCS);
 		return;
 	}
 	if (in->proc_err < 0 || (!in->root && in->ksm_stat_denied)) {

@@ -302,6 +302,11 @@ static void test_run_stopped(void **unused)
 	daemon_runs("run=1\nreason=merging\n");
 	run_doctor(NULL);
 	expect("ksm-run", DOCTOR_ACTION, "last decided run=1 (merging)");
+	/* a dry run wanted it running, and writes nothing: no other writer */
+	daemon_runs("run=1\nreason=merging\ndry_run=1\n");
+	run_doctor(NULL);
+	expect("ksm-run", DOCTOR_INFO, "would have written run=1 (merging)");
+	expect_not("ksm-run", DOCTOR_ACTION);
 	/* run=2 */
 	knob("run", 2);
 	run_doctor(NULL);
@@ -322,6 +327,11 @@ static void test_advisor(void **unused)
 	daemon_runs("run=1\nkernel_advisor=takeover\n");
 	run_doctor(NULL);
 	expect("advisor", DOCTOR_ACTION, "advisor_mode=scan-time");
+	/* a dry run leaves it on */
+	daemon_runs("run=1\nkernel_advisor=takeover\ndry_run=1\n");
+	run_doctor(NULL);
+	assert_non_null(strstr(expect("advisor", DOCTOR_INFO, NULL)->summary, "dry run"));
+	expect_not("advisor", DOCTOR_ACTION);
 	/* off, and a kernel without it */
 	putf("%s/advisor_mode", "[none] scan-time\n", ksm);
 	run_doctor(NULL);
@@ -346,6 +356,11 @@ static void test_no_mergeable_memory(void **unused)
 	knob("pages_unshared", 5);
 	run_doctor(NULL);
 	expect("mergeable-memory", DOCTOR_OK, "tracks 5 pages");
+	/* more processes than are read: the finding says how many were left out */
+	for (int pid = 1000; pid < 1000 + DOCTOR_MAX_PROCS + 3; pid++)
+		process(pid, "redis-server", ARGS("redis-server\0"), KSM_STAT_MERGING, NULL);
+	run_doctor(NULL);
+	expect("mergeable-memory", DOCTOR_OK, "3 more processes that use KSM or look like guests were not read");
 }
 
 static void test_guest_memory_kinds(void **unused)
