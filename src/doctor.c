@@ -333,7 +333,7 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	if (tuner)
 		add_tuner(in, tuner, pid);
 	else if (strcmp(comm, "ksmpilotd") == 0 && (!in->daemon_running || pid != daemon_pid) &&
-		 ksmpilotd_tunes(args, n, p->ksm_dir))
+		 !in->daemon_locked && ksmpilotd_tunes(args, n, p->ksm_dir))
 		add_tuner(in, "another ksmpilotd", pid);
 	matches = re && n && regexec(re, joined, 0, NULL, 0) == 0;
 	memset(&pr, 0, sizeof(pr));
@@ -430,6 +430,9 @@ int doctor_gather(const struct doctor_paths *p, const struct cfg *cfg, struct do
 	if (in->state_err == 0) {
 		const char *pid = state_get(in->kv, "pid");
 		in->daemon_running = state_daemon_running(p->state_dir, p->proc_dir, pid ? strtol(pid, NULL, 10) : 0);
+	} else {
+		/* starting (no state yet), or unable to write it */
+		in->daemon_locked = state_daemon_running(p->state_dir, p->proc_dir, 0);
 	}
 	snprintf(path, sizeof(path), "%s/devices/system/node", p->sys_dir);
 	in->numa_nodes = hazard_numa_nodes(path);
@@ -595,6 +598,12 @@ static void check_run(const struct doctor_input *in, struct doctor_report *r)
 			"KSM is stopped although ksmpilotd wants it running");
 		ev(f, "run=0, but ksmpilotd (pid %s) last decided run=%s (%s)", kv(in, "pid"), kv(in, "run"),
 		   kv(in, "reason"));
+	} else if (in->daemon_locked) {
+		f = add(r, "ksm-run", DOCTOR_ACTION,
+			"Look at journalctl -u ksmpilot: ksmpilotd may be starting, hung, or unable to write its "
+			"state_dir.",
+			"KSM is stopped, and ksmpilotd holds its lock but its state cannot be read");
+		ev(f, "run=0; a ksmpilotd holds %s/lock; its state file: %s", p->state_dir, strerror(-in->state_err));
 	} else {
 		f = add(r, "ksm-run", DOCTOR_ACTION,
 			"Start the tuner: systemctl enable --now ksmpilot (or write 1 to run by hand).",
@@ -925,7 +934,7 @@ static void check_tuners(const struct doctor_input *in, struct doctor_report *r)
 		   kv(in, "foreign_changes"));
 	}
 	/* no daemon: whatever changed during the window was someone else */
-	for (size_t i = 0; !in->daemon_running && i < ARRAY_SIZE(knobs); i++) {
+	for (size_t i = 0; !in->daemon_running && !in->daemon_locked && i < ARRAY_SIZE(knobs); i++) {
 		enum ksm_item k = knobs[i];
 		if (!ksm_values_has(&in->before.v, k) || !has(in, k) || in->before.v.v[k] == val(in, k))
 			continue;

@@ -68,6 +68,7 @@ struct doctor_input {
 	bool root;                              /* running as root (else some checks are partial) */
 	/* ksmpilotd */
 	bool daemon_running;
+	bool daemon_locked;                     /* a daemon holds the lock; its state is unreadable */
 	int state_err;                          /* state_read() */
 	struct state_kv *kv;                    /* the state file, when running */
 	/* the machine */

@@ -302,6 +302,12 @@ static void test_run_stopped(void **unused)
 	daemon_runs("run=1\nreason=merging\n");
 	run_doctor(NULL);
 	expect("ksm-run", DOCTOR_ACTION, "last decided run=1 (merging)");
+	/* a daemon that holds its lock but has no state file: not "not running" */
+	daemon_runs("run=1\nreason=merging\n");
+	assert_int_equal(unlink(strcat(strcpy((char[400]){ 0 }, state), "/state")), 0);
+	run_doctor(NULL);
+	expect("ksm-run", DOCTOR_ACTION, "holds");
+	assert_non_null(strstr(expect("ksm-run", DOCTOR_ACTION, NULL)->summary, "holds its lock"));
 	/* a dry run wanted it running, and writes nothing: no other writer */
 	daemon_runs("run=1\nreason=merging\ndry_run=1\n");
 	run_doctor(NULL);
@@ -541,6 +547,13 @@ static void test_foreign_tuner(void **unused)
 	run_doctor(admin_writes);
 	expect("foreign-tuner", DOCTOR_ACTION, "ksmpilotd saw 14 knob changes");
 	expect_not("foreign-tuner", DOCTOR_OK);
+	for (unsigned i = 0; i < rep.n; i++)
+		assert_null(strstr(rep.f[i].evidence, "during the window"));
+	/* a daemon holding its lock without a state file yet: its writes
+	 * during the window are not someone else's */
+	knob("pages_to_scan", 100);
+	assert_int_equal(unlink(strcat(strcpy((char[400]){ 0 }, state), "/state")), 0);
+	run_doctor(admin_writes);
 	for (unsigned i = 0; i < rep.n; i++)
 		assert_null(strstr(rep.f[i].evidence, "during the window"));
 	daemon_runs("run=1\nhazard_foreign_tuner=0\nforeign_changes=1\n");
