@@ -98,7 +98,7 @@ DEP_PKGS  := libsystemd:libsystemd-dev inih:libinih-dev libproc2:libproc2-dev
 TEST_PKGS := cmocka:libcmocka-dev
 # The compiler and the C library's headers (Debian 12 installs neither by
 # default; gcc only recommends libc6-dev, which brings linux/landlock.h).
-CC_PKGS   := $(notdir $(firstword $(CC))):$(if $(findstring clang,$(CC)),clang,gcc)
+CC_PKGS   := $(firstword $(CC)):$(if $(findstring clang,$(notdir $(firstword $(CC)))),clang,$(if $(findstring ccache,$(notdir $(firstword $(CC)))),ccache,gcc))
 LIBC_PKGS := /usr/include/stdio.h:libc6-dev
 # need KIND,PAIRS,WHAT: each "name:Debian package" of PAIRS present (KIND pc:
 # a pkg-config module, cmd: a command, file: a file), or install the missing
@@ -332,10 +332,17 @@ lint: | $(B)/.deps
 	@echo "lint: cppcheck, clang-tidy, -fanalyzer and shellcheck are clean"
 
 # --- running ----------------------------------------------------------------
-# Under sudo the build is handed back to the user who called it, so that
-# `make check` afterwards can write in it.
-run: all
-	@if [ -n "$${SUDO_UID:-}" ] && [ "$$(id -u)" = 0 ]; then chown -R "$$SUDO_UID:$${SUDO_GID:-$$SUDO_UID}" $(B); fi
+# Under sudo the build directory (a relative one, inside this tree) is
+# handed back to the user who called it, built or not, so that `make check`
+# afterwards can write in it.
+run:
+	@$(MAKE) --no-print-directory all; rc=$$?; \
+	case "$(B)" in /* | *..* | "" | .) ;; *) \
+		if [ -n "$${SUDO_UID:-}" ] && [ "$$(id -u)" = 0 ] && [ -d "$(B)" ] && [ ! -L "$(B)" ]; then \
+			chown -R "$$SUDO_UID:$${SUDO_GID:-$$SUDO_UID}" "$(B)"; \
+		fi ;; \
+	esac; \
+	exit $$rc
 	$(B)/ksmpilotd -c conf/ksmpilot.conf --log-target=stderr
 
 clean:
