@@ -1175,7 +1175,7 @@ int pilot_reload(struct pilot *pl)
 			log_notice("merge_across_nodes is applied at start-up; restart to apply the new value");
 		if (pl->opts.dry_run && !next->dry_run)
 			log_warnx("dry_run = no takes effect at the next start; still a dry run");
-		else if (next->dry_run != pl->cfg.dry_run)
+		else if (!pl->opts.dry_run && next->dry_run != pl->cfg.dry_run)
 			log_notice(next->dry_run ? "dry_run = yes: nothing is written to sysfs from now on; on exit, "
 						   "on_exit still puts back what this daemon wrote"
 						 : "dry_run = no: the knobs are written again");
