@@ -15,6 +15,13 @@ C=$TMPD/k.conf
 make_fake_ksm "$K"
 ctl() { $WRAP $CTL -c "$C" "$@"; }
 counter() { sed -n "s/^$1=//p" "$S/state"; }
+# the decisions logged (log_level = debug: one a tick); a reload brings a
+# tick at once, and the next is 10 minutes later
+ticks_logged() { grep -c 'saving [0-9]* MiB; run=' "$TMPD/log"; }
+wait_tick() { # wait_tick N: until more than N decisions are logged
+	for _ in $(seq 1 300); do [ "$(ticks_logged)" -gt "$1" ] && return 0; sleep 0.1; done
+	fail "no tick after the reload: $(tail -n 5 "$TMPD/log")"
+}
 
 printf '[daemon]\ninterval = 10min\nstate_dir = %s\nlog_level = debug\n[memory]\ntarget_available = 100%%\n[scan]\nsleep_ms_min = 50\nsleep_ms_max = 50\n' \
 	"$S" > "$C"
@@ -61,10 +68,12 @@ kill -0 $D 2>/dev/null || fail "the daemon died on a broken reload"
 sed -i '/^\[controller\]$/d; /^max_cpu = 500$/d' "$C"
 [ "$(counter dry_run)" = 0 ] || fail "state file: dry_run=$(counter dry_run) before the dry run"
 sed -i 's/^log_level = debug$/log_level = debug\ndry_run = yes/; s/^sleep_ms_\(min\|max\) = 60$/sleep_ms_\1 = 70/' "$C"
+n=$(ticks_logged)
 ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "reload $D failed"; }
 grep -q "(reload #3)" "$TMPD/out" || fail "reload $D output: $(cat "$TMPD/out")"
 [ "$(counter dry_run)" = 1 ] || fail "state file: dry_run=$(counter dry_run) after a reload turned it on"
 wait_log "$TMPD/log" "dry_run = yes: nothing is written to sysfs from now on"
+wait_tick "$n" # the tick that would have written 70
 [ "$(cat "$K/sleep_millisecs")" = 60 ] || fail "a dry run turned on by a reload wrote sleep_millisecs"
 # a pid that is not the daemon's is never signalled
 sleep 600 &
@@ -84,6 +93,7 @@ kill -0 $D 2>/dev/null || fail "the daemon is gone"
 # state_dir changed in the file: the daemon keeps its own until a restart,
 # and reload follows it there (the unit's ExecReload gives the pid)
 sed -i "s|^state_dir = .*|state_dir = $TMPD/elsewhere|" "$C"
+n=$(ticks_logged)
 ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out" "$TMPD/log"; fail "reload $D after a change of state_dir failed"; }
 grep -qF "runs with state_dir $(realpath "$S"), not $TMPD/elsewhere as configured" "$TMPD/out" ||
 	fail "reload does not say where the daemon's state_dir is: $(cat "$TMPD/out")"
@@ -92,7 +102,9 @@ wait_log "$TMPD/log" "state_dir changes take effect at the next start; keeping $
 [ ! -e "$TMPD/elsewhere" ] || fail "the daemon made the new state_dir before a restart"
 
 # status of a daemon that holds its lock but whose state file is gone (it
-# writes it at reloads and ticks, 10 minutes apart here): stale, exit 6
+# writes it at reloads and ticks: after the reload's tick, none for 10
+# minutes): stale, exit 6
+wait_tick "$n"
 rm "$S/state"
 $WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status > "$TMPD/out" 2>&1
 rc=$?
