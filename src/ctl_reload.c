@@ -56,24 +56,49 @@ static int read_counters(const char *path, struct reload_state *rs)
 	return r;
 }
 
+/* Whether DIR holds the state of the running ksmpilotd PID. */
+static bool holds_state_of(const char *dir, long pid)
+{
+	char path[CFG_PATH_MAX + 16];
+	struct reload_state rs = { 0 };
+
+	snprintf(path, sizeof(path), "%s/state", dir);
+	return read_counters(path, &rs) == 0 && rs.pid == pid && ctl_daemon_running(dir, pid);
+}
+
 /* A reload keeps the state_dir the daemon started with (pilot.c): where the
  * configuration now names another, follow the daemon to its own, and say
- * why. Only with a pid (the unit gives $MAINPID), and only where that
- * daemon's lock is readable in /proc (the same user, as under the unit). */
+ * why. Only with a pid (the unit gives $MAINPID). Where it is: the
+ * directory of the lock it holds open, read in /proc/PID/fd (outside the
+ * unit: under PrivateUsers= each of the unit's commands has a user
+ * namespace of its own, and readlink there is refused); the unit's
+ * RuntimeDirectory= ($RUNTIME_DIRECTORY, the only one of the default paths
+ * the unit makes writable); the default state_dir. */
 static void follow_daemon(long pid, char *state_dir, size_t size)
 {
+	const char *runtime = getenv("RUNTIME_DIRECTORY");
 	char found[CFG_PATH_MAX];
+	const char *where[3] = { NULL, NULL, KSMPILOT_RUNSTATEDIR };
 	struct stat a, b;
 
-	if (pid <= 0 || state_dir_of_pid("/proc", pid, found, sizeof(found)) < 0)
+	if (pid <= 0 || holds_state_of(state_dir, pid))
 		return;
-	if (stat(found, &a) == 0 && stat(state_dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-		return; /* the same directory, by another path */
-	fprintf(stderr,
-		"ksmpilotctl: ksmpilotd (pid %ld) runs with state_dir %s, not %s as configured: state_dir changes "
-		"take effect at the next start\n",
-		pid, found, state_dir);
-	snprintf(state_dir, size, "%s", found);
+	if (state_dir_of_pid("/proc", pid, found, sizeof(found)) == 0)
+		where[0] = found;
+	if (runtime && runtime[0] == '/' && !strchr(runtime, ':') && strlen(runtime) < CFG_PATH_MAX)
+		where[1] = runtime;
+	for (size_t i = 0; i < ARRAY_SIZE(where); i++) {
+		if (!where[i] || !holds_state_of(where[i], pid))
+			continue;
+		if (stat(where[i], &a) == 0 && stat(state_dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+			return; /* the same directory, by another path */
+		fprintf(stderr,
+			"ksmpilotctl: ksmpilotd (pid %ld) runs with state_dir %s, not %s as configured: state_dir "
+			"changes take effect at the next start\n",
+			pid, where[i], state_dir);
+		snprintf(state_dir, size, "%s", where[i]);
+		return;
+	}
 }
 
 static void pause_a_little(void)

@@ -13,7 +13,8 @@
 #      inspection's two capabilities, its runs leave nothing in the
 #      journal, and the daemon takes the file (inspect=fresh)
 #   2. systemctl reload: a good config is taken; a broken one is refused with
-#      FILE:LINE and the reload fails, the service keeps running on the old one
+#      FILE:LINE and the reload fails, the service keeps running on the old one;
+#      one that changes state_dir is taken, the daemon keeping its own
 #   3. a hung tick (KSMPILOT_TEST_HANG_AT_TICK) is killed by the watchdog
 #      and the service restarted
 #   4. a SIGSEGV is restarted (ExecStopPost restores the knobs in between);
@@ -242,6 +243,21 @@ note "2. broken reload refused at /etc/ksmpilot.conf:$bad_line, still running on
 in_ct sed -i -e 's/^sleep_ms_\(min\|max\) = 999$/sleep_ms_\1 = 555/' -e '/^max_cpu = 500$/d' /etc/ksmpilot.conf
 in_ct /opt/ksmpilot/sbin/ksmpilotd --check-config -c /etc/ksmpilot.conf > /dev/null ||
 	ct_fail "the restored config does not pass --check-config"
+# a changed state_dir: the daemon keeps /run/ksmpilot until a restart, and
+# the reload finds it there (PrivateUsers= gives ExecReload a user
+# namespace of its own, where the daemon's /proc/PID/fd cannot be read:
+# through $RUNTIME_DIRECTORY)
+C=$(cursor)
+in_ct sed -i 's|^;state_dir = /run/ksmpilot$|state_dir = /var/tmp/ksmpilot-elsewhere|' /etc/ksmpilot.conf
+in_ct grep -q '^state_dir = /var/tmp/ksmpilot-elsewhere$' /etc/ksmpilot.conf ||
+	ct_fail "no ;state_dir line to change in /etc/ksmpilot.conf"
+in_ct systemctl reload ksmpilot.service > "$TMPD/reload.log" 2>&1 ||
+	{ cat "$TMPD/reload.log"; ct_fail "systemctl reload after a change of state_dir failed"; }
+wait_journal "$C" "runs with state_dir /run/ksmpilot, not /var/tmp/ksmpilot-elsewhere as configured"
+wait_journal "$C" "state_dir changes take effect at the next start; keeping /run/ksmpilot"
+wait_journal "$C" "configuration reloaded from /etc/ksmpilot.conf \(reload #3\)"
+in_ct sed -i 's|^state_dir = /var/tmp/ksmpilot-elsewhere$|;state_dir = /run/ksmpilot|' /etc/ksmpilot.conf
+note "2b. state_dir changed: reload #3 taken, the daemon keeps /run/ksmpilot until a restart"
 
 # --- 3. a hung tick: the watchdog kills it, systemd restarts it ---------------------------
 in_ct sh -c 'printf "[Service]\nEnvironment=KSMPILOT_TEST_HANG_AT_TICK=6\n" > /etc/systemd/system/ksmpilot.service.d/60-hang.conf'
