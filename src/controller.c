@@ -1017,11 +1017,12 @@ static void level_prime(struct ctl_level *d, double a, bool first)
  * noise, or where it wandered to), so its troughs differ by the noise
  * itself, and a rise must stand far out of it. Troughs further apart than
  * TROUGH_GAP are not compared: what wandered meanwhile is not a trough's
- * change. Returns whether this sample is a trough that rose. */
+ * change. REF: the trough to compare with. Returns whether this sample is a
+ * trough that rose. */
 static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
-			double a, double fall)
+			double a, double fall, double ref)
 {
-	double floor_k = wake_bytes(cfg, s) / 4, d = a - st->trough;
+	double floor_k = wake_bytes(cfg, s) / 4, d = a - ref;
 	bool recent, rose;
 
 	st->trough_t += o->dt;
@@ -1040,6 +1041,7 @@ static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struc
 
 		st->trough_noise += (inc - st->trough_noise) / mind(st->trough_n, TROUGH_MEAN);
 	}
+	st->trough_prev = st->trough;
 	st->trough = a;
 	st->trough_t = 0;
 	st->trough_n = recent ? mind(st->trough_n + 1, 1e9) : 1;
@@ -1106,18 +1108,66 @@ static void detect_prime(struct ctl_state *st, double a)
 	st->trough_t = TROUGH_GAP + 1;
 }
 
+/* Whether the trough that rose stayed: memory at its level at a later
+ * sample, neither below it nor above it by more than the troughs differ. A
+ * neighbour whose next burst is already coming in when the last one is
+ * freed leaves a sample part-way up its ramp after the fall, and the next
+ * trough may be part-way up the next ramp again; the samples after them
+ * climb, and memory comes back down to the old trough later: that trough
+ * did not rise. Memory that stayed is still there at the next calm sample:
+ * one that moved by no more than a quarter of the wake threshold since the
+ * last (on the real kernel the troughs beside such a neighbour differ by
+ * 20-30 MiB on average, and a later trough part-way up came within 8 times
+ * that of the first).
+ * Returns true once it stayed, and drops what did not. */
+static bool rose_stayed(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
+			double a)
+{
+	double tol = maxd(wake_bytes(cfg, s) / 4, TROUGH_K * st->trough_noise);
+
+	if (!st->rose_pending)
+		return false;
+	st->rose_s += o->dt;
+	if (a < st->rose_at - tol || st->rose_s > TROUGH_GAP) {
+		st->rose_pending = false; /* back below it: it did not stay */
+		return false;
+	}
+	if (a > st->rose_at + tol || fabs(a - st->anon.prev) > wake_bytes(cfg, s) / 4)
+		return false; /* not calm: a burst coming or going; wait */
+	st->rose_pending = false;
+	return true;
+}
+
 /* The floor the low level follows: it falls at once, rises over FLOOR_TAU,
- * and stands at once on a trough that rose and stayed. */
+ * and stands on a trough that rose once it stayed (rose_stayed()). */
 static void floor_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
 		       double a, bool learning)
 {
-	bool stayed, woke;
+	bool stayed, woke, rose;
+	double ref;
 
 	st->swing_hi *= exp(-o->dt / KNOWN_TAU);
 	st->swing_peak = maxd(st->swing_peak, a);
 	swing_track(cfg, st, s, o, st->anon.prev - a);
 	woke = st->swing_woke;
-	stayed = trough_rose(cfg, st, s, o, a, st->anon.prev - a) && !learning;
+	/* beside a trough that rose and was not confirmed, the one before it:
+	 * a trough below it (which drops it) may still stand above that */
+	ref = st->rose_pending ? st->rose_base : st->trough;
+	stayed = rose_stayed(cfg, st, s, o, a);
+	if (stayed) {
+		woke = st->rose_woke;
+		a = mind(a, st->rose_at);
+		ref = st->trough;
+	}
+	rose = trough_rose(cfg, st, s, o, a, st->anon.prev - a, ref) && !learning;
+	if (rose) {
+		if (!st->rose_pending)
+			st->rose_base = st->trough_prev;
+		st->rose_pending = true;
+		st->rose_woke = woke;
+		st->rose_at = a;
+		st->rose_s = 0;
+	}
 	if (a < st->low_value || stayed)
 		st->low_value = a;
 	else

@@ -225,6 +225,12 @@ struct ctl_state {
 	double swing_peak;              /* the highest level since the last trough */
 	double swing_hi;                /* the highest swing learned: peak above the troughs on either side */
 	bool swing_woke;                /* a wake above the swings since the last trough */
+	bool rose_pending;              /* a trough that rose, not confirmed yet */
+	bool rose_woke;                 /* ... after a swing that woke above the swings */
+	double rose_at;                 /* its level */
+	double rose_s;                  /* seconds since it */
+	double rose_base;               /* the trough before it */
+	double trough_prev;             /* the trough before the last */
 	double low_claim;               /* bytes the level saw arrive, that the low level will see again */
 	double low_claim_base;          /* the low level before they arrived */
 	double low_claim_raise;         /* what the claim added to low.known */
