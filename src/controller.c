@@ -1041,7 +1041,6 @@ static bool trough_rose(const struct cfg *cfg, struct ctl_state *st, const struc
 
 		st->trough_noise += (inc - st->trough_noise) / mind(st->trough_n, TROUGH_MEAN);
 	}
-	st->trough_prev = st->trough;
 	st->trough = a;
 	st->trough_t = 0;
 	st->trough_n = recent ? mind(st->trough_n + 1, 1e9) : 1;
@@ -1106,6 +1105,7 @@ static void detect_prime(struct ctl_state *st, double a)
 	st->swing_s = -1;
 	st->swing_peak = a;
 	st->trough_t = TROUGH_GAP + 1;
+	st->rose_pending = false;
 }
 
 /* Whether the trough that rose stayed: memory at its level at a later
@@ -1115,15 +1115,17 @@ static void detect_prime(struct ctl_state *st, double a)
  * trough may be part-way up the next ramp again; the samples after them
  * climb, and memory comes back down to the old trough later: that trough
  * did not rise. Memory that stayed is still there at the next calm sample:
- * one that moved by no more than a quarter of the wake threshold since the
- * last (on the real kernel the troughs beside such a neighbour differ by
- * 20-30 MiB on average, and a later trough part-way up came within 8 times
- * that of the first).
- * Returns true once it stayed, and drops what did not. */
+ * one within a quarter of the wake threshold of the trough and of the
+ * sample before it. (On the real kernel the troughs beside such a
+ * neighbour differ by 20-30 MiB on average, and a later trough part-way up
+ * came within 8 times that of the first; and a burst's held top may stand
+ * within that of a trough part-way up it.) A sample below the trough by
+ * more than the troughs differ, or 60 s without a calm one, drops it.
+ * Returns true once it stayed. */
 static bool rose_stayed(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o,
 			double a)
 {
-	double tol = maxd(wake_bytes(cfg, s) / 4, TROUGH_K * st->trough_noise);
+	double tol = maxd(wake_bytes(cfg, s) / 4, TROUGH_K * st->trough_noise), calm = wake_bytes(cfg, s) / 4;
 
 	if (!st->rose_pending)
 		return false;
@@ -1132,7 +1134,7 @@ static bool rose_stayed(const struct cfg *cfg, struct ctl_state *st, const struc
 		st->rose_pending = false; /* back below it: it did not stay */
 		return false;
 	}
-	if (a > st->rose_at + tol || fabs(a - st->anon.prev) > wake_bytes(cfg, s) / 4)
+	if (fabs(a - st->rose_at) > calm || fabs(a - st->anon.prev) > calm)
 		return false; /* not calm: a burst coming or going; wait */
 	st->rose_pending = false;
 	return true;
@@ -1156,18 +1158,20 @@ static void floor_step(const struct cfg *cfg, struct ctl_state *st, const struct
 	stayed = rose_stayed(cfg, st, s, o, a);
 	if (stayed) {
 		woke = st->rose_woke;
-		a = mind(a, st->rose_at);
 		ref = st->trough;
 	}
 	rose = trough_rose(cfg, st, s, o, a, st->anon.prev - a, ref) && !learning;
 	if (rose) {
+		/* a trough that rose again while one waits keeps its age */
 		if (!st->rose_pending)
-			st->rose_base = st->trough_prev;
+			st->rose_s = 0;
+		st->rose_base = ref;
 		st->rose_pending = true;
 		st->rose_woke = woke;
 		st->rose_at = a;
-		st->rose_s = 0;
 	}
+	if (stayed)
+		a = mind(a, st->rose_at);
 	if (a < st->low_value || stayed)
 		st->low_value = a;
 	else

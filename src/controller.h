@@ -229,8 +229,7 @@ struct ctl_state {
 	bool rose_woke;                 /* ... after a swing that woke above the swings */
 	double rose_at;                 /* its level */
 	double rose_s;                  /* seconds since it */
-	double rose_base;               /* the trough before it */
-	double trough_prev;             /* the trough before the last */
+	double rose_base;               /* the trough it rose from */
 	double low_claim;               /* bytes the level saw arrive, that the low level will see again */
 	double low_claim_base;          /* the low level before they arrived */
 	double low_claim_raise;         /* what the claim added to low.known */

@@ -884,12 +884,18 @@ static void test_neighbour_seen_once(void **state)
 	assert_true(took > 0 && took <= 18);
 }
 
-/* A neighbour as the benchmark's workload makes one on the real kernel:
- * each burst's memory comes in over RAMP seconds (in 12 parts), stays until
- * HOLD (at least RAMP) from its start, and is freed at once; the next
- * starts PERIOD after it began (at least 0.2 s after it was freed). The
- * size is drawn in [100 - JITTER, 100]% of BURST, the hold and the period
- * within JITTER% either way, from the seed, as tests/workload.c does. */
+/* A neighbour like the benchmark's workload (tests/workload.c -b): each
+ * burst's memory comes in over RAMP seconds (in 12 parts), stays until HOLD
+ * (at least RAMP) from its start, and is freed at once; the next starts
+ * PERIOD after it began, or 0.2 s after the free when that has passed
+ * (workload.c starts it at once: back to back, its bursts leave no sample
+ * at the trough for seconds, and the low level climbs toward them, as
+ * docs/controller.md's "Not handled" says; with bursts back to back, one
+ * of the five cases below wakes once more in the hour that way, 61 MiB,
+ * with and without the confirmation). The size is
+ * drawn in [100 - JITTER, 100]% of BURST, the hold and the period within
+ * JITTER% either way, from the seed (an LCG of its own: the same seed does
+ * not give the benchmark's schedule). */
 struct ramp_neighbour {
 	double burst, hold, period, ramp, jitter;
 	uint64_t rng;
@@ -923,7 +929,7 @@ static void ramp_plan(struct ramp_neighbour *n, double t0, double seconds)
 {
 	double t = t0;
 
-	ramp_nev = ramp_next = 0;
+	ramp_nev = ramp_next = ramp_n = 0;
 	while (t < t0 + seconds && ramp_nev + 14 < (int)ARRAY_SIZE(ramp_ev)) {
 		double j = n->jitter / 100.0;
 		double size = n->burst * (1 - j + j * ramp_u(n));
@@ -988,7 +994,8 @@ static void test_ramp_neighbour(void **state)
 			       "after %.0f s (%s)\n",
 			       n.burst, n.period, probes, t0 - s.win_t0, window_cpu(&s), took, s.last_signal);
 		assert_true(probes <= 1);
-		assert_true(took > 0 && took <= 30);
+		assert_true(s.probes <= probes + 1); /* the guests' */
+		assert_true(took > 0 && took <= 20);
 	}
 }
 
