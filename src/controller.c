@@ -1108,10 +1108,9 @@ static void detect_prime(struct ctl_state *st, double a)
 	st->rose_pending = false;
 }
 
-/* Whether the trough that rose stayed: memory at its level at a later
- * sample, neither below it nor above it by more than the troughs differ. A
- * neighbour whose next burst is already coming in when the last one is
- * freed leaves a sample part-way up its ramp after the fall, and the next
+/* Whether the trough that rose stayed: memory at its level at a later,
+ * calm sample. A neighbour whose next burst is already coming in when the
+ * last one is freed leaves a sample part-way up its ramp after the fall, and the next
  * trough may be part-way up the next ramp again; the samples after them
  * climb, and memory comes back down to the old trough later: that trough
  * did not rise. Memory that stayed is still there at the next calm sample:

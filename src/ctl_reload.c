@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
 
 #include "ctl.h"
 #include "state.h"
@@ -79,7 +78,6 @@ static void follow_daemon(long pid, char *state_dir, size_t size)
 	const char *runtime = getenv("RUNTIME_DIRECTORY");
 	char found[CFG_PATH_MAX];
 	const char *where[3] = { NULL, NULL, KSMPILOT_RUNSTATEDIR };
-	struct stat a, b;
 
 	if (pid <= 0 || holds_state_of(state_dir, pid))
 		return;
@@ -88,10 +86,9 @@ static void follow_daemon(long pid, char *state_dir, size_t size)
 	if (runtime && runtime[0] == '/' && !strchr(runtime, ':') && strlen(runtime) < CFG_PATH_MAX)
 		where[1] = runtime;
 	for (size_t i = 0; i < ARRAY_SIZE(where); i++) {
+		/* the configured one by another path holds no state of it either */
 		if (!where[i] || !holds_state_of(where[i], pid))
 			continue;
-		if (stat(where[i], &a) == 0 && stat(state_dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino)
-			return; /* the same directory, by another path */
 		fprintf(stderr,
 			"ksmpilotctl: ksmpilotd (pid %ld) runs with state_dir %s, not %s as configured: state_dir "
 			"changes take effect at the next start\n",
