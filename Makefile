@@ -146,6 +146,12 @@ $(B)/.deps:
 $(B)/.test-deps:
 	$(call need,pc,$(TEST_PKGS),build dependencies)
 	@touch $@
+# The tools of make valgrind and make lint, checked each time they run.
+.PHONY: valgrind-deps lint-deps
+valgrind-deps:
+	$(call need,cmd,valgrind:valgrind,the tools of make valgrind)
+lint-deps:
+	$(call need,cmd,cppcheck:cppcheck clang-tidy:clang-tidy shellcheck:shellcheck,the tools of make lint)
 
 # --- objects ----------------------------------------------------------------
 $(B)/%.o: src/%.c $(wildcard src/*.h) | $(B)/.deps
@@ -202,7 +208,7 @@ asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
-valgrind: all $(TEST_BINS) $(TEST_PROGS)
+valgrind: all $(TEST_BINS) $(TEST_PROGS) | valgrind-deps
 	@KSMPILOT_BUILD=$(B) KSMPILOT_VALGRIND=1 tests/run-tests $(TEST_BINS) $(TEST_SCRIPTS)
 
 # --- install ----------------------------------------------------------------
@@ -320,7 +326,7 @@ rpm:
 LINT_DEFS := -DKSMPILOT_VERSION='"lint"' -DKSMPILOT_CONFIG='"/etc/ksmpilot.conf"' \
              -DKSMPILOT_RUNSTATEDIR='"/run/ksmpilot"' -DKSMPILOT_UNIT_WRITABLE='"/sys/kernel/mm/ksm"'
 .PHONY: lint
-lint: | $(B)/.deps
+lint: | $(B)/.deps lint-deps
 	cppcheck --enable=warning,style,performance,portability --std=c11 --inline-suppr \
 		--error-exitcode=1 -q -Isrc $(LINT_DEFS) src/
 	clang-tidy --quiet --warnings-as-errors='*' src/*.c -- -std=gnu11 -Isrc $(LINT_DEFS)
