@@ -1232,6 +1232,18 @@ static bool apply_on_exit(struct pilot *pl)
 			errs[KSM_RUN] = -w;
 		}
 	}
+	/* merge_across_nodes changes only while nothing is merged, and a
+	 * restore never unmerges: the value of start-up stays, as a notice */
+	if ((failed & KSM_BIT(KSM_MERGE_ACROSS_NODES)) && errs[KSM_MERGE_ACROSS_NODES] == EBUSY) {
+		int64_t now_v;
+		char at[32] = "as it is";
+		failed &= ~KSM_BIT(KSM_MERGE_ACROSS_NODES);
+		if (ksm_read(&pl->ksm, KSM_MERGE_ACROSS_NODES, &now_v) == 0)
+			snprintf(at, sizeof(at), "at %" PRId64, now_v);
+		log_notice("on_exit=%s: merge_across_nodes left %s, not restored to %" PRId64
+			   ": pages are merged, and the kernel changes it only while none are",
+			   on_exit_name(pl->cfg.on_exit), at, pl->snap.v[KSM_MERGE_ACROSS_NODES]);
+	}
 	for (int i = 0; i < KSM_ITEM_COUNT; i++) {
 		if (!(failed & KSM_BIT(i)))
 			continue;
