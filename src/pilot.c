@@ -123,7 +123,7 @@ static const char *write_hint(enum ksm_item item, int err)
 /* ---- applying a decision --------------------------------------------------- */
 
 int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision *d, const struct sample *cur,
-		 enum ksm_item *bad_item)
+		 enum ksm_item *bad_item, int64_t *bad_value)
 {
 	const struct ksm_values *kv = &cur->ksm;
 	int written = 0, r;
@@ -136,6 +136,7 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 			r = ksm_write(k, KSM_ADVISOR_MODE, 0);
 			if (r < 0) {
 				*bad_item = KSM_ADVISOR_MODE;
+				*bad_value = 0;
 				return r;
 			}
 			written++;
@@ -145,6 +146,7 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 			r = ksm_apply(k, KSM_PAGES_TO_SCAN, (int64_t)d->pages_to_scan, kv);
 			if (r < 0) {
 				*bad_item = KSM_PAGES_TO_SCAN;
+				*bad_value = (int64_t)d->pages_to_scan;
 				return r;
 			}
 			written += r;
@@ -152,6 +154,7 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 		r = ksm_apply(k, KSM_SLEEP_MILLISECS, (int64_t)d->sleep_ms, kv);
 		if (r < 0) {
 			*bad_item = KSM_SLEEP_MILLISECS;
+			*bad_value = (int64_t)d->sleep_ms;
 			return r;
 		}
 		written += r;
@@ -159,6 +162,7 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 	r = ksm_apply(k, KSM_RUN, d->run ? 1 : 0, kv);
 	if (r < 0) {
 		*bad_item = KSM_RUN;
+		*bad_value = d->run ? 1 : 0;
 		return r;
 	}
 	return written + r;
@@ -292,9 +296,12 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 	rc = EXIT_OK;
 	if (o->apply && !o->dry_run) {
 		enum ksm_item bad = KSM_RUN;
-		r = pilot_apply(&k, cfg, &d, &s2, &bad);
+		int64_t bad_v = 0;
+		r = pilot_apply(&k, cfg, &d, &s2, &bad, &bad_v);
 		if (r < 0) {
-			log_struct(LOG_ERR, MSGID_WRITE_REJECTED, NULL, 0, "cannot write %s/%s: %s%s", k.dir,
+			char v[32];
+			ksm_format_value(bad, bad_v, v, sizeof(v));
+			log_struct(LOG_ERR, MSGID_WRITE_REJECTED, NULL, 0, "cannot write %s to %s/%s: %s%s", v, k.dir,
 				   ksm_item_name(bad), strerror(-r), write_hint(bad, r));
 			rc = (r == -EROFS || r == -EACCES || r == -EPERM) ? EXIT_KSM_READONLY : EXIT_RUNTIME;
 		} else {
@@ -1097,17 +1104,22 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 
 	if (!pl->cfg.dry_run && !pl->opts.dry_run) {
 		enum ksm_item bad = KSM_RUN;
-		r = pilot_apply(&pl->ksm, &pl->cfg, &d, &s, &bad);
+		int64_t bad_v = 0;
+		r = pilot_apply(&pl->ksm, &pl->cfg, &d, &s, &bad, &bad_v);
 		if (r != 0)
 			sampler_invalidate(&pl->sampler); /* not the knobs as they were */
 		if (r < 0) {
 			pl->stats.write_errors++;
 			if (!(pl->write_err_logged & KSM_BIT(bad))) {
-				struct log_field f[2];
+				struct log_field f[3];
+				char v[32];
+				ksm_format_value(bad, bad_v, v, sizeof(v));
 				log_field_set(&f[0], "KSM_KNOB", "%s", ksm_item_name(bad));
-				log_field_set(&f[1], "ERRNO", "%d", -r);
-				log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 2, "the kernel rejected a write to %s/%s: %s%s",
-					   pl->ksm.dir, ksm_item_name(bad), strerror(-r), write_hint(bad, r));
+				log_field_set(&f[1], "KSM_VALUE", "%s", v);
+				log_field_set(&f[2], "ERRNO", "%d", -r);
+				log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3,
+					   "the kernel rejected a write of %s to %s/%s: %s%s", v, pl->ksm.dir,
+					   ksm_item_name(bad), strerror(-r), write_hint(bad, r));
 				pl->write_err_logged |= KSM_BIT(bad);
 			}
 		} else {
@@ -1247,8 +1259,11 @@ static bool apply_on_exit(struct pilot *pl)
 	for (int i = 0; i < KSM_ITEM_COUNT; i++) {
 		if (!(failed & KSM_BIT(i)))
 			continue;
-		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, NULL, 0, "on_exit=%s: cannot restore %s: %s%s",
-			   on_exit_name(pl->cfg.on_exit), ksm_item_name((enum ksm_item)i), strerror(errs[i]),
+		char v[32];
+		ksm_format_value((enum ksm_item)i,
+				 i == KSM_RUN && pl->cfg.on_exit == ON_EXIT_STOP ? 0 : pl->snap.v[i], v, sizeof(v));
+		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, NULL, 0, "on_exit=%s: cannot restore %s=%s: %s%s",
+			   on_exit_name(pl->cfg.on_exit), ksm_item_name((enum ksm_item)i), v, strerror(errs[i]),
 			   write_hint((enum ksm_item)i, -errs[i]));
 	}
 	if (!failed) {

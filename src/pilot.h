@@ -94,10 +94,10 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg);
 
 /* Write a decision's knobs that differ from cur: advisor off first when
  * taking over, then pages_to_scan and sleep_millisecs, then run. On
- * failure *bad_item names the knob. Returns the number of knobs written
- * or the first -errno. */
+ * failure *bad_item names the knob and *bad_value the value refused.
+ * Returns the number of knobs written or the first -errno. */
 int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision *d, const struct sample *cur,
-		enum ksm_item *bad_item);
+		enum ksm_item *bad_item, int64_t *bad_value);
 
 /* A decision is logged at info when its planned rate changes by this
  * factor or more, up or down (ksmpilotd(8), JOURNAL). */

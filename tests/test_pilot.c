@@ -359,13 +359,23 @@ static void test_ksm_vanishes(void **state)
 static void test_write_errors(void **state)
 {
 	struct pilot *p;
+	char want[PATH_MAX + 128];
+	uint64_t sleep0;
 
 	(void)state;
 	world_init(24 * GiB, 4 * GiB, NULL);
+	sleep0 = w.p.sleep_ms;
 	p = start(EXIT_OK);
 	add_guest(256);
 	w.write_errno[KSM_PAGES_TO_SCAN] = EINVAL;
 	w.write_errno[KSM_SLEEP_MILLISECS] = EIO;
+	for (unsigned i = 0; i < 300 && !w.msgid_count[ID_REJECTED]; i++)
+		tick(p, 1.0);
+	/* the message names the value refused, the one this tick decided */
+	assert_non_null(pilot_last_decision(p));
+	snprintf(want, sizeof(want), "the kernel rejected a write of %" PRIu64 " to %s/pages_to_scan: ",
+		 pilot_last_decision(p)->pages_to_scan, w.ksm);
+	assert_int_equal(logged(want), 1);
 	ticks(p, 300);
 	assert_int_equal(w.msgid_count[ID_REJECTED], 1); /* the first failing knob stops the write */
 	assert_int_equal(logged("advisor"), 1);           /* EINVAL on pages_to_scan names the advisor */
@@ -377,7 +387,11 @@ static void test_write_errors(void **state)
 	ticks(p, 5);
 	assert_int_equal(w.p.run, 1);
 	assert_knobs_in_bounds(p);
-	pilot_stop(p);
+	/* on exit too, with the value found at start-up */
+	w.write_errno[KSM_SLEEP_MILLISECS] = EIO;
+	assert_false(pilot_stop(p));
+	snprintf(want, sizeof(want), "on_exit=restore: cannot restore sleep_millisecs=%" PRIu64 ": ", sleep0);
+	assert_int_equal(logged(want), 1);
 	pilot_free(p);
 	world_fini();
 }
