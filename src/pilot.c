@@ -427,6 +427,43 @@ static void handle_advisor(struct pilot *pl, const struct sample *s)
 			   "run and sleep_millisecs only (kernel_advisor = defer)");
 }
 
+/* A reload from takeover to defer: the advisor this daemon switched off
+ * goes back on as the snapshot had it, so that pages_to_scan is left to
+ * it from now on. Not in a dry run, which cleared wrote[]. Returns whether
+ * it was given back, or said why not. */
+static bool give_back_advisor(struct pilot *pl)
+{
+	const struct ksm_snapshot *sn = &pl->snap;
+	char v[32];
+	int r;
+
+	if (!pl->wrote[KSM_ADVISOR_MODE] || !pl->have_snap || !(sn->present & KSM_BIT(KSM_ADVISOR_MODE)) ||
+	    sn->v[KSM_ADVISOR_MODE] == 0 || !ksm_has(&pl->ksm, KSM_ADVISOR_MODE))
+		return false;
+	ksm_format_value(KSM_ADVISOR_MODE, sn->v[KSM_ADVISOR_MODE], v, sizeof(v));
+	pl->wrote[KSM_ADVISOR_MODE] = false;
+	r = ksm_write(&pl->ksm, KSM_ADVISOR_MODE, sn->v[KSM_ADVISOR_MODE]);
+	if (r < 0) {
+		struct log_field f[3];
+		log_field_set(&f[0], "KSM_KNOB", "advisor_mode");
+		log_field_set(&f[1], "KSM_VALUE", "%s", v);
+		log_field_set(&f[2], "ERRNO", "%d", -r);
+		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3,
+			   "kernel_advisor = defer: cannot switch the kernel advisor back on (advisor_mode=%s): %s; "
+			   "ksmpilotd goes on setting pages_to_scan while it is off",
+			   v, strerror(-r));
+		return true;
+	}
+	/* switching it on resets pages_to_scan, which is the advisor's now */
+	pl->wrote[KSM_PAGES_TO_SCAN] = false;
+	sampler_invalidate(&pl->sampler);
+	log_struct(LOG_NOTICE, MSGID_ADVISOR, NULL, 0,
+		   "kernel advisor switched back on (advisor_mode=%s): leaving pages_to_scan to it and controlling "
+		   "run and sleep_millisecs only (kernel_advisor = defer)",
+		   v);
+	return true;
+}
+
 static void note_foreign_changes(struct pilot *pl, const struct sample *s)
 {
 	bool seen = false;
@@ -1191,10 +1228,13 @@ int pilot_reload(struct pilot *pl)
 			log_notice(next->dry_run ? "dry_run = yes: nothing is written to sysfs from now on; on exit, "
 						   "on_exit still puts back what this daemon wrote"
 						 : "dry_run = no: the knobs are written again");
+		if (next->dry_run && !pl->cfg.dry_run)
+			memset(pl->wrote, 0, sizeof(pl->wrote)); /* no longer set back: not foreign */
 		ctl_reconfigure(next, &pl->ctl, pl->have_last ? &pl->last : NULL);
 		if (next->kernel_advisor != pl->cfg.kernel_advisor && pl->have_last) {
 			pl->cfg.kernel_advisor = next->kernel_advisor;
-			handle_advisor(pl, &pl->last);
+			if (next->kernel_advisor != ADVISOR_DEFER || !give_back_advisor(pl))
+				handle_advisor(pl, &pl->last);
 		}
 		bool new_textfile = strcmp(next->textfile, pl->cfg.textfile) != 0;
 		pl->cfg = *next;

@@ -121,6 +121,8 @@ static int fake_write(int dirfd, const char *name, const char *buf, size_t len, 
 	(void)len;
 	if (w.write_errno[item])
 		return -w.write_errno[item];
+	if (item == KSM_PAGES_TO_SCAN && w.p.advisor)
+		return -EINVAL; /* as the kernel while advisor_mode=scan-time */
 	w.writes[item]++;
 	if (item != KSM_ADVISOR_MODE)
 		parse_i64(buf, 0, INT64_MAX, &v);
@@ -136,6 +138,11 @@ static int fake_write(int dirfd, const char *name, const char *buf, size_t len, 
 		break;
 	case KSM_MERGE_ACROSS_NODES:
 		w.merge_across_nodes = (int)v;
+		break;
+	case KSM_ADVISOR_MODE:
+		/* a switch resets pages_to_scan, as the kernel does */
+		w.p.advisor = strncmp(buf, "scan-time", 9) == 0;
+		w.p.pages_to_scan = w.p.advisor ? (uint64_t)w.p.advisor_min_pages : 100;
 		break;
 	default:
 		break;
@@ -716,6 +723,55 @@ static void test_defer_floor_told(void **state)
 	world_fini();
 }
 
+/* A reload from takeover to defer gives back the advisor this daemon
+ * switched off: on again, pages_to_scan left to it, no write refused and
+ * nothing taken for a foreign change. A reload to a dry run: a knob
+ * changed after it is not someone else's change to set back. */
+static void test_reload_to_defer(void **state)
+{
+	struct pilot *p;
+	char text[1024];
+	unsigned pages_writes;
+
+	(void)state;
+	defer_world(NULL);
+	p = start(EXIT_OK);
+	add_guest(1024);
+	ticks(p, 60);
+	assert_false(w.p.advisor); /* taken over */
+	assert_true(w.writes[KSM_PAGES_TO_SCAN] > 0);
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\nkernel_advisor = defer\n",
+		 w.state);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	assert_true(w.p.advisor);
+	assert_int_equal(logged("kernel advisor switched back on (advisor_mode=scan-time)"), 1);
+	pages_writes = w.writes[KSM_PAGES_TO_SCAN];
+	add_guest(512);
+	ticks(p, 600);
+	assert_true(w.p.advisor);
+	assert_int_equal(w.writes[KSM_PAGES_TO_SCAN], pages_writes);
+	assert_int_equal(w.msgid_count[ID_REJECTED], 0);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
+	/* an admin switches it off: under defer, not set back, and not foreign */
+	w.p.advisor = false;
+	ticks(p, 30);
+	assert_false(w.p.advisor);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
+	/* a reload to a dry run, then sleep_millisecs changed by hand */
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n"
+		 "kernel_advisor = defer\ndry_run = yes\n", w.state);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	w.p.sleep_ms += 7;
+	ticks(p, 30);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
+	assert_true(pilot_stop(p));
+	assert_true(w.p.advisor); /* restored from the snapshot */
+	pilot_free(p);
+	world_fini();
+}
+
 /* The map count comes from state_dir/processes: ksmpilotd reads no other
  * process's maps itself. One warning per episode. */
 static void test_hazard_map_count(void **state)
@@ -1247,6 +1303,7 @@ int main(void)
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_idle_rewrites_seldom),
 		cmocka_unit_test(test_defer_floor_told),
+		cmocka_unit_test(test_reload_to_defer),
 		cmocka_unit_test(test_idle_reads_counters_seldom),
 		cmocka_unit_test(test_merge_across_nodes_busy),
 		cmocka_unit_test(test_counter_garbage_and_resets),
