@@ -163,7 +163,11 @@ echo "none [scan-time]" > "$TMPD/ksm-new/advisor_mode"
 expect_rc 0 $D --once --apply -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
 [ "$(cat "$TMPD/ksm-new/run")" = 1 ] || fail "--once --apply did not write run=1"
 grep -q "^none" "$TMPD/ksm-new/advisor_mode" || fail "takeover did not switch the advisor off"
+grep -q "^advisor_mode: switched off (kernel_advisor = takeover); --once does not switch it back on" "$TMPD/out" ||
+	fail "--once --apply switched the advisor off without a word: $(cat "$TMPD/out")"
 grep -q "applied: [1-9]" "$TMPD/out" || fail "--apply does not report what it wrote"
+expect_rc 0 $D --once --apply -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
+grep -q "^advisor_mode:" "$TMPD/out" && fail "--once --apply speaks of an advisor that was already off"
 
 # read-only KSM: --once works, --once --apply exits 5
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
