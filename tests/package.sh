@@ -18,9 +18,12 @@
 #      made) is given up on: failed with start-limit-hit after a bounded
 #      number of restarts, where the old unit restarted it forever
 #   4. apt-get remove stops it and puts the host's knobs back
+#   4b. reinstalled after that remove while ksmtuned is enabled and running:
+#      neither enabled nor started, and ksmtuned runs on
 #   5. apt-get purge leaves no file of the package behind
-#   6. upgrading from the previous commit's package keeps an edited
-#      /etc/ksmpilot.conf, and restarts the service on it
+#   6. upgrading from the previous commit's package (its shipped config
+#      made to differ) keeps an edited /etc/ksmpilot.conf, puts the new one
+#      beside it as .dpkg-dist, and restarts the service on it
 # The previous commit is HEAD~1 (KSMPILOT_UPGRADE_FROM=REV for another),
 # taken with git archive; where it has no debian/ yet, it is built with this
 # tree's debian/. Its version is always made lower than this one's
@@ -102,6 +105,9 @@ if [ ! -d "$TMPD/prev/debian" ]; then
 	cp -a debian "$TMPD/prev/"
 	from="$from, with this tree's debian/"
 fi
+# a shipped configuration that differs from this one's, so that the
+# upgrade of an edited /etc/ksmpilot.conf is a conffile choice for dpkg
+printf '\n# the previous package\n' >> "$TMPD/prev/conf/ksmpilot.conf"
 prev_up=$(sed -n 's/^VERSION *:= *//p' "$TMPD/prev/Makefile")
 PREVV="$prev_up-0~prev1"
 dpkg --compare-versions "$PREVV" lt "$NEWV" || fail "the previous version $PREVV is not below $NEWV"
@@ -302,6 +308,26 @@ in_ct pgrep -x ksmpilotd > /dev/null && fail "ksmpilotd still runs after apt-get
 in_ct test -e /etc/ksmpilot.conf || fail "apt-get remove removed the conffile (only purge may)"
 note "4. removed: stopped, knobs restored: $(knobs)"
 
+# --- 4b. reinstalled after remove, ksmtuned enabled meanwhile: neither started nor enabled -------------
+# apt-get remove keeps the unit's links, and dpkg gives the old version to
+# the postinst as to an upgrade
+if [ -n "$KT" ] || in_ct dpkg -s ksmtuned > /dev/null 2>&1; then
+	in_ct systemctl enable --now ksmtuned.service > "$TMPD/kt-enable.log" 2>&1 ||
+		{ cat "$TMPD/kt-enable.log"; fail "ksmtuned does not start"; }
+	apt_in reinstall.log install "$(deb_in "$NEW")" || { cat "$TMPD/reinstall.log"; fail "the reinstallation failed"; }
+	grep -q "another KSM tuner is enabled or running: ksmtuned.service" "$TMPD/reinstall.log" ||
+		{ cat "$TMPD/reinstall.log"; fail "the reinstallation does not say that ksmtuned runs"; }
+	[ "$(in_ct systemctl is-enabled ksmpilot.service)" = disabled ] || ct_fail "ksmpilot was enabled again next to ksmtuned"
+	[ "$(prop ActiveState)" = inactive ] || ct_fail "ksmpilot was started again next to ksmtuned: $(prop ActiveState)"
+	in_ct systemctl --quiet is-active ksmtuned.service || ct_fail "the reinstallation stopped ksmtuned"
+	note "4b. reinstalled next to a running ksmtuned: $(in_ct systemctl is-enabled ksmpilot.service), $(prop ActiveState)"
+	in_ct systemctl disable --now ksmtuned.service ksm.service > /dev/null 2>&1
+	mark_knobs # what ksmtuned wrote
+	[ "$(knobs)" = "$BEFORE" ] || { echo "before: $BEFORE"; echo "now:    $(knobs)"; fail "the knobs are not as before after 4b"; }
+else
+	note "4b. not checked: no ksmtuned package here"
+fi
+
 # --- 5. purge: nothing of the package left ------------------------------------------------------------------
 in_ct rm -f $DROPIN # the test's own file, not the package's
 apt_in purge.log purge ksmpilot || { cat "$TMPD/purge.log"; fail "apt-get purge failed"; }
@@ -325,6 +351,8 @@ apt_in upgrade.log install "$(deb_in "$NEW")" || { cat "$TMPD/upgrade.log"; fail
 [ "$(in_ct dpkg-query -W -f '${Version}' ksmpilot)" = "$NEWV" ] || fail "not upgraded to $NEWV"
 in_ct grep -q "^# edited by the admin$" /etc/ksmpilot.conf || fail "the upgrade replaced the edited /etc/ksmpilot.conf"
 in_ct test -e /etc/ksmpilot.conf.dpkg-old && fail "the upgrade moved the edited config to /etc/ksmpilot.conf.dpkg-old"
+in_ct test -e /etc/ksmpilot.conf.dpkg-dist ||
+	fail "no /etc/ksmpilot.conf.dpkg-dist: dpkg made no conffile choice, so the kept edit shows nothing"
 [ "$(prop ActiveState)/$(prop SubState)" = active/running ] || ct_fail "not running after the upgrade"
 [ "$(prop MainPID)" != "$OLDPID" ] || ct_fail "the upgrade did not restart the service"
 wait_journal "$C" "ksmpilotd [0-9.]* starting"
