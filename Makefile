@@ -128,12 +128,16 @@ define need
 		fi ;; \
 	esac; \
 	echo "Install them with:" >&2; \
-	if command -v apt-get >/dev/null 2>&1 || [ $(1) != pc ]; then \
+	if command -v apt-get >/dev/null 2>&1; then \
 		echo "    sudo apt-get install$$missing" >&2; \
 	elif command -v dnf >/dev/null 2>&1; then \
-		echo "    sudo dnf install $$(for m in $$mods; do printf "'pkgconfig(%s)' " $$m; done)" >&2; \
+		case $(1) in \
+		pc) echo "    sudo dnf install $$(for m in $$mods; do printf "'pkgconfig(%s)' " $$m; done)" >&2 ;; \
+		cmd) echo "    sudo dnf install $$(for m in $$mods; do printf '/usr/bin/%s ' $$m; done)" >&2 ;; \
+		*) echo "    sudo dnf install$$mods" >&2 ;; \
+		esac; \
 	else \
-		echo "    the packages that provide the pkg-config modules:$$mods" >&2; \
+		echo "    the packages that provide$$([ $(1) = pc ] && echo ' the pkg-config modules'):$$mods (on Debian:$$missing)" >&2; \
 	fi; \
 	exit 1
 endef
@@ -286,8 +290,20 @@ RPM_ARGS    ?= --nocheck
 SRC_EXCLUDE := --exclude=./build --exclude='./build-*' --exclude-vcs --exclude=./debian/.debhelper \
                --exclude=./debian/files --exclude='./debian/ksmpilot*/' --exclude='./debian/*.substvars' \
                --exclude=./debian/debhelper-build-stamp
-.PHONY: deb rpm
-deb:
+# Under sudo (sudo make run, deb, rpm) the build directory, a relative one
+# inside this tree, is handed back to the user who called it, built or not,
+# so that `make check` or `make clean` afterwards can write in it.
+define give_back
+	case "$(B)" in /* | *..* | "" | .) ;; *) \
+		if [ -n "$${SUDO_UID:-}" ] && [ "$$(id -u)" = 0 ] && [ -d "$(B)" ] && [ ! -L "$(B)" ]; then \
+			chown -R "$$SUDO_UID:$${SUDO_GID:-$$SUDO_UID}" "$(B)"; \
+		fi ;; \
+	esac
+endef
+.PHONY: deb rpm deb-build rpm-build
+deb rpm:
+	@$(MAKE) --no-print-directory $@-build; rc=$$?; $(give_back); exit $$rc
+deb-build:
 	$(call need,cmd,dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian,packaging tools)
 	@cd $(DEB_SRC) && dpkg-checkbuilddeps 2>/dev/null && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then \
@@ -308,7 +324,7 @@ deb:
 	fi
 	@ls -1 $(DEB_OUT)/*.deb
 
-rpm:
+rpm-build:
 	$(call need,cmd,rpmbuild:rpm,packaging tools)
 	rm -rf $(RPM_OUT)
 	mkdir -p $(RPM_OUT)/SOURCES $(RPM_OUT)/tree/ksmpilot-$(VERSION)
@@ -338,17 +354,8 @@ lint: | $(B)/.deps lint-deps
 	@echo "lint: cppcheck, clang-tidy, -fanalyzer and shellcheck are clean"
 
 # --- running ----------------------------------------------------------------
-# Under sudo the build directory (a relative one, inside this tree) is
-# handed back to the user who called it, built or not, so that `make check`
-# afterwards can write in it.
 run:
-	@$(MAKE) --no-print-directory all; rc=$$?; \
-	case "$(B)" in /* | *..* | "" | .) ;; *) \
-		if [ -n "$${SUDO_UID:-}" ] && [ "$$(id -u)" = 0 ] && [ -d "$(B)" ] && [ ! -L "$(B)" ]; then \
-			chown -R "$$SUDO_UID:$${SUDO_GID:-$$SUDO_UID}" "$(B)"; \
-		fi ;; \
-	esac; \
-	exit $$rc
+	@$(MAKE) --no-print-directory all; rc=$$?; $(give_back); exit $$rc
 	$(B)/ksmpilotd -c conf/ksmpilot.conf --log-target=stderr
 
 clean:

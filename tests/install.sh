@@ -4,7 +4,8 @@
 # existing configuration is never overwritten, uninstall removes what install
 # put there and leaves an edited configuration alone. make install needs no
 # test library: with cmocka hidden from pkg-config it still installs, and
-# asks for nothing, while the tests ask for libcmocka-dev.
+# asks for nothing, while the tests ask for libcmocka-dev. make valgrind and
+# make lint name the tools they lack.
 . tests/lib.sh
 set -u
 make_tmp
@@ -103,4 +104,34 @@ PATH="$TMPD/bin:$PATH" make -s --no-print-directory B="$TMPD/b" "$TMPD/b/.test-d
 	fail "the test dependency check passed without cmocka"
 grep -q "libcmocka-dev" "$TMPD/out" || fail "the test dependency check does not name libcmocka-dev: $(cat "$TMPD/out")"
 note "make install without cmocka: installed, nothing asked of apt-get"
+
+# make valgrind and make lint name the tools they miss, with the command
+# that installs them: dnf's, by file, where dnf is the package manager
+mkdir -p "$TMPD/min"
+for c in sh make mkdir id pkg-config awk; do ln -s "$(command -v $c)" "$TMPD/min/$c"; done
+PATH="$TMPD/min" make -s --no-print-directory B="$TMPD/b" valgrind-deps > "$TMPD/out" 2>&1 &&
+	fail "make valgrind's tool check passed without valgrind"
+grep -q "^Missing the tools of make valgrind: valgrind$" "$TMPD/out" ||
+	fail "make valgrind does not name valgrind: $(cat "$TMPD/out")"
+printf '#!/bin/sh\nexit 1\n' > "$TMPD/min/dnf"
+chmod +x "$TMPD/min/dnf"
+PATH="$TMPD/min" make -s --no-print-directory B="$TMPD/b" lint-deps > "$TMPD/out" 2>&1 &&
+	fail "make lint's tool check passed without its tools"
+grep -q "^    sudo dnf install /usr/bin/cppcheck /usr/bin/clang-tidy /usr/bin/shellcheck $" "$TMPD/out" ||
+	fail "make lint does not give dnf's command: $(cat "$TMPD/out")"
+note "make valgrind and make lint name their missing tools"
+
+# under sudo, make deb (as make run and make rpm) hands a relative build
+# directory back to the calling user, even when it fails (here at once: no
+# source tree), so that make check and make clean can write there afterwards
+if [ "$(id -u)" = 0 ] && command -v dpkg-buildpackage > /dev/null && command -v dh > /dev/null &&
+	command -v lintian > /dev/null; then
+	gb="build-giveback.$$"
+	SUDO_UID=65534 SUDO_GID=65534 make -s --no-print-directory B="$gb" DEB_SRC=/nonexistent deb > "$TMPD/out" 2>&1 &&
+		{ rm -rf "$gb"; fail "make deb succeeded without a source tree"; }
+	owner=$(stat -c %u:%g "$gb" 2>/dev/null)
+	rm -rf "$gb"
+	[ "$owner" = 65534:65534 ] || fail "sudo make deb left the build directory owned by ${owner:-nobody: not made}"
+	note "sudo make deb: the build directory goes back to the caller"
+fi
 echo "install: passed"
