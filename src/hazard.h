@@ -1,7 +1,8 @@
 /* hazard.h - the hazards named in the kernel's KSM documentation, watched
  * so that an operator hears of them once per episode:
- *   - general_profit negative for a long time: the rmap items (64 bytes per
- *     page scanned) cost more memory than merging saves;
+ *   - general_profit negative over two full scans and for a long time:
+ *     the rmap items (64 bytes per page scanned) cost more memory than
+ *     merging saves (the two scans are counted by the caller);
  *   - a process using KSM near vm.max_map_count: MADV_MERGEABLE splits
  *     VMAs, and past the limit the process's mmap() calls fail;
  *   - merge_across_nodes=1 on a machine with several NUMA nodes.

@@ -75,6 +75,8 @@ struct pilot {
 
 	/* hazards */
 	struct hazard_episode profit;
+	bool profit_neg;                /* general_profit < 0 at the last sample */
+	int64_t profit_neg_scans;       /* full_scans when it turned negative */
 	struct hazard_episode maps;
 	struct map_usage map_usage;
 	/* state_dir/processes, from ksmpilotctl inspect */
@@ -785,13 +787,25 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 	int e;
 
 	if (ksm_values_has(&s->ksm, KSM_GENERAL_PROFIT)) {
-		e = hazard_update(&pl->profit, s->ksm.v[KSM_GENERAL_PROFIT] < 0, now_ms, HAZARD_HOLD_MS);
+		/* a pair of pages merges at its second visit at the earliest:
+		 * until ksmd has been over everything twice, the rmap items of a
+		 * large arrival cost before it saves (a host of hundreds of GiB
+		 * at max_cpu takes tens of minutes); a hazard only after that */
+		bool neg = s->ksm.v[KSM_GENERAL_PROFIT] < 0, known = ksm_values_has(&s->ksm, KSM_FULL_SCANS);
+		int64_t scans = known ? s->ksm.v[KSM_FULL_SCANS] : 0;
+
+		if (neg && (!pl->profit_neg || scans < pl->profit_neg_scans))
+			pl->profit_neg_scans = scans;
+		pl->profit_neg = neg;
+		e = hazard_update(&pl->profit, neg && known && scans - pl->profit_neg_scans >= 2, now_ms,
+				  HAZARD_HOLD_MS);
 		if (e > 0) {
 			struct log_field f;
 			log_field_set(&f, "KSM_GENERAL_PROFIT", "%" PRId64, s->ksm.v[KSM_GENERAL_PROFIT]);
 			log_struct(LOG_WARNING, MSGID_NEGATIVE_PROFIT, &f, 1,
-				   "general_profit has been negative for %" PRIu64 " minutes (%.1f MiB now): the 64-byte rmap "
-				   "items of the pages KSM scans cost more memory than merging saves",
+				   "general_profit has stayed negative over two full scans and %" PRIu64 " minutes (%.1f "
+				   "MiB now): the 64-byte rmap items of the pages KSM scans cost more memory than merging "
+				   "saves",
 				   HAZARD_HOLD_MS / 60000, (double)s->ksm.v[KSM_GENERAL_PROFIT] / (1024.0 * 1024.0));
 		} else if (e < 0) {
 			log_info("general_profit has been positive again for %" PRIu64 " minutes", HAZARD_HOLD_MS / 60000);
