@@ -645,17 +645,24 @@ static void check_defer_floor(struct pilot *pl, const struct sample *s, const st
 
 /* ---- hazards ------------------------------------------------------------------ */
 
+/* At start-up and at each sample that read the knob: an admin may change
+ * it (after an unmerge) while the daemon runs. */
 static void check_numa(struct pilot *pl, const struct sample *s)
 {
-	bool h = ksm_values_has(&s->ksm, KSM_MERGE_ACROSS_NODES) && s->ksm.v[KSM_MERGE_ACROSS_NODES] == 1 &&
-		 pl->numa_nodes > 1;
+	bool h;
 
+	if (!ksm_values_has(&s->ksm, KSM_MERGE_ACROSS_NODES))
+		return; /* not read at this sample: as it was */
+	h = s->ksm.v[KSM_MERGE_ACROSS_NODES] == 1 && pl->numa_nodes > 1;
 	if (h && !pl->numa_hazard)
 		log_struct(LOG_WARNING, MSGID_NUMA_MERGE, NULL, 0,
 			   "merge_across_nodes=1 on a machine with %u NUMA nodes: merged pages may live on a remote "
 			   "node, which slows the processes that use them; consider [kernel] merge_across_nodes = 0 "
 			   "(it takes effect only while nothing is merged)",
 			   pl->numa_nodes);
+	else if (!h && pl->numa_hazard)
+		log_info("merge_across_nodes=%" PRId64 " now: merges stay within a NUMA node",
+			 s->ksm.v[KSM_MERGE_ACROSS_NODES]);
 	pl->numa_hazard = h;
 }
 
@@ -811,6 +818,7 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 			log_info("general_profit has been positive again for %" PRIu64 " minutes", HAZARD_HOLD_MS / 60000);
 		}
 	}
+	check_numa(pl, s);
 	check_inspect(pl, now_ms);
 	if (inspect_fresh(pl)) {
 		e = hazard_update(&pl->maps, hazard_maps_near(&pl->map_usage), now_ms, 0);

@@ -559,6 +559,18 @@ static void test_hazard_numa(void **state)
 	assert_int_equal(state_read(path, kv), 0);
 	assert_string_equal(state_get(kv, "hazard_numa_merge"), "1");
 	assert_string_equal(state_get(kv, "numa_nodes"), "2");
+	/* an admin sets merge_across_nodes = 0 while the daemon runs, and 1
+	 * again: the hazard follows, and is warned of once more */
+	w.merge_across_nodes = 0;
+	ticks(p, 60);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_equal(state_get(kv, "hazard_numa_merge"), "0");
+	assert_int_equal(logged("merge_across_nodes=0 now: merges stay within a NUMA node"), 1);
+	w.merge_across_nodes = 1;
+	ticks(p, 60);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_equal(state_get(kv, "hazard_numa_merge"), "1");
+	assert_int_equal(w.msgid_count[ID_NUMA], 2);
 	pilot_stop(p);
 	pilot_free(p);
 	world_fini();
