@@ -24,6 +24,8 @@
 #   6. upgrading from the previous commit's package (its shipped config
 #      made to differ) keeps an edited /etc/ksmpilot.conf, puts the new one
 #      beside it as .dpkg-dist, and restarts the service on it
+#   6b. an upgrade (a reinstallation of the same version) while ksmpilot,
+#      enabled, is stopped and ksmtuned is enabled: still enabled, and started
 # The previous commit is HEAD~1 (KSMPILOT_UPGRADE_FROM=REV for another),
 # taken with git archive; where it has no debian/ yet, it is built with this
 # tree's debian/. Its version is always made lower than this one's
@@ -359,6 +361,20 @@ wait_journal "$C" "ksmpilotd [0-9.]* starting"
 wait_knob sleep_millisecs 345
 grep -q "Setting up ksmpilot ($NEWV)" "$TMPD/upgrade.log" || fail "no 'Setting up ksmpilot ($NEWV)' in the upgrade"
 note "6. upgraded $PREVV -> $NEWV: edited config kept, restarted (pid $OLDPID -> $(prop MainPID)), sleep_millisecs 345"
+
+# --- 6b. an upgrade keeps the administrator's choice: enabled, though stopped, beside an enabled ksmtuned ------
+# (dpkg runs the preinst with "upgrade" for a reinstallation of an installed
+# version too, as for any upgrade)
+if [ -n "$KT" ] || in_ct dpkg -s ksmtuned > /dev/null 2>&1; then
+	in_ct systemctl enable ksmtuned.service > /dev/null 2>&1 || fail "cannot enable ksmtuned"
+	in_ct systemctl stop ksmpilot.service
+	apt_in upgrade2.log install --reinstall "$(deb_in "$NEW")" || { cat "$TMPD/upgrade2.log"; fail "the reinstallation of $NEWV failed"; }
+	grep -q "another KSM tuner" "$TMPD/upgrade2.log" && { cat "$TMPD/upgrade2.log"; fail "an upgrade took it for a first installation"; }
+	[ "$(in_ct systemctl is-enabled ksmpilot.service)" = enabled ] || ct_fail "an upgrade disabled the ksmpilot the administrator enabled"
+	[ "$(prop ActiveState)/$(prop SubState)" = active/running ] || ct_fail "an upgrade did not start the enabled ksmpilot again"
+	in_ct systemctl disable ksmtuned.service > /dev/null 2>&1
+	note "6b. upgraded beside an enabled ksmtuned, ksmpilot stopped: $(in_ct systemctl is-enabled ksmpilot.service), $(prop ActiveState)"
+fi
 apt_in purge2.log purge ksmpilot || { cat "$TMPD/purge2.log"; fail "the last purge failed"; }
 [ "$(knobs)" = "$BEFORE" ] || { echo "before: $BEFORE"; echo "after:  $(knobs)"; fail "the last purge did not restore the knobs"; }
 
