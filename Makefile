@@ -212,7 +212,7 @@ asan:
 	$(MAKE) B=build-asan CFLAGS="-O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" check
 
-valgrind: all $(TEST_BINS) $(TEST_PROGS) | valgrind-deps
+valgrind: valgrind-deps all $(TEST_BINS) $(TEST_PROGS)
 	@KSMPILOT_BUILD=$(B) KSMPILOT_VALGRIND=1 tests/run-tests $(TEST_BINS) $(TEST_SCRIPTS)
 
 # --- install ----------------------------------------------------------------
@@ -305,7 +305,7 @@ deb rpm:
 	@$(MAKE) --no-print-directory $@-build; rc=$$?; $(give_back); exit $$rc
 deb-build:
 	$(call need,cmd,dpkg-buildpackage:dpkg-dev dh:debhelper lintian:lintian,packaging tools)
-	@cd $(DEB_SRC) && dpkg-checkbuilddeps 2>/dev/null && exit 0; \
+	@cd $(DEB_SRC) || exit 1; dpkg-checkbuilddeps 2>/dev/null && exit 0; \
 	if [ "$$(id -u)" = 0 ]; then \
 		echo "Installing build dependencies (apt-get build-dep $(DEB_SRC))"; \
 		DEBIAN_FRONTEND=noninteractive apt-get build-dep -y --no-install-recommends ./ && exit 0; \
