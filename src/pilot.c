@@ -439,21 +439,29 @@ static void handle_advisor(struct pilot *pl, const struct sample *s)
 			   "run and sleep_millisecs only (kernel_advisor = defer)");
 }
 
-/* A reload from takeover to defer: the advisor this daemon switched off
- * goes back on as the snapshot had it, so that pages_to_scan is left to
- * it from now on. Not in a dry run, which cleared wrote[]. Returns whether
- * it was given back, or said why not. */
+/* A reload into kernel_advisor = defer, writing (from takeover, or out of
+ * a dry run): an advisor that was on at start-up and is off now (takeover
+ * switched it off) goes back on as the snapshot had it, so that
+ * pages_to_scan is left to it from now on. Returns whether it said
+ * something: given back, refused, or not known to have been on. */
 static bool give_back_advisor(struct pilot *pl)
 {
 	const struct ksm_snapshot *sn = &pl->snap;
 	char v[32];
 	int r;
 
-	if (!pl->wrote[KSM_ADVISOR_MODE] || !pl->have_snap || !(sn->present & KSM_BIT(KSM_ADVISOR_MODE)) ||
-	    sn->v[KSM_ADVISOR_MODE] == 0 || !ksm_has(&pl->ksm, KSM_ADVISOR_MODE))
-		return false;
+	if (!ksm_has(&pl->ksm, KSM_ADVISOR_MODE) || !ksm_values_has(&pl->last.ksm, KSM_ADVISOR_MODE) ||
+	    pl->last.ksm.v[KSM_ADVISOR_MODE] != 0)
+		return false; /* none, or on: handle_advisor() says so */
+	pl->wrote[KSM_ADVISOR_MODE] = false; /* not set back under defer */
+	if (!pl->have_snap || !(sn->present & KSM_BIT(KSM_ADVISOR_MODE))) {
+		log_notice("kernel_advisor = defer: the kernel advisor is off, and the start-up snapshot does not say "
+			   "whether it was on: left off; ksmpilotd sets pages_to_scan while it is off");
+		return true;
+	}
+	if (sn->v[KSM_ADVISOR_MODE] == 0)
+		return false; /* off at start-up too */
 	ksm_format_value(KSM_ADVISOR_MODE, sn->v[KSM_ADVISOR_MODE], v, sizeof(v));
-	pl->wrote[KSM_ADVISOR_MODE] = false;
 	r = ksm_write(&pl->ksm, KSM_ADVISOR_MODE, sn->v[KSM_ADVISOR_MODE]);
 	if (r < 0) {
 		struct log_field f[3];
@@ -1263,11 +1271,14 @@ int pilot_reload(struct pilot *pl)
 		if (next->dry_run && !pl->cfg.dry_run)
 			memset(pl->wrote, 0, sizeof(pl->wrote)); /* no longer set back: not foreign */
 		ctl_reconfigure(next, &pl->ctl, pl->have_last ? &pl->last : NULL);
-		if (next->kernel_advisor != pl->cfg.kernel_advisor && pl->have_last) {
-			pl->cfg.kernel_advisor = next->kernel_advisor;
-			if (next->kernel_advisor != ADVISOR_DEFER || !give_back_advisor(pl))
-				handle_advisor(pl, &pl->last);
-		}
+		bool was_defer = pl->cfg.kernel_advisor == ADVISOR_DEFER && !pl->cfg.dry_run && !pl->opts.dry_run;
+		bool now_defer = next->kernel_advisor == ADVISOR_DEFER && !next->dry_run && !pl->opts.dry_run;
+		bool said = false, policy_changed = next->kernel_advisor != pl->cfg.kernel_advisor;
+		pl->cfg.kernel_advisor = next->kernel_advisor;
+		if (pl->have_last && now_defer && !was_defer)
+			said = give_back_advisor(pl);
+		if (pl->have_last && !said && policy_changed)
+			handle_advisor(pl, &pl->last);
 		bool new_textfile = strcmp(next->textfile, pl->cfg.textfile) != 0;
 		pl->cfg = *next;
 		if (new_textfile) {

@@ -817,6 +817,31 @@ static void test_reload_to_defer(void **state)
 	assert_true(w.p.advisor); /* restored from the snapshot */
 	pilot_free(p);
 	world_fini();
+
+	/* defer and a dry run in one reload: nothing written, the advisor
+	 * stays off; the reload that ends the dry run gives it back */
+	defer_world(NULL);
+	p = start(EXIT_OK);
+	add_guest(1024);
+	ticks(p, 60);
+	assert_false(w.p.advisor);
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n"
+		 "kernel_advisor = defer\ndry_run = yes\n", w.state);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	ticks(p, 10);
+	assert_false(w.p.advisor);
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n"
+		 "kernel_advisor = defer\n", w.state);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	assert_true(w.p.advisor);
+	assert_int_equal(logged("kernel advisor switched back on (advisor_mode=scan-time)"), 1);
+	ticks(p, 30);
+	assert_int_equal(w.msgid_count[ID_REJECTED], 0);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
 }
 
 /* The map count comes from state_dir/processes: ksmpilotd reads no other
