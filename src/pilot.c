@@ -122,6 +122,15 @@ static const char *write_hint(enum ksm_item item, int err)
 	return "";
 }
 
+/* The journal fields of a refused write (ksmpilotd(8), JOURNAL; the
+ * catalog): the knob, the value refused as written, the errno. */
+static void rejected_fields(struct log_field f[3], enum ksm_item item, const char *value, int err)
+{
+	log_field_set(&f[0], "KSM_KNOB", "%s", ksm_item_name(item));
+	log_field_set(&f[1], "KSM_VALUE", "%s", value);
+	log_field_set(&f[2], "ERRNO", "%d", err);
+}
+
 /* ---- applying a decision --------------------------------------------------- */
 
 int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision *d, const struct sample *cur,
@@ -301,9 +310,11 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 		int64_t bad_v = 0;
 		r = pilot_apply(&k, cfg, &d, &s2, &bad, &bad_v);
 		if (r < 0) {
+			struct log_field f[3];
 			char v[32];
 			ksm_format_value(bad, bad_v, v, sizeof(v));
-			log_struct(LOG_ERR, MSGID_WRITE_REJECTED, NULL, 0, "cannot write %s to %s/%s: %s%s", v, k.dir,
+			rejected_fields(f, bad, v, -r);
+			log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3, "cannot write %s to %s/%s: %s%s", v, k.dir,
 				   ksm_item_name(bad), strerror(-r), write_hint(bad, r));
 			rc = (r == -EROFS || r == -EACCES || r == -EPERM) ? EXIT_KSM_READONLY : EXIT_RUNTIME;
 		} else {
@@ -465,9 +476,7 @@ static bool give_back_advisor(struct pilot *pl)
 	r = ksm_write(&pl->ksm, KSM_ADVISOR_MODE, sn->v[KSM_ADVISOR_MODE]);
 	if (r < 0) {
 		struct log_field f[3];
-		log_field_set(&f[0], "KSM_KNOB", "advisor_mode");
-		log_field_set(&f[1], "KSM_VALUE", "%s", v);
-		log_field_set(&f[2], "ERRNO", "%d", -r);
+		rejected_fields(f, KSM_ADVISOR_MODE, v, -r);
 		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3,
 			   "kernel_advisor = defer: cannot switch the kernel advisor back on (advisor_mode=%s): %s; "
 			   "ksmpilotd goes on setting pages_to_scan while it is off",
@@ -1191,9 +1200,7 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 				struct log_field f[3];
 				char v[32];
 				ksm_format_value(bad, bad_v, v, sizeof(v));
-				log_field_set(&f[0], "KSM_KNOB", "%s", ksm_item_name(bad));
-				log_field_set(&f[1], "KSM_VALUE", "%s", v);
-				log_field_set(&f[2], "ERRNO", "%d", -r);
+				rejected_fields(f, bad, v, -r);
 				log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3,
 					   "the kernel rejected a write of %s to %s/%s: %s%s", v, pl->ksm.dir,
 					   ksm_item_name(bad), strerror(-r), write_hint(bad, r));
@@ -1342,10 +1349,12 @@ static bool apply_on_exit(struct pilot *pl)
 	for (int i = 0; i < KSM_ITEM_COUNT; i++) {
 		if (!(failed & KSM_BIT(i)))
 			continue;
+		struct log_field f[3];
 		char v[32];
 		ksm_format_value((enum ksm_item)i,
 				 i == KSM_RUN && pl->cfg.on_exit == ON_EXIT_STOP ? 0 : pl->snap.v[i], v, sizeof(v));
-		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, NULL, 0, "on_exit=%s: cannot restore %s=%s: %s%s",
+		rejected_fields(f, (enum ksm_item)i, v, errs[i]);
+		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3, "on_exit=%s: cannot restore %s=%s: %s%s",
 			   on_exit_name(pl->cfg.on_exit), ksm_item_name((enum ksm_item)i), v, strerror(errs[i]),
 			   write_hint((enum ksm_item)i, -errs[i]));
 	}
@@ -1384,9 +1393,11 @@ static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 	}
 	r = ksm_apply(&pl->ksm, KSM_MERGE_ACROSS_NODES, pl->cfg.merge_across_nodes, &s->ksm);
 	if (r < 0) {
-		struct log_field f;
-		log_field_set(&f, "KSM_KNOB", "merge_across_nodes");
-		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, &f, 1, "cannot set merge_across_nodes=%d: %s%s",
+		struct log_field f[3];
+		char v[32];
+		ksm_format_value(KSM_MERGE_ACROSS_NODES, pl->cfg.merge_across_nodes, v, sizeof(v));
+		rejected_fields(f, KSM_MERGE_ACROSS_NODES, v, -r);
+		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3, "cannot set merge_across_nodes=%d: %s%s",
 			   pl->cfg.merge_across_nodes, strerror(-r), write_hint(KSM_MERGE_ACROSS_NODES, r));
 	} else if (r > 0) {
 		log_info("merge_across_nodes set to %d", pl->cfg.merge_across_nodes);
