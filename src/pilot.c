@@ -319,16 +319,18 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 			rc = (r == -EROFS || r == -EACCES || r == -EPERM) ? EXIT_KSM_READONLY : EXIT_RUNTIME;
 		} else {
 			printf("applied: %d knob%s written\n", r, r == 1 ? "" : "s");
-			/* pilot_apply switched the advisor off to write pages_to_scan;
-			 * no daemon is left to switch it back on */
-			if (d.run && cfg->kernel_advisor == ADVISOR_TAKEOVER && ksm_has(&k, KSM_ADVISOR_MODE) &&
-			    ksm_values_has(&s2.ksm, KSM_ADVISOR_MODE) && s2.ksm.v[KSM_ADVISOR_MODE] != 0) {
-				printf("advisor_mode: switched off (kernel_advisor = takeover); --once does not switch it "
-				       "back on\n");
-				log_notice("kernel advisor switched off by --once --apply (kernel_advisor = takeover); it "
-					   "stays off: write scan-time to %s/advisor_mode to turn it on again",
-					   k.dir);
-			}
+		}
+		/* pilot_apply may have switched the advisor off to write
+		 * pages_to_scan (then failed or not); no daemon is left to
+		 * switch it back on: said from what the knob reads now */
+		int64_t adv = 0;
+		if (ksm_values_has(&s2.ksm, KSM_ADVISOR_MODE) && s2.ksm.v[KSM_ADVISOR_MODE] != 0 &&
+		    ksm_read(&k, KSM_ADVISOR_MODE, &adv) == 0 && adv == 0) {
+			printf("advisor_mode: switched off (kernel_advisor = takeover); --once does not switch it back "
+			       "on\n");
+			log_notice("kernel advisor switched off by --once --apply (kernel_advisor = takeover); it stays "
+				   "off: write scan-time to %s/advisor_mode to turn it on again",
+				   k.dir);
 		}
 	} else {
 		printf("applied: nothing (%s)\n", o->apply ? "dry run" : "no --apply");
