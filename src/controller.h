@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "sample.h"
+#include "util.h"
 
 enum ctl_mode {
 	CTL_MODE_STOPPED,       /* run=0: no pressure for stop_delay */
@@ -255,7 +256,8 @@ struct ctl_state {
 
 /* ksmd cost per page assumed until measured, and when ksmd is invisible. */
 #define CTL_DEFAULT_COST_S 3e-6
-#define CTL_PAGE_SIZE 4096.0
+/* KSM's counters count pages of the kernel's size (util.h) */
+#define CTL_PAGE_SIZE page_bytes()
 /* Seconds during which a start without saved state only learns the noise of
  * anonymous memory; what arrives meanwhile joins the start-up probe. */
 #define CTL_LEARN_S 30.0

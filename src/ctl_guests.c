@@ -48,7 +48,7 @@ static double kernel_saving(const struct kernel_side *k)
 
 	if (ksm_values_has(&k->v, KSM_ZERO_PAGES))
 		p += (double)k->v.v[KSM_ZERO_PAGES];
-	return p * 4096.0;
+	return p * page_bytes();
 }
 
 static void mib_or_dash(char *buf, size_t len, double bytes, bool known)
@@ -64,8 +64,8 @@ static void print_row(const struct guest_row *r, bool is_total)
 	char merged[24], zero[24], profit[24], rss[24], share[16], pid[16], name[GUEST_NAME_MAX];
 	double sh = guest_merged_share(r);
 
-	mib_or_dash(merged, sizeof(merged), (double)r->merging_pages * 4096.0, r->merging_pages >= 0);
-	mib_or_dash(zero, sizeof(zero), (double)r->zero_pages * 4096.0, r->zero_pages >= 0);
+	mib_or_dash(merged, sizeof(merged), (double)r->merging_pages * page_bytes(), r->merging_pages >= 0);
+	mib_or_dash(zero, sizeof(zero), (double)r->zero_pages * page_bytes(), r->zero_pages >= 0);
 	snprintf(profit, sizeof(profit), "%s%.1f", r->profit_estimated ? "~" : "", r->profit_bytes / MiB);
 	mib_or_dash(rss, sizeof(rss), (double)r->rss_bytes, r->rss_bytes > 0);
 	if (isfinite(sh))

@@ -769,7 +769,8 @@ static void check_thp(const struct doctor_input *in, struct doctor_report *r)
 	for (unsigned i = 0; i < in->nprocs; i++) {
 		marked += in->procs[i].mergeable_kb;
 		thp += in->procs[i].mergeable_thp_kb;
-		merged += (uint64_t)(in->procs[i].merging_pages > 0 ? in->procs[i].merging_pages : 0) * 4;
+		merged += (uint64_t)(in->procs[i].merging_pages > 0 ? in->procs[i].merging_pages : 0) *
+			  (uint64_t)(page_bytes() / 1024);
 	}
 	if (marked < GUEST_MIN_KB || thp * 2 < marked) {
 		f = add(r, "thp", DOCTOR_OK, NULL, "Transparent huge pages hold little of the mergeable memory");

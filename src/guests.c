@@ -11,7 +11,7 @@
 
 #include "util.h"
 
-#define PAGE 4096.0
+#define PAGE page_bytes()
 #define RMAP_ITEM_BYTES 64.0
 
 static int64_t stat_or(const struct procscan_proc *p, enum procscan_stat f, int64_t none)
@@ -54,7 +54,7 @@ static uint64_t resident(const char *proc_dir, int pid, const char *comm)
 			char *end;
 			unsigned long long size = strtoull(buf, &end, 10), rss = strtoull(end, &end, 10);
 			if (size > 0)
-				bytes = (uint64_t)rss * (uint64_t)sysconf(_SC_PAGESIZE);
+				bytes = (uint64_t)rss * (uint64_t)page_bytes();
 		}
 	}
 	close(dfd);

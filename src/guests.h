@@ -25,7 +25,7 @@ struct guest_row {
 	int64_t zero_pages;             /* ksm_zero_pages; -1 when the kernel lacks it */
 	int64_t rmap_items;             /* ksm_rmap_items; -1 when the kernel lacks it */
 	double profit_bytes;            /* ksm_process_profit, or estimated (below) */
-	bool profit_estimated;          /* the kernel lacks it: (merging + zero) * 4096 - rmap * 64 */
+	bool profit_estimated;          /* the kernel lacks it: (merging + zero) * page size - rmap * 64 */
 	uint64_t rss_bytes;             /* resident memory, from statm; 0 when unknown */
 };
 
@@ -37,7 +37,7 @@ struct guest_table {
 	int64_t time;                   /* the scan's CLOCK_REALTIME seconds */
 };
 
-/* Bytes saved in the process: (merging + zero pages) * 4096. */
+/* Bytes saved in the process: (merging + zero pages) * the page size. */
 double guest_saving_bytes(const struct guest_row *r);
 /* Merged share of its resident memory, 0..1; NAN when unknown. */
 double guest_merged_share(const struct guest_row *r);

@@ -983,6 +983,17 @@ char *text_drop_invisible(const char *in, char *out, size_t len)
 	return copy_invisible(in, out, len, false);
 }
 
+double page_bytes(void)
+{
+	static double size;
+
+	if (size <= 0) {
+		long v = sysconf(_SC_PAGESIZE);
+		size = v > 0 ? (double)v : 4096.0;
+	}
+	return size;
+}
+
 uint64_t now_us(void)
 {
 	struct timespec ts;

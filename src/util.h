@@ -165,4 +165,8 @@ char *text_drop_invisible(const char *in, char *out, size_t len);
 uint64_t now_ms(void);
 uint64_t now_us(void);
 
+/* The kernel's page size in bytes, read once: what KSM's page counters
+ * count (4 KiB on x86, 64 KiB on some arm64 and ppc64el kernels). */
+double page_bytes(void);
+
 #endif
