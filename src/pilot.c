@@ -69,6 +69,7 @@ struct pilot {
 	char boot_id[64];
 	char status[256];                       /* the last sd_notify STATUS= */
 	int64_t started, decided;       /* CLOCK_REALTIME seconds */
+	bool held;                      /* the last tick held: published as such */
 	uint64_t state_written_ms;      /* monotonic; 0 = never */
 	uint64_t ctl_saved_ms;          /* when the controller state was last saved */
 	bool state_err_logged, metrics_err_logged, ctl_err_logged;
@@ -1175,6 +1176,11 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 		sampler_invalidate(&pl->sampler); /* held, unseen */
 		snprintf(sum, sizeof(sum), "holding: inputs unreadable (%s)", strerror(-pl->sample_err_logged));
 		notify_status(pl, sum);
+		/* a daemon that holds is alive: the state file and the metrics
+		 * say so (reason hold), with the last sample it could read */
+		if (pl->have_last)
+			publish(pl, &pl->last, &d, now / 1000, !pl->held);
+		pl->held = true;
 		return;
 	}
 	/* copy-on-write breaks matter while ksmd runs, and are counted every
@@ -1215,7 +1221,8 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 			remember_writes(pl, &d);
 		}
 	}
-	changed = log_decision(pl, &s, &d);
+	changed = log_decision(pl, &s, &d) || pl->held;
+	pl->held = false;
 	check_defer_floor(pl, &s, &d, now / 1000);
 	check_hazards(pl, &s, now / 1000);
 	publish(pl, &s, &d, now / 1000, changed);

@@ -339,6 +339,8 @@ static void test_ksm_vanishes(void **state)
 {
 	struct pilot *p;
 	unsigned writes;
+	struct state_kv *kv = calloc(1, sizeof(*kv));
+	char path[400];
 
 	(void)state;
 	world_init(24 * GiB, 4 * GiB, NULL);
@@ -353,13 +355,22 @@ static void test_ksm_vanishes(void **state)
 	assert_int_equal(logged("cannot read the KSM counters"), 1);
 	/* nothing written while blind */
 	assert_int_equal(w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS], writes);
+	/* but alive, and holding, for the state file and the metrics */
+	assert_non_null(kv);
+	snprintf(path, sizeof(path), "%s/state", w.state);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_equal(state_get(kv, "reason"), "hold");
 	w.read_errno = 0;
-	ticks(p, 5);
+	ticks(p, 1);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_not_equal(state_get(kv, "reason"), "hold"); /* at once, not at the next refresh */
+	ticks(p, 4);
 	assert_int_equal(logged("inputs readable again"), 1);
 	assert_knobs_in_bounds(p);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
 	world_fini();
+	free(kv);
 }
 
 /* Writes rejected with EIO and EINVAL: logged once per knob, counted. */
