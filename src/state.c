@@ -284,6 +284,14 @@ static void print_metrics(FILE *f, const struct state_info *si)
 		   "ksmpilot_hazard{hazard=\"numa_merge\"} %d\n"
 		   "ksmpilot_hazard{hazard=\"foreign_tuner\"} %d\n",
 		si->hazard_profit, si->hazard_maps, si->hazard_numa, si->hazard_foreign);
+	/* without fresh data from ksmpilotctl inspect the map_count check is
+	 * off, and its hazard reads 0: said here rather than hidden */
+	gauge(f, "ksmpilot_inspect_fresh",
+	      "Whether ksmpilotctl inspect's data is fresh: 1 while the vm.max_map_count check runs, 0 while it is off.",
+	      si->inspect && strcmp(si->inspect, "fresh") == 0 ? 1 : 0);
+	if (si->inspect_time > 0)
+		gauge(f, "ksmpilot_inspect_timestamp_seconds", "When ksmpilotctl inspect last scanned the processes.",
+		      (double)si->inspect_time);
 	if (si->guests)
 		guests_metrics(f, si->guests, si->guest_series);
 }

@@ -118,7 +118,7 @@ grep -q '^# TYPE ksmpilot_foreign_changes_total counter$' "$TMPD/scrape" || fail
 grep -q '^ksmpilot_guest_saving_bytes{guest="vm6"} 2.4576e+07$\|^ksmpilot_guest_saving_bytes{guest="vm6"} 24576000$' "$TMPD/scrape" ||
 	fail "scrape: the guest vm6: $(grep 'guest="vm6"' "$TMPD/scrape")"
 for m in ksmpilot_build_info ksmpilot_last_update_timestamp_seconds ksmpilot_ksmd_cpu_cap_ratio ksmpilot_hazard \
-	ksmpilot_ksmd_cpu_allowed_ratio ksmpilot_ksmd_cpu_seconds_total \
+	ksmpilot_ksmd_cpu_allowed_ratio ksmpilot_ksmd_cpu_seconds_total ksmpilot_inspect_fresh \
 	ksmpilot_effort_term ksmpilot_merge_yield_ratio; do
 	grep -q "^${m}[ {]" "$TMPD/scrape" || fail "scrape: $m missing"
 done
