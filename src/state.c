@@ -278,12 +278,14 @@ static void print_metrics(FILE *f, const struct state_info *si)
 		(double)si->foreign_changes);
 	gauge(f, "ksmpilot_last_decision_timestamp_seconds", "When the decision last changed.", (double)si->decided);
 	fprintf(f, "# HELP ksmpilot_hazard Hazards from the KSM documentation (1 while an episode is on).\n"
-		   "# TYPE ksmpilot_hazard gauge\n"
-		   "ksmpilot_hazard{hazard=\"negative_profit\"} %d\n"
-		   "ksmpilot_hazard{hazard=\"map_count\"} %d\n"
+		   "# TYPE ksmpilot_hazard gauge\n");
+	/* not checked, and not a 0, where the kernel has no general_profit */
+	if (si->s && ksm_values_has(&si->s->ksm, KSM_GENERAL_PROFIT))
+		fprintf(f, "ksmpilot_hazard{hazard=\"negative_profit\"} %d\n", si->hazard_profit);
+	fprintf(f, "ksmpilot_hazard{hazard=\"map_count\"} %d\n"
 		   "ksmpilot_hazard{hazard=\"numa_merge\"} %d\n"
 		   "ksmpilot_hazard{hazard=\"foreign_tuner\"} %d\n",
-		si->hazard_profit, si->hazard_maps, si->hazard_numa, si->hazard_foreign);
+		si->hazard_maps, si->hazard_numa, si->hazard_foreign);
 	/* without fresh data from ksmpilotctl inspect the map_count check is
 	 * off, and its hazard reads 0: said here rather than hidden */
 	gauge(f, "ksmpilot_inspect_fresh",

@@ -293,6 +293,22 @@ static void test_metrics_format(void **state)
 	assert_non_null(strstr(m, "\nksmpilot_probes_total 4\n"));
 	assert_non_null(strstr(m, "\nksmpilot_last_update_timestamp_seconds 1795713290\n"));
 	assert_non_null(strstr(m, "ksmpilot_hazard{hazard=\"foreign_tuner\"} 1\n"));
+	assert_non_null(strstr(m, "ksmpilot_hazard{hazard=\"negative_profit\"} "));
+	/* inspect's data not fresh here: the map-count check is off, said so */
+	assert_non_null(strstr(m, "\nksmpilot_inspect_fresh 0\n"));
+	assert_null(strstr(m, "ksmpilot_inspect_timestamp_seconds"));
+	{
+		char *m2;
+		si.inspect = "fresh";
+		si.inspect_time = 1795713200;
+		m2 = metrics_format(&si);
+		assert_non_null(m2);
+		assert_non_null(strstr(m2, "\nksmpilot_inspect_fresh 1\n"));
+		assert_non_null(strstr(m2, "\nksmpilot_inspect_timestamp_seconds 1795713200\n"));
+		free(m2);
+		si.inspect = NULL;
+		si.inspect_time = 0;
+	}
 	/* the terms, one family per kind of quantity, each with its HELP once */
 	assert_null(strstr(m, "ksmpilot_controller_term"));
 	assert_non_null(strstr(m, "ksmpilot_pressure_ratio{source=\"combined\"} -0.0125\n"));
@@ -333,6 +349,7 @@ static void test_metrics_format(void **state)
 		m2 = metrics_format(&si);
 		assert_non_null(m2);
 		assert_null(strstr(m2, "general_profit"));
+		assert_null(strstr(m2, "negative_profit")); /* not checked: no series, not a 0 */
 		assert_null(strstr(m2, "pages_scanned"));
 		assert_null(strstr(m2, "full_scan_seconds"));
 		assert_non_null(strstr(m2, "\nksmpilot_saving_bytes 4096000\n"));
