@@ -4,7 +4,10 @@
 #include <math.h>
 #include <string.h>
 
-#define PAGE 4096.0
+#include "util.h"
+
+/* the page KSM counts: the kernel's size, as the daemon takes it */
+#define PAGE page_bytes()
 /* smart_scan skips a page after this many visits without a merge */
 #define SKIP_AFTER 3
 /* ... and still looks at one skipped page in this many */

@@ -30,7 +30,7 @@ static void sample_at(struct sample *s, int64_t sharing, int64_t zero, int64_t f
 	s->ksm.v[KSM_ZERO_PAGES] = zero;
 	s->ksm.v[KSM_FULL_SCANS] = full_scans;
 	s->ksm.v[KSM_PAGES_SCANNED] = scanned;
-	s->ksm.v[KSM_GENERAL_PROFIT] = sharing * 4096 - 1000;
+	s->ksm.v[KSM_GENERAL_PROFIT] = (int64_t)((double)sharing * page_bytes()) - 1000;
 	s->have_ksmd_cpu = ksmd_cpu >= 0;
 	s->ksmd_cpu_s = ksmd_cpu;
 }
@@ -91,12 +91,12 @@ static void test_accumulate_period(void **state)
 	/* time-weighted: ticks 1..4 at 0.1, ticks 5..10 at 0.35 */
 	assert_true(fabs(r.pressure_mean - (4 * 0.1 + 6 * 0.35) / 10) < 1e-5);
 	assert_true(fabs(r.pressure_max - 0.35) < 1e-5);
-	assert_true(r.saving_bytes == (1000 + 10) * 4096.0);
-	assert_true(r.profit_bytes == 1000 * 4096.0 - 1000);
+	assert_true(r.saving_bytes == (1000 + 10) * page_bytes());
+	assert_true(r.profit_bytes == 1000 * page_bytes() - 1000);
 	assert_string_equal(r.mode, "idle");
 	assert_true(r.mem_total_bytes == (double)(16ULL << 30));
 	/* the mean saving: ticks 1..10 at 100 i + 10 pages */
-	assert_true(fabs(r.saving_mean_bytes - (550 + 10) * 4096.0) < 1);
+	assert_true(fabs(r.saving_mean_bytes - (550 + 10) * page_bytes()) < 1);
 }
 
 static void test_next_period_keeps_deltas(void **state)
