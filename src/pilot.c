@@ -821,10 +821,13 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 		bool neg = s->ksm.v[KSM_GENERAL_PROFIT] < 0, known = ksm_values_has(&s->ksm, KSM_FULL_SCANS);
 		int64_t scans = known ? s->ksm.v[KSM_FULL_SCANS] : 0;
 
-		if (neg && (!pl->profit_neg || scans < pl->profit_neg_scans))
+		/* a sample at or above 0 within an episode does not start the
+		 * count again: the episode ends only after 10 minutes of them */
+		if (neg && ((!pl->profit_neg && !pl->profit.active) || scans < pl->profit_neg_scans))
 			pl->profit_neg_scans = scans;
 		pl->profit_neg = neg;
-		e = hazard_update(&pl->profit, neg && known && scans - pl->profit_neg_scans >= 2, now_ms,
+		e = hazard_update(&pl->profit,
+				  neg && known && (pl->profit.active || scans - pl->profit_neg_scans >= 2), now_ms,
 				  HAZARD_HOLD_MS);
 		if (e > 0) {
 			struct log_field f;

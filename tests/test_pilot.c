@@ -59,6 +59,8 @@ static struct world {
 	unsigned log_count;
 	char logs[64][256];             /* the last messages, for messages */
 	unsigned msgid_count[16];
+	unsigned profit_ticks;          /* the next samples' general_profit is profit */
+	int64_t profit;
 } w;
 
 static const char *const watched_ids[] = { MSGID_KSM_UNAVAILABLE, MSGID_WRITE_REJECTED, MSGID_NEGATIVE_PROFIT,
@@ -299,6 +301,10 @@ static void tick(struct pilot *p, double dt_s)
 	plant_sample(&w.p, &w.cur);
 	w.cur.ksm.present |= KSM_BIT(KSM_MERGE_ACROSS_NODES);
 	w.cur.ksm.v[KSM_MERGE_ACROSS_NODES] = w.merge_across_nodes;
+	if (w.profit_ticks) {
+		w.cur.ksm.v[KSM_GENERAL_PROFIT] = w.profit;
+		w.profit_ticks--;
+	}
 	pilot_tick(p, clock_us);
 	plant_advance(&w.p, dt_s);
 	clock_us += (uint64_t)(dt_s * 1e6);
@@ -598,7 +604,9 @@ static void test_hazard_negative_profit(void **state)
 	unsigned t, neg;
 
 	(void)state;
-	world_init(24 * GiB, 4 * GiB, NULL);
+	/* one idle scan every 30 minutes: a new count of two full scans would
+	 * take longer than the 10 minutes that end an episode */
+	world_init(24 * GiB, 4 * GiB, "[controller]\nidle_scan_period = 30min");
 	/* memory that never merges: rmap items cost, nothing saved */
 	plant_add(&w.p, REGION_UNIQUE, 0, 512 * MiB);
 	p = start(EXIT_OK);
@@ -615,6 +623,14 @@ static void test_hazard_negative_profit(void **state)
 	ticks(p, 120);
 	assert_int_equal(w.msgid_count[ID_PROFIT], 1);
 	assert_int_equal(logged("general_profit has stayed negative over two full scans and 10 minutes"), 1);
+	/* a sample at or above 0 within the episode (the counters are read
+	 * every 10 s while ksmd idles: 12 s of it) neither ends it nor starts
+	 * the count of two full scans again */
+	w.profit_ticks = 12;
+	w.profit = 4096;
+	ticks(p, 15 * 60);
+	assert_int_equal(logged("positive again"), 0);
+	assert_true(pilot_last_sample(p)->ksm.v[KSM_GENERAL_PROFIT] < 0);
 	ticks(p, 3600);
 	assert_int_equal(w.msgid_count[ID_PROFIT], 1); /* once per episode */
 	pilot_stop(p);
