@@ -1414,6 +1414,8 @@ static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 	} else if (r > 0) {
 		log_info("merge_across_nodes set to %d", pl->cfg.merge_across_nodes);
 		s->ksm.v[KSM_MERGE_ACROSS_NODES] = pl->cfg.merge_across_nodes;
+		/* the next sample reads it, not the value it cached before */
+		sampler_invalidate_knobs(&pl->sampler);
 	}
 }
 

@@ -330,6 +330,11 @@ void sampler_invalidate(struct sampler *s)
 	s->counters_valid = false; /* read at the next sample */
 }
 
+void sampler_invalidate_knobs(struct sampler *s)
+{
+	s->cold_valid = false; /* read at the next sample */
+}
+
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms)
 {
 	regex_t re;

@@ -174,6 +174,9 @@ void sampler_set_quiet(struct sampler *s, bool on);
 /* The knobs were written: the next sample reads the KSM items again, so
  * that it does not carry what they were before. */
 void sampler_invalidate(struct sampler *s);
+/* A knob read every SAMPLE_COLD_MS (merge_across_nodes, ...) was written:
+ * the next sample reads them again. */
+void sampler_invalidate_knobs(struct sampler *s);
 /* regex "" turns the guest scan off. -EINVAL for a bad regex. */
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms);
 void sampler_fini(struct sampler *s);

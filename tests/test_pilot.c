@@ -591,6 +591,22 @@ static void test_hazard_numa(void **state)
 	pilot_stop(p);
 	pilot_free(p);
 	world_fini();
+
+	/* merge_across_nodes = 0 set by the daemon at start-up: no warning
+	 * from the value read before the write */
+	world_init(24 * GiB, 4 * GiB, "[kernel]\nmerge_across_nodes = 0");
+	snprintf(path, sizeof(path), "%s/node1", w.numa);
+	assert_int_equal(mkdir(path, 0755), 0);
+	p = start(EXIT_OK);
+	assert_int_equal(w.merge_across_nodes, 0);
+	ticks(p, 30);
+	assert_int_equal(w.msgid_count[ID_NUMA], 0);
+	snprintf(path, sizeof(path), "%s/state", w.state);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_equal(state_get(kv, "hazard_numa_merge"), "0");
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
 	free(kv);
 }
 

@@ -467,6 +467,23 @@ static void test_quiet_cold_error(void **state)
 	assert_int_equal(f->fk.ticks_calls, calls);
 }
 
+/* The knobs read every SAMPLE_COLD_MS (max_page_sharing, merge_across_nodes) are cached in
+ * between; once the daemon wrote one, the next sample reads them again. */
+static void test_knobs_invalidated(void **state)
+{
+	struct fx *f = *state;
+	struct sample s;
+
+	assert_int_equal(sample_take(&f->sm, 1000, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_MAX_PAGE_SHARING], 256);
+	put(f->dir, "max_page_sharing", "512\n");
+	assert_int_equal(sample_take(&f->sm, 2000, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_MAX_PAGE_SHARING], 256); /* cached */
+	sampler_invalidate_knobs(&f->sm);
+	assert_int_equal(sample_take(&f->sm, 3000, &s), 0);
+	assert_int_equal(s.ksm.v[KSM_MAX_PAGE_SHARING], 512);
+}
+
 /* cow_ksm in the text of /proc/vmstat. */
 static void test_parse_vmstat_cow(void **state)
 {
@@ -1088,6 +1105,7 @@ int main(void)
 		T(test_vmstat_cow),
 		T(test_quiet),
 		T(test_quiet_cold_error),
+		T(test_knobs_invalidated),
 		cmocka_unit_test(test_parse_vmstat_cow),
 		T(test_ksmd_cached),
 		T(test_ksmd_ticks),
