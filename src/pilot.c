@@ -461,12 +461,13 @@ static void handle_advisor(struct pilot *pl, const struct sample *s)
 static bool give_back_advisor(struct pilot *pl)
 {
 	const struct ksm_snapshot *sn = &pl->snap;
+	int64_t now_v;
 	char v[32];
 	int r;
 
-	if (!ksm_has(&pl->ksm, KSM_ADVISOR_MODE) || !ksm_values_has(&pl->last.ksm, KSM_ADVISOR_MODE) ||
-	    pl->last.ksm.v[KSM_ADVISOR_MODE] != 0)
-		return false; /* none, or on: handle_advisor() says so */
+	/* read now: the last sample was taken before its tick's writes */
+	if (!ksm_has(&pl->ksm, KSM_ADVISOR_MODE) || ksm_read(&pl->ksm, KSM_ADVISOR_MODE, &now_v) < 0 || now_v != 0)
+		return false; /* none, unreadable, or on: handle_advisor() says so */
 	pl->wrote[KSM_ADVISOR_MODE] = false; /* not set back under defer */
 	if (!pl->have_snap || !(sn->present & KSM_BIT(KSM_ADVISOR_MODE))) {
 		log_notice("kernel_advisor = defer: the kernel advisor is off, and the start-up snapshot does not say "

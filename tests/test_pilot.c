@@ -109,8 +109,8 @@ static ssize_t fake_read(int fd, char *buf, size_t len, enum ksm_item item)
 			return snprintf(buf, len, "[none] scan-time");
 		return snprintf(buf, len, "0");
 	}
-	if (item == KSM_ADVISOR_MODE)
-		return snprintf(buf, len, "%s", w.cur.ksm.v[item] ? "none [scan-time]" : "[none] scan-time");
+	if (item == KSM_ADVISOR_MODE) /* as written since the plant's sample */
+		return snprintf(buf, len, "%s", w.p.advisor ? "none [scan-time]" : "[none] scan-time");
 	return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item]);
 }
 
@@ -882,6 +882,23 @@ static void test_reload_to_defer(void **state)
 	assert_int_equal(logged("kernel advisor switched back on (advisor_mode=scan-time)"), 1);
 	ticks(p, 30);
 	assert_int_equal(w.msgid_count[ID_REJECTED], 0);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+
+	/* a reload right after the tick that switched it off, whose sample
+	 * still showed it on */
+	defer_world(NULL);
+	p = start(EXIT_OK);
+	add_guest(1024);
+	ticks(p, 1);
+	assert_false(w.p.advisor);
+	assert_int_equal(pilot_last_sample(p)->ksm.v[KSM_ADVISOR_MODE], 1);
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\nkernel_advisor = defer\n",
+		 w.state);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	assert_true(w.p.advisor);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
 	world_fini();
