@@ -178,6 +178,21 @@ ct_named() { in_ct find /etc /usr /lib /var /run /opt /srv /root -xdev -name '*k
 EXISTING_BEFORE=$(ct_existing)
 NAMED_BEFORE=$(ct_named)
 
+# beside_ksmtuned LOG WHAT: with ksmtuned enabled and running, the new
+# package installed (WHAT: installation, reinstallation) leaves ksmpilot
+# neither enabled nor started, says so, and ksmtuned runs on
+beside_ksmtuned() {
+	local log=$1 what=$2
+	in_ct systemctl enable --now ksmtuned.service > "$TMPD/kt-enable.log" 2>&1 ||
+		{ cat "$TMPD/kt-enable.log"; fail "ksmtuned does not start"; }
+	apt_in "$log" install "$(deb_in "$NEW")" || { cat "$TMPD/$log"; fail "the $what next to ksmtuned failed"; }
+	grep -q "another KSM tuner is enabled or running: ksmtuned.service" "$TMPD/$log" ||
+		{ cat "$TMPD/$log"; fail "the $what does not say that ksmtuned runs"; }
+	[ "$(in_ct systemctl is-enabled ksmpilot.service)" = disabled ] || ct_fail "the $what enabled ksmpilot next to ksmtuned"
+	[ "$(prop ActiveState)" = inactive ] || ct_fail "the $what started ksmpilot next to ksmtuned: $(prop ActiveState)"
+	in_ct systemctl --quiet is-active ksmtuned.service || ct_fail "the $what stopped ksmtuned"
+}
+
 # --- 0. next to ksmtuned: installed, neither enabled nor started ---------------------------------------
 KT=$(ls "$TMPD"/debs/ksmtuned_*.deb 2>/dev/null | head -n 1)
 if [ -n "$KT" ] || in_ct dpkg -s ksmtuned > /dev/null 2>&1; then
@@ -187,14 +202,7 @@ if [ -n "$KT" ] || in_ct dpkg -s ksmtuned > /dev/null 2>&1; then
 		apt_in kt.log install --no-install-recommends "$(deb_in "$KT")" ||
 			{ cat "$TMPD/kt.log"; fail "cannot install ksmtuned"; }
 	fi
-	in_ct systemctl enable --now ksmtuned.service > "$TMPD/kt-enable.log" 2>&1 ||
-		{ cat "$TMPD/kt-enable.log"; fail "ksmtuned does not start"; }
-	apt_in install0.log install "$(deb_in "$NEW")" || { cat "$TMPD/install0.log"; fail "apt-get install next to ksmtuned failed"; }
-	grep -q "another KSM tuner is enabled or running: ksmtuned.service" "$TMPD/install0.log" ||
-		{ cat "$TMPD/install0.log"; fail "the installation does not say that ksmtuned runs"; }
-	[ "$(in_ct systemctl is-enabled ksmpilot.service)" = disabled ] || ct_fail "ksmpilot was enabled next to ksmtuned"
-	[ "$(prop ActiveState)" = inactive ] || ct_fail "ksmpilot was started next to ksmtuned: $(prop ActiveState)"
-	in_ct systemctl --quiet is-active ksmtuned.service || ct_fail "ksmtuned no longer runs"
+	beside_ksmtuned install0.log installation
 	note "0. next to a running ksmtuned: installed, $(in_ct systemctl is-enabled ksmpilot.service), $(prop ActiveState)"
 	apt_in purge0.log purge ksmpilot || { cat "$TMPD/purge0.log"; fail "apt-get purge failed"; }
 fi
@@ -314,14 +322,7 @@ note "4. removed: stopped, knobs restored: $(knobs)"
 # apt-get remove keeps the unit's links, and dpkg gives the old version to
 # the postinst as to an upgrade
 if [ -n "$KT" ] || in_ct dpkg -s ksmtuned > /dev/null 2>&1; then
-	in_ct systemctl enable --now ksmtuned.service > "$TMPD/kt-enable.log" 2>&1 ||
-		{ cat "$TMPD/kt-enable.log"; fail "ksmtuned does not start"; }
-	apt_in reinstall.log install "$(deb_in "$NEW")" || { cat "$TMPD/reinstall.log"; fail "the reinstallation failed"; }
-	grep -q "another KSM tuner is enabled or running: ksmtuned.service" "$TMPD/reinstall.log" ||
-		{ cat "$TMPD/reinstall.log"; fail "the reinstallation does not say that ksmtuned runs"; }
-	[ "$(in_ct systemctl is-enabled ksmpilot.service)" = disabled ] || ct_fail "ksmpilot was enabled again next to ksmtuned"
-	[ "$(prop ActiveState)" = inactive ] || ct_fail "ksmpilot was started again next to ksmtuned: $(prop ActiveState)"
-	in_ct systemctl --quiet is-active ksmtuned.service || ct_fail "the reinstallation stopped ksmtuned"
+	beside_ksmtuned reinstall.log reinstallation
 	note "4b. reinstalled next to a running ksmtuned: $(in_ct systemctl is-enabled ksmpilot.service), $(prop ActiveState)"
 	in_ct systemctl disable --now ksmtuned.service ksm.service > /dev/null 2>&1
 	mark_knobs # what ksmtuned wrote

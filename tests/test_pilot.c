@@ -745,6 +745,16 @@ static void defer_world(const char *extra)
 	plant_sample(&w.p, &w.cur);
 }
 
+/* Reload with [daemon] lines EXTRA in the world's configuration. */
+static void reload_daemon(struct pilot *p, const char *extra)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n%s", w.state, extra);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+}
+
 static void test_defer_floor_told(void **state)
 {
 	const char *msg = "above the idle budget of 1% (idle_max_cpu), where";
@@ -817,23 +827,29 @@ static void test_defer_floor_told(void **state)
  * switched off: on again, pages_to_scan left to it, no write refused and
  * nothing taken for a foreign change. A reload to a dry run: a knob
  * changed after it is not someone else's change to set back. */
-static void test_reload_to_defer(void **state)
+/* The advisor on at start-up, and kernel_advisor = takeover: switched off
+ * by the tick that starts scanning for a guest, within SECONDS. */
+static struct pilot *advisor_taken(unsigned seconds)
 {
 	struct pilot *p;
-	char text[1024];
-	unsigned pages_writes;
 
-	(void)state;
 	defer_world(NULL);
 	p = start(EXIT_OK);
 	add_guest(1024);
-	ticks(p, 60);
-	assert_false(w.p.advisor); /* taken over */
+	ticks(p, seconds);
+	assert_false(w.p.advisor);
+	return p;
+}
+
+static void test_reload_to_defer(void **state)
+{
+	struct pilot *p;
+	unsigned pages_writes;
+
+	(void)state;
+	p = advisor_taken(60);
 	assert_true(w.writes[KSM_PAGES_TO_SCAN] > 0);
-	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\nkernel_advisor = defer\n",
-		 w.state);
-	put(w.conf, text);
-	assert_int_equal(pilot_reload(p), 0);
+	reload_daemon(p, "kernel_advisor = defer\n");
 	assert_true(w.p.advisor);
 	assert_int_equal(logged("kernel advisor switched back on (advisor_mode=scan-time)"), 1);
 	pages_writes = w.writes[KSM_PAGES_TO_SCAN];
@@ -849,10 +865,7 @@ static void test_reload_to_defer(void **state)
 	assert_false(w.p.advisor);
 	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
 	/* a reload to a dry run, then sleep_millisecs changed by hand */
-	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n"
-		 "kernel_advisor = defer\ndry_run = yes\n", w.state);
-	put(w.conf, text);
-	assert_int_equal(pilot_reload(p), 0);
+	reload_daemon(p, "kernel_advisor = defer\ndry_run = yes\n");
 	w.p.sleep_ms += 7;
 	ticks(p, 30);
 	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
@@ -863,21 +876,11 @@ static void test_reload_to_defer(void **state)
 
 	/* defer and a dry run in one reload: nothing written, the advisor
 	 * stays off; the reload that ends the dry run gives it back */
-	defer_world(NULL);
-	p = start(EXIT_OK);
-	add_guest(1024);
-	ticks(p, 60);
-	assert_false(w.p.advisor);
-	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n"
-		 "kernel_advisor = defer\ndry_run = yes\n", w.state);
-	put(w.conf, text);
-	assert_int_equal(pilot_reload(p), 0);
+	p = advisor_taken(60);
+	reload_daemon(p, "kernel_advisor = defer\ndry_run = yes\n");
 	ticks(p, 10);
 	assert_false(w.p.advisor);
-	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n"
-		 "kernel_advisor = defer\n", w.state);
-	put(w.conf, text);
-	assert_int_equal(pilot_reload(p), 0);
+	reload_daemon(p, "kernel_advisor = defer\n");
 	assert_true(w.p.advisor);
 	assert_int_equal(logged("kernel advisor switched back on (advisor_mode=scan-time)"), 1);
 	ticks(p, 30);
@@ -888,16 +891,9 @@ static void test_reload_to_defer(void **state)
 
 	/* a reload right after the tick that switched it off, whose sample
 	 * still showed it on */
-	defer_world(NULL);
-	p = start(EXIT_OK);
-	add_guest(1024);
-	ticks(p, 1);
-	assert_false(w.p.advisor);
+	p = advisor_taken(1);
 	assert_int_equal(pilot_last_sample(p)->ksm.v[KSM_ADVISOR_MODE], 1);
-	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\nkernel_advisor = defer\n",
-		 w.state);
-	put(w.conf, text);
-	assert_int_equal(pilot_reload(p), 0);
+	reload_daemon(p, "kernel_advisor = defer\n");
 	assert_true(w.p.advisor);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
