@@ -818,9 +818,10 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 		/* a pair of pages merges at its second visit at the earliest:
 		 * until ksmd has been over everything twice, the rmap items of a
 		 * large arrival cost before it saves (a host of hundreds of GiB
-		 * at max_cpu takes tens of minutes); a hazard only after that */
-		bool neg = s->ksm.v[KSM_GENERAL_PROFIT] < 0, known = ksm_values_has(&s->ksm, KSM_FULL_SCANS);
-		int64_t scans = known ? s->ksm.v[KSM_FULL_SCANS] : 0;
+		 * at max_cpu takes tens of minutes); a hazard only after that.
+		 * full_scans is there: a sample without it holds (usable()) */
+		bool neg = s->ksm.v[KSM_GENERAL_PROFIT] < 0;
+		int64_t scans = s->ksm.v[KSM_FULL_SCANS];
 
 		/* a sample at or above 0 within an episode does not start the
 		 * count again: the episode ends only after 10 minutes of them */
@@ -828,7 +829,7 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 			pl->profit_neg_scans = scans;
 		pl->profit_neg = neg;
 		e = hazard_update(&pl->profit,
-				  neg && known && (pl->profit.active || scans - pl->profit_neg_scans >= 2), now_ms,
+				  neg && (pl->profit.active || scans - pl->profit_neg_scans >= 2), now_ms,
 				  HAZARD_HOLD_MS);
 		if (e > 0) {
 			struct log_field f;
