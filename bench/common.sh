@@ -1,7 +1,8 @@
 # common.sh - sourced by bench/run and bench/tickcost, after tests/lib.sh.
 #
-# The kernel lock (re-entrant for a caller that already holds it), the
-# packages the benchmark needs, and finding ksmtuned processes.
+# The kernel lock (re-entrant for a caller that already holds it) and the
+# packages the benchmark needs. Finding other tuners (ksmtuned_pids,
+# ksmpilotd_pids) is in tests/lib.sh, which the tests share.
 
 die() { # die RC MESSAGE: exit with RC (the traps clean up)
 	local rc=$1
@@ -38,54 +39,6 @@ take_kernel_lock() {
 		say "waiting for the kernel lock $KERNEL_LOCK (a test or another benchmark holds it)"
 		flock -w 3600 9 || die $BENCH_EXIT_MACHINE "kernel lock $KERNEL_LOCK busy for an hour"
 	fi
-}
-
-# ksmtuned_pids: pids of every running ksmtuned (the Debian script runs as
-# "/bin/bash /usr/sbin/ksmtuned"; bench/run's fallback copy as
-# ".../ksmtuned-script").
-ksmtuned_pids() {
-	pgrep -f '^(/usr)?(/bin/)?(ba)?sh (/usr/sbin/ksmtuned|[^ ]*/ksmtuned-script)( |$)|^/usr/sbin/ksmtuned( |$)' || true
-}
-
-# ksmpilotd_pids: "PID: COMMAND LINE" of every running ksmpilotd that may
-# write the real KSM knobs. Left out: those pointed at another tree
-# (--sysfs-dir, as the tests on fake trees do); --dry-run, --once without
-# --apply, --check-config, --dump-config, --help and --version runs; and
-# daemons whose configuration says dry_run = yes (read through /proc/PID/root
-# and /proc/PID/cwd, so also inside a container).
-ksmpilotd_pids() {
-	local p args a sysfs conf next real
-	for p in $(pgrep -x ksmpilotd); do
-		args=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null) || continue
-		real=1 sysfs="" conf=/etc/ksmpilot.conf next=""
-		while read -r a; do
-			if [ -n "$next" ]; then
-				printf -v "$next" '%s' "$a"
-				next=""
-				continue
-			fi
-			case $a in
-			--dry-run|-t|--check-config|--dump-config|-h|--help|-V|--version) real=0 ;;
-			--once) [[ $args == *--apply* ]] || real=0 ;;
-			--sysfs-dir=*) sysfs=${a#*=} ;;
-			--sysfs-dir) next=sysfs ;;
-			--config=*) conf=${a#*=} ;;
-			-c|--config) next=conf ;;
-			-c*) conf=${a#-c} ;;
-			esac
-		done <<<"$args"
-		if [ -n "$sysfs" ]; then
-			[[ $sysfs == /* ]] && sysfs=/proc/$p/root$sysfs || sysfs=/proc/$p/cwd/$sysfs
-			[ "$(readlink -f "$sysfs")" = "$(readlink -f "$KSM")" ] || real=0
-		fi
-		[[ $conf == /* ]] && conf=/proc/$p/root$conf || conf=/proc/$p/cwd/$conf
-		if [ $real = 1 ] && [ -x "$KSMPILOTD" ] &&
-			"$KSMPILOTD" -c "$conf" --dump-config 2>/dev/null | grep -qx 'dry_run = yes'; then
-			real=0
-		fi
-		[ $real = 1 ] && echo "$p: $(echo "$args" | tr '\n' ' ' | tr -cd '[:print:]' | cut -c1-200)"
-	done
-	return 0
 }
 
 # install_packages PKG...: apt-get install what is missing (root only).

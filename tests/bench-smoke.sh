@@ -18,7 +18,7 @@ make_tmp
 t_lock=$SECONDS
 [ -x "$WORKLOAD" ] || fail "$WORKLOAD missing (make $WORKLOAD)"
 [ -x "$KSMPILOTD" ] || fail "$KSMPILOTD missing (make)"
-[ "$(ksm_read pages_shared)" = 0 ] || skip "pages are merged already; the benchmark needs an unmerged start"
+require_unmerged "the benchmark needs an unmerged start"
 
 huge_before=$(cat /proc/sys/vm/nr_hugepages)
 knobs() {
@@ -140,10 +140,22 @@ for _ in $(seq 1 3000); do
 	kill -0 $bpid 2>/dev/null || break
 	sleep 0.1
 done
-grep -q 'phase noise' "$out-kill/bench.log" 2>/dev/null || { cat "$TMPD/kill.log"; fail "the run to kill never reached the noise phase"; }
+if ! grep -q 'phase noise' "$out-kill/bench.log" 2>/dev/null; then
+	kill -0 $bpid 2>/dev/null || { wait $bpid; rc=$?; }
+	# the machine changed since the first run (memory taken, a tuner started)
+	[ "$rc" = 4 ] && skip "the machine no longer fits the benchmark: $(grep -m1 'bench: error: ' "$TMPD/kill.log" | sed 's/^bench: error: //')"
+	cat "$TMPD/kill.log"
+	fail "the run to kill never reached the noise phase"
+fi
 sleep 1.5
 grep -q ' workload$' "$out-kill/pids.txt" || fail "nothing started before the kill"
-[ "$(cat /proc/sys/vm/nr_hugepages)" != "$huge_before" ] || fail "no hugepage squeeze before the kill"
+# the squeeze reserves nothing where MemAvailable is within 128 MiB of what
+# it leaves already; then there is no nr_hugepages to put back
+if grep -q 'reserved 0 hugepages' "$out-kill/bench.log"; then
+	note "the squeeze reserved no hugepage (MemAvailable was at its mark already): nr_hugepages not moved by the kill"
+else
+	[ "$(cat /proc/sys/vm/nr_hugepages)" != "$huge_before" ] || fail "no hugepage squeeze before the kill"
+fi
 kill -KILL $bpid
 wait $bpid 2>/dev/null
 for _ in $(seq 1 300); do
@@ -169,7 +181,7 @@ shared_kib() { local k s=0 a p; for k in $kids; do
 	s=$((s + a - p)); done; echo $s; }
 want=$((2 * (16 * 256 / 100 * 60 + 60) * 9 / 10))   # 90% of the mergeable pages (workload.c's layout)
 merged_enough() { [ "$(merged_pages $kids)" -ge "$want" ]; }
-wait_for 30 merged_enough || fail "cow: the workload did not merge ($(merged_pages $kids) of $want pages)"
+wait_for 120 merged_enough || fail "cow: the workload did not merge ($(merged_pages $kids) of $want pages)"
 echo 0 >"$KSM/run"
 m0=$(merged_pages $kids)
 s0=$(shared_kib)

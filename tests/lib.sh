@@ -139,6 +139,54 @@ HUGE_SAVED=""
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# ksmtuned_pids: pids of every running ksmtuned (the Debian script runs as
+# "/bin/bash /usr/sbin/ksmtuned"; bench/run's fallback copy as
+# ".../ksmtuned-script").
+ksmtuned_pids() {
+	pgrep -f '^(/usr)?(/bin/)?(ba)?sh (/usr/sbin/ksmtuned|[^ ]*/ksmtuned-script)( |$)|^/usr/sbin/ksmtuned( |$)' || true
+}
+
+# ksmpilotd_pids: "PID: COMMAND LINE" of every running ksmpilotd that may
+# write the real KSM knobs. Left out: those pointed at another tree
+# (--sysfs-dir, as the tests on fake trees do); --dry-run, --once without
+# --apply, --check-config, --dump-config, --help and --version runs; and
+# daemons whose configuration says dry_run = yes (read through /proc/PID/root
+# and /proc/PID/cwd, so also inside a container).
+ksmpilotd_pids() {
+	local p args a sysfs conf next real
+	for p in $(pgrep -x ksmpilotd); do
+		args=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null) || continue
+		real=1 sysfs="" conf=/etc/ksmpilot.conf next=""
+		while read -r a; do
+			if [ -n "$next" ]; then
+				printf -v "$next" '%s' "$a"
+				next=""
+				continue
+			fi
+			case $a in
+			--dry-run|-t|--check-config|--dump-config|-h|--help|-V|--version) real=0 ;;
+			--once) [[ $args == *--apply* ]] || real=0 ;;
+			--sysfs-dir=*) sysfs=${a#*=} ;;
+			--sysfs-dir) next=sysfs ;;
+			--config=*) conf=${a#*=} ;;
+			-c|--config) next=conf ;;
+			-c*) conf=${a#-c} ;;
+			esac
+		done <<<"$args"
+		if [ -n "$sysfs" ]; then
+			[[ $sysfs == /* ]] && sysfs=/proc/$p/root$sysfs || sysfs=/proc/$p/cwd/$sysfs
+			[ "$(readlink -f "$sysfs")" = "$(readlink -f "$KSM")" ] || real=0
+		fi
+		[[ $conf == /* ]] && conf=/proc/$p/root$conf || conf=/proc/$p/cwd/$conf
+		if [ $real = 1 ] && [ -x "$KSMPILOTD" ] &&
+			"$KSMPILOTD" -c "$conf" --dump-config 2>/dev/null | grep -qx 'dry_run = yes'; then
+			real=0
+		fi
+		[ $real = 1 ] && echo "$p: $(echo "$args" | tr '\n' ' ' | tr -cd '[:print:]' | cut -c1-200)"
+	done
+	return 0
+}
+
 require_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
 
 require_real_ksm() {
@@ -151,6 +199,12 @@ require_real_ksm() {
 	exec 9>"$KERNEL_LOCK"
 	note "waiting for the kernel lock $KERNEL_LOCK"
 	flock -w 3600 9 || skip "kernel lock $KERNEL_LOCK busy for an hour"
+	# another tuner would move the knobs the test checks
+	local other
+	other=$(ksmtuned_pids | paste -sd' ')
+	[ -z "$other" ] || skip "ksmtuned is running (pid $other): it tunes KSM beside the test; stop it first"
+	other=$(ksmpilotd_pids | head -n 3 | tr '\n' ';')
+	[ -z "$other" ] || skip "ksmpilotd is running on $KSM ($other): stop it first"
 	ksm_save
 	KSM_SAVED=1
 }
@@ -171,14 +225,32 @@ reserve_hugepages() {
 }
 
 # reserve_pressure: real pressure for a real-kernel test: about 15% of
-# MemTotal left available (within 1.5-3 GiB), below the 20% setpoint
+# MemTotal left available (within 1.5-3 GiB), below the 20% setpoint. Skips
+# where MemAvailable does not end below the setpoint (hugepages
+# refused, or memory that something else frees meanwhile).
 reserve_pressure() {
-	local total leave
+	local total leave avail
 	total=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)
 	leave=$((total * 15 / 100))
 	[ $leave -gt 3072 ] && leave=3072
 	[ $leave -lt 1536 ] && leave=1536
 	reserve_hugepages $leave
+	avail=$(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo)
+	[ "$avail" -lt $((total * 20 / 100 - 64)) ] ||
+		skip "could not make memory pressure: MemAvailable $avail MiB after the reservation, not 64 MiB below 20% of MemTotal ($((total * 20 / 100)) MiB)"
+}
+
+# require_unmerged WHY: skip where something else merged pages already
+require_unmerged() {
+	[ "$(ksm_read pages_shared)" = 0 ] || skip "pages are merged already (pages_shared=$(ksm_read pages_shared)): $1"
+}
+
+# skip_if_pressure_lost STATE: where the daemon's state file (STATE) says
+# that memory is no longer short, skip: something else freed memory, and
+# a test that waits for the daemon to settle under pressure cannot go on
+skip_if_pressure_lost() {
+	grep -q '^reason=\(no-pressure\|pressure-fading\)$' "$1" 2>/dev/null || return 0
+	skip "memory pressure lost meanwhile (MemAvailable $(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo) MiB, $(grep '^reason=' "$1")): something else freed memory"
 }
 
 # merged_pages PID...: sum of ksm_merging_pages of the given processes

@@ -12,6 +12,7 @@
 . tests/lib.sh
 set -u
 require_real_ksm
+require_unmerged "the test compares pages_sharing with its own workload's"
 make_tmp
 need_journald
 CTL=$B/ksmpilotctl
@@ -71,7 +72,7 @@ $CTL -c "$TMPD/k.conf" inspect > /dev/null || fail "inspect exited $?"
 # rewrites the textfile every 30 s while ksmd idles (STATE_REFRESH_IDLE_MS):
 # up to 40 s, and a tick
 for p in $pids; do
-	wait_for 60 grep -q "^ksmpilot_guest_saving_bytes{guest=\"workload\[$p\]\"} " "$TMPD/k.prom" ||
+	wait_for 120 grep -q "^ksmpilot_guest_saving_bytes{guest=\"workload\[$p\]\"} " "$TMPD/k.prom" ||
 		fail "no series for workload[$p] in the textfile: $(grep ksmpilot_guest_ "$TMPD/k.prom")"
 	got=$(sed -n "s/^ksmpilot_guest_merged_bytes{guest=\"workload\[$p\]\"} //p" "$TMPD/k.prom")
 	kern=$(( $(cat /proc/$p/ksm_merging_pages) * 4096 ))
