@@ -70,7 +70,8 @@ note "guests: $(grep -c '^workload\[' "$TMPD/g.txt") workloads, $total merged pa
 $CTL -c "$TMPD/k.conf" inspect > /dev/null || fail "inspect exited $?"
 # the daemon looks for inspect's file every 10 s (INSPECT_CHECK_MS), and
 # rewrites the textfile every 30 s while ksmd idles (STATE_REFRESH_IDLE_MS):
-# up to 40 s, and a tick
+# up to 40 s, and a tick; 120 s leaves room for valgrind on a loaded machine
+# (the values are what this checks, not the delay)
 for p in $pids; do
 	wait_for 120 grep -q "^ksmpilot_guest_saving_bytes{guest=\"workload\[$p\]\"} " "$TMPD/k.prom" ||
 		fail "no series for workload[$p] in the textfile: $(grep ksmpilot_guest_ "$TMPD/k.prom")"
