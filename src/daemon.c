@@ -37,20 +37,32 @@ static __attribute__((noinline)) void on_timer(struct loop *l)
 /* sd_event_loop(), with the tick as the wait's timeout. The signals come
  * first: a SIGTERM queued during start-up stops the daemon before its
  * first tick writes a knob, and nothing ticks after an exit was asked
- * for. The loop never reaches SD_EVENT_FINISHED, so an exit source
+ * for. sd_event_run() dispatches one source a call, and signalfd hands
+ * over the lowest signal first: a SIGHUP queued with a SIGTERM comes
+ * first, and the tick its reload asks for would run before the SIGTERM is
+ * seen. So after a dispatch the loop looks again, without waiting, before
+ * it ticks: the three signals, each coalesced, drain within
+ * DISPATCH_MAX calls, and a flood of them cannot hold the ticks off for
+ * longer. The loop never reaches SD_EVENT_FINISHED, so an exit source
  * (sd_event_add_exit()) would never run; there is none. Returns the exit
  * code, or a negative errno. */
+#define DISPATCH_MAX 4
 static int run_loop(struct loop *l)
 {
+	unsigned dispatched = 0;
+
 	for (;;) {
 		uint64_t now = now_us();
 		int code, r;
 
-		r = sd_event_run(l->ev, l->next_us > now ? l->next_us - now : 0);
+		r = sd_event_run(l->ev, l->next_us > now && !dispatched ? l->next_us - now : 0);
 		if (r < 0)
 			return r;
 		if (sd_event_get_exit_code(l->ev, &code) >= 0)
 			return code;
+		if (r > 0 && ++dispatched < DISPATCH_MAX)
+			continue;
+		dispatched = 0;
 		if (now_us() >= l->next_us)
 			on_timer(l);
 	}
@@ -95,19 +107,25 @@ static int setup(struct loop *l)
 	return r < 0 ? r : 0;
 }
 
-int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
+void daemon_block_signals(void)
 {
-	struct loop l = { 0 };
 	sigset_t set;
-	int rc, r;
 
-	/* A SIGTERM during start-up must wait for the loop, which applies
-	 * on_exit, rather than kill the daemon with the knobs changed. */
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
+{
+	struct loop l = { 0 };
+	int rc, r;
+
+	/* A SIGTERM during start-up must wait for the loop, which applies
+	 * on_exit, rather than kill the daemon with the knobs changed. */
+	daemon_block_signals();
 	rc = pilot_new(&l.pilot, o, cfg, NULL);
 	if (rc != EXIT_OK)
 		return rc;

@@ -267,6 +267,8 @@ int main(int argc, char **argv)
 
 	if ((r = parse_args(argc, argv, &a)) >= 0)
 		return r;
+	if (a.mode == MODE_SERVICE)
+		daemon_block_signals();
 	if ((r = load_config(&a, &cfg, &files)) >= 0)
 		return r;
 	a.o.dry_run = a.o.dry_run || cfg.dry_run;

@@ -188,18 +188,39 @@ grep -q "knobs restored (run=0 pages_to_scan=500 sleep_millisecs=20 advisor_mode
 	fail "on_exit=stop: restore not logged as done: $(grep "knobs restored" "$LOG")"
 
 # --- on_exit=leave: the knobs stay as set -----------------------------------------
-fresh_tree
-fake_conf "$C" "$S" "on_exit = leave
+# start_leaving: a fresh tree, a daemon with on_exit=leave and its sleep at 333
+start_leaving() {
+	fresh_tree
+	fake_conf "$C" "$S" "on_exit = leave
 [scan]
 sleep_ms_min = 333
 sleep_ms_max = 333
 $pressure"
-: > "$LOG"
-start
-wait_file "$K/sleep_millisecs" 333
+	: > "$LOG"
+	start
+	wait_file "$K/sleep_millisecs" 333
+}
+start_leaving
 stop TERM
 [ "$(cat "$K/run")" = 1 ] || fail "on_exit=leave changed run"
 [ "$(cat "$K/sleep_millisecs")" = 333 ] || fail "on_exit=leave changed sleep_millisecs"
+
+# --- SIGHUP and SIGTERM queued together: the reload, then the exit, and no
+# tick between them (the reload asks for one at once; signalfd hands over
+# SIGHUP first). Stopped with SIGSTOP, the daemon finds both pending when
+# it goes on; with on_exit=leave, a tick would leave the new sleep behind.
+start_leaving
+sed -i 's/^sleep_ms_\(min\|max\) = 333$/sleep_ms_\1 = 444/' "$C"
+kill -STOP $DPID
+kill -HUP $DPID
+kill -TERM $DPID
+kill -CONT $DPID
+wait $DPID
+rc=$?
+[ $rc = 0 ] || { tail -n 30 "$LOG"; fail "daemon exited $rc after SIGHUP and SIGTERM together"; }
+grep -q "configuration reloaded" "$LOG" || { tail -n 30 "$LOG"; fail "the SIGHUP queued before the SIGTERM was not taken"; }
+[ "$(cat "$K/sleep_millisecs")" = 333 ] ||
+	{ tail -n 30 "$LOG"; fail "a tick ran after SIGTERM: sleep_millisecs=$(cat "$K/sleep_millisecs"), the reloaded 444"; }
 
 # --- dry run: decides and logs, writes nothing, takes no snapshot ---------------
 fresh_tree
