@@ -1107,6 +1107,9 @@ static void note_history(struct pilot *pl, const struct sample *s, const struct 
 			 bool mode_changed, bool probe, uint64_t now)
 {
 	if (pl->cfg.history_period_ms == 0) {
+		/* turned off by a reload: the period so far, as at a stop */
+		if (pl->hist_on && pl->have_last && pl->hist.ticks)
+			write_history(pl, now);
 		pl->hist_on = false;
 		return;
 	}

@@ -1419,6 +1419,18 @@ static void test_history_and_counters(void **state)
 	assert_true(pilot_stop(p));
 	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
 	pilot_free(p);
+	/* a reload that turns history off writes the period so far first, as
+	 * a stop does, and then none */
+	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 60s");
+	p = start(EXIT_OK);
+	ticks(p, 30);
+	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
+	reload_daemon(p, "[metrics]\nhistory_period = 0\n");
+	ticks(p, 100);
+	assert_int_equal(w.msgid_count[ID_HISTORY], 1);
+	assert_true(pilot_stop(p));
+	assert_int_equal(w.msgid_count[ID_HISTORY], 1);
+	pilot_free(p);
 	world_fini();
 	free(kv);
 }
