@@ -1103,13 +1103,19 @@ static void write_history(struct pilot *pl, uint64_t now)
 	history_start(&pl->hist, now, (int64_t)time(NULL));
 }
 
+/* The record of the period so far, where one has begun */
+static void write_history_so_far(struct pilot *pl, uint64_t now)
+{
+	if (pl->hist_on && pl->hist.ticks && pl->have_last)
+		write_history(pl, now);
+}
+
 static void note_history(struct pilot *pl, const struct sample *s, const struct ctl_decision *d, double dt,
 			 bool mode_changed, bool probe, uint64_t now)
 {
 	if (pl->cfg.history_period_ms == 0) {
 		/* turned off by a reload: the period so far, as at a stop */
-		if (pl->hist_on && pl->have_last && pl->hist.ticks)
-			write_history(pl, now);
+		write_history_so_far(pl, now);
 		pl->hist_on = false;
 		return;
 	}
@@ -1510,8 +1516,7 @@ bool pilot_stop(struct pilot *pl)
 	bool ok;
 
 	/* the period so far, so that history has no gap before a restart */
-	if (pl->hist_on && pl->hist.ticks && pl->have_last)
-		write_history(pl, pl->last_us);
+	write_history_so_far(pl, pl->last_us);
 	/* what the controller learned, for the next start */
 	if (pl->have_last)
 		save_controller(pl, &pl->last);

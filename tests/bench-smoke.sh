@@ -52,6 +52,9 @@ check_clean() {
 	return 0
 }
 
+# bench_error LOG: the reason bench/run gave for its exit
+bench_error() { sed -n 's/^bench: error: //p' "$1" | head -n 1; }
+
 note "bench/run --smoke --seed 1 --out $out"
 t0=$SECONDS
 bash bench/run --smoke --seed 1 --out "$out" 2>&1 | tee "$TMPD/smoke.log"
@@ -59,7 +62,7 @@ rc=${PIPESTATUS[0]}
 [ "$rc" = 3 ] && skip "a package the benchmark needs (gnuplot) is missing and cannot be installed (see $out/apt.log)"
 # 4: the machine does not fit (too little memory available, another tuner
 # runs, ...): bench/run names what, and this test says it
-[ "$rc" = 4 ] && skip "the machine does not fit the benchmark: $(grep -m1 'bench: error: ' "$TMPD/smoke.log" | sed 's/^bench: error: //')"
+[ "$rc" = 4 ] && skip "the machine does not fit the benchmark: $(bench_error "$TMPD/smoke.log")"
 [ "$rc" = 0 ] || fail "bench/run --smoke exited $rc"
 note "bench/run --smoke took $((SECONDS - t0)) s"
 check_clean "$out" "bench/run --smoke"
@@ -149,7 +152,7 @@ if ! grep -q 'phase noise' "$out-kill/bench.log" 2>/dev/null; then
 		rc=$?
 	fi
 	# the machine changed since the first run (memory taken, a tuner started)
-	[ "$rc" = 4 ] && skip "the machine no longer fits the benchmark: $(grep -m1 'bench: error: ' "$TMPD/kill.log" | sed 's/^bench: error: //')"
+	[ "$rc" = 4 ] && skip "the machine no longer fits the benchmark: $(bench_error "$TMPD/kill.log")"
 	cat "$TMPD/kill.log"
 	fail "the run to kill never reached the noise phase"
 fi

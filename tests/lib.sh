@@ -187,6 +187,17 @@ ksmpilotd_pids() {
 	return 0
 }
 
+# other_tuner: what else tunes KSM, as "ksmtuned is running (...): stop it
+# first (...)", or nothing
+other_tuner() {
+	local p
+	p=$(ksmtuned_pids | paste -sd' ')
+	[ -z "$p" ] || { echo "ksmtuned is running (pid $p): stop it first (systemctl stop ksmtuned)"; return 0; }
+	p=$(ksmpilotd_pids | head -n 3 | tr '\n' ';')
+	[ -z "$p" ] || echo "ksmpilotd is running on $KSM (pid $p): stop it first (systemctl stop ksmpilot)"
+	return 0
+}
+
 require_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
 
 require_real_ksm() {
@@ -199,23 +210,23 @@ require_real_ksm() {
 	exec 9>"$KERNEL_LOCK"
 	note "waiting for the kernel lock $KERNEL_LOCK"
 	flock -w 3600 9 || skip "kernel lock $KERNEL_LOCK busy for an hour"
-	# another tuner would move the knobs the test checks
-	local other
-	other=$(ksmtuned_pids | paste -sd' ')
-	[ -z "$other" ] || skip "ksmtuned is running (pid $other): it tunes KSM beside the test; stop it first"
-	other=$(ksmpilotd_pids | head -n 3 | tr '\n' ';')
+	# another tuner would move the knobs the test checks; this tree's own
+	# daemon is one an earlier test left behind
+	local other p
+	other=$(other_tuner)
 	if [ -n "$other" ]; then
-		# this tree's own daemon is one an earlier test left behind
-		local p
 		for p in $(pgrep -x ksmpilotd); do
 			[ "$(readlink "/proc/$p/exe")" = "$(readlink -f "$KSMPILOTD")" ] &&
 				fail "ksmpilotd $p of this tree ($KSMPILOTD) still runs on $KSM: left by an earlier test?"
 		done
-		skip "ksmpilotd is running on $KSM ($other): stop it first"
+		skip "$other"
 	fi
 	ksm_save
 	KSM_SAVED=1
 }
+
+# meminfo_mib KEY: a /proc/meminfo figure in MiB (MemTotal, MemAvailable)
+meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 
 # reserve_hugepages LEAVE_MIB: take memory out of MemAvailable until about
 # LEAVE_MIB is left (real pressure); restored at exit.
@@ -224,12 +235,12 @@ reserve_hugepages() {
 	[ -w /proc/sys/vm/nr_hugepages ] || skip "cannot reserve hugepages here"
 	cur=$(cat /proc/sys/vm/nr_hugepages)
 	HUGE_SAVED=$cur
-	avail=$(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo)
+	avail=$(meminfo_mib MemAvailable)
 	[ "$avail" -gt $((leave + 1024)) ] || { note "only $avail MiB available: no hugepages reserved"; return 0; }
 	want=$((cur + (avail - leave) / 2))
 	echo "$want" > /proc/sys/vm/nr_hugepages
 	got=$(awk '/HugePages_Total/{print $2}' /proc/meminfo)
-	note "reserved $((got - cur)) hugepages; MemAvailable now $(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo) MiB"
+	note "reserved $((got - cur)) hugepages; MemAvailable now $(meminfo_mib MemAvailable) MiB"
 }
 
 # reserve_pressure: real pressure for a real-kernel test: about 15% of
@@ -238,12 +249,12 @@ reserve_hugepages() {
 # refused, or memory that something else frees meanwhile).
 reserve_pressure() {
 	local total leave avail
-	total=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)
+	total=$(meminfo_mib MemTotal)
 	leave=$((total * 15 / 100))
 	[ $leave -gt 3072 ] && leave=3072
 	[ $leave -lt 1536 ] && leave=1536
 	reserve_hugepages $leave
-	avail=$(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo)
+	avail=$(meminfo_mib MemAvailable)
 	[ "$avail" -lt $((total * 20 / 100 - 64)) ] ||
 		skip "could not make memory pressure: MemAvailable $avail MiB after the reservation, not 64 MiB below 20% of MemTotal ($((total * 20 / 100)) MiB)"
 }
@@ -261,8 +272,8 @@ require_unmerged() {
 skip_if_pressure_lost() {
 	local total avail
 	grep -q '^reason=\(no-pressure\|pressure-fading\)$' "$1" 2>/dev/null || return 0
-	total=$(awk '/MemTotal/{print int($2/1024)}' /proc/meminfo)
-	avail=$(awk '/MemAvailable/{print int($2/1024)}' /proc/meminfo)
+	total=$(meminfo_mib MemTotal)
+	avail=$(meminfo_mib MemAvailable)
 	[ "$avail" -ge $((total * 20 / 100)) ] || return 0
 	skip "memory pressure lost meanwhile (MemAvailable $avail MiB, above 20% of MemTotal; the daemon: $(grep '^reason=' "$1")): something else freed memory"
 }
