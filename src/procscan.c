@@ -44,10 +44,35 @@ static void stat_range(enum procscan_stat f, int64_t *lo, int64_t *hi)
 
 /* ---- reading /proc ---------------------------------------------------------- */
 
+/* One field's value, after the name: " VALUE" or ": VALUE", len bytes. */
+static int parse_stat_value(enum procscan_stat f, const char *val, size_t len, int64_t *out)
+{
+	char buf[32];
+	const char *end = val + len;
+	int64_t lo, hi;
+
+	if (val < end && *val == ':')
+		val++;
+	while (val < end && *val == ' ')
+		val++;
+	if (val == end || (size_t)(end - val) >= sizeof(buf))
+		return -EBADMSG;
+	memcpy(buf, val, (size_t)(end - val));
+	buf[end - val] = '\0';
+	if (is_flag(f)) {
+		if (strcmp(buf, "yes") != 0 && strcmp(buf, "no") != 0)
+			return -EBADMSG;
+		*out = strcmp(buf, "yes") == 0;
+		return 0;
+	}
+	stat_range(f, &lo, &hi);
+	return buf[0] == ' ' || parse_i64(buf, lo, hi, out) < 0 ? -EBADMSG : 0;
+}
+
 int procscan_parse_ksm_stat(const char *text, struct procscan_proc *p)
 {
 	int64_t v[PS_STAT_COUNT] = { 0 };
-	uint32_t present = 0;
+	uint32_t present = 0, bad = 0;
 	const char *line = text;
 
 	while (*line) {
@@ -58,40 +83,23 @@ int procscan_parse_ksm_stat(const char *text, struct procscan_proc *p)
 		for (f = 0; f < PS_STAT_COUNT; f++)
 			if (strlen(stat_names[f]) == name_len && strncmp(line, stat_names[f], name_len) == 0)
 				break;
-		if (f < PS_STAT_COUNT) {
-			char buf[32];
-			size_t vlen;
-			if (*val == ':')
-				val++;
-			while (*val == ' ')
-				val++;
-			vlen = (size_t)(line + len - val);
-			if (vlen == 0 || vlen >= sizeof(buf) || (present & PS_BIT(f)))
-				return -EBADMSG;
-			memcpy(buf, val, vlen);
-			buf[vlen] = '\0';
-			if (is_flag((enum procscan_stat)f)) {
-				if (strcmp(buf, "yes") == 0)
-					v[f] = 1;
-				else if (strcmp(buf, "no") == 0)
-					v[f] = 0;
-				else
-					return -EBADMSG;
-			} else {
-				int64_t lo, hi;
-				stat_range((enum procscan_stat)f, &lo, &hi);
-				if (buf[0] == ' ' || parse_i64(buf, lo, hi, &v[f]) < 0)
-					return -EBADMSG;
-			}
+		if (f < PS_STAT_COUNT && parse_stat_value((enum procscan_stat)f, val, (size_t)(line + len - val),
+							  &v[f]) == 0 && !(present & PS_BIT(f)))
 			present |= PS_BIT(f);
-		}
+		else if (f < PS_STAT_COUNT)
+			bad |= PS_BIT(f);
 		line += len;
 		if (*line == '\n')
 			line++;
 	}
-	memcpy(p->stat, v, sizeof(p->stat));
+	/* a bad or repeated field is left out, the others are kept: one
+	 * counter a kernel shows wrapped (6.6-6.9's ksm_zero_pages) must not
+	 * hide the process */
+	present &= ~bad;
+	for (int f = 0; f < PS_STAT_COUNT; f++)
+		p->stat[f] = (present & PS_BIT(f)) ? v[f] : 0;
 	p->present = present;
-	return 0;
+	return bad ? -EBADMSG : 0;
 }
 
 static bool has_positive(const struct procscan_proc *p, enum procscan_stat f)
@@ -220,9 +228,8 @@ static int scan_stat(int pfd, struct procscan_proc *p)
 	if (n == -EACCES || n == -EPERM)
 		return -EACCES;
 	if (n >= 0) {
-		int r = procscan_parse_ksm_stat(buf, p);
-		if (r < 0)
-			return r;
+		/* a bad field is left out (-EBADMSG), the process kept */
+		(void)procscan_parse_ksm_stat(buf, p);
 		/* 6.1 to 6.3: ksm_stat without the merged pages, which are
 		 * in their own file still */
 		if (!(p->present & PS_BIT(PS_MERGING_PAGES)) && read_file_at(pfd, "ksm_merging_pages", buf, sizeof(buf)) > 0) {

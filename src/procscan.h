@@ -84,7 +84,8 @@ void procscan_free(struct procscan *ps);
 
 /* Parse the text of a ksm_stat file into p->stat and p->present: lines
  * "NAME VALUE" or "NAME: VALUE" (yes/no for the flags); unknown names are
- * skipped. -EBADMSG for a known name with a bad value. */
+ * skipped. A known name with a bad value, or given twice, is left out
+ * and the others kept: then -EBADMSG, else 0. */
 int procscan_parse_ksm_stat(const char *text, struct procscan_proc *p);
 
 /* Whether the record shows KSM use (see procscan_run). */

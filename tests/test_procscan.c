@@ -175,15 +175,31 @@ static void test_parse_ksm_stat(void **state)
 	/* a kernel thread: empty */
 	assert_int_equal(procscan_parse_ksm_stat("", &p), 0);
 	assert_int_equal(p.present, 0);
-	/* garbled known fields, a negative count, a repeated field */
-	p.present = 77;
+	/* garbled known fields, a negative count, a repeated field: each is
+	 * left out, and the fields beside it are kept */
 	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items x\n", &p), -EBADMSG);
-	assert_int_equal(p.present, 77); /* untouched on failure */
-	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items -1\n", &p), -EBADMSG);
+	assert_int_equal(p.present, 0);
+	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items -1\nksm_merging_pages 7\n", &p), -EBADMSG);
+	assert_int_equal(p.present, PS_BIT(PS_MERGING_PAGES));
+	assert_int_equal(p.stat[PS_MERGING_PAGES], 7);
+	assert_int_equal(p.stat[PS_RMAP_ITEMS], 0);
 	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items\n", &p), -EBADMSG);
-	assert_int_equal(procscan_parse_ksm_stat("ksm_mergeable: maybe\n", &p), -EBADMSG);
-	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items 1\nksm_rmap_items 2\n", &p), -EBADMSG);
+	assert_int_equal(procscan_parse_ksm_stat("ksm_mergeable: maybe\nksm_merge_any: yes\n", &p), -EBADMSG);
+	assert_int_equal(p.present, PS_BIT(PS_MERGE_ANY));
+	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items 1\nksm_rmap_items 2\nksm_zero_pages 3\n", &p),
+			 -EBADMSG);
+	assert_int_equal(p.present, PS_BIT(PS_ZERO_PAGES));
+	assert_int_equal(p.stat[PS_RMAP_ITEMS], 0);
 	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items 99999999999999999999\n", &p), -EBADMSG);
+	/* 6.6-6.9 could show ksm_zero_pages wrapped below zero, printed
+	 * unsigned: the process still uses KSM by its other fields */
+	assert_int_equal(procscan_parse_ksm_stat("ksm_rmap_items 5000\nksm_zero_pages 18446744073709551615\n"
+						 "ksm_merging_pages 4000\nksm_process_profit 1000\n",
+						 &p),
+			 -EBADMSG);
+	assert_int_equal(p.present, PS_BIT(PS_RMAP_ITEMS) | PS_BIT(PS_MERGING_PAGES) | PS_BIT(PS_PROCESS_PROFIT));
+	assert_int_equal(p.stat[PS_MERGING_PAGES], 4000);
+	assert_true(procscan_uses_ksm(&p));
 	assert_string_equal(procscan_stat_name(PS_MERGE_ANY), "ksm_merge_any");
 }
 
@@ -218,14 +234,17 @@ static void test_scan(void **state)
 	/* gone half-way: ksm_stat but no status */
 	mk("800");
 	put("800/ksm_stat", "ksm_rmap_items 9\n");
+	/* ksm_zero_pages wrapped (6.6-6.9): that field is left out, not the process */
+	fake(900, "ksm_rmap_items 300\nksm_zero_pages 18446744073709551615\nksm_merging_pages 200\n", 0, "wrapped",
+	     "wrapped\0", 8, 12);
 	mk("self");
 	mk("0123");
 	put("meminfo", "x\n");
 	assert_int_equal(procscan_run(proc, &ps), 0);
 	assert_int_equal(ps.max_map_count, 1000);
-	assert_int_equal(ps.scanned, 8); /* 100..800, not self, 0123 or meminfo */
+	assert_int_equal(ps.scanned, 9); /* 100..900, not self, 0123 or meminfo */
 	assert_int_equal(ps.denied, 0);
-	assert_int_equal(ps.n, 4);       /* 100, 200, 500, 600 */
+	assert_int_equal(ps.n, 5);       /* 100, 200, 500, 600, 900 */
 	assert_int_equal(ps.maps_unreadable, 1);
 	assert_int_equal(ps.dropped, 0);
 	assert_true(ps.time > 1600000000);
@@ -254,6 +273,10 @@ static void test_scan(void **state)
 	assert_int_equal(p->present, PS_BIT(PS_MERGING_PAGES));
 	assert_int_equal(p->stat[PS_MERGING_PAGES], 42);
 	assert_int_equal(p->uid, 33);
+
+	p = get(&ps, 900);
+	assert_int_equal(p->present, PS_BIT(PS_RMAP_ITEMS) | PS_BIT(PS_MERGING_PAGES));
+	assert_int_equal(p->stat[PS_MERGING_PAGES], 200);
 
 	p = get(&ps, 600);
 	assert_false(p->have_maps);
