@@ -39,20 +39,24 @@ const char *doctor_severity_name(enum doctor_severity s)
 
 /* ---- reading ------------------------------------------------------------------- */
 
-/* The pid of the process named ksmd, or 0. */
+/* The pid of ksmd, or 0: a process named ksmd whose parent is kthreadd,
+ * as the daemon's sampler finds it (anyone may name a process "ksmd"). */
 static int find_ksmd(DIR *d)
 {
 	struct dirent *de;
 
 	rewinddir(d);
 	while ((de = readdir(d)) != NULL) {
-		char comm[32], name[300];
+		char comm[32], name[300], stat[1024];
 		long pid = strtol(de->d_name, NULL, 10);
 
 		if (pid <= 0)
 			continue;
 		snprintf(name, sizeof(name), "%s/comm", de->d_name);
-		if (read_text_at(dirfd(d), name, comm, sizeof(comm)) > 0 && strcmp(comm, "ksmd") == 0)
+		if (read_text_at(dirfd(d), name, comm, sizeof(comm)) <= 0 || strcmp(comm, "ksmd") != 0)
+			continue;
+		snprintf(name, sizeof(name), "%s/stat", de->d_name);
+		if (read_text_at(dirfd(d), name, stat, sizeof(stat)) > 0 && sample_stat_is_ksmd(stat))
 			return (int)pid;
 	}
 	return 0;

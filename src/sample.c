@@ -102,6 +102,28 @@ int sample_parse_stat_ticks(const char *text, uint64_t *ticks)
 	return 0;
 }
 
+/* Whether a /proc/PID/stat line is the kernel's ksmd: named so, and a
+ * child of kthreadd (anyone may name a process "ksmd"). */
+bool sample_stat_is_ksmd(const char *text)
+{
+	const char *p = strrchr(text, ')'), *open = strchr(text, '(');
+	char *end;
+	long ppid;
+
+	if (!p || !open || p - open != 5 || strncmp(open, "(ksmd)", 6) != 0)
+		return false;
+	/* ") S PPID ..." */
+	p++;
+	while (*p == ' ')
+		p++;
+	if (!*p)
+		return false;
+	p += strcspn(p, " ");
+	errno = 0;
+	ppid = strtol(p, &end, 10);
+	return end != p && errno == 0 && ppid == KTHREADD_PID;
+}
+
 /* The hot path: libproc2 opens, reads and closes /proc/uptime,
  * /proc/PID/status and /proc/PID/stat on every select; one pread of a
  * kept descriptor costs a tenth of that. libproc2 still finds ksmd. */

@@ -196,6 +196,10 @@ int sample_parse_vmstat_cow(const char *text, uint64_t *cow_ksm);
  * -ESRCH when the line is not ksmd's, -EBADMSG when it is garbled. */
 int sample_parse_stat_ticks(const char *text, uint64_t *ticks);
 
+/* Whether a /proc/PID/stat line is the kernel's ksmd: comm "ksmd" and
+ * parent kthreadd (pid 2). */
+bool sample_stat_is_ksmd(const char *text);
+
 /* rmap items tracked by KSM: shared + sharing + unshared + volatile. A
  * negative term counts as 0; the sum stops at INT64_MAX. */
 uint64_t sample_rmap_items(const struct sample *s);

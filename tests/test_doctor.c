@@ -499,6 +499,11 @@ static void test_ksmd_busy(void **unused)
 	unlink(strcat(strcpy((char[400]){ 0 }, proc), "/2/comm"));
 	run_doctor(NULL);
 	expect("ksmd-busy", DOCTOR_INFO, "not visible");
+	/* a user's process named ksmd is not ksmd: its parent is not kthreadd */
+	putf("%s/4242/comm", "ksmd\n", proc);
+	putf("%s/4242/stat", "4242 (ksmd) R 1000 0 0 0 -1 0 0 0 0 0 5000 0 0 0 20 0 1 0 30 0 0\n", proc);
+	run_doctor(NULL);
+	expect("ksmd-busy", DOCTOR_INFO, "not visible");
 }
 
 static void test_map_count(void **unused)

@@ -816,6 +816,12 @@ static void test_parse_stat_ticks(void **state)
 	assert_int_equal(sample_parse_stat_ticks("99 (ksmd) x) S 1 0 0 0 -1 0 0 0 0 0 5 5", &t), -ESRCH);
 	assert_int_equal(sample_parse_stat_ticks("1 (init) S 0 0 0 0 -1 0 0 0 0 0 5 5", &t), -ESRCH);
 	assert_int_equal(t, 1801);
+	/* ksmd is the one whose parent is kthreadd */
+	assert_true(sample_stat_is_ksmd("37 (ksmd) S 2 0 0 0 -1 2097216"));
+	assert_false(sample_stat_is_ksmd("4242 (ksmd) R 1000 0 0 0 -1 0")); /* a user's, named so */
+	assert_false(sample_stat_is_ksmd("37 (ksmd) S 22 0"));
+	assert_false(sample_stat_is_ksmd("37 (kswapd0) S 2 0"));
+	assert_false(sample_stat_is_ksmd("37 (ksmd) S"));
 	/* truncated or garbled */
 	assert_int_equal(sample_parse_stat_ticks("37 (ksmd) S 2 0 0", &t), -EBADMSG);
 	assert_int_equal(sample_parse_stat_ticks("37 (ksmd) S 2 0 0 0 -1 2097216 0 0 0 0 x y", &t), -EBADMSG);
