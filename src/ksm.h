@@ -14,6 +14,9 @@
 #include <sys/types.h>
 
 #define KSM_SYSFS_DIR "/sys/kernel/mm/ksm"
+/* run reads with this bit while memory is going offline (mm/ksm.c), and a
+ * write of run then waits, uninterruptible, until the offline is done */
+#define KSM_RUN_OFFLINE 4
 
 enum ksm_item {
 	/* knobs */

@@ -53,6 +53,7 @@ struct pilot {
 	/* log-once flags */
 	int sample_err_logged;          /* the -errno last logged, 0 = none */
 	bool ksmd_missing_logged;
+	bool offline_logged;            /* run read with KSM_RUN_OFFLINE */
 	bool guest_err_logged, guest_slow_logged, psi_missing_logged;
 	uint64_t write_err_logged;      /* KSM_BIT per knob */
 	bool defer_floor_logged;        /* the advisor's batch at sleep_ms_max told; again after a reload */
@@ -546,6 +547,13 @@ static void remember_writes(struct pilot *pl, const struct ctl_decision *d)
 	}
 }
 
+/* Memory going offline: run reads with KSM_RUN_OFFLINE, and the controller
+ * holds (a write of run would wait for the offline). */
+static bool offlining(const struct sample *s)
+{
+	return !s->ksm_err && ksm_values_has(&s->ksm, KSM_RUN) && (s->ksm.v[KSM_RUN] & KSM_RUN_OFFLINE);
+}
+
 static void log_sample_errors(struct pilot *pl, const struct sample *s)
 {
 	int err = s->meminfo_err ? s->meminfo_err : s->ksm_err;
@@ -561,6 +569,15 @@ static void log_sample_errors(struct pilot *pl, const struct sample *s)
 		log_notice("inputs readable again");
 	}
 	pl->sample_err_logged = err;
+	if (offlining(s) && !pl->offline_logged) {
+		log_notice("run reads %" PRId64 ": memory is going offline, and the kernel would make a write of run "
+			   "wait until it is done; holding the knobs until then",
+			   s->ksm.v[KSM_RUN]);
+		pl->offline_logged = true;
+	} else if (!err && !offlining(s) && pl->offline_logged) {
+		log_notice("memory offline done: run reads %" PRId64 " again", s->ksm.v[KSM_RUN]);
+		pl->offline_logged = false;
+	}
 	if (!s->have_ksmd_cpu && !pl->ksmd_missing_logged) {
 		log_notice("ksmd is not visible (a PID namespace?): its CPU is estimated from the scan rate at "
 			   "%.1f us a page",
@@ -1181,14 +1198,17 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 #endif
 	sample_take(&pl->sampler, now / 1000, &s);
 	log_sample_errors(pl, &s);
-	if (!s.meminfo_err && !s.ksm_err)
+	if (!s.meminfo_err && !s.ksm_err && !offlining(&s))
 		note_foreign_changes(pl, &s);
 	ctl_step(&pl->cfg, &pl->ctl, &s, dt, &d);
 	if (d.hold) {
 		/* the controller did not see what this sample read: the next
 		 * one reads it again rather than carry it over */
 		sampler_invalidate(&pl->sampler); /* held, unseen */
-		snprintf(sum, sizeof(sum), "holding: inputs unreadable (%s)", strerror(-pl->sample_err_logged));
+		if (offlining(&s))
+			snprintf(sum, sizeof(sum), "holding: memory going offline (run=%" PRId64 ")", s.ksm.v[KSM_RUN]);
+		else
+			snprintf(sum, sizeof(sum), "holding: inputs unreadable (%s)", strerror(-pl->sample_err_logged));
 		notify_status(pl, sum);
 		/* a daemon that holds is alive: the state file and the metrics
 		 * say so (reason hold), with the last sample it could read */

@@ -46,6 +46,7 @@ static struct world {
 	struct sample cur;              /* what the kernel shows this tick */
 	/* faults */
 	int read_errno;                 /* every KSM read fails */
+	bool offlining;                 /* memory going offline: run reads with KSM_RUN_OFFLINE */
 	enum ksm_item garbage_item;     /* this item reads "garbage" */
 	bool garbage;
 	int write_errno[KSM_ITEM_COUNT];
@@ -109,6 +110,8 @@ static ssize_t fake_read(int fd, char *buf, size_t len, enum ksm_item item)
 			return snprintf(buf, len, "[none] scan-time");
 		return snprintf(buf, len, "0");
 	}
+	if (item == KSM_RUN && w.offlining)
+		return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item] | KSM_RUN_OFFLINE);
 	if (item == KSM_ADVISOR_MODE) /* as written since the plant's sample */
 		return snprintf(buf, len, "%s", w.p.advisor ? "none [scan-time]" : "[none] scan-time");
 	return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item]);
@@ -457,6 +460,44 @@ static void test_merge_across_nodes_busy(void **state)
 	assert_int_equal(w.merge_across_nodes, 0);
 	pilot_free(p);
 	world_fini();
+}
+
+/* Memory going offline mid-run: run reads 5, and a write of run would wait
+ * in the kernel until the offline is done. Nothing is written, and no
+ * change by someone else is seen, until run reads 0..2 again. */
+static void test_memory_offline(void **state)
+{
+	struct pilot *p;
+	unsigned writes;
+	struct state_kv *kv = calloc(1, sizeof(*kv));
+	char path[400];
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	p = start(EXIT_OK);
+	add_guest(256);
+	ticks(p, 10);
+	assert_int_equal(w.p.run, 1);
+	w.offlining = true;
+	writes = w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS];
+	ticks(p, 60);
+	assert_int_equal(w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS], writes);
+	assert_int_equal(logged("memory is going offline"), 1);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
+	assert_non_null(kv);
+	snprintf(path, sizeof(path), "%s/state", w.state);
+	assert_int_equal(state_read(path, kv), 0);
+	assert_string_equal(state_get(kv, "reason"), "hold");
+	w.offlining = false;
+	ticks(p, 4);
+	assert_int_equal(logged("memory offline done"), 1);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
+	assert_int_equal(w.p.run, 1);
+	assert_knobs_in_bounds(p);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+	free(kv);
 }
 
 /* Counters read garbage, go backwards, wrap: no crash, bounds hold. */
@@ -1440,6 +1481,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_restart_reuses_controller_state),
 		cmocka_unit_test(test_ksm_vanishes),
+		cmocka_unit_test(test_memory_offline),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_idle_rewrites_seldom),
 		cmocka_unit_test(test_defer_floor_told),
