@@ -1509,7 +1509,11 @@ static bool run_state(const struct cfg *cfg, struct ctl_state *st, const struct 
 	bool pressure = t->error > 0;
 	int cur_run = (int)s->ksm.v[KSM_RUN];
 
-	*released = t->error < -margin;
+	/* released: memory (and guests) well above the setpoint, and no
+	 * stall; a PSI error never goes below -psi_threshold/100, which
+	 * may be within the margin */
+	*released = maxd(t->error_mem, isnan(t->error_guest) ? -1 : t->error_guest) < -margin &&
+		    !(t->error_psi >= 0);
 	if (pressure) {
 		st->calm_s = 0;
 		st->run = 1;

@@ -339,6 +339,29 @@ static void test_stop_delay(void **state)
 		ctl_step(&c, &st, &s, 2, &d);
 	assert_int_equal(d.run, 1);
 	assert_int_equal(d.reason, CTL_R_NO_PRESSURE);
+	/* with PSI counted at a threshold within the margin (5 points,
+	 * margin 5%), no stall and plenty of memory still stop ksmd */
+	c.psi_threshold = 5;
+	ctl_init(&st);
+	base_sample(&s, 10 * GiB, 6 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	s.have_psi = true;
+	s.psi_some_avg10 = 0;
+	t = 0;
+	ctl_step(&c, &st, &s, 0, &d);
+	while (d.run == 1 && t < 3600) {
+		ctl_step(&c, &st, &s, 2, &d);
+		t += 2;
+	}
+	assert_int_equal(d.run, 0);
+	assert_true(fabs(t - (double)c.stop_delay_ms / 1000.0) <= 2);
+	/* a stall at the threshold is not released: ksmd stays on */
+	ctl_init(&st);
+	s.psi_some_avg10 = 5;
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 1000; i++)
+		ctl_step(&c, &st, &s, 2, &d);
+	assert_int_equal(d.run, 1);
 }
 
 static void test_derivative_on_falling_memory(void **state)
