@@ -1482,7 +1482,8 @@ static void knobs(const struct cfg *cfg, struct ctl_state *st, const struct samp
 	/* defer: the advisor's pages_to_scan is given; only the sleep is ours */
 	fixed = out->set_pages ? 0 : (kernel_pages ? kernel_pages : 1);
 	prev_rate = st->pages ? ctl_rate_of(fixed ? fixed : st->pages, st->sleep_ms, st->cost) : 0;
-	in_bounds = st->pages >= cfg->pages_to_scan_min && st->pages <= cfg->pages_to_scan_max &&
+	/* under defer the batch is the advisor's, whatever our bounds */
+	in_bounds = (fixed || (st->pages >= cfg->pages_to_scan_min && st->pages <= cfg->pages_to_scan_max)) &&
 		    st->sleep_ms >= cfg->sleep_ms_min && st->sleep_ms <= cfg->sleep_ms_max;
 	if (in_bounds && prev_rate > 0 && (!fixed || fixed == st->pages) &&
 	    keep_knobs(st, prev_rate, rate, out->t.rate_cap, &dir)) {

@@ -2622,6 +2622,46 @@ static void test_advisor_defer(void **state)
 	assert_true(window_cpu_share(&s) <= s.cfg.idle_max_cpu / 100);
 }
 
+/* Changes of sleep_ms while guests merge under defer, the advisor's batch
+ * at 20000 pages or more, with pages_to_scan_max as given. */
+static unsigned defer_sleep_writes(uint64_t pages_max)
+{
+	struct sim s;
+	unsigned writes = 0;
+	uint64_t last;
+
+	sim_init(&s, 24 * GiB, 0.18 * 24 * GiB);
+	s.cfg.kernel_advisor = ADVISOR_DEFER;
+	s.cfg.pages_to_scan_max = pages_max;
+	s.p.advisor = true;
+	s.p.pages_to_scan = 20000;
+	s.p.advisor_min_pages = 20000;
+	plant_set_noise(&s.p, 0.01 * s.p.mem_total, 0.01 * s.p.mem_total, 60, 42);
+	add_guests(&s, 8, 1 * GiB, 1, NULL);
+	last = s.p.sleep_ms;
+	for (int t = 0; t < 1200; t++) {
+		sim_run(&s, 1);
+		writes += s.p.sleep_ms != last;
+		last = s.p.sleep_ms;
+	}
+	return writes;
+}
+
+/* Under defer the batch is the advisor's: pages_to_scan_max, which it
+ * may exceed, must not turn off the knobs' hysteresis on the sleep. */
+static void test_advisor_batch_beyond_bounds_keeps_hysteresis(void **state)
+{
+	unsigned within, beyond;
+
+	(void)state;
+	within = defer_sleep_writes(100000);
+	beyond = defer_sleep_writes(5000);
+	if (trace_level())
+		printf("defer, batch 20000-30000: %u sleep writes, %u with pages_to_scan_max 5000\n", within, beyond);
+	assert_true(within > 0);
+	assert_int_equal(beyond, within);
+}
+
 /* Kernels before 6.6 (no pages_scanned), without cow_ksm or AnonPages, and
  * an invisible ksmd still merge and still idle. */
 static void test_old_kernel_and_hidden_ksmd(void **state)
@@ -2704,6 +2744,7 @@ int main(void)
 		cmocka_unit_test(test_restart_keeps_probe),
 		cmocka_unit_test(test_restore_refuses),
 		cmocka_unit_test(test_advisor_defer),
+		cmocka_unit_test(test_advisor_batch_beyond_bounds_keeps_hysteresis),
 		cmocka_unit_test(test_old_kernel_and_hidden_ksmd),
 	};
 
