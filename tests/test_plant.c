@@ -2113,25 +2113,29 @@ static void test_no_windup_while_idle(void **state)
 	assert_true(s.d.t.u < 0.4);
 }
 
-/* Long saturation does not wind up either, and released pressure lets u
- * fall within a minute. */
+/* Long saturation does not wind up either. */
 static void test_no_windup(void **state)
 {
 	struct sim s;
-	double t0;
+	double t0, integ;
 
 	(void)state;
 	sim_init(&s, 24 * GiB, 1 * GiB); /* deep pressure */
 	add_guests(&s, 4, 256 * MiB, 1, NULL);
 	sim_run(&s, 6 * HOUR * scale());
-	assert_true(s.st.integ <= 1.0);
+	/* P saturates u from the first samples: the integral stays where it
+	 * was then (it would reach its clamp, 1, in seconds at 16% short) */
+	integ = s.st.integ;
+	assert_true(integ < 0.1);
 	s.p.base_available = 16 * GiB;
 	t0 = s.t;
 	while (s.d.t.u > 0.01 && s.t - t0 < 600)
 		sim_tick(&s);
 	if (trace_level())
-		printf("windup: u fell to %.3f %.0f s after the release\n", s.d.t.u, s.t - t0);
-	assert_true(s.t - t0 <= 60);
+		printf("windup: integral %.3f after 6 h saturated; u fell to %.3f %.0f s after the release\n", integ,
+		       s.d.t.u, s.t - t0);
+	/* (u falls within seconds even from a wound-up integral: P is -4.7
+	 * there; what windup does shows when pressure comes back) */
 	/* and pressure coming back finds a fresh integral, not a stale one */
 	s.p.base_available = 4.7 * GiB;
 	sim_run(&s, 4);
