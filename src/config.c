@@ -87,7 +87,7 @@ static const struct key keys[] = {
 	{ "controller", "kd", T_DOUBLE, OFF(kd), 0, 100000, NULL, NULL, 0,
 	  "20", "derivative gain on falling MemAvailable, in seconds" },
 	{ "controller", "derivative_filter", T_DURATION, OFF(derivative_filter_ms), 0, 3600000, NULL, NULL, 0,
-	  "10s", "time constant of the low-pass filter on the derivative" },
+	  "10s", "time constant of the low-pass filters on the derivative and on the error P follows" },
 	{ "controller", "max_cpu", T_PERCENT, OFF(max_cpu), 1, 100, NULL, NULL, 0,
 	  "25", "cap on ksmd CPU, in % of one core, on average" },
 	{ "controller", "max_cpu_burst", T_PERCENT, OFF(max_cpu_burst), 1, 100, NULL, NULL, 0,
