@@ -330,8 +330,7 @@ static double pass_length(const struct ctl_state *st, double rmap)
 /* The longest a pass may be now: the longest of the last passes (those
  * where smart_scan's skipped pages came back), or the tracked pages less
  * those the last pass skipped, which counts memory that came since; and
- * no more than the tracked pages (a pass visits each once: a "pass" that
- * ended twice in one interval counted two). */
+ * no more than the tracked pages (a pass visits each once). */
 static double pass_longest(const struct ctl_state *st, double rmap)
 {
 	size_t n = ARRAY_SIZE(st->pass_hist), k = st->pass_count < n ? (size_t)st->pass_count : n;
@@ -495,7 +494,8 @@ static void gather_evidence(const struct cfg *cfg, struct ctl_state *st, const s
 	if (ksm_values_has(&s->ksm, KSM_PAGES_SKIPPED))
 		st->skipped_acc += maxd((double)(s->ksm.v[KSM_PAGES_SKIPPED] - st->prev_skipped), 0);
 	if (o->d_full > 0) {
-		st->pass_len = st->pass_pages + o->d_scan;
+		/* an interval that ended several passes scanned them all */
+		st->pass_len = (st->pass_pages + o->d_scan) / (double)o->d_full;
 		pass_record(st);
 		st->skipped_pass = st->skipped_acc;
 		/* pages that failed together come back together, and are

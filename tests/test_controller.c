@@ -147,6 +147,35 @@ static void test_counters_quiet_when(void **state)
  * sampler reads them every SAMPLE_QUIET_MS) say nothing new: the next
  * read's deltas span the time since the last one, so ksmd's share and the
  * scan rate are those of that span, and they hold between reads. */
+/* An interval that ends three passes of a small host records the pages of
+ * one pass, not of three: the passes' length prices the probes' margins
+ * and the churn. */
+static void test_several_passes_in_one_interval(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 1 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 100000;
+	ctl_step(&c, &st, &s, 0, &d);
+	s.ksm.v[KSM_FULL_SCANS] += 1;
+	s.ksm.v[KSM_PAGES_SCANNED] += 100000;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(fabs(st.pass_len - 100000) < 1);
+	s.ksm.v[KSM_FULL_SCANS] += 3;
+	s.ksm.v[KSM_PAGES_SCANNED] += 300000;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(fabs(st.pass_len - 100000) < 1);
+	for (size_t i = 0; i < CTL_PASS_CYCLE; i++)
+		assert_true(st.pass_hist[i] <= 100000 + 1);
+}
+
 static void test_counters_carried_over(void **state)
 {
 	struct cfg c;
@@ -1092,6 +1121,7 @@ int main(void)
 		cmocka_unit_test(test_map_rate_defer_keeps_pages),
 		cmocka_unit_test(test_rate_of),
 		cmocka_unit_test(test_unusable_sample_holds),
+		cmocka_unit_test(test_several_passes_in_one_interval),
 		cmocka_unit_test(test_counters_carried_over),
 		cmocka_unit_test(test_counters_carried_over_start),
 		cmocka_unit_test(test_counters_quiet_when),
