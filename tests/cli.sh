@@ -110,11 +110,17 @@ grep -q "^$TMPD/rw.conf:2: warning: state_dir /var/tmp/kp is not writable under 
 	fail "no warning for state_dir: $(cat "$TMPD/err")"
 grep -q "^$TMPD/rw.conf:4: warning: textfile /srv/m/k.prom .*add /srv/m with a drop-in" "$TMPD/err" ||
 	fail "no warning for textfile: $(cat "$TMPD/err")"
-grep -q "/var/lib/prometheus/node-exporter" "$TMPD/err" || fail "the warning does not list the unit's paths"
+grep -q "/sys/kernel/mm/ksm" "$TMPD/err" || fail "the warning does not list the unit's paths"
 tail -n 1 "$TMPD/out" | grep -qx 'configuration OK' || fail "warnings must not fail the check"
-printf '[metrics]\ntextfile = /var/lib/prometheus/node-exporter/k.prom\n' > "$TMPD/rw.conf"
+printf '[metrics]\ntextfile = /run/ksmpilot/k.prom\n' > "$TMPD/rw.conf"
 expect_rc 0 $D -t -c "$TMPD/rw.conf"
 grep -q "warning" "$TMPD/err" && fail "a writable textfile was warned about: $(cat "$TMPD/err")"
+# node_exporter's directory on Debian is not writable without a drop-in:
+# systemd would follow a symlink its parent's owner (prometheus) put there
+printf '[metrics]\ntextfile = /var/lib/prometheus/node-exporter/k.prom\n' > "$TMPD/rw.conf"
+expect_rc 0 $D -t -c "$TMPD/rw.conf"
+grep -q "^$TMPD/rw.conf:2: warning: textfile /var/lib/prometheus/node-exporter/k.prom .*add /var/lib/prometheus/node-exporter with a drop-in" "$TMPD/err" ||
+	fail "no warning for the node_exporter directory: $(cat "$TMPD/err")"
 # and when guest_cmdline is in quotes, which are then part of the pattern
 printf '[memory]\nguest_cmdline = "qemu-kvm"\n' > "$TMPD/q.conf"
 expect_rc 0 $D -t -c "$TMPD/q.conf"
