@@ -724,6 +724,31 @@ static bool dir_trusted(const char *path, const struct stat *st, bool sticky_ok,
 	return true;
 }
 
+/* realpath() follows any symlink: one that another user planted in a
+ * sticky directory (/var/tmp/ksmpilot -> /var/lib/dpkg) resolves to a
+ * directory of root's that passes every check. The path walked with
+ * O_NOFOLLOW, following only symlinks no one else can swap, must reach the
+ * directory that was checked. */
+static int same_dir_nofollow(const char *path, const struct stat *st, char *why, size_t why_len)
+{
+	struct stat w;
+	int fd = dir_open_nofollow(path), r = 0;
+
+	if (fd < 0) {
+		snprintf(why, why_len, "%s: %s", path,
+			 fd == -ENOTDIR ? "a symlink on the way that another user could swap" : strerror(-fd));
+		return -EPERM;
+	}
+	if (fstat(fd, &w) < 0)
+		r = -errno;
+	else if (w.st_dev != st->st_dev || w.st_ino != st->st_ino) {
+		snprintf(why, why_len, "%s changed while it was checked", path);
+		r = -EPERM;
+	}
+	close(fd);
+	return r;
+}
+
 int dir_open_trusted(const char *path, bool create, char *why, size_t why_len)
 {
 	struct stat st;
@@ -761,6 +786,8 @@ int dir_open_trusted(const char *path, bool create, char *why, size_t why_len)
 			r = -errno;
 		else if (!dir_trusted(real, &st, false, why, why_len))
 			r = -EPERM;
+		else
+			r = same_dir_nofollow(path, &st, why, why_len);
 		if (r < 0 && fd >= 0)
 			close(fd);
 	}

@@ -1098,6 +1098,18 @@ static void test_dir_open_trusted(void **state)
 		assert_int_equal(chown(tpath(0, "state"), 65534, 65534), 0);
 		assert_int_equal(dir_open_trusted(tpath(0, "state"), false, why, sizeof(why)), -EPERM);
 		assert_non_null(strstr(why, "belongs to uid 65534, not to root"));
+		/* a user's symlink in a sticky directory, to a directory of
+		 * root's that passes every check: not followed */
+		assert_int_equal(mkdir(tpath(0, "sticky"), 0755), 0);
+		assert_int_equal(chmod(tpath(0, "sticky"), 01777), 0);
+		assert_int_equal(mkdir(tpath(0, "roots"), 0755), 0);
+		assert_int_equal(symlink(tpath(0, "roots"), tpath(1, "sticky/state")), 0);
+		fd = dir_open_trusted(tpath(0, "sticky/state"), true, why, sizeof(why));
+		assert_true(fd >= 0); /* root's own link */
+		close(fd);
+		assert_int_equal(lchown(tpath(0, "sticky/state"), 65534, 65534), 0);
+		assert_int_equal(dir_open_trusted(tpath(0, "sticky/state"), true, why, sizeof(why)), -EPERM);
+		assert_non_null(strstr(why, "a symlink on the way that another user could swap"));
 	}
 }
 
