@@ -31,9 +31,11 @@ double guest_saving_bytes(const struct guest_row *r)
 
 double guest_merged_share(const struct guest_row *r)
 {
-	if (r->rss_bytes == 0 || r->merging_pages < 0)
+	/* in a sum, only the rows whose resident memory is known count, on
+	 * both sides (a process gone since the scan has none) */
+	if (r->rss_bytes == 0 || r->rss_merging_pages < 0)
 		return NAN;
-	return fmin(1.0, (double)r->merging_pages * PAGE / (double)r->rss_bytes);
+	return fmin(1.0, (double)r->rss_merging_pages * PAGE / (double)r->rss_bytes);
 }
 
 /* Resident memory of pid from proc_dir/PID/statm, if its comm is still
@@ -83,7 +85,7 @@ static void sum_init(struct guest_row *sum, unsigned n)
 {
 	memset(sum, 0, sizeof(*sum));
 	if (n)
-		sum->merging_pages = sum->zero_pages = sum->rmap_items = -1;
+		sum->merging_pages = sum->zero_pages = sum->rmap_items = sum->rss_merging_pages = -1;
 }
 
 static void add_to(struct guest_row *sum, const struct guest_row *r)
@@ -95,6 +97,7 @@ static void add_to(struct guest_row *sum, const struct guest_row *r)
 	sum->profit_bytes += r->profit_bytes;
 	sum->profit_estimated |= r->profit_estimated;
 	sum->rss_bytes += r->rss_bytes;
+	sum->rss_merging_pages = sum_known(sum->rss_merging_pages, r->rss_merging_pages);
 }
 
 /* Whether row i's name is "other" (the series of the guests past the top
@@ -110,18 +113,27 @@ static bool name_taken(const struct guest_table *t, unsigned i)
 }
 
 /* Two processes with the same name (two QEMU with one -name): the later
- * ones get their pid, so that every name is a series of its own. */
+ * ones get their pid, so that every name is a series of its own. A name
+ * so made may be an earlier row's own ("x[9]"): then [PID.1], [PID.2]...,
+ * one of which is free among the rows before. */
 static void unique_names(struct guest_table *t)
 {
 	for (unsigned i = 0; i < t->n; i++) {
-		char pid[16];
-		size_t keep;
+		char base[sizeof(t->rows[i].name)];
 
-		if (!name_taken(t, i))
-			continue;
-		snprintf(pid, sizeof(pid), "[%d]", t->rows[i].pid);
-		keep = strnlen(t->rows[i].name, sizeof(t->rows[i].name) - strlen(pid) - 1);
-		memcpy(t->rows[i].name + keep, pid, strlen(pid) + 1);
+		memcpy(base, t->rows[i].name, sizeof(base));
+		for (unsigned k = 0; name_taken(t, i) && k <= i + 1; k++) {
+			char suffix[32];
+			size_t keep;
+
+			if (k == 0)
+				snprintf(suffix, sizeof(suffix), "[%d]", t->rows[i].pid);
+			else
+				snprintf(suffix, sizeof(suffix), "[%d.%u]", t->rows[i].pid, k);
+			keep = strnlen(base, sizeof(base) - strlen(suffix) - 1);
+			memcpy(t->rows[i].name, base, keep);
+			memcpy(t->rows[i].name + keep, suffix, strlen(suffix) + 1);
+		}
 	}
 }
 
@@ -153,6 +165,7 @@ int guests_build(const struct procscan *ps, const char *proc_dir, const char *li
 		}
 		if (proc_dir)
 			r->rss_bytes = resident(proc_dir, p->pid, p->comm);
+		r->rss_merging_pages = r->rss_bytes ? r->merging_pages : -1;
 	}
 	qsort(t.rows, t.n, sizeof(*t.rows), by_saving);
 	unique_names(&t);

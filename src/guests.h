@@ -27,6 +27,7 @@ struct guest_row {
 	double profit_bytes;            /* ksm_process_profit, or estimated (below) */
 	bool profit_estimated;          /* the kernel lacks it: (merging + zero) * page size - rmap * 64 */
 	uint64_t rss_bytes;             /* resident memory, from statm; 0 when unknown */
+	int64_t rss_merging_pages;      /* merged pages of the rows whose rss_bytes is known; -1: none */
 };
 
 struct guest_table {

@@ -134,6 +134,9 @@ static void test_table(void **state)
 	assert_int_equal(t.total.merging_pages, 51500);
 	assert_int_equal(t.total.zero_pages, 10);
 	assert_int_equal(t.total.rmap_items, 62700);
+	/* the share of the total: the merged pages of the rows whose resident
+	 * memory is known (db, web1), not redis's too */
+	assert_true(fabs(guest_merged_share(&t.total) - 51000 * page_bytes() / (104000.0 * (double)page)) < 1e-9);
 	assert_true(t.total.profit_estimated);
 	assert_true(t.total.profit_bytes == 3000000 + 200000000 - 6400 + (500 * page_bytes() - 600 * 64.0));
 	assert_int_equal(t.time, 1796000000);
@@ -153,6 +156,22 @@ static void test_unique_names(void **state)
 	assert_string_equal(t.rows[1].name, "twin[11]");
 	/* "other" is the name of the sum past the top N */
 	assert_string_equal(t.rows[2].name, "other[12]");
+	guests_free(&t);
+	/* a name made unique may be an earlier row's own: any local user
+	 * can name a process "x[9]" */
+	ps.n = 0;
+	rec(3, "qemu-system-x86", "qemu -name guest=x[9]", 300, 0, 300, 1);
+	rec(5, "qemu-system-x86", "qemu -name guest=x", 200, 0, 200, 1);
+	rec(9, "qemu-system-x86", "qemu -name guest=x", 100, 0, 100, 1);
+	rec(7, "qemu-system-x86", "qemu -name guest=x[9.1]", 50, 0, 50, 1);
+	assert_int_equal(guests_build(&ps, NULL, NULL, &t), 0);
+	assert_string_equal(t.rows[0].name, "x[9]");
+	assert_string_equal(t.rows[1].name, "x");
+	assert_string_equal(t.rows[2].name, "x[9.1]");
+	assert_string_equal(t.rows[3].name, "x[9.1][7]");
+	for (unsigned i = 0; i < t.n; i++)
+		for (unsigned j = 0; j < i; j++)
+			assert_string_not_equal(t.rows[i].name, t.rows[j].name);
 	guests_free(&t);
 }
 
