@@ -31,6 +31,7 @@ void history_start(struct history *h, uint64_t now_us, int64_t realtime)
 	h->have_prev = keep.have_prev;
 	h->prev_have_cpu = keep.prev_have_cpu;
 	h->prev_have_scanned = keep.prev_have_scanned;
+	h->prev_have_full = keep.prev_have_full;
 	h->prev_cpu_s = keep.prev_cpu_s;
 	h->prev_full_scans = keep.prev_full_scans;
 	h->prev_scanned = keep.prev_scanned;
@@ -67,7 +68,7 @@ void history_add(struct history *h, const struct sample *s, const struct ctl_dec
 			h->ksmd_cpu_s += d->t.cpu_share * dt;
 			h->cpu_estimated = true;
 		}
-		if (ksm_values_has(&s->ksm, KSM_FULL_SCANS))
+		if (ksm_values_has(&s->ksm, KSM_FULL_SCANS) && h->prev_have_full)
 			h->full_scans += growth(s->ksm.v[KSM_FULL_SCANS], h->prev_full_scans);
 		if (has_scanned && h->prev_have_scanned) {
 			h->pages_scanned += growth(s->ksm.v[KSM_PAGES_SCANNED], h->prev_scanned);
@@ -77,7 +78,8 @@ void history_add(struct history *h, const struct sample *s, const struct ctl_dec
 	h->have_prev = true;
 	h->prev_have_cpu = s->have_ksmd_cpu;
 	h->prev_cpu_s = s->ksmd_cpu_s;
-	if (ksm_values_has(&s->ksm, KSM_FULL_SCANS))
+	h->prev_have_full = ksm_values_has(&s->ksm, KSM_FULL_SCANS);
+	if (h->prev_have_full)
 		h->prev_full_scans = s->ksm.v[KSM_FULL_SCANS];
 	h->prev_have_scanned = has_scanned;
 	if (has_scanned)

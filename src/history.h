@@ -38,7 +38,7 @@ struct history {
 	uint64_t mode_changes, probes;
 	/* the previous tick, kept across periods so no delta is lost */
 	bool have_prev;
-	bool prev_have_cpu, prev_have_scanned;
+	bool prev_have_cpu, prev_have_scanned, prev_have_full;
 	double prev_cpu_s;
 	int64_t prev_full_scans, prev_scanned;
 };

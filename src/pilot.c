@@ -1137,6 +1137,9 @@ static void note_history(struct pilot *pl, const struct sample *s, const struct 
 		return;
 	}
 	if (!pl->hist_on) {
+		/* turned on again by a reload: the counters since it was
+		 * turned off belong to no period */
+		pl->hist.have_prev = false;
 		history_start(&pl->hist, now, (int64_t)time(NULL));
 		pl->hist_on = true;
 	}

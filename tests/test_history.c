@@ -130,6 +130,16 @@ static void test_next_period_keeps_deltas(void **state)
 	n = history_fields(&h, 3000000, &s, &d, f, HISTORY_MAX_FIELDS);
 	read_back(f, n, &r);
 	assert_true(r.full_scans == 0);
+	/* a tick without full_scans, then one with it: no growth since boot */
+	history_start(&h, 3000000, 4);
+	sample_at(&s, 0, 0, 3, 0, 8.0);
+	s.ksm.present &= ~KSM_BIT(KSM_FULL_SCANS);
+	history_add(&h, &s, &d, 1.0, false, false);
+	sample_at(&s, 0, 0, 500, 0, 9.0);
+	history_add(&h, &s, &d, 1.0, false, false);
+	n = history_fields(&h, 5000000, &s, &d, f, HISTORY_MAX_FIELDS);
+	read_back(f, n, &r);
+	assert_true(r.full_scans == 0);
 }
 
 static void test_invisible_ksmd_and_old_kernel(void **state)

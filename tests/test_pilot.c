@@ -95,6 +95,17 @@ static unsigned logged(const char *s)
 	return n;
 }
 
+/* the last of the last 64 messages that contains s, or NULL */
+static const char *last_logged(const char *s)
+{
+	unsigned from = w.log_count > 64 ? w.log_count - 64 : 0;
+
+	for (unsigned i = w.log_count; i > from; i--)
+		if (strstr(w.logs[(i - 1) % 64], s))
+			return w.logs[(i - 1) % 64];
+	return NULL;
+}
+
 static ssize_t fake_read(int fd, char *buf, size_t len, enum ksm_item item)
 {
 	(void)fd;
@@ -1407,8 +1418,10 @@ static void test_history_and_counters(void **state)
 {
 	struct pilot *p;
 	struct state_kv *kv = calloc(1, sizeof(*kv));
-	uint64_t mode_changes = 0, probes = 0, last_scans = 0;
-	double scan_start = -1, scan_s = -1, now_s = 0;
+	uint64_t mode_changes = 0, probes = 0, last_scans = 0, scans;
+	double scan_start = -1, scan_s = -1, now_s = 0, cpu0, cpu_off, cpu;
+	int64_t scans0;
+	const char *rec;
 	enum ctl_mode mode = CTL_MODE_STOPPED;
 	char path[400];
 
@@ -1465,12 +1478,27 @@ static void test_history_and_counters(void **state)
 	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 60s");
 	p = start(EXIT_OK);
 	ticks(p, 30);
+	cpu_off = w.p.ksmd_cpu;
 	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
 	reload_daemon(p, "[metrics]\nhistory_period = 0\n");
+	add_guest(512); /* ksmd works while history is off */
 	ticks(p, 100);
 	assert_int_equal(w.msgid_count[ID_HISTORY], 1);
+	/* turned on again: the next record has only what came since */
+	cpu0 = w.p.ksmd_cpu;
+	scans0 = w.cur.ksm.v[KSM_FULL_SCANS];
+	reload_daemon(p, "[metrics]\nhistory_period = 60s\n");
+	ticks(p, 20);
 	assert_true(pilot_stop(p));
-	assert_int_equal(w.msgid_count[ID_HISTORY], 1);
+	assert_int_equal(w.msgid_count[ID_HISTORY], 2);
+	rec = last_logged("history: saving");
+	assert_non_null(rec);
+	rec = strstr(rec, "ksmd ");
+	assert_non_null(rec);
+	assert_int_equal(sscanf(rec, "ksmd %lf s of CPU (%*f%% of a core), %" SCNu64 " full scans", &cpu, &scans), 2);
+	assert_true(cpu <= w.p.ksmd_cpu - cpu0 + 0.05);
+	assert_true(scans <= (uint64_t)(w.cur.ksm.v[KSM_FULL_SCANS] - scans0));
+	assert_true(w.p.ksmd_cpu - cpu0 < 0.9 * (cpu0 - cpu_off)); /* the test means something */
 	pilot_free(p);
 	world_fini();
 	free(kv);
