@@ -382,7 +382,8 @@ int history_parse_since(const char *s, int64_t now, int64_t *out)
 	}
 	if (s[0] == '@') {
 		int64_t v;
-		if (parse_i64(s + 1, 0, INT64_MAX / 2, &v) < 0)
+		/* in microseconds it must still fit (the journal's time) */
+		if (parse_i64(s + 1, 0, INT64_MAX / 1000000, &v) < 0)
 			return -EINVAL;
 		*out = v;
 		return 0;

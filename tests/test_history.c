@@ -247,8 +247,10 @@ static void test_parse_since(void **state)
 	assert_int_equal(history_parse_since("yesterday", now, &t), 0);
 	assert_true(t < now - 86400 + 3600 && now - t < 2 * 86400 + 3600);
 	t = 42;
+	/* "@10000000000000": in microseconds, past INT64_MAX */
 	static const char *const bad[] = { "", "7d", "-d", "-7", "-7 d", "-7days", "-1e99d", "@", "@x", "@-5",
-					   "2026-13-45", "2026-11-20 25:00", "2026-11-20x", "lastweek", "-inf h" };
+					   "@10000000000000", "2026-13-45", "2026-11-20 25:00", "2026-11-20x",
+					   "lastweek", "-inf h" };
 	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
 		if (history_parse_since(bad[i], now, &t) != -EINVAL)
 			fail_msg("'%s' was taken as a time", bad[i]);
