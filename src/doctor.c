@@ -331,8 +331,12 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	 * tuner_of() and the names, made safe to print */
 	memcpy(joined, cmd, len + 1);
 	cmdline_join(joined, len);
-	for (size_t i = 0; i < len && n < MAX_ARGS; i += strlen(cmd + i) + 1)
+	/* each argument's length before text_sanitize(), which may shorten
+	 * it in place (a C1 character of two bytes becomes one '?') */
+	for (size_t i = 0, arg_len; i < len && n < MAX_ARGS; i += arg_len + 1) {
+		arg_len = strlen(cmd + i);
 		args[n++] = text_sanitize(cmd + i);
+	}
 	tuner = n ? tuner_of(comm, args, n) : NULL;
 	if (tuner)
 		add_tuner(in, tuner, pid);

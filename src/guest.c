@@ -33,11 +33,20 @@ static const char *option(const char *const *args, size_t n, const char *opt)
 	return v;
 }
 
+/* s, cut to fit out (outlen > 0). */
+static void cut_copy(char *out, size_t outlen, const char *s)
+{
+	size_t n = strnlen(s, outlen - 1);
+
+	memcpy(out, s, n);
+	out[n] = '\0';
+}
+
 /* The guest name in QEMU's -name value: "[guest=]NAME[,OPTION=...]...";
  * ",," is a literal comma. */
 static void qemu_name(const char *v, char *out, size_t outlen)
 {
-	char elem[GUEST_NAME_MAX];
+	char elem[GUEST_NAME_MAX + 6]; /* "guest=" and the name's 63 bytes */
 	bool first = true;
 
 	out[0] = '\0';
@@ -57,9 +66,9 @@ static void qemu_name(const char *v, char *out, size_t outlen)
 		if (*v == ',')
 			v++;
 		if (strncmp(elem, "guest=", 6) == 0)
-			snprintf(out, outlen, "%s", elem + 6);
+			cut_copy(out, outlen, elem + 6);
 		else if (first && !strchr(elem, '='))
-			snprintf(out, outlen, "%s", elem);
+			cut_copy(out, outlen, elem);
 		first = false;
 	}
 }

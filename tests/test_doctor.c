@@ -532,6 +532,12 @@ static void admin_writes(void)
 static void test_foreign_tuner(void **unused)
 {
 	(void)unused;
+	/* an argument that text_sanitize() shortens in place (nine C1
+	 * characters of two bytes each become nine '?') leaves no phantom
+	 * argument behind it made of its old tail ("ksmtuned") */
+	process(710, "bash",
+		ARGS("\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80\xc2\x80ksmtuned\0"), NULL,
+		NULL);
 	run_doctor(NULL);
 	expect("foreign-tuner", DOCTOR_OK, NULL);
 	/* ksmtuned is a shell script: found by its name in the arguments */
