@@ -93,8 +93,9 @@ void doctor_sample(const struct doctor_paths *p, struct doctor_sample *out)
 	}
 }
 
-/* ksm_stat's fields, through procscan's parser (absent ones stay 0). */
-static void parse_ksm_stat(const char *text, struct doctor_proc *p)
+/* ksm_stat's fields, through procscan's parser (absent ones stay 0).
+ * Returns the fields present. */
+static uint32_t parse_ksm_stat(const char *text, struct doctor_proc *p)
 {
 	struct procscan_proc ps = { 0 };
 
@@ -104,6 +105,7 @@ static void parse_ksm_stat(const char *text, struct doctor_proc *p)
 	p->zero_pages = ps.stat[PS_ZERO_PAGES];
 	p->mergeable = ps.stat[PS_MERGEABLE] != 0;
 	p->merge_any = ps.stat[PS_MERGE_ANY] != 0;
+	return ps.present;
 }
 
 /* One VMA's header: "start-end perms offset dev inode [path]". */
@@ -349,8 +351,12 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	snprintf(pr.comm, sizeof(pr.comm), "%s", comm);
 	r = read_text_at(pfd, "ksm_stat", stat, sizeof(stat));
 	if (r >= 0) {
+		uint32_t present = parse_ksm_stat(stat, &pr);
 		pr.have_ksm_stat = true;
-		parse_ksm_stat(stat, &pr);
+		/* a process's (a kernel thread's is empty) without the flag:
+		 * memory marked mergeable shows only once ksmd has scanned it */
+		if ((present & PS_BIT(PS_RMAP_ITEMS)) && !(present & PS_BIT(PS_MERGEABLE)))
+			in->ksm_stat_unflagged = true;
 		if (!strstr(stat, "ksm_merging_pages") && read_text_at(pfd, "ksm_merging_pages", stat, sizeof(stat)) > 0)
 			pr.merging_pages = strtoll(stat, NULL, 10);
 	} else if (r == -EACCES || r == -EPERM) {
@@ -694,6 +700,15 @@ static void check_mergeable(const struct doctor_input *in, struct doctor_report 
 		f = add(r, "mergeable-memory", DOCTOR_INFO, "Run ksmpilotctl doctor as root.",
 			"Not checked which processes have mergeable memory");
 		ev(f, "%u of %u processes' ksm_stat could not be read", in->ksm_stat_denied, in->scanned);
+		return;
+	}
+	if (in->ksm_stat_unflagged) {
+		f = add(r, "mergeable-memory", DOCTOR_INFO,
+			"Start KSM (run=1), let ksmd scan, and run ksmpilotctl doctor again.",
+			"Not known which processes have mergeable memory");
+		ev(f, "%u processes looked at: this kernel's ksm_stat has no ksm_mergeable, so memory marked "
+		      "mergeable shows only in ksm_rmap_items once ksmd has scanned it, and KSM tracks no page yet",
+		   in->scanned);
 		return;
 	}
 	f = add(r, "mergeable-memory", DOCTOR_ACTION,

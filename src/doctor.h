@@ -79,6 +79,7 @@ struct doctor_input {
 	/* processes */
 	int proc_err;                           /* proc_dir unreadable */
 	unsigned scanned, ksm_stat_denied;
+	bool ksm_stat_unflagged;                /* a ksm_stat without ksm_mergeable: the kernel's lacks it */
 	unsigned nprocs, dropped;
 	struct doctor_proc procs[DOCTOR_MAX_PROCS];
 	unsigned ntuners;

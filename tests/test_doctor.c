@@ -350,6 +350,12 @@ static void test_no_mergeable_memory(void **unused)
 	process(300, "bash", ARGS("/bin/bash\0"), KSM_STAT_NONE, NULL);
 	run_doctor(NULL);
 	expect("mergeable-memory", DOCTOR_ACTION, "processes looked at");
+	/* a kernel whose ksm_stat lacks ksm_mergeable: a process that marked
+	 * memory shows nothing until ksmd scans it, so no ACTION */
+	putf("%s/300/ksm_stat", "ksm_rmap_items 0\nksm_zero_pages 0\nksm_merging_pages 0\nksm_process_profit 0\n", proc);
+	run_doctor(NULL);
+	expect("mergeable-memory", DOCTOR_INFO, "this kernel's ksm_stat has no ksm_mergeable");
+	putf("%s/300/ksm_stat", KSM_STAT_NONE, proc);
 	/* one process with mergeable memory is enough */
 	process(301, "redis-server", ARGS("redis-server\0"),
 		"ksm_rmap_items 0\nksm_zero_pages 0\nksm_merging_pages 0\nksm_process_profit 0\n"
