@@ -1076,7 +1076,9 @@ int landlock_confine(int read_fd, int write_fd, const char **step)
 
 	*step = "landlock_create_ruleset";
 	if (abi < 0 && errno == ENOSYS)
-		*step = "the kernel has no Landlock";
+		/* or a seccomp filter that answers ENOSYS, as filters do for
+		 * system calls their library does not know: not told apart */
+		*step = "the kernel has no Landlock, or a seccomp filter hides it";
 	else if (abi < 0 && errno == EOPNOTSUPP)
 		*step = "Landlock is off in the kernel, not in its lsm= list";
 	else if (abi < 0 && errno == EPERM)
