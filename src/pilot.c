@@ -1079,7 +1079,10 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	if (pl->cfg.textfile[0]) {
 		r = metrics_write(pl->cfg.textfile, &si);
 		if (r < 0 && !pl->metrics_err_logged)
-			log_warn(-r, "cannot write the Prometheus textfile %s", pl->cfg.textfile);
+			log_warn(-r, "cannot write the Prometheus textfile %s%s", pl->cfg.textfile,
+				 r == -EACCES ? " (ksmpilotd holds no capability: its directory must be root's, or "
+						"writable by others)"
+					      : "");
 		pl->metrics_err_logged = r < 0;
 	}
 }
