@@ -192,6 +192,9 @@ static double mind(double a, double b)
 #define SWING_EXCESS 0.5
 /* Keep the written knobs while they give a rate within this share of the
  * wanted one; reversing the direction of the last change needs more. */
+/* the shortest span of the counters, in intervals, that measures ksmd's
+ * share and scan rate */
+#define SPAN_MIN_SHARE 0.5
 #define DEADBAND 0.10
 #define REVERSE_BAND 0.30
 /* Tolerated overshoot of the CPU cap before the rate is cut (tick rounding). */
@@ -408,12 +411,20 @@ static void observe(const struct cfg *cfg, struct ctl_state *st, const struct sa
 	}
 }
 
+/* Whether the counters' deltas span long enough to measure a rate: ksmd's
+ * CPU time comes in clock ticks (10 ms), and the tick a reload asks for
+ * at once may come a few milliseconds after the last. */
+static bool span_measures(const struct cfg *cfg, const struct obs *o)
+{
+	return !o->fresh && !o->cached && o->kdt >= SPAN_MIN_SHARE * (double)cfg->interval_ms / 1000.0;
+}
+
 /* The cost of a page, and ksmd's share of a core, from its CPU time. */
-static void measure_cost(struct ctl_state *st, const struct sample *s, const struct obs *o)
+static void measure_cost(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, const struct obs *o)
 {
 	double d_cpu;
 
-	if (o->fresh || o->cached || !(o->kdt > 0))
+	if (!span_measures(cfg, o))
 		return; /* the share as last measured */
 	if (!(s->have_ksmd_cpu && st->prev_have_cpu)) {
 		st->cpu_share = o->d_scan * st->cost / o->kdt;
@@ -1422,11 +1433,16 @@ static void caps(const struct cfg *cfg, struct ctl_state *st, const struct sampl
 	double idle_rate;
 
 	/* the burst allowance: a token bucket of CPU-seconds, filled by what
-	 * ksmd leaves below max_cpu, spent above it */
+	 * ksmd leaves below max_cpu, spent above it, over the time the share
+	 * was measured on: a tick that carries the last read over knows
+	 * nothing new of ksmd's CPU (the next read spans it), but a ksmd
+	 * stopped spends none */
 	if (st->bucket < 0)
 		st->bucket = capacity;
-	if (!o->fresh)
-		st->bucket += (base - st->cpu_share) * o->dt;
+	if (!o->fresh && s->ksm.v[KSM_RUN] == 0 && st->prev_run == 0)
+		st->bucket += base * o->dt;
+	else if (!o->fresh && !o->cached)
+		st->bucket += (base - st->cpu_share) * maxd(o->kdt, o->dt);
 	st->bucket = clamp(st->bucket, 0, capacity);
 	t->burst = capacity > 0 ? st->bucket / capacity : 0;
 	/* the allowance tapers off over its last quarter, not all at once */
@@ -1436,7 +1452,8 @@ static void caps(const struct cfg *cfg, struct ctl_state *st, const struct sampl
 	t->cpu_share = st->cpu_share;
 	t->rate_cap = t->cpu_cap / plan;
 	*cut = false;
-	if (!o->fresh && s->have_ksmd_cpu && st->cpu_share > CAP_SLACK * t->cpu_cap && t->scanned_rate > 0) {
+	if (!o->fresh && !o->cached && s->have_ksmd_cpu && st->cpu_share > CAP_SLACK * t->cpu_cap &&
+	    t->scanned_rate > 0) {
 		/* measured above the cap: cut to what the last interval shows */
 		double c = t->scanned_rate * t->cpu_cap / st->cpu_share;
 		if (c < t->rate_cap)
@@ -1598,11 +1615,11 @@ static void hold(const struct ctl_state *st, struct ctl_decision *out)
 }
 
 /* What ksmd scanned a second over the interval, for the decision line. */
-static void note_scanned(struct ctl_state *st, const struct obs *o, struct ctl_terms *t)
+static void note_scanned(const struct cfg *cfg, struct ctl_state *st, const struct obs *o, struct ctl_terms *t)
 {
 	if (o->fresh)
 		st->scanned_rate = 0;
-	else if (!o->cached && o->kdt > 0)
+	else if (span_measures(cfg, o))
 		st->scanned_rate = o->d_scan / o->kdt;
 	t->scanned_rate = st->scanned_rate;
 }
@@ -1680,9 +1697,9 @@ void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *
 	observe(cfg, st, s, dt, &o);
 	if (!o.fresh)
 		st->age_s += dt;
-	measure_cost(st, s, &o);
+	measure_cost(cfg, st, s, &o);
 	gather_evidence(cfg, st, s, &o);
-	note_scanned(st, &o, &t);
+	note_scanned(cfg, st, &o, &t);
 	if (st->run < 0) {
 		start(st, s, &o);
 		out->wake = CTL_WAKE_START;

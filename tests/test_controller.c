@@ -176,6 +176,90 @@ static void test_several_passes_in_one_interval(void **state)
 		assert_true(st.pass_hist[i] <= 100000 + 1);
 }
 
+/* The burst allowance is spent on what ksmd measured over each span of
+ * its CPU time: the ticks that carry the last read over (ksmd idles) do not
+ * spend it again at the share of a burst that ended. */
+static void test_burst_allowance_over_carried_ticks(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+	double burst_after;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.max_cpu = 25;
+	c.max_cpu_burst = 100;
+	c.burst_duration_ms = 20000; /* 15 CPU-seconds */
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 1 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
+	ctl_step(&c, &st, &s, 0, &d);
+	/* ten seconds at half a core, read each second: 2.5 CPU-s spent */
+	for (int i = 0; i < 10; i++) {
+		s.ksmd_cpu_s += 0.5;
+		s.ksm.v[KSM_PAGES_SCANNED] += 100000;
+		ctl_step(&c, &st, &s, 1, &d);
+	}
+	assert_true(fabs(d.t.cpu_share - 0.5) < 1e-9);
+	burst_after = d.t.burst;
+	assert_true(burst_after < 0.9);
+	/* then ksmd idles at 1%, read every 10 s: the carried ticks spend
+	 * nothing, and the read refills over its whole span */
+	for (int i = 0; i < 4; i++) {
+		s.ksm_cached = true;
+		ctl_step(&c, &st, &s, 2, &d);
+		assert_true(d.t.burst >= burst_after - 1e-9);
+	}
+	s.ksm_cached = false;
+	s.ksmd_cpu_s += 0.1;
+	s.ksm.v[KSM_PAGES_SCANNED] += 1000;
+	ctl_step(&c, &st, &s, 2, &d);
+	assert_true(fabs(d.t.cpu_share - 0.01) < 1e-9);
+	assert_true(fabs(d.t.burst * 15 - (burst_after * 15 + (0.25 - 0.01) * 10)) < 1e-6);
+	assert_int_not_equal(d.reason, CTL_R_CPU_CAP);
+}
+
+/* The tick a reload asks for comes a few milliseconds after the last:
+ * ksmd's CPU time, in clock ticks of 10 ms, measures no share over that,
+ * and the rate is not cut for it. */
+static void test_short_span_measures_no_share(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.max_cpu = 25;
+	c.max_cpu_burst = 25; /* no burst: the cap is max_cpu */
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 1 * GiB);
+	s.ksm.v[KSM_RUN] = 1;
+	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
+	ctl_step(&c, &st, &s, 0, &d);
+	for (int i = 0; i < 10; i++) {
+		s.ksmd_cpu_s += 0.25;
+		s.ksm.v[KSM_PAGES_SCANNED] += 100000;
+		ctl_step(&c, &st, &s, 1, &d);
+	}
+	assert_true(fabs(d.t.cpu_share - 0.25) < 1e-9);
+	/* 20 ms later, one clock tick more: 50% over that span */
+	s.ksmd_cpu_s += 0.01;
+	s.ksm.v[KSM_PAGES_SCANNED] += 2000;
+	ctl_step(&c, &st, &s, 0.02, &d);
+	assert_true(fabs(d.t.cpu_share - 0.25) < 1e-9);
+	assert_int_not_equal(d.reason, CTL_R_CPU_CAP);
+	/* and the next interval measures again */
+	s.ksmd_cpu_s += 0.3;
+	s.ksm.v[KSM_PAGES_SCANNED] += 100000;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(fabs(d.t.cpu_share - 0.3) < 1e-9);
+}
+
 static void test_counters_carried_over(void **state)
 {
 	struct cfg c;
@@ -1122,6 +1206,8 @@ int main(void)
 		cmocka_unit_test(test_rate_of),
 		cmocka_unit_test(test_unusable_sample_holds),
 		cmocka_unit_test(test_several_passes_in_one_interval),
+		cmocka_unit_test(test_burst_allowance_over_carried_ticks),
+		cmocka_unit_test(test_short_span_measures_no_share),
 		cmocka_unit_test(test_counters_carried_over),
 		cmocka_unit_test(test_counters_carried_over_start),
 		cmocka_unit_test(test_counters_quiet_when),
