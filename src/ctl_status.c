@@ -149,9 +149,11 @@ static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 		const char *p = state_get(&st->kv, "pid");
 		st->pid = p ? strtol(p, NULL, 10) : 0;
 		st->running = ctl_daemon_running(cfg->state_dir, st->pid);
-	} else if (ctl_daemon_running(cfg->state_dir, 0)) {
-		/* a daemon holds the lock, but its state cannot be read: not
-		 * written yet (it is starting), or it cannot write it */
+	}
+	if (!st->running && ctl_daemon_running(cfg->state_dir, 0)) {
+		/* a daemon holds the lock, but its state cannot be read (not
+		 * written yet: it is starting; or it cannot write it), or the
+		 * file is another instance's, one that died */
 		st->locked_only = true;
 		st->stale = true;
 	}
@@ -342,6 +344,12 @@ static void print_daemon(const struct status *st)
 	char a[48];
 	double v;
 
+	if (st->locked_only && st->state_err == 0) {
+		printf("ksmpilotd   STALE: a daemon holds the lock in %s, but the state file is from pid %ld, another "
+		       "instance: it may be starting, or unable to write it; look at journalctl -u ksmpilot\n",
+		       st->state_dir, st->pid);
+		return;
+	}
 	if (st->locked_only) {
 		printf("ksmpilotd   STALE: a daemon holds the lock in %s, but its state file cannot be read (%s): it may "
 		       "be starting, or unable to write it; look at journalctl -u ksmpilot\n",

@@ -400,6 +400,10 @@ static int take_lock(struct pilot *pl)
 		if (pwrite(fd, buf, (size_t)n, 0) != n)
 			log_warn(errno, "cannot write pid to %s", path);
 	}
+	/* a state file left by an instance that died is not this one's:
+	 * until the first tick writes it, status and reload find none */
+	if (unlinkat(pl->state_dirfd, "state", 0) < 0 && errno != ENOENT)
+		log_warn(errno, "cannot remove the state file left in %s", pl->cfg.state_dir);
 	pl->lock_fd = fd;
 	return EXIT_OK;
 }

@@ -405,11 +405,46 @@ static bool pid_is_ksmpilotd(const char *proc_dir, long pid)
 	return strcmp(comm, "ksmpilotd") == 0;
 }
 
+/* The pid the lock's holder wrote into it; 0 while it has not yet (or the
+ * file cannot be read). */
+static long lock_pid(const char *state_dir)
+{
+	char path[CFG_PATH_MAX + 16], buf[32];
+	ssize_t n = -1;
+	long pid = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/lock", state_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd >= 0) {
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
+		close(fd);
+	}
+	if (n > 0) {
+		char *end;
+		buf[n] = '\0';
+		errno = 0;
+		pid = strtol(buf, &end, 10);
+		if (errno || end == buf || (*end != '\n' && *end != '\0') || pid <= 0)
+			pid = 0;
+	}
+	return pid;
+}
+
 bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid)
 {
 	int held = lock_held(state_dir);
+	long holder;
 
-	return held < 0 ? pid_is_ksmpilotd(proc_dir, pid) : held > 0;
+	if (held < 0)
+		return pid_is_ksmpilotd(proc_dir, pid);
+	if (held == 0 || pid == 0)
+		return held > 0;
+	/* held: by that pid? A state file left by an instance that died is
+	 * not the holder's (its pid, in the lock, tells; a lock with no pid
+	 * in it yet tells nothing) */
+	holder = lock_pid(state_dir);
+	return holder == 0 || holder == pid;
 }
 
 int state_dir_of_pid(const char *proc_dir, long pid, char *dir, size_t size)

@@ -70,9 +70,11 @@ int state_read(const char *path, struct state_kv *kv);
 const char *state_get(const struct state_kv *kv, const char *key);
 
 /* Whether a ksmpilotd runs with this state_dir: it holds state_dir/lock
- * (an open file description lock, tested without taking it); where the
- * lock cannot be read, pid (from the state file) is alive and its comm in
- * proc_dir is ksmpilotd. */
+ * (an open file description lock, tested without taking it), and with a
+ * pid (from the state file) the pid it wrote into the lock, if any, is
+ * that one;
+ * where the lock cannot be read, pid is alive and its comm in proc_dir is
+ * ksmpilotd. */
 bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid);
 
 /* The state_dir that ksmpilotd pid runs with: the directory of the file

@@ -91,6 +91,13 @@ sed -i "s/^started=.*/started=9223372036854775807/; s/^decided=.*/decided=-5/" "
 ctl status > "$TMPD/out" 2>&1
 text_has "^ksmpilotd   running, pid $D, started \(invalid time\)$"
 text_has "^Decision    [a-z-]+ since \(invalid time\): "
+# a state file of another instance, one that died, while this daemon
+# holds the lock: not this one's, whatever its pid shows
+sed -i "s/^pid=.*/pid=$$/; s/^updated=.*/updated=$(date +%s)/; s/^started=.*/started=$(date +%s)/" "$S/state"
+ctl status > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 6 ] || { cat "$TMPD/out"; fail "a state file of another instance, the lock held: exit $rc, expected 6"; }
+text_has "^ksmpilotd   STALE: a daemon holds the lock in $S, but the state file is from pid $$, another instance"
 kill -CONT $D
 kill -TERM $D
 wait $D || fail "daemon exited $?"
