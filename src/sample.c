@@ -239,7 +239,8 @@ int sample_parse_vmstat_cow(const char *text, uint64_t *cow_ksm)
 	return 0;
 }
 
-/* One pread of a kept descriptor: /proc/vmstat is a few KiB of text. */
+/* preads of a kept descriptor: /proc/vmstat is a few KiB of text, a page
+ * at most a read, and cow_ksm is near its end. */
 static int pp_vmstat_cow(void *ctx, uint64_t *cow_ksm)
 {
 	struct procps_ctx *c = ctx;
@@ -250,7 +251,7 @@ static int pp_vmstat_cow(void *ctx, uint64_t *cow_ksm)
 		if (c->vmstat_fd < 0)
 			return -errno;
 	}
-	if (pread_text(c->vmstat_fd, buf, sizeof(buf)) < 0)
+	if (pread_all_text(c->vmstat_fd, buf, sizeof(buf)) < 0)
 		return -EIO;
 	return sample_parse_vmstat_cow(buf, cow_ksm);
 }

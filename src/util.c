@@ -812,6 +812,26 @@ ssize_t pread_text(int fd, char *buf, size_t len)
 	return n;
 }
 
+ssize_t pread_all_text(int fd, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	if (len == 0)
+		return -EINVAL;
+	while (used < len - 1) {
+		ssize_t n = pread(fd, buf + used, len - 1 - used, (off_t)used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	return (ssize_t)used;
+}
+
 ssize_t read_text_at(int dirfd, const char *name, char *buf, size_t len)
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC);

@@ -115,6 +115,10 @@ int landlock_confine(int read_fd, int write_fd, const char **step);
 ssize_t pread_text(int fd, char *buf, size_t len);
 /* The same for the file name under dirfd (AT_FDCWD for a path). */
 ssize_t read_text_at(int dirfd, const char *name, char *buf, size_t len);
+/* The whole of a kept descriptor's file from offset 0, up to len - 1 bytes,
+ * NUL-terminated: a file of the kernel's made of many records (/proc/vmstat)
+ * gives at most a page a read. Bytes read, or -errno. */
+ssize_t pread_all_text(int fd, char *buf, size_t len);
 
 /* Read at most len - 1 bytes of name under dirfd into buf, NUL-terminated,
  * without following a symlink or blocking. Regular files only (every /proc
