@@ -180,7 +180,13 @@ int ksm_read(struct ksm *k, enum ksm_item i, int64_t *out)
 		r = parse_advisor_mode(buf, &v);
 	else if (i == KSM_GENERAL_PROFIT)
 		r = parse_i64(buf, INT64_MIN, INT64_MAX, &v);
-	else {
+	else if (i == KSM_ZERO_PAGES) {
+		/* 6.6-6.9 counted it without a lock, printed signed: it
+		 * could read -1, or drift below zero and stay; none then */
+		r = parse_i64(buf, INT64_MIN, INT64_MAX, &v);
+		if (r == 0 && v < 0)
+			v = 0;
+	} else {
 		uint64_t u;
 		r = parse_u64(buf, 0, INT64_MAX, &u);
 		v = (int64_t)u;
@@ -284,8 +290,11 @@ void ksm_snapshot_from(struct ksm_snapshot *s, const struct ksm_values *kv, long
 			s->v[i] = kv->v[i];
 		}
 	}
-	/* A run=2 found at start-up is an unmerge in progress; restoring it
-	 * would unmerge again, so keep it as "stopped". */
+	/* Memory going offline at start-up: run reads with the offline bit,
+	 * which is no state to restore. A run=2 found at start-up is an
+	 * unmerge in progress; restoring it would unmerge again, so keep it
+	 * as "stopped". */
+	s->v[KSM_RUN] &= ~KSM_RUN_OFFLINE;
 	if (s->v[KSM_RUN] == 2)
 		s->v[KSM_RUN] = 0;
 	s->pid = pid;
