@@ -47,11 +47,53 @@ bool hazard_maps_near(const struct map_usage *mu)
 	       (double)mu->vmas >= HAZARD_MAP_SHARE * (double)mu->max_map_count;
 }
 
+/* The nodes in a list of the kernel's ("0-3,8,10-11"); 0 when it is not one. */
+static unsigned list_count(const char *s)
+{
+	unsigned n = 0;
+
+	while (*s && *s != '\n') {
+		char *end;
+		unsigned long a, b;
+
+		if (!isdigit((unsigned char)*s))
+			return 0;
+		a = b = strtoul(s, &end, 10);
+		if (*end == '-') {
+			if (!isdigit((unsigned char)end[1]))
+				return 0;
+			b = strtoul(end + 1, &end, 10);
+		}
+		if (b < a || b - a >= 65536)
+			return 0;
+		n += (unsigned)(b - a + 1);
+		if (*end == ',')
+			end++;
+		else if (*end && *end != '\n')
+			return 0;
+		s = end;
+	}
+	return n;
+}
+
 unsigned hazard_numa_nodes(const char *sys_node_dir)
 {
 	struct dirent *de;
 	unsigned n = 0;
-	DIR *d = opendir(sys_node_dir);
+	char path[4096];
+	DIR *d;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/has_memory", sys_node_dir);
+	f = fopen(path, "re");
+	if (f) {
+		char buf[4096];
+		bool got = fgets(buf, sizeof(buf), f) != NULL;
+		fclose(f);
+		if (got && (n = list_count(buf)) > 0)
+			return n;
+	}
+	d = opendir(sys_node_dir);
 
 	if (!d)
 		return 1;

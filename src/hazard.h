@@ -51,8 +51,10 @@ void hazard_map_usage(const struct procscan *ps, struct map_usage *out);
 /* Whether it is a hazard: at least HAZARD_MAP_SHARE of max_map_count. */
 bool hazard_maps_near(const struct map_usage *mu);
 
-/* NUMA nodes under sys_node_dir ("/sys/devices/system/node"); 1 when the
- * directory is missing (no NUMA). */
+/* NUMA nodes with memory under sys_node_dir ("/sys/devices/system/node"),
+ * from its has_memory list (a node of CPUs only holds no page KSM could
+ * merge across), else its node directories; 1 when the directory is
+ * missing (no NUMA). */
 unsigned hazard_numa_nodes(const char *sys_node_dir);
 
 #endif

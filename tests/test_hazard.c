@@ -140,6 +140,18 @@ static void test_numa_nodes(void **state)
 	dir("node/node1");
 	dir("node/node12");
 	assert_int_equal(hazard_numa_nodes(p), 3);
+	/* the nodes with memory, where the kernel lists them: a node of
+	 * CPUs only holds no page to merge across */
+	put("node/has_memory", "0\n");
+	assert_int_equal(hazard_numa_nodes(p), 1);
+	put("node/has_memory", "0-1,12\n");
+	assert_int_equal(hazard_numa_nodes(p), 3);
+	put("node/has_memory", "0,2-5,7\n");
+	assert_int_equal(hazard_numa_nodes(p), 6);
+	put("node/has_memory", "garbage\n"); /* not a list: the directories */
+	assert_int_equal(hazard_numa_nodes(p), 3);
+	put("node/has_memory", "3-1\n");
+	assert_int_equal(hazard_numa_nodes(p), 3);
 	snprintf(p, sizeof(p), "%s/missing", root);
 	assert_int_equal(hazard_numa_nodes(p), 1);
 }
