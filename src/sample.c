@@ -17,7 +17,7 @@
 
 struct procps_ctx {
 	struct meminfo_info *mem;
-	struct pids_info *one;          /* finding ksmd: PID, CMD, PPID */
+	struct pids_info *one;          /* finding ksmd: PID, CMD, PPID, FLAGS */
 	int stat_fd;                    /* /proc/<ksmd>/stat, kept open */
 	int stat_pid;
 	int vmstat_fd;                  /* /proc/vmstat, kept open; -1 until needed */
@@ -26,11 +26,13 @@ struct procps_ctx {
 	char *cmdline;                  /* SAMPLE_GUEST_MATCH_MAX + 1 bytes, for the scan; NULL until needed */
 };
 
-enum { ONE_PID, ONE_CMD, ONE_PPID };
-static enum pids_item one_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_ID_PPID };
-/* Kernel threads are children of kthreadd, pid 2; a user process may call
- * itself "ksmd" too. */
+enum { ONE_PID, ONE_CMD, ONE_PPID, ONE_FLAGS };
+static enum pids_item one_items[] = { PIDS_ID_PID, PIDS_CMD, PIDS_ID_PPID, PIDS_FLAGS };
+/* Kernel threads are children of kthreadd, pid 2, and carry PF_KTHREAD; a
+ * user process may call itself "ksmd" too, and in a PID namespace be a
+ * child of that namespace's pid 2. */
 #define KTHREADD_PID 2
+#define PF_KTHREAD 0x00200000UL
 static enum meminfo_item mem_items[] = { MEMINFO_MEM_TOTAL, MEMINFO_MEM_AVAILABLE, MEMINFO_MEM_FREE,
 					 MEMINFO_MEM_ANON };
 
@@ -63,7 +65,8 @@ static int pp_find_ksmd(void *ctx, int *pid)
 		return errno ? -errno : -EIO;
 	for (int i = 0; i < f->counts->total; i++) {
 		const char *cmd = PIDS_VAL(ONE_CMD, str, f->stacks[i], c->one);
-		if (cmd && strcmp(cmd, "ksmd") == 0 && PIDS_VAL(ONE_PPID, s_int, f->stacks[i], c->one) == KTHREADD_PID) {
+		if (cmd && strcmp(cmd, "ksmd") == 0 && PIDS_VAL(ONE_PPID, s_int, f->stacks[i], c->one) == KTHREADD_PID &&
+		    (PIDS_VAL(ONE_FLAGS, ul_int, f->stacks[i], c->one) & PF_KTHREAD)) {
 			*pid = PIDS_VAL(ONE_PID, s_int, f->stacks[i], c->one);
 			return 0;
 		}
@@ -102,26 +105,32 @@ int sample_parse_stat_ticks(const char *text, uint64_t *ticks)
 	return 0;
 }
 
-/* Whether a /proc/PID/stat line is the kernel's ksmd: named so, and a
- * child of kthreadd (anyone may name a process "ksmd"). */
+/* Whether a /proc/PID/stat line is the kernel's ksmd: named so, a child
+ * of kthreadd, and a kernel thread (anyone may name a process "ksmd"). */
 bool sample_stat_is_ksmd(const char *text)
 {
 	const char *p = strrchr(text, ')'), *open = strchr(text, '(');
-	char *end;
-	long ppid;
+	unsigned long f[6];
 
 	if (!p || !open || p - open != 5 || strncmp(open, "(ksmd)", 6) != 0)
 		return false;
-	/* ") S PPID ..." */
+	/* ") S PPID PGRP SESSION TTY TPGID FLAGS ..." */
 	p++;
 	while (*p == ' ')
 		p++;
 	if (!*p)
 		return false;
 	p += strcspn(p, " ");
-	errno = 0;
-	ppid = strtol(p, &end, 10);
-	return end != p && errno == 0 && ppid == KTHREADD_PID;
+	for (int i = 0; i < 6; i++) {
+		char *end;
+		errno = 0;
+		/* tty and tpgid may be negative; only ppid and flags count */
+		f[i] = (unsigned long)strtol(p, &end, 10);
+		if (end == p || errno)
+			return false;
+		p = end;
+	}
+	return f[0] == KTHREADD_PID && (f[5] & PF_KTHREAD);
 }
 
 /* The hot path: libproc2 opens, reads and closes /proc/uptime,

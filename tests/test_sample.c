@@ -820,6 +820,8 @@ static void test_parse_stat_ticks(void **state)
 	assert_true(sample_stat_is_ksmd("37 (ksmd) S 2 0 0 0 -1 2097216"));
 	assert_false(sample_stat_is_ksmd("4242 (ksmd) R 1000 0 0 0 -1 0")); /* a user's, named so */
 	assert_false(sample_stat_is_ksmd("37 (ksmd) S 22 0"));
+	/* a child of a PID namespace's pid 2, named so: no PF_KTHREAD */
+	assert_false(sample_stat_is_ksmd("37 (ksmd) S 2 0 0 0 -1 4194560 0 0"));
 	assert_false(sample_stat_is_ksmd("37 (kswapd0) S 2 0"));
 	assert_false(sample_stat_is_ksmd("37 (ksmd) S"));
 	/* truncated or garbled */
