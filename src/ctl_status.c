@@ -37,6 +37,7 @@ struct status {
 	bool running;                   /* a daemon holds the lock */
 	bool stale;                     /* ... but has not updated the state file */
 	bool locked_only;               /* the lock is held, the state file unreadable */
+	bool offlining;                 /* run read with KSM_RUN_OFFLINE, which s no longer has */
 	char state_dir[CFG_PATH_MAX];
 	long pid;
 	int64_t now;                    /* CLOCK_REALTIME seconds */
@@ -179,6 +180,11 @@ static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 		st->s = s2;
 	}
 	sampler_fini(&sm);
+	/* memory going offline: the kernel ORs 4 into run for the while */
+	if (ksm_values_has(&st->s.ksm, KSM_RUN) && (st->s.ksm.v[KSM_RUN] & KSM_RUN_OFFLINE)) {
+		st->offlining = true;
+		st->s.ksm.v[KSM_RUN] &= ~KSM_RUN_OFFLINE;
+	}
 	st->numa_nodes = hazard_numa_nodes("/sys/devices/system/node");
 	st->now = (int64_t)time(NULL);
 	snprintf(st->release, sizeof(st->release), "%s", uname(&u) == 0 ? u.release : "");
@@ -412,10 +418,11 @@ static void print_text(const struct status *st)
 	char a[48], b[48], c[48];
 	bool any = false;
 
-	printf("KSM         %s (run=%" PRId64 "), pages_to_scan %" PRId64 ", sleep_millisecs %" PRId64 "%s\n",
+	printf("KSM         %s (run=%" PRId64 "), pages_to_scan %" PRId64 ", sleep_millisecs %" PRId64 "%s%s\n",
 	       run == 1 ? "running" : run == 2 ? "unmerging" : "stopped", run, cnt(st, KSM_PAGES_TO_SCAN),
 	       cnt(st, KSM_SLEEP_MILLISECS),
-	       ksm_values_has(&s->ksm, KSM_ADVISOR_MODE) && s->ksm.v[KSM_ADVISOR_MODE] ? ", kernel advisor on" : "");
+	       ksm_values_has(&s->ksm, KSM_ADVISOR_MODE) && s->ksm.v[KSM_ADVISOR_MODE] ? ", kernel advisor on" : "",
+	       st->offlining ? ", memory going offline (ksmd waits)" : "");
 	fmt_bytes(saved, a, sizeof(a));
 	printf("Saving      %s, %.2f%% of memory (pages_sharing %" PRId64, a,
 	       100.0 * saved / (double)(s->mem_total ? s->mem_total : 1), cnt(st, KSM_PAGES_SHARING));
@@ -578,6 +585,7 @@ static int print_json(const struct status *st)
 		json_kv_string(&j, "advisor_mode", s->ksm.v[KSM_ADVISOR_MODE] ? "scan-time" : "none");
 	else
 		json_kv_null(&j, "advisor_mode");
+	json_kv_bool(&j, "offlining", st->offlining);
 	json_object_close(&j);
 	json_key(&j, "memory");
 	json_object_open(&j);

@@ -580,6 +580,13 @@ static void check_run(const struct doctor_input *in, struct doctor_report *r)
 	int64_t run = val(in, KSM_RUN);
 	struct doctor_finding *f;
 
+	if (run >= 0 && (run & KSM_RUN_OFFLINE)) {
+		f = add(r, "ksm-run", DOCTOR_INFO, "Wait for the offline to end, and run ksmpilotctl doctor again.",
+			"Memory is going offline: ksmd waits, and so does a write of run");
+		ev(f, "run=%" PRId64 ": the kernel adds 4 while memory is offlined; ksmpilotd holds the knobs meanwhile",
+		   run);
+		return;
+	}
 	if (run == 1) {
 		f = add(r, "ksm-run", DOCTOR_OK, NULL, "ksmd is running (run=1)");
 		ev(f, "run=1, pages_to_scan=%" PRId64 ", sleep_millisecs=%" PRId64, val(in, KSM_PAGES_TO_SCAN),

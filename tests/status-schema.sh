@@ -36,6 +36,16 @@ validate "$TMPD/off.json" || fail "status --json without the daemon does not mat
 make_fake_ksm "$TMPD/old" old
 $WRAP $CTL --sysfs-dir "$TMPD/old" --state-dir "$S" status --json > "$TMPD/old.json"
 validate "$TMPD/old.json" || fail "status --json on a 6.1-like tree does not match the schema"
+# memory going offline: run reads 5, shown as 1 and offlining
+echo 5 > "$K/run"
+$WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status --json > "$TMPD/offline.json"
+validate "$TMPD/offline.json" || fail "status --json while memory goes offline does not match the schema"
+grep -q '"run": 1,' "$TMPD/offline.json" || fail "run 5 not shown as 1: $(cat "$TMPD/offline.json")"
+grep -q '"offlining": true' "$TMPD/offline.json" || fail "offlining not shown: $(cat "$TMPD/offline.json")"
+$WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status > "$TMPD/offline.txt"
+grep -q "^KSM         running (run=1), .*, memory going offline (ksmd waits)$" "$TMPD/offline.txt" ||
+	fail "status while memory goes offline: $(head -n 1 "$TMPD/offline.txt")"
+echo 0 > "$K/run"
 
 fake_conf "$TMPD/k.conf" "$S" "[memory]
 target_available = 100%

@@ -319,6 +319,16 @@ static void test_run_stopped(void **unused)
 	expect("ksm-run", DOCTOR_ACTION, "run=2");
 }
 
+/* Memory going offline: run reads 5, and that is no state to act on. */
+static void test_run_offlining(void **unused)
+{
+	(void)unused;
+	knob("run", 5);
+	run_doctor(NULL);
+	expect("ksm-run", DOCTOR_INFO, "run=5: the kernel adds 4 while memory is offlined");
+	expect_not("ksm-run", DOCTOR_ACTION);
+}
+
 static void test_advisor(void **unused)
 {
 	(void)unused;
@@ -704,7 +714,7 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 	const struct CMUnitTest tests[] = {
-		T(test_healthy),       T(test_ksm_missing),  T(test_run_stopped),  T(test_advisor),
+		T(test_healthy),       T(test_ksm_missing),  T(test_run_stopped),  T(test_run_offlining), T(test_advisor),
 		T(test_no_mergeable_memory), T(test_guest_memory_kinds), T(test_thp), T(test_numa),
 		T(test_negative_profit), T(test_ksmd_busy),  T(test_map_count),    T(test_foreign_tuner),
 		T(test_guest_cmdline), T(test_hostile_names), T(test_parse_smaps),
