@@ -6,6 +6,7 @@
  * each reload, and counts reloads and refused reloads there. */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,7 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 		char *end;
 		errno = 0;
 		pid = strtol(argv[0], &end, 10);
-		if (errno || *end || end == argv[0] || pid <= 1) {
+		if (errno || *end || end == argv[0] || pid <= 1 || pid > INT_MAX) {
 			fprintf(stderr, "ksmpilotctl: reload: '%s' is not a process id\n", argv[0]);
 			return CTL_USAGE;
 		}
@@ -172,6 +173,20 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 			fprintf(stderr, "ksmpilotctl: cannot read %s: %s\n", path,
 				r == -EINVAL ? "not a state file" : strerror(-r));
 			return CTL_FAIL;
+		}
+		/* no pid given, but a daemon holds the lock: it is starting
+		 * (its first tick writes the file), or the file is another
+		 * instance's; wait for its own as for a pid given */
+		if (pid == 0 && ctl_daemon_running(state_dir, 0)) {
+			if (now_ms() >= deadline) {
+				fprintf(stderr,
+					"ksmpilotctl: a ksmpilotd holds the lock in %s, but wrote no state file of its "
+					"own in %u s; look at journalctl -u ksmpilot\n",
+					state_dir, RELOAD_TIMEOUT_MS / 1000);
+				return CTL_FAIL;
+			}
+			pause_a_little();
+			continue;
 		}
 		if (pid == 0) {
 			if (r == 0)

@@ -267,7 +267,7 @@ static void fmt_age(int64_t s, char *buf, size_t len)
 	for (size_t i = 0; i < ARRAY_SIZE(units); i++) {
 		if (s >= units[i].secs || i + 1 == ARRAY_SIZE(units)) {
 			int64_t a = s / units[i].secs;
-			if (i + 1 < ARRAY_SIZE(units) && units[i].secs > 60)
+			if (i + 1 < ARRAY_SIZE(units))
 				snprintf(buf, len, "%" PRId64 "%s %" PRId64 "%s ago", a, units[i].unit,
 					 s % units[i].secs / units[i + 1].secs, units[i + 1].unit);
 			else

@@ -33,6 +33,7 @@ rc=$?
 grep -q "ksmpilotd is not running" "$TMPD/out" || fail "reload without a daemon does not say so: $(cat "$TMPD/out")"
 ctl reload 1 2 > /dev/null 2>&1; [ $? = 2 ] || fail "reload with two arguments: expected exit 2"
 ctl reload abc > /dev/null 2>&1; [ $? = 2 ] || fail "reload with a bad pid: expected exit 2"
+ctl reload 4294967297 > /dev/null 2>&1; [ $? = 2 ] || fail "reload with a pid past INT_MAX: expected exit 2"
 
 $WRAP $KSMPILOTD -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
 D=$!
@@ -49,6 +50,21 @@ grep -q "^ksmpilotd (pid $D) reloaded $C (reload #1)$" "$TMPD/out" || fail "relo
 wait_log "$TMPD/log" "configuration reloaded from $C \(reload #1\)"
 wait_file "$K/sleep_millisecs" 60
 
+# no state file yet (a daemon starting) while it holds the lock: reload
+# waits for it, rather than calling the daemon not running
+kill -STOP $D
+mv "$S/state" "$S/state.away"
+ctl reload > "$TMPD/wait.out" 2>&1 &
+R=$!
+track $R
+sleep 1
+kill -0 $R 2>/dev/null || { cat "$TMPD/wait.out"; fail "reload without a state file gave up while the lock is held"; }
+mv "$S/state.away" "$S/state"
+kill -CONT $D
+wait $R || { cat "$TMPD/wait.out"; fail "reload, once the state file came: exit $?"; }
+untrack $R
+grep -q "^ksmpilotd (pid $D) reloaded $C (reload #2)$" "$TMPD/wait.out" || fail "reload output: $(cat "$TMPD/wait.out")"
+
 # a broken one: refused, exit 3 with FILE:LINE, the daemon runs on
 printf '[controller]\nmax_cpu = 500\n' >> "$C"
 line=$(grep -n '^max_cpu = 500$' "$C" | cut -d: -f1)
@@ -59,7 +75,7 @@ grep -q "refused the configuration in $C; the old configuration keeps running" "
 	fail "reload does not say that the daemon refused: $(cat "$TMPD/out")"
 grep -q "^$C:$line: .*max_cpu" "$TMPD/out" || fail "reload does not give $C:$line: $(cat "$TMPD/out")"
 [ "$(counter reload_failures)" = 1 ] || fail "state file: reload_failures=$(counter reload_failures), not 1"
-wait_log "$TMPD/log" "reload #2 failed"
+wait_log "$TMPD/log" "reload #3 failed"
 kill -0 $D 2>/dev/null || fail "the daemon died on a broken reload"
 [ "$(cat "$K/sleep_millisecs")" = 60 ] || fail "sleep_millisecs changed on a refused reload"
 
@@ -70,7 +86,7 @@ sed -i '/^\[controller\]$/d; /^max_cpu = 500$/d' "$C"
 sed -i 's/^log_level = debug$/log_level = debug\ndry_run = yes/; s/^sleep_ms_\(min\|max\) = 60$/sleep_ms_\1 = 70/' "$C"
 n=$(ticks_logged)
 ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "reload $D failed"; }
-grep -q "(reload #3)" "$TMPD/out" || fail "reload $D output: $(cat "$TMPD/out")"
+grep -q "(reload #4)" "$TMPD/out" || fail "reload $D output: $(cat "$TMPD/out")"
 [ "$(counter dry_run)" = 1 ] || fail "state file: dry_run=$(counter dry_run) after a reload turned it on"
 wait_log "$TMPD/log" "dry_run = yes: nothing is written to sysfs from now on"
 wait_tick "$n" # the tick that would have written 70
@@ -97,7 +113,7 @@ n=$(ticks_logged)
 ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out" "$TMPD/log"; fail "reload $D after a change of state_dir failed"; }
 grep -qF "runs with state_dir $(realpath "$S"), not $TMPD/elsewhere as configured" "$TMPD/out" ||
 	fail "reload does not say where the daemon's state_dir is: $(cat "$TMPD/out")"
-grep -q "(reload #4)" "$TMPD/out" || fail "reload after a change of state_dir: $(cat "$TMPD/out")"
+grep -q "(reload #5)" "$TMPD/out" || fail "reload after a change of state_dir: $(cat "$TMPD/out")"
 wait_log "$TMPD/log" "state_dir changes take effect at the next start; keeping $S"
 [ ! -e "$TMPD/elsewhere" ] || fail "the daemon made the new state_dir before a restart"
 

@@ -77,6 +77,10 @@ ctl status > "$TMPD/out" 2>&1
 rc=$?
 [ $rc = 0 ] || { cat "$TMPD/out"; fail "a state written 60 s ago: exit $rc, expected 0"; }
 grep -q "^STALE" "$TMPD/out" && fail "a state written 60 s ago is called stale"
+# an age of minutes keeps its seconds: 1min 35s, not 1min
+sed -i "s/^updated=.*/updated=$(( $(date +%s) - 95 ))/" "$S/state"
+ctl status > "$TMPD/out" 2>&1
+grep -Eq "last updated [0-9]+min [0-9]+s ago" "$TMPD/out" || fail "an age of minutes: $(grep STALE "$TMPD/out")"
 # stale: the daemon holds the lock but stopped updating its state file
 sed -i "s/^updated=.*/updated=$(( $(date +%s) - 7200 ))/" "$S/state"
 ctl status > "$TMPD/out" 2>&1
