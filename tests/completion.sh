@@ -67,6 +67,19 @@ expect "--json" ksmpilotctl status --js
 expect "$TMPD/cfgs/b.conf" ksmpilotctl import-ksmtuned "$TMPD/cfgs/b"
 expect "$TMPD/cfgs/a.conf" ksmpilotctl import-ksmtuned -o "$TMPD/cfgs/a"
 expect "" ksmpilotctl status ""
+# the options are --help's, not words of its descriptions (journalctl -u)
+opts=$(comp ksmpilotctl -)
+echo "$opts" | grep -qx -- -u && fail "ksmpilotctl: -u offered, from the text of --help"
+for o in $($B/ksmpilotctl --help | sed -nE 's/^ +(-.*)$/\1/p' | sed -E 's/  .*//' | grep -oE -- '--?[a-zA-Z][a-z-]*'); do
+	echo "$opts" | grep -qx -- "$o" || fail "ksmpilotctl: $o is not offered"
+done
+# every option's argument is skipped to find the command, directories
+# after a DIR, nothing after a time
+expect "guests" ksmpilotctl --proc-dir /tmp gu
+expect "history" ksmpilotctl --since -7d hi
+expect "$TMPD/cfgs" ksmpilotctl --proc-dir "$TMPD/cf"
+expect "$TMPD/cfgs" ksmpilotctl doctor --sys-dir "$TMPD/cf"
+expect "" ksmpilotctl history --since ""
 
 # installed where bash-completion finds it on its own (lazy loading by name)
 if [ -r /usr/share/bash-completion/bash_completion ]; then
