@@ -228,16 +228,24 @@ require_real_ksm() {
 # meminfo_mib KEY: a /proc/meminfo figure in MiB (MemTotal, MemAvailable)
 meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 
+# hugepage_kib: the default hugepage size in KiB (nr_hugepages counts
+# these: 2048 on x86-64, 1 GiB where the host boots with
+# default_hugepagesz=1G), or nothing
+hugepage_kib() { awk '$1 == "Hugepagesize:" { print $2 }' /proc/meminfo; }
+
 # reserve_hugepages LEAVE_MIB: take memory out of MemAvailable until about
 # LEAVE_MIB is left (real pressure); restored at exit.
 reserve_hugepages() {
-	local leave=$1 avail cur want got
+	local leave=$1 avail cur want got hp
 	[ -w /proc/sys/vm/nr_hugepages ] || skip "cannot reserve hugepages here"
+	hp=$(hugepage_kib)
+	[ "${hp:-0}" -gt 0 ] || skip "no Hugepagesize in /proc/meminfo"
 	cur=$(cat /proc/sys/vm/nr_hugepages)
 	HUGE_SAVED=$cur
 	avail=$(meminfo_mib MemAvailable)
 	[ "$avail" -gt $((leave + 1024)) ] || { note "only $avail MiB available: no hugepages reserved"; return 0; }
-	want=$((cur + (avail - leave) / 2))
+	# in hugepages of this machine's size, rounded down: never more
+	want=$((cur + (avail - leave) * 1024 / hp))
 	echo "$want" > /proc/sys/vm/nr_hugepages
 	got=$(awk '/HugePages_Total/{print $2}' /proc/meminfo)
 	note "reserved $((got - cur)) hugepages; MemAvailable now $(meminfo_mib MemAvailable) MiB"
