@@ -134,8 +134,11 @@ done
 
 # SIGKILL in the middle of a run: the guardian cleans up
 note "bench/run killed with SIGKILL in the neighbour scenario's noise phase"
-bash bench/run --smoke --scenario neighbour --out "$out-kill" >"$TMPD/kill.log" 2>&1 &
+# a noise phase of a minute, not the smoke's 4 s: the kill lands in it on a
+# slow machine too
+bash bench/run --smoke --scenario neighbour --set neighbour.noise=60 --out "$out-kill" >"$TMPD/kill.log" 2>&1 &
 bpid=$!
+track $bpid     # a failure before the kill stops it (and its cleanup runs)
 # the squeeze may wait up to SETTLE_MAX_S (180 s) for MemAvailable to hold
 # still before the workload starts; the loop ends as soon as the run does
 for _ in $(seq 1 3000); do
@@ -170,6 +173,7 @@ else
 fi
 kill -KILL $bpid
 wait $bpid 2>/dev/null
+untrack $bpid
 for _ in $(seq 1 300); do
 	grep -q 'guardian: done' "$out-kill/bench.log" 2>/dev/null && break
 	sleep 0.1

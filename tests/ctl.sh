@@ -71,7 +71,7 @@ grep -Eq '^ksmpilot_decision_reason\{reason="[a-z-]+"\} 1$' "$TMPD/ksmpilot.prom
 cp "$S/state" "$TMPD/state.saved"
 
 kill -TERM $D
-wait $D || fail "daemon exited $?"
+wait $D; rc=$?; untrack $D; [ $rc = 0 ] || fail "daemon exited $rc"
 [ -e "$S/state" ] && fail "state file left after exit"
 [ -e "$TMPD/ksmpilot.prom" ] && fail "textfile left after exit"
 

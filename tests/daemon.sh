@@ -20,6 +20,7 @@ stop() { # stop SIGNAL: signal the daemon, wait, check it exited 0
 	kill -"$1" $DPID
 	wait $DPID
 	local rc=$?
+	untrack $DPID
 	[ $rc = 0 ] || { tail -n 30 "$LOG"; fail "daemon exited $rc after SIG$1"; }
 }
 fresh_tree() {
@@ -94,6 +95,7 @@ $KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/rest
 [ $? = 6 ] || fail "--restore under a running daemon did not refuse with exit 6"
 kill -KILL $DPID
 wait $DPID 2>/dev/null
+untrack $DPID
 [ -s "$S/snapshot" ] || fail "snapshot gone after a crash"
 $WRAP $KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err" ||
 	{ cat "$TMPD/restore.err"; fail "--restore failed"; }
@@ -108,6 +110,7 @@ start
 wait_file "$K/run" 1
 kill -KILL $DPID
 wait $DPID 2>/dev/null
+untrack $DPID
 echo 1 > "$K/run"
 printf '[daemon]\ninterval = 1s\nstate_dir = %s\n[bogus]\n' "$S" > "$TMPD/broken.conf"
 $KSMPILOTD --restore -c "$TMPD/broken.conf" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err" ||
@@ -161,6 +164,7 @@ wait_file "$K/run" 1
 CRASHED=$DPID
 kill -KILL $DPID
 wait $DPID 2>/dev/null
+untrack $DPID
 [ -s "$S/snapshot" ] || fail "snapshot gone after a crash"
 : > "$LOG"
 start
@@ -217,6 +221,7 @@ kill -TERM $DPID
 kill -CONT $DPID
 wait $DPID
 rc=$?
+untrack $DPID
 [ $rc = 0 ] || { tail -n 30 "$LOG"; fail "daemon exited $rc after SIGHUP and SIGTERM together"; }
 grep -q "configuration reloaded" "$LOG" || { tail -n 30 "$LOG"; fail "the SIGHUP queued before the SIGTERM was not taken"; }
 [ "$(cat "$K/sleep_millisecs")" = 333 ] ||

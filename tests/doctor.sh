@@ -55,7 +55,7 @@ fi
 
 # it stops and restores run=0: KSM stopped, no tuner: action, exit 1
 kill -TERM $D
-wait $D || fail "daemon exited $?"
+wait $D; rc=$?; untrack $D; [ $rc = 0 ] || fail "daemon exited $rc"
 [ "$(cat "$K/run")" = 0 ] || fail "the daemon did not restore run=0"
 doc doctor > "$TMPD/out" 2>&1
 rc=$?

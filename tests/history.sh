@@ -37,7 +37,7 @@ echo 2000 > "$K/pages_sharing"
 echo 4096000 > "$K/general_profit"
 sleep 1.3
 kill -TERM $D
-wait $D || fail "daemon exited $?"
+wait $D; rc=$?; untrack $D; [ $rc = 0 ] || fail "daemon exited $rc"
 na1=$(not_available)
 # a record forged by another user: anyone may send the MESSAGE_ID and the
 # fields, but journald sets _UID; history shows none of it

@@ -69,5 +69,5 @@ if command -v python3 > /dev/null; then
 		fail "status --json is not valid JSON in valid UTF-8: $(od -c "$TMPD/json" | head -5)"
 fi
 kill -TERM $D
-wait $D || fail "daemon exited $?"
+wait $D; rc=$?; untrack $D; [ $rc = 0 ] || fail "daemon exited $rc"
 echo "hostile-names: passed"

@@ -18,7 +18,7 @@ start_daemon "$TMPD/stderr" -c "$TMPD/k.conf" --sysfs-dir "$K" --log-target=jour
 wait_file "$K/run" 1
 sleep 1
 kill -TERM $D
-wait $D || fail "daemon failed"
+wait $D; rc=$?; untrack $D; [ $rc = 0 ] || fail "daemon exited $rc"
 journald_kept
 [ -s "$TMPD/stderr" ] && { cat "$TMPD/stderr"; fail "journal target wrote to stderr"; }
 

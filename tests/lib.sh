@@ -69,8 +69,11 @@ term_daemon() {
 	[ $rc = 0 ] || { tail -n 20 "$1"; fail "daemon exited $rc on SIGTERM"; }
 }
 
+# stop_pid PID: SIGTERM, SIGKILL after 10 s; PID is then no longer tracked
+# (its number may be reused)
 stop_pid() {
 	local p=$1
+	untrack "$p"
 	kill -TERM "$p" 2>/dev/null || return 0
 	for _ in $(seq 1 100); do
 		kill -0 "$p" 2>/dev/null || return 0

@@ -128,7 +128,7 @@ grep '^ksmpilot_\|^# [A-Z]* ksmpilot_' "$TMPD/scrape" | promtool check metrics >
 	{ cat "$TMPD/lint2"; fail "promtool check metrics on the scrape"; }
 # the daemon's exit removes the file: the series go with it
 kill -TERM $D
-wait $D || fail "daemon exited $?"
+wait $D; rc=$?; untrack $D; [ $rc = 0 ] || fail "daemon exited $rc"
 http_get $port /metrics > "$TMPD/scrape2"
 grep -q '^ksmpilot_' "$TMPD/scrape2" && fail "ksmpilot series still served after the daemon stopped"
 grep -q '^node_textfile_scrape_error 0$' "$TMPD/scrape2" || fail "textfile error after the stop"

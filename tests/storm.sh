@@ -70,6 +70,7 @@ grep -q "KSM_REASON\|saving" "$LOG" || fail "no tick ran during the storm"
 kill -TERM $D
 wait $D
 rc=$?
+untrack $D
 [ $rc = 0 ] || { tail -n 20 "$LOG"; fail "exit $rc after SIGTERM"; }
 [ "$(cat "$K/run")" = 0 ] || fail "on_exit: run not restored"
 [ "$(cat "$K/sleep_millisecs")" = 20 ] || fail "on_exit: sleep_millisecs not restored"
