@@ -1346,8 +1346,6 @@ static void test_week(void **state)
 	/* memory flat: the heap in use after a week is what it was after a day */
 	if (!getenv("KSMPILOT_VALGRIND"))
 		assert_true(mallinfo2().uordblks <= heap_day1 + 64 * 1024);
-	assert_int_equal(pilot_stats(p)->ticks, (uint64_t)days * day_ticks);
-	assert_true(pilot_stats(p)->adjustments <= pilot_stats(p)->ticks);
 	{
 		const struct ctl_decision *d = pilot_last_decision(p);
 		assert_true(isfinite(d->rate) && isfinite(d->t.i) && isfinite(d->t.cost_us));
