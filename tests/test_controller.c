@@ -176,6 +176,24 @@ static void test_several_passes_in_one_interval(void **state)
 		assert_true(st.pass_hist[i] <= 100000 + 1);
 }
 
+/* A fresh controller beside a ksmd that runs at share of a core, read
+ * every second for seconds, scanning 100000 pages a second. */
+static void ksmd_runs_at(const struct cfg *c, struct ctl_state *st, struct sample *s, struct ctl_decision *d,
+			 double share, int seconds)
+{
+	ctl_init(st);
+	base_sample(s, 16 * GiB, 1 * GiB);
+	s->ksm.v[KSM_RUN] = 1;
+	s->ksm.v[KSM_PAGES_UNSHARED] = 1000000;
+	ctl_step(c, st, s, 0, d);
+	for (int i = 0; i < seconds; i++) {
+		s->ksmd_cpu_s += share;
+		s->ksm.v[KSM_PAGES_SCANNED] += 100000;
+		ctl_step(c, st, s, 1, d);
+	}
+	assert_true(fabs(d->t.cpu_share - share) < 1e-9);
+}
+
 /* The burst allowance is spent on what ksmd measured over each span of
  * its CPU time: the ticks that carry the last read over (ksmd idles) do not
  * spend it again at the share of a burst that ended. */
@@ -192,18 +210,8 @@ static void test_burst_allowance_over_carried_ticks(void **state)
 	c.max_cpu = 25;
 	c.max_cpu_burst = 100;
 	c.burst_duration_ms = 20000; /* 15 CPU-seconds */
-	ctl_init(&st);
-	base_sample(&s, 16 * GiB, 1 * GiB);
-	s.ksm.v[KSM_RUN] = 1;
-	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
-	ctl_step(&c, &st, &s, 0, &d);
 	/* ten seconds at half a core, read each second: 2.5 CPU-s spent */
-	for (int i = 0; i < 10; i++) {
-		s.ksmd_cpu_s += 0.5;
-		s.ksm.v[KSM_PAGES_SCANNED] += 100000;
-		ctl_step(&c, &st, &s, 1, &d);
-	}
-	assert_true(fabs(d.t.cpu_share - 0.5) < 1e-9);
+	ksmd_runs_at(&c, &st, &s, &d, 0.5, 10);
 	burst_after = d.t.burst;
 	assert_true(burst_after < 0.9);
 	/* then ksmd idles at 1%, read every 10 s: the carried ticks spend
@@ -236,17 +244,7 @@ static void test_short_span_measures_no_share(void **state)
 	cfg_defaults(&c);
 	c.max_cpu = 25;
 	c.max_cpu_burst = 25; /* no burst: the cap is max_cpu */
-	ctl_init(&st);
-	base_sample(&s, 16 * GiB, 1 * GiB);
-	s.ksm.v[KSM_RUN] = 1;
-	s.ksm.v[KSM_PAGES_UNSHARED] = 1000000;
-	ctl_step(&c, &st, &s, 0, &d);
-	for (int i = 0; i < 10; i++) {
-		s.ksmd_cpu_s += 0.25;
-		s.ksm.v[KSM_PAGES_SCANNED] += 100000;
-		ctl_step(&c, &st, &s, 1, &d);
-	}
-	assert_true(fabs(d.t.cpu_share - 0.25) < 1e-9);
+	ksmd_runs_at(&c, &st, &s, &d, 0.25, 10);
 	/* 20 ms later, one clock tick more: 50% over that span */
 	s.ksmd_cpu_s += 0.01;
 	s.ksm.v[KSM_PAGES_SCANNED] += 2000;

@@ -354,43 +354,67 @@ static void add_guest(double mib)
 
 /* ---- faults --------------------------------------------------------------------- */
 
-/* The KSM directory vanishes mid-run: hold, logged once, and back. */
-static void test_ksm_vanishes(void **state)
+/* The knobs written so far. */
+static unsigned knob_writes(void)
+{
+	return w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS];
+}
+
+/* A daemon that merges a guest, ten ticks in. */
+static struct pilot *start_merging(void)
 {
 	struct pilot *p;
-	unsigned writes;
-	struct state_kv *kv = calloc(1, sizeof(*kv));
-	char path[400];
 
-	(void)state;
 	world_init(24 * GiB, 4 * GiB, NULL);
 	p = start(EXIT_OK);
 	add_guest(256);
 	ticks(p, 10);
 	assert_int_equal(w.p.run, 1);
+	return p;
+}
+
+/* The reason the state file gives now. */
+static void expect_reason(const char *want, bool equal)
+{
+	struct state_kv *kv = calloc(1, sizeof(*kv));
+	char path[400];
+
+	assert_non_null(kv);
+	snprintf(path, sizeof(path), "%s/state", w.state);
+	assert_int_equal(state_read(path, kv), 0);
+	if (equal)
+		assert_string_equal(state_get(kv, "reason"), want);
+	else
+		assert_string_not_equal(state_get(kv, "reason"), want);
+	free(kv);
+}
+
+/* The KSM directory vanishes mid-run: hold, logged once, and back. */
+static void test_ksm_vanishes(void **state)
+{
+	struct pilot *p;
+	unsigned writes;
+
+	(void)state;
+	p = start_merging();
 	w.read_errno = ENODEV;
-	writes = w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS];
+	writes = knob_writes();
 	ticks(p, 200);
 	assert_int_equal(w.msgid_count[ID_UNAVAIL], 1);
 	assert_int_equal(logged("cannot read the KSM counters"), 1);
 	/* nothing written while blind */
-	assert_int_equal(w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS], writes);
+	assert_int_equal(knob_writes(), writes);
 	/* but alive, and holding, for the state file and the metrics */
-	assert_non_null(kv);
-	snprintf(path, sizeof(path), "%s/state", w.state);
-	assert_int_equal(state_read(path, kv), 0);
-	assert_string_equal(state_get(kv, "reason"), "hold");
+	expect_reason("hold", true);
 	w.read_errno = 0;
 	ticks(p, 1);
-	assert_int_equal(state_read(path, kv), 0);
-	assert_string_not_equal(state_get(kv, "reason"), "hold"); /* at once, not at the next refresh */
+	expect_reason("hold", false); /* at once, not at the next refresh */
 	ticks(p, 4);
 	assert_int_equal(logged("inputs readable again"), 1);
 	assert_knobs_in_bounds(p);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
 	world_fini();
-	free(kv);
 }
 
 /* Writes rejected with EIO and EINVAL: logged once per knob, counted. */
@@ -480,25 +504,16 @@ static void test_memory_offline(void **state)
 {
 	struct pilot *p;
 	unsigned writes;
-	struct state_kv *kv = calloc(1, sizeof(*kv));
-	char path[400];
 
 	(void)state;
-	world_init(24 * GiB, 4 * GiB, NULL);
-	p = start(EXIT_OK);
-	add_guest(256);
-	ticks(p, 10);
-	assert_int_equal(w.p.run, 1);
+	p = start_merging();
 	w.offlining = true;
-	writes = w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS];
+	writes = knob_writes();
 	ticks(p, 60);
-	assert_int_equal(w.writes[KSM_RUN] + w.writes[KSM_PAGES_TO_SCAN] + w.writes[KSM_SLEEP_MILLISECS], writes);
+	assert_int_equal(knob_writes(), writes);
 	assert_int_equal(logged("memory is going offline"), 1);
 	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
-	assert_non_null(kv);
-	snprintf(path, sizeof(path), "%s/state", w.state);
-	assert_int_equal(state_read(path, kv), 0);
-	assert_string_equal(state_get(kv, "reason"), "hold");
+	expect_reason("hold", true);
 	w.offlining = false;
 	ticks(p, 4);
 	assert_int_equal(logged("memory offline done"), 1);
@@ -508,7 +523,6 @@ static void test_memory_offline(void **state)
 	assert_true(pilot_stop(p));
 	pilot_free(p);
 	world_fini();
-	free(kv);
 }
 
 /* Counters read garbage, go backwards, wrap: no crash, bounds hold. */
