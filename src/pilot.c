@@ -26,6 +26,8 @@ static const enum ksm_item watched[] = { KSM_RUN, KSM_PAGES_TO_SCAN, KSM_SLEEP_M
 #define NWATCHED ARRAY_SIZE(watched)
 /* A foreign-change episode ends after this many quiet ticks. */
 #define FOREIGN_QUIET_TICKS 30
+/* how long a stop waits for memory going offline before it leaves the knobs */
+#define EXIT_OFFLINE_WAIT_MS 10000
 
 struct pilot {
 	struct daemon_opts opts;
@@ -140,8 +142,15 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 {
 	const struct ksm_values *kv = &cur->ksm;
 	int written = 0, r;
+	int64_t now_run;
 
 	if (d->hold)
+		return 0;
+	/* Counters carried over (ksmd stopped: read every minute) may miss
+	 * memory going offline, which makes a write of run wait in the
+	 * kernel until it is done: before such a write, read run again. */
+	if (cur->ksm_cached && ksm_values_has(kv, KSM_RUN) && kv->v[KSM_RUN] != (d->run ? 1 : 0) &&
+	    ksm_read(k, KSM_RUN, &now_run) == 0 && (now_run & KSM_RUN_OFFLINE))
 		return 0;
 	if (d->run) {
 		if (cfg->kernel_advisor == ADVISOR_TAKEOVER && ksm_has(k, KSM_ADVISOR_MODE) &&
@@ -1363,11 +1372,25 @@ int pilot_reload(struct pilot *pl)
 	return r < 0 ? -EINVAL : 0;
 }
 
+/* Whether run still reads with the offline bit after waiting up to ms for
+ * it to clear (memory offlining takes seconds, mostly). */
+static bool offline_outlasts(struct ksm *k, int ms)
+{
+	for (int waited = 0;; waited += 100) {
+		int64_t run;
+		if (ksm_read(k, KSM_RUN, &run) < 0 || !(run & KSM_RUN_OFFLINE))
+			return false;
+		if (waited >= ms)
+			return true;
+		(void)nanosleep(&(struct timespec){ .tv_nsec = 100000000L }, NULL); /* 100 ms */
+	}
+}
+
 /* Put the knobs back as on_exit says. Returns true when nothing failed. */
 static bool apply_on_exit(struct pilot *pl)
 {
 	uint64_t failed = 0;
-	int errs[KSM_ITEM_COUNT] = { 0 };
+	int errs[KSM_ITEM_COUNT] = { 0 }, wait_ms;
 
 	if (pl->opts.dry_run) {
 		log_info("dry run: knobs left as they were");
@@ -1379,6 +1402,14 @@ static bool apply_on_exit(struct pilot *pl)
 	}
 	if (!pl->have_snap)
 		return true;
+	wait_ms = pl->env && pl->env->offline_wait_ms > 0 ? pl->env->offline_wait_ms : EXIT_OFFLINE_WAIT_MS;
+	if (offline_outlasts(&pl->ksm, wait_ms)) {
+		log_warn(EBUSY,
+			 "on_exit=%s: memory is still going offline after %d s, and a write of run would wait until it "
+			 "is done: knobs left as set; the snapshot %s stays for ksmpilotd --restore or the next start",
+			 on_exit_name(pl->cfg.on_exit), (wait_ms + 999) / 1000, pl->snap_path);
+		return false;
+	}
 	ksm_restore(&pl->ksm, &pl->snap, pl->cfg.on_exit == ON_EXIT_STOP, &failed, errs); /* failed says it */
 	if (pl->cfg.on_exit == ON_EXIT_STOP) {
 		int w = ksm_write(&pl->ksm, KSM_RUN, 0);

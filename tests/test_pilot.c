@@ -301,6 +301,7 @@ static struct pilot *start(int expect_rc)
 	env.proc_ops = &fake_proc;
 	env.proc_ctx = NULL;
 	env.numa_dir = w.numa;
+	env.offline_wait_ms = 300; /* not a stop's 10 s */
 	rc = pilot_new(&p, &o, &cfg, &env);
 	assert_int_equal(rc, expect_rc);
 	return p;
@@ -520,6 +521,32 @@ static void test_memory_offline(void **state)
 	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
 	assert_int_equal(w.p.run, 1);
 	assert_knobs_in_bounds(p);
+	/* a stop while memory goes offline (and stays so past the wait):
+	 * nothing written, the snapshot kept for --restore */
+	w.offlining = true;
+	ticks(p, 2);
+	writes = knob_writes();
+	assert_false(pilot_stop(p));
+	assert_int_equal(knob_writes(), writes);
+	assert_int_equal(logged("memory is still going offline"), 1);
+	assert_int_equal(access(strcat(strcpy((char[400]){ 0 }, w.state), "/snapshot"), F_OK), 0);
+	pilot_free(p);
+	world_fini();
+	/* ksmd stopped, its counters read once a minute: memory going
+	 * offline meanwhile, then pressure; run is read again before it is
+	 * written, and not written while the offline lasts */
+	world_init(24 * GiB, 20 * GiB, NULL);
+	p = start(EXIT_OK);
+	ticks(p, 30);
+	assert_int_equal(w.p.run, 0);
+	writes = w.writes[KSM_RUN];
+	w.offlining = true;
+	w.p.base_available = 2 * GiB;
+	ticks(p, 20);
+	assert_int_equal(w.writes[KSM_RUN], writes);
+	w.offlining = false;
+	ticks(p, 70);
+	assert_int_equal(w.p.run, 1);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
 	world_fini();
