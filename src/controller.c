@@ -508,7 +508,7 @@ static void gather_evidence(const struct cfg *cfg, struct ctl_state *st, const s
 		/* an interval that ended several passes scanned them all */
 		st->pass_len = (st->pass_pages + o->d_scan) / (double)o->d_full;
 		pass_record(st);
-		st->skipped_pass = st->skipped_acc;
+		st->skipped_pass = st->skipped_acc / (double)o->d_full;
 		/* pages that failed together come back together, and are
 		 * not skipped in that pass: the pages in skipping are the
 		 * most skipped over the cycle */

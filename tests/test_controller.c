@@ -163,15 +163,21 @@ static void test_several_passes_in_one_interval(void **state)
 	base_sample(&s, 16 * GiB, 1 * GiB);
 	s.ksm.v[KSM_RUN] = 1;
 	s.ksm.v[KSM_PAGES_UNSHARED] = 100000;
+	s.ksm.present |= KSM_BIT(KSM_PAGES_SKIPPED);
 	ctl_step(&c, &st, &s, 0, &d);
 	s.ksm.v[KSM_FULL_SCANS] += 1;
 	s.ksm.v[KSM_PAGES_SCANNED] += 100000;
+	s.ksm.v[KSM_PAGES_SKIPPED] += 1000;
 	ctl_step(&c, &st, &s, 1, &d);
 	assert_true(fabs(st.pass_len - 100000) < 1);
+	assert_true(fabs(st.skipped_pass - 1000) < 1);
 	s.ksm.v[KSM_FULL_SCANS] += 3;
 	s.ksm.v[KSM_PAGES_SCANNED] += 300000;
+	s.ksm.v[KSM_PAGES_SKIPPED] += 3000;
 	ctl_step(&c, &st, &s, 1, &d);
 	assert_true(fabs(st.pass_len - 100000) < 1);
+	/* and smart_scan's skips of those passes are one pass's too */
+	assert_true(fabs(st.skipped_pass - 1000) < 1);
 	for (size_t i = 0; i < CTL_PASS_CYCLE; i++)
 		assert_true(st.pass_hist[i] <= 100000 + 1);
 }
