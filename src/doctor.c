@@ -444,10 +444,11 @@ int doctor_gather(const struct doctor_paths *p, const struct cfg *cfg, struct do
 	if (in->state_err == 0) {
 		const char *pid = state_get(in->kv, "pid");
 		in->daemon_running = state_daemon_running(p->state_dir, p->proc_dir, pid ? strtol(pid, NULL, 10) : 0);
-	} else {
-		/* starting (no state yet), or unable to write it */
-		in->daemon_locked = state_daemon_running(p->state_dir, p->proc_dir, 0);
 	}
+	/* starting (no state yet), unable to write it, or the state is
+	 * another instance's, one that died */
+	if (!in->daemon_running)
+		in->daemon_locked = state_daemon_running(p->state_dir, p->proc_dir, 0);
 	snprintf(path, sizeof(path), "%s/devices/system/node", p->sys_dir);
 	in->numa_nodes = hazard_numa_nodes(path);
 	snprintf(path, sizeof(path), "%s/kernel/mm/transparent_hugepage/enabled", p->sys_dir);
@@ -624,7 +625,12 @@ static void check_run(const struct doctor_input *in, struct doctor_report *r)
 			"Look at journalctl -u ksmpilot: ksmpilotd may be starting, hung, or unable to write its "
 			"state_dir.",
 			"KSM is stopped, and ksmpilotd holds its lock but its state cannot be read");
-		ev(f, "run=0; a ksmpilotd holds %s/lock; its state file: %s", p->state_dir, strerror(-in->state_err));
+		if (in->state_err == 0)
+			ev(f, "run=0; a ksmpilotd holds %s/lock; its state file is another instance's (pid %s)",
+			   p->state_dir, kv(in, "pid"));
+		else
+			ev(f, "run=0; a ksmpilotd holds %s/lock; its state file: %s", p->state_dir,
+			   strerror(-in->state_err));
 	} else {
 		f = add(r, "ksm-run", DOCTOR_ACTION,
 			"Start the tuner: systemctl enable --now ksmpilot (or write 1 to run by hand).",
@@ -967,7 +973,9 @@ static void check_tuners(const struct doctor_input *in, struct doctor_report *r)
 	/* no daemon: whatever changed during the window was someone else */
 	for (size_t i = 0; !in->daemon_running && !in->daemon_locked && i < ARRAY_SIZE(knobs); i++) {
 		enum ksm_item k = knobs[i];
-		if (!ksm_values_has(&in->before.v, k) || !has(in, k) || in->before.v.v[k] == val(in, k))
+		/* memory going offline adds 4 to run: no one's write */
+		int64_t mask = k == KSM_RUN ? ~(int64_t)KSM_RUN_OFFLINE : ~(int64_t)0;
+		if (!ksm_values_has(&in->before.v, k) || !has(in, k) || (in->before.v.v[k] & mask) == (val(in, k) & mask))
 			continue;
 		if (!f)
 			f = add(r, "foreign-tuner", DOCTOR_ACTION, fix, "Someone writes the KSM knobs");

@@ -187,7 +187,7 @@ static void daemon_runs(const char *lines)
 	putf("%s/state", text, state);
 	if (lock_fd >= 0)
 		close(lock_fd);
-	lock_fd = open(strcat(strcpy((char[400]){ 0 }, state), "/lock"), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	lock_fd = open(strcat(strcpy((char[400]){ 0 }, state), "/lock"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(lock_fd >= 0);
 	assert_int_equal(fcntl(lock_fd, F_OFD_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET }), 0);
 }
@@ -308,6 +308,12 @@ static void test_run_stopped(void **unused)
 	run_doctor(NULL);
 	expect("ksm-run", DOCTOR_ACTION, "holds");
 	assert_non_null(strstr(expect("ksm-run", DOCTOR_ACTION, NULL)->summary, "holds its lock"));
+	/* the lock's holder wrote another pid than the state file's: the file
+	 * is an instance's that died, and the holder no foreign tuner */
+	daemon_runs("run=1\nreason=merging\n");
+	assert_int_equal(pwrite(lock_fd, "999999\n", 7, 0), 7);
+	run_doctor(NULL);
+	expect("ksm-run", DOCTOR_ACTION, "its state file is another instance's");
 	/* a dry run wanted it running, and writes nothing: no other writer */
 	daemon_runs("run=1\nreason=merging\ndry_run=1\n");
 	run_doctor(NULL);
@@ -319,7 +325,13 @@ static void test_run_stopped(void **unused)
 	expect("ksm-run", DOCTOR_ACTION, "run=2");
 }
 
-/* Memory going offline: run reads 5, and that is no state to act on. */
+static void offline_starts(void)
+{
+	knob("run", 5);
+}
+
+/* Memory going offline: run reads 5, and that is no state to act on, nor
+ * a write of anyone's when it starts during the window. */
 static void test_run_offlining(void **unused)
 {
 	(void)unused;
@@ -327,6 +339,9 @@ static void test_run_offlining(void **unused)
 	run_doctor(NULL);
 	expect("ksm-run", DOCTOR_INFO, "run=5: the kernel adds 4 while memory is offlined");
 	expect_not("ksm-run", DOCTOR_ACTION);
+	knob("run", 1);
+	run_doctor(offline_starts);
+	expect("foreign-tuner", DOCTOR_OK, NULL);
 }
 
 static void test_advisor(void **unused)
