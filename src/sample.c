@@ -75,17 +75,27 @@ static int pp_find_ksmd(void *ctx, int *pid)
 }
 
 /* utime + stime from a /proc/PID/stat line of ksmd. */
+/* The rest of a /proc/PID/stat line after its comm, where the comm is
+ * ksmd: "PID (comm) state ...", the comm running to the last ')'; NULL
+ * for another comm (a process may put ") (ksmd)" in its name). */
+static const char *after_ksmd_comm(const char *text)
+{
+	const char *close = strrchr(text, ')'), *open = strchr(text, '(');
+
+	if (!close || !open || close - open != 5 || strncmp(open, "(ksmd)", 6) != 0)
+		return NULL;
+	return close + 1;
+}
+
 int sample_parse_stat_ticks(const char *text, uint64_t *ticks)
 {
-	const char *p = strrchr(text, ')'), *open = strchr(text, '(');
+	const char *p = after_ksmd_comm(text);
 	uint64_t f[2] = { 0, 0 };
 	char *end;
 
-	/* "PID (comm) state ...": the comm runs to the last ')'; utime and
-	 * stime are fields 14 and 15 */
-	if (!p || !open || p - open != 5 || strncmp(open, "(ksmd)", 6) != 0)
+	/* utime and stime are fields 14 and 15 */
+	if (!p)
 		return -ESRCH;
-	p++;
 	for (int field = 3; field <= 15; field++) {
 		while (*p == ' ')
 			p++;
@@ -109,13 +119,12 @@ int sample_parse_stat_ticks(const char *text, uint64_t *ticks)
  * of kthreadd, and a kernel thread (anyone may name a process "ksmd"). */
 bool sample_stat_is_ksmd(const char *text)
 {
-	const char *p = strrchr(text, ')'), *open = strchr(text, '(');
+	const char *p = after_ksmd_comm(text);
 	unsigned long f[6];
 
-	if (!p || !open || p - open != 5 || strncmp(open, "(ksmd)", 6) != 0)
+	if (!p)
 		return false;
-	/* ") S PPID PGRP SESSION TTY TPGID FLAGS ..." */
-	p++;
+	/* " S PPID PGRP SESSION TTY TPGID FLAGS ..." */
 	while (*p == ' ')
 		p++;
 	if (!*p)
