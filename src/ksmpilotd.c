@@ -196,6 +196,11 @@ static int parse_args(int argc, char **argv, struct args *a)
 		fprintf(stderr, "ksmpilotd: --apply only goes with --once\n");
 		return EXIT_USAGE;
 	}
+	if (o->dry_run && a->mode == MODE_RESTORE) {
+		/* a restore that wrote nothing would still remove the snapshot */
+		fprintf(stderr, "ksmpilotd: --restore writes the knobs: it does not go with --dry-run\n");
+		return EXIT_USAGE;
+	}
 	if (a->clash) {
 		fprintf(stderr, "ksmpilotd: --check-config, --dump-config, --once and --restore exclude each other\n");
 		return EXIT_USAGE;

@@ -97,6 +97,11 @@ kill -KILL $DPID
 wait $DPID 2>/dev/null
 untrack $DPID
 [ -s "$S/snapshot" ] || fail "snapshot gone after a crash"
+# --dry-run writes nothing, so it does not go with --restore, which would
+# still remove the snapshot
+$KSMPILOTD --restore --dry-run -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err"
+[ $? = 2 ] || fail "--restore --dry-run was not refused with exit 2"
+[ -s "$S/snapshot" ] || fail "--restore --dry-run removed the snapshot"
 $WRAP $KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err" ||
 	{ cat "$TMPD/restore.err"; fail "--restore failed"; }
 [ "$(cat "$K/run")" = 0 ] || fail "--restore: run not restored"
