@@ -1306,6 +1306,13 @@ int pilot_reload(struct pilot *pl)
 		return -ENOMEM;
 	}
 	r = cfg_load(pl->opts.config_path, pl->opts.config_explicit, next, errs);
+	/* cfg_validate() compiled the bare pattern; the sampler's wrapped one
+	 * can still fail (REG_ESPACE), and that is a failed reload too. The
+	 * sampler keeps the old pattern when it does. */
+	if (r == 0 && sampler_set_guest(&pl->sampler, next->guest_cmdline, next->guest_scan_interval_ms) < 0) {
+		cfg_error(errs, "guest_cmdline: cannot compile '%s'", next->guest_cmdline);
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		pl->stats.reload_failures++;
 		for (unsigned i = 0; i < errs->n; i++)
@@ -1327,8 +1334,6 @@ int pilot_reload(struct pilot *pl)
 			memcpy(next->state_dir, pl->cfg.state_dir, sizeof(next->state_dir));
 		}
 		sampler_set_psi(&pl->sampler, next->psi_threshold > 0);
-		if (sampler_set_guest(&pl->sampler, next->guest_cmdline, next->guest_scan_interval_ms) < 0)
-			log_warnx("guest_cmdline: cannot compile '%s'", next->guest_cmdline);
 		if (next->merge_across_nodes != pl->cfg.merge_across_nodes)
 			log_notice("merge_across_nodes is applied at start-up; restart to apply the new value");
 		if (pl->opts.dry_run && !next->dry_run)
