@@ -1254,6 +1254,11 @@ static bool has_dotdot(const char *path)
 	return false;
 }
 
+bool cfg_state_dir_ok(const char *path)
+{
+	return path[0] == '/' && !has_dotdot(path);
+}
+
 int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors *errs)
 {
 	unsigned before = errs->n + errs->dropped;
@@ -1439,6 +1444,9 @@ static int load(const char *path, bool must_exist, struct cfg *out, struct cfg_e
 	cfg_validate(tmp, shown, errs);
 out:
 	r = errs->n + errs->dropped > before ? -EINVAL : 0;
+	/* a salvaged state_dir that cfg_validate() refused is not looked in */
+	if (r < 0 && salvage && !cfg_state_dir_ok(tmp->state_dir))
+		snprintf(tmp->state_dir, sizeof(tmp->state_dir), "%s", KSMPILOT_RUNSTATEDIR);
 	if (r == 0 || salvage)
 		*out = *tmp;
 	free(tmp);

@@ -137,9 +137,13 @@ int cfg_load_files(const char *path, bool must_exist, struct cfg *out, struct cf
 /* cfg_load() for --restore: on a parse or validation error *out still
  * receives every value that parsed, defaults elsewhere, so that the
  * snapshot is looked for in the configured state_dir even when another
- * key is broken. Same return values; on -ENOMEM *out is left as it was. */
+ * key is broken; a state_dir that is not absolute or goes up with ".."
+ * is the default. Same return values; on -ENOMEM *out is left as it was. */
 int cfg_load_salvage(const char *path, bool must_exist, struct cfg *out,
 		     struct cfg_errors *errs);
+
+/* Whether path may be a state_dir: absolute, without a ".." component. */
+bool cfg_state_dir_ok(const char *path);
 
 /* Print the configuration as INI, every key included. */
 void cfg_dump(const struct cfg *cfg, FILE *f);

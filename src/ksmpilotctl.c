@@ -136,6 +136,11 @@ int main(int argc, char **argv)
 				fprintf(stderr, "ksmpilotctl: --state-dir: longer than %d bytes\n", CFG_PATH_MAX - 1);
 				return CTL_USAGE;
 			}
+			if (!cfg_state_dir_ok(optarg)) {
+				fprintf(stderr, "ksmpilotctl: --state-dir: '%s' is not an absolute path without '..'\n",
+					optarg);
+				return CTL_USAGE;
+			}
 			o.state_dir = optarg;
 			break;
 		case OPT_SYSFS:

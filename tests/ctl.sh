@@ -17,6 +17,12 @@ $CTL > /dev/null 2>&1; [ $? = 2 ] || fail "no command: expected exit 2"
 $CTL frobnicate > /dev/null 2>&1; [ $? = 2 ] || fail "unknown command: expected exit 2"
 $CTL --sysfs-dir "$TMPD/none" --state-dir "$S" status > /dev/null 2>&1; [ $? = 4 ] || fail "no KSM: expected exit 4"
 $CTL --help | grep -q "import-ksmtuned" || fail "--help lacks import-ksmtuned"
+for d in "" run/ksmpilot /run/../tmp/x; do
+	$CTL --sysfs-dir "$K" --state-dir "$d" status > /dev/null 2> "$TMPD/err"
+	[ $? = 2 ] || fail "--state-dir '$d': expected exit 2"
+	grep -q "^ksmpilotctl: --state-dir: '$d' is not an absolute path" "$TMPD/err" ||
+		{ cat "$TMPD/err"; fail "--state-dir '$d': not said"; }
+done
 
 # a broken configuration: every error said (the ones past the table
 # counted), then the defaults, with the state directory in use

@@ -1411,6 +1411,17 @@ static void test_load_salvage(void **state)
 	assert_true(c.kp == 3.0);
 	assert_true(c.ki == def.ki);
 	assert_int_equal(c.interval_ms, def.interval_ms);
+
+	/* a state_dir that cfg_validate() refuses is not salvaged: root would
+	 * look for the snapshot relative to its working directory */
+	put("s.conf", "[daemon]\nstate_dir = run/ksmpilot\n");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_load_salvage(tpath(0, "s.conf"), true, &c, &e), -EINVAL);
+	assert_string_equal(c.state_dir, def.state_dir);
+	put("s.conf", "[daemon]\nstate_dir = /run/ksmpilot/../x\n");
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_load_salvage(tpath(0, "s.conf"), true, &c, &e), -EINVAL);
+	assert_string_equal(c.state_dir, def.state_dir);
 }
 
 static void test_load_cross_key_across_files(void **state)
