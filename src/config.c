@@ -575,6 +575,19 @@ static void strip_inline_comment(char *s)
 	trim_right(s);
 }
 
+/* A line refused before its section header was read: when it is one, the
+ * keys under it are ignored, as under a malformed header, rather than
+ * blamed on the section before. */
+static void refused_line(struct parse_ctx *c, const char *s, size_t len)
+{
+	while (len > 0 && (*s == ' ' || *s == '\t')) {
+		s++;
+		len--;
+	}
+	if (len > 0 && *s == '[')
+		c->section_known = false;
+}
+
 /* Check one raw line. Returns the text inih should see ("" to skip it) in
  * out, which holds out_len bytes. */
 static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out, size_t out_len)
@@ -592,12 +605,14 @@ static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out
 	}
 	if (memchr(s, '\0', len)) {
 		cfg_error(c->errs, "%s:%u: binary data (NUL byte) in the file", c->file, c->line);
+		refused_line(c, s, len);
 		return;
 	}
 	for (size_t i = 0; i < len; i++) {
 		unsigned char ch = (unsigned char)s[i];
 		if ((ch < 0x20 && ch != '\t') || ch == 0x7f) {
 			cfg_error(c->errs, "%s:%u: control character 0x%02x in the line", c->file, c->line, ch);
+			refused_line(c, s, len);
 			return;
 		}
 	}
@@ -620,6 +635,7 @@ static void clean_line(struct parse_ctx *c, const char *raw, size_t n, char *out
 		else
 			cfg_error(c->errs, "%s:%u: line is longer than %d characters", c->file, c->line,
 				  CFG_MAX_LINE_LEN);
+		refused_line(c, s, len);
 		return;
 	}
 	if (len == 0 || *s == ';' || *s == '#')

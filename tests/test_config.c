@@ -639,6 +639,25 @@ static void test_bad_section_header(void **state)
 		expect_one_error(parse(&c, text, &e), &e, "t.conf:3: section header must be '[name]'", NULL);
 		assert_true(c.kp == 10);
 	}
+	/* a header refused before it is read as one: a control character, a
+	 * NUL, a line too long; the keys under it are not blamed either */
+	static const char *const refused[] = { "[controller\x01]", "  [controller\x7f]" };
+	for (size_t i = 0; i < ARRAY_SIZE(refused); i++) {
+		snprintf(text, sizeof(text), "[daemon]\ninterval = 5s\n%s\nkp = 3\nfoo = 1\n", refused[i]);
+		expect_one_error(parse(&c, text, &e), &e, "t.conf:3: control character", NULL);
+		assert_true(c.kp == 10);
+	}
+	static const char nul[] = "[daemon]\ninterval = 5s\n[contr\0ller]\nkp = 3\nfoo = 1\n";
+	expect_one_error(parse_n(&c, nul, sizeof(nul) - 1, &e), &e, "t.conf:3: binary data", NULL);
+	assert_true(c.kp == 10);
+	char *longer = malloc(CFG_MAX_LINE_LEN + 64);
+	assert_non_null(longer);
+	int n = snprintf(longer, 32, "[daemon]\ninterval = 5s\n[");
+	memset(longer + n, 'x', CFG_MAX_LINE_LEN);
+	snprintf(longer + n + CFG_MAX_LINE_LEN, 32, "]\nkp = 3\nfoo = 1\n");
+	expect_one_error(parse(&c, longer, &e), &e, "t.conf:3: line is longer", NULL);
+	assert_true(c.kp == 10);
+	free(longer);
 	/* a comment after whitespace is fine */
 	expect_ok(parse(&c, "[controller] # gains\nkp = 3\n[scan]\t; bounds\nsleep_ms_min = 2\n", &e), &e);
 	assert_true(c.kp == 3 && c.sleep_ms_min == 2);
