@@ -130,7 +130,8 @@ static void unique_names(struct guest_table *t)
 				snprintf(suffix, sizeof(suffix), "[%d]", t->rows[i].pid);
 			else
 				snprintf(suffix, sizeof(suffix), "[%d.%u]", t->rows[i].pid, k);
-			keep = strnlen(base, sizeof(base) - strlen(suffix) - 1);
+			/* whole characters: a label value must be UTF-8 */
+			keep = utf8_prefix(base, sizeof(base) - strlen(suffix) - 1);
 			memcpy(t->rows[i].name, base, keep);
 			memcpy(t->rows[i].name + keep, suffix, strlen(suffix) + 1);
 		}

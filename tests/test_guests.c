@@ -143,6 +143,8 @@ static void test_table(void **state)
 	guests_free(&t);
 }
 
+#define LONG53 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
 static void test_unique_names(void **state)
 {
 	struct guest_table t;
@@ -172,6 +174,17 @@ static void test_unique_names(void **state)
 	for (unsigned i = 0; i < t.n; i++)
 		for (unsigned j = 0; j < i; j++)
 			assert_string_not_equal(t.rows[i].name, t.rows[j].name);
+	guests_free(&t);
+	/* the suffix cuts a long name between two characters, never in one:
+	 * a label value that is not UTF-8 makes node_exporter refuse the
+	 * whole textfile. 53 ASCII bytes and five 2-byte characters fill
+	 * the 63 bytes a name keeps; "[12345]" leaves room for 56. */
+	ps.n = 0;
+	rec(10, "qemu-system-x86", "qemu -name guest=" LONG53 "\u00e9\u00e9\u00e9\u00e9\u00e9", 300, 0, 300, 1);
+	rec(12345, "qemu-system-x86", "qemu -name guest=" LONG53 "\u00e9\u00e9\u00e9\u00e9\u00e9", 200, 0, 200, 1);
+	assert_int_equal(guests_build(&ps, NULL, NULL, &t), 0);
+	assert_string_equal(t.rows[0].name, LONG53 "\u00e9\u00e9\u00e9\u00e9\u00e9");
+	assert_string_equal(t.rows[1].name, LONG53 "\u00e9[12345]");
 	guests_free(&t);
 }
 
