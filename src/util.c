@@ -754,12 +754,13 @@ int dir_open_trusted(const char *path, bool create, char *why, size_t why_len)
 	struct stat st;
 	char *real, *p;
 	int fd = -1, r = 0;
+	bool made = false;
 
 	if (why_len)
 		why[0] = '\0';
 	if (create) {
 		if (mkdir(path, 0755) == 0)
-			chmod(path, 0755); /* whatever the umask: others read the state file */
+			made = true;
 		else if (errno != EEXIST)
 			return -errno;
 	}
@@ -788,6 +789,10 @@ int dir_open_trusted(const char *path, bool create, char *why, size_t why_len)
 			r = -EPERM;
 		else
 			r = same_dir_nofollow(path, &st, why, why_len);
+		/* whatever the umask, others read the state file; through the
+		 * descriptor, once the directory is known to be the one made */
+		if (r == 0 && made && fchmod(fd, 0755) < 0)
+			r = -errno;
 		if (r < 0 && fd >= 0)
 			close(fd);
 	}

@@ -1065,6 +1065,14 @@ static void test_dir_open_trusted(void **state)
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
 	close(fd);
+	/* 0755 whatever the umask: others read the state file */
+	mode_t mask = umask(077);
+	fd = dir_open_trusted(tpath(0, "state-umask"), true, why, sizeof(why));
+	umask(mask);
+	assert_true(fd >= 0);
+	assert_int_equal(fstat(fd, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0755);
+	close(fd);
 	/* not created when not asked */
 	assert_int_equal(dir_open_trusted(tpath(0, "absent"), false, why, sizeof(why)), -ENOENT);
 	/* writable by others, or by its group: refused, sticky or not */
