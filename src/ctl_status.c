@@ -54,17 +54,14 @@ static const char *kv(const struct status *st, const char *key)
 	return v ? v : "";
 }
 
-/* A number from the state file; NaN when absent or not a number. */
+/* A number from the state file; NaN when absent, not a decimal number
+ * (nan, inf, hex) or beyond 1e18, so that every integer taken from one
+ * fits an int64_t. The daemon writes nothing larger. */
 static double kvd(const struct status *st, const char *key)
 {
-	const char *v = kv(st, key);
-	char *end;
 	double d;
 
-	if (!*v)
-		return NAN;
-	d = strtod(v, &end);
-	return *end == '\0' ? d : NAN;
+	return parse_double(kv(st, key), -1e18, 1e18, &d) == 0 ? d : NAN;
 }
 
 static bool kv_true(const struct status *st, const char *key)
@@ -189,8 +186,8 @@ static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 	st->now = (int64_t)time(NULL);
 	snprintf(st->release, sizeof(st->release), "%s", uname(&u) == 0 ? u.release : "");
 	/* the setpoint the daemon uses, or the configured one */
-	st->target = st->running && isfinite(kvd(st, "setpoint_bytes")) ? (uint64_t)kvd(st, "setpoint_bytes") :
-									    size_resolve(&cfg->target_available, st->s.mem_total);
+	st->target = st->running && kvd(st, "setpoint_bytes") >= 0 ? (uint64_t)kvd(st, "setpoint_bytes") :
+								      size_resolve(&cfg->target_available, st->s.mem_total);
 	if (st->running) {
 		double interval = kvd(st, "interval_ms"), updated = kvd(st, "updated");
 		/* idle, the daemon ticks every idle_interval (as configured:
