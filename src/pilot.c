@@ -1137,9 +1137,11 @@ static void write_history(struct pilot *pl, uint64_t now)
 }
 
 /* The record of the period so far, where one has begun */
+/* A period of no length (a stop right after its first tick) has no
+ * share of a core to say: no record. */
 static void write_history_so_far(struct pilot *pl, uint64_t now)
 {
-	if (pl->hist_on && pl->hist.ticks && pl->have_last)
+	if (pl->hist_on && pl->hist.ticks && pl->have_last && now > pl->hist.start_us)
 		write_history(pl, now);
 }
 

@@ -1512,6 +1512,14 @@ static void test_history_and_counters(void **state)
 	assert_true(pilot_stop(p));
 	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
 	pilot_free(p);
+	/* a stop right after the first tick: a period of no length, no record
+	 * (its share of a core would be 0/0) */
+	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 60s");
+	p = start(EXIT_OK);
+	tick(p, 1.0);
+	assert_true(pilot_stop(p));
+	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
+	pilot_free(p);
 	/* a reload that turns history off writes the period so far first, as
 	 * a stop does, and then none */
 	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 60s");
