@@ -959,8 +959,11 @@ static void restore_controller(struct pilot *pl, const struct sample *s)
 	double age;
 	int r;
 
-	if (lstat(pl->ctl_path, &sb) < 0)
-		return; /* none: a first start */
+	if (lstat(pl->ctl_path, &sb) < 0) {
+		if (errno != ENOENT) /* ENOENT: none, a first start */
+			log_notice("ignoring the controller state %s: %s", pl->ctl_path, strerror(errno));
+		return;
+	}
 	if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || (sb.st_mode & 022)) {
 		log_notice("ignoring the controller state %s: not a regular file owned by uid %u and writable by it "
 			   "alone",
