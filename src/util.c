@@ -692,6 +692,9 @@ int write_file_at(int dirfd, const char *name, const char *data, size_t len, mod
 		r = -errno;
 		goto fail;
 	}
+	/* the rename itself outlives a crash once the directory is synced */
+	if (sync && fsync(dirfd) < 0)
+		return -errno;
 	return 0;
 fail:
 	if (fd >= 0)
