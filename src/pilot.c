@@ -1396,6 +1396,14 @@ static bool offline_outlasts(struct ksm *k, int ms)
 	}
 }
 
+/* How long a write of run or merge_across_nodes waits for memory going
+ * offline before it gives up: the kernel's write would wait for it in D
+ * state, past the watchdog and the unit's timeouts. */
+static int offline_wait_ms(const struct pilot *pl)
+{
+	return pl->env && pl->env->offline_wait_ms > 0 ? pl->env->offline_wait_ms : EXIT_OFFLINE_WAIT_MS;
+}
+
 /* Put the knobs back as on_exit says. Returns true when nothing failed. */
 static bool apply_on_exit(struct pilot *pl)
 {
@@ -1412,7 +1420,7 @@ static bool apply_on_exit(struct pilot *pl)
 	}
 	if (!pl->have_snap)
 		return true;
-	wait_ms = pl->env && pl->env->offline_wait_ms > 0 ? pl->env->offline_wait_ms : EXIT_OFFLINE_WAIT_MS;
+	wait_ms = offline_wait_ms(pl);
 	if (offline_outlasts(&pl->ksm, wait_ms)) {
 		log_warn(EBUSY,
 			 "on_exit=%s: memory is still going offline after %d s, and a write of run would wait until it "
@@ -1483,6 +1491,14 @@ static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 	if (!ksm_has(&pl->ksm, KSM_MERGE_ACROSS_NODES)) {
 		log_notice("merge_across_nodes = %d asked, but this kernel has no merge_across_nodes (CONFIG_NUMA=n?)",
 			   pl->cfg.merge_across_nodes);
+		return;
+	}
+	if (s->ksm.v[KSM_MERGE_ACROSS_NODES] != pl->cfg.merge_across_nodes &&
+	    offline_outlasts(&pl->ksm, offline_wait_ms(pl))) {
+		log_warn(EBUSY,
+			 "merge_across_nodes = %d not written: memory is still going offline after %d s, and the write "
+			 "would wait until it is done; restart ksmpilotd to apply it",
+			 pl->cfg.merge_across_nodes, (offline_wait_ms(pl) + 999) / 1000);
 		return;
 	}
 	r = ksm_apply(&pl->ksm, KSM_MERGE_ACROSS_NODES, pl->cfg.merge_across_nodes, &s->ksm);

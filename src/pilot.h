@@ -42,7 +42,7 @@ struct pilot_env {
 	const struct proc_ops *proc_ops;
 	void *proc_ctx;                 /* owned by the pilot from pilot_new() */
 	const char *numa_dir;           /* "/sys/devices/system/node" */
-	int offline_wait_ms;            /* a stop's wait for memory going offline; 0: 10 s */
+	int offline_wait_ms;            /* the wait for memory going offline at start-up and at a stop; 0: 10 s */
 };
 
 /* state_dir/processes, written by ksmpilotctl inspect every minute: looked

@@ -495,6 +495,18 @@ static void test_merge_across_nodes_busy(void **state)
 	assert_int_equal(access(snap, F_OK), -1);
 	assert_int_equal(w.merge_across_nodes, 0);
 	pilot_free(p);
+	/* memory going offline at start-up, and past the wait: the write
+	 * would wait in the kernel until it is done, so none is made */
+	world_init(24 * GiB, 4 * GiB, "[kernel]\nmerge_across_nodes = 0");
+	w.offlining = true;
+	p = start(EXIT_OK);
+	assert_int_equal(w.writes[KSM_MERGE_ACROSS_NODES], 0);
+	assert_int_equal(w.merge_across_nodes, 1);
+	assert_int_equal(logged("merge_across_nodes = 0 not written: memory is still going offline"), 1);
+	w.offlining = false;
+	ticks(p, 3);
+	pilot_stop(p);
+	pilot_free(p);
 	world_fini();
 }
 
