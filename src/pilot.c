@@ -1329,9 +1329,10 @@ int pilot_reload(struct pilot *pl)
 	} else {
 		if (strcmp(next->textfile, pl->cfg.textfile) != 0) {
 			/* the old file would export frozen values for ever */
-			if (pl->cfg.textfile[0] && pl->state_written_ms && (r = unlink_nofollow(pl->cfg.textfile)) < 0 &&
-			    r != -ENOENT)
-				log_warn(-r, "cannot remove the old Prometheus textfile %s", pl->cfg.textfile);
+			int u;
+			if (pl->cfg.textfile[0] && pl->state_written_ms && (u = unlink_nofollow(pl->cfg.textfile)) < 0 &&
+			    u != -ENOENT)
+				log_warn(-u, "cannot remove the old Prometheus textfile %s", pl->cfg.textfile);
 			pl->metrics_err_logged = false;
 		}
 		if (strcmp(next->state_dir, pl->cfg.state_dir) != 0) {

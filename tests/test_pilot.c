@@ -1161,9 +1161,6 @@ static void test_unreadable_inputs_logged_once(void **state)
 	world_fini();
 }
 
-/* The Prometheus textfile: when a reload names another one (or none), the
- * old file goes, or it would export frozen values for ever; a directory
- * others can write is pointed out once. */
 /* While ksmd idles, the KSM counters are read every 10 s, not at every
  * sample; a tick that writes a knob makes the next sample read them again,
  * so that the daemon does not take its own write for someone else's, and
@@ -1218,6 +1215,9 @@ static void test_idle_reads_counters_seldom(void **state)
 	world_fini();
 }
 
+/* The Prometheus textfile: when a reload names another one (or none), the
+ * old file goes, or it would export frozen values for ever; a directory
+ * others can write is pointed out once. */
 static void test_textfile_reload(void **state)
 {
 	struct pilot *p;
@@ -1248,6 +1248,18 @@ static void test_textfile_reload(void **state)
 	/* a reload that keeps it: no new note */
 	assert_int_equal(pilot_reload(p), 0);
 	assert_int_equal(logged("textfile directory"), 2);
+	/* the old file already gone (removed by hand, or never written
+	 * there): the reload is taken all the same */
+	assert_int_equal(unlink(b), 0);
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n[metrics]\ntextfile = %s\n", w.state, a);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	ticks(p, 1);
+	assert_int_equal(access(a, F_OK), 0);
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n[metrics]\ntextfile = %s\n", w.state, b);
+	put(w.conf, text);
+	assert_int_equal(pilot_reload(p), 0);
+	ticks(p, 1);
 	/* metrics off: the file goes */
 	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n", w.state);
 	put(w.conf, text);
