@@ -396,7 +396,14 @@ static int take_lock(struct pilot *pl)
 		log_warn(errno, "cannot make %s readable by all", path);
 	/* An OFD lock: ksmpilotctl tests it with F_OFD_GETLK without taking it. */
 	if (fcntl(fd, F_OFD_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET }) < 0) {
-		ssize_t n = pread(fd, buf, sizeof(buf) - 1, 0);
+		ssize_t n;
+		if (errno != EAGAIN && errno != EACCES) {
+			/* ENOLCK, EINVAL: a file system without such locks */
+			log_err(errno, "cannot lock %s", path);
+			close(fd);
+			return EXIT_RUNTIME;
+		}
+		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
 		buf[strcspn(buf, "\n")] = '\0';
 		text_sanitize(buf);
