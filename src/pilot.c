@@ -1610,12 +1610,14 @@ bool pilot_stop(struct pilot *pl)
 {
 	bool ok;
 
+	/* the knobs first: the record and the file after them may wait on a
+	 * busy journal or disk past the unit's stop timeout */
+	ok = apply_on_exit(pl);
 	/* the period so far, so that history has no gap before a restart */
 	write_history_so_far(pl, pl->last_us);
 	/* what the controller learned, for the next start */
 	if (pl->have_last)
 		save_controller(pl, &pl->last);
-	ok = apply_on_exit(pl);
 
 	if (ok && pl->have_snap)
 		unlink(pl->snap_path);
