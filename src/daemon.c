@@ -116,6 +116,9 @@ void daemon_block_signals(void)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGHUP);
 	sigprocmask(SIG_BLOCK, &set, NULL);
+	/* a log to a pipe whose reader left (ksmpilotd 2>&1 | tee, then
+	 * Ctrl-C) must not kill the daemon before it puts the knobs back */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
@@ -142,7 +145,9 @@ int daemon_run(const struct daemon_opts *o, const struct cfg *cfg)
 			rc = EXIT_RUNTIME;
 		}
 	}
-	pilot_stop(l.pilot);
+	/* on_exit not applied: the snapshot stays for ExecStopPost= */
+	if (!pilot_stop(l.pilot) && rc == EXIT_OK)
+		rc = EXIT_RUNTIME;
 	sd_event_unref(l.ev);
 	pilot_free(l.pilot);
 	return rc;
