@@ -210,6 +210,17 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return -1;
 }
 
+/* A configuration error: to the journal at priority err when the daemon
+ * logs there (the unit), so that journalctl -p err shows why it did not
+ * start; on stderr otherwise, as the commands that print are read. */
+static void config_error(const struct args *a, const char *msg)
+{
+	if ((a->mode == MODE_SERVICE || a->mode == MODE_RESTORE) && log_target() == LOG_TARGET_JOURNAL)
+		log_errx("%s", msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
 /* Load the configuration into cfg; with --check-config, *files names the
  * files read. Returns -1 to go on, or the exit code. */
 static int load_config(const struct args *a, struct cfg *cfg, struct cfg_files **files)
@@ -227,7 +238,7 @@ static int load_config(const struct args *a, struct cfg *cfg, struct cfg_files *
 		r = cfg_load_salvage(a->o.config_path, a->o.config_explicit, cfg, errs);
 		if (r < 0) {
 			for (unsigned i = 0; i < errs->n; i++)
-				fprintf(stderr, "%s\n", errs->msg[i]);
+				config_error(a, errs->msg[i]);
 			fprintf(stderr, "ksmpilotd: --restore goes on with the values that parsed "
 				"and the defaults for the rest (state_dir %s)\n", cfg->state_dir);
 			r = 0;
@@ -241,10 +252,12 @@ static int load_config(const struct args *a, struct cfg *cfg, struct cfg_files *
 	if (r == -ENOMEM) {
 		fprintf(stderr, "ksmpilotd: out of memory\n");
 	} else if (r < 0) {
+		char more[64];
 		for (unsigned i = 0; i < errs->n; i++)
-			fprintf(stderr, "%s\n", errs->msg[i]);
+			config_error(a, errs->msg[i]);
+		snprintf(more, sizeof(more), "(%u more errors)", errs->dropped);
 		if (errs->dropped)
-			fprintf(stderr, "(%u more errors)\n", errs->dropped);
+			config_error(a, more);
 	}
 	free(errs);
 	if (r < 0) {
@@ -274,6 +287,8 @@ int main(int argc, char **argv)
 		return r;
 	if (a.mode == MODE_SERVICE)
 		daemon_block_signals();
+	if (a.mode == MODE_SERVICE || a.mode == MODE_RESTORE)
+		log_open(a.o.log_target); /* for the configuration's errors */
 	if ((r = load_config(&a, &cfg, &files)) >= 0)
 		return r;
 	a.o.dry_run = a.o.dry_run || cfg.dry_run;

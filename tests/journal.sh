@@ -43,4 +43,22 @@ echo "$decision" | grep -q '"SYSLOG_IDENTIFIER":"ksmpilotd"' || fail "no SYSLOG_
 grep '"switching it off' "$J" > /dev/null || grep -q 'switching it off' "$J" || fail "advisor message missing"
 grep 'switching it off' "$J" | grep -q '"MESSAGE_ID":"7baaa8ff00254759b272184d3eb0c628"' ||
 	fail "advisor message has no MESSAGE_ID"
+
+# a configuration that does not parse: its errors go to the journal at
+# priority err, each naming the file and line, so that journalctl -p err
+# shows why the service did not start
+printf '[daemon]\ninterval = soon\n' > "$TMPD/bad.conf"
+start=$(date +%s)
+$KSMPILOTD -c "$TMPD/bad.conf" --sysfs-dir "$K" --log-target=journal 2> "$TMPD/bad.err" &
+B=$!
+wait $B; rc=$?
+[ $rc = 3 ] || fail "a bad configuration: exit $rc, not 3"
+[ -s "$TMPD/bad.err" ] && { cat "$TMPD/bad.err"; fail "a bad configuration's errors went to stderr"; }
+journalctl --sync 2>/dev/null
+for _ in $(seq 1 50); do
+	journalctl -o json --no-pager --since=@$start SYSLOG_IDENTIFIER=ksmpilotd _PID=$B > "$J" 2>/dev/null
+	grep -q 'bad.conf:2' "$J" && break
+	sleep 0.2
+done
+grep 'bad.conf:2' "$J" | grep -q '"PRIORITY":"3"' || { cat "$J"; fail "the configuration error is not in the journal at priority err"; }
 echo "journal: passed"
