@@ -106,7 +106,7 @@ LIBC_PKGS := /usr/include/stdio.h:libc6-dev
 define need
 	@mkdir -p $(B)
 	@missing="" mods=""; \
-	command -v pkg-config >/dev/null 2>&1 || [ $(1) != pc ] || missing="pkg-config"; \
+	command -v pkg-config >/dev/null 2>&1 || [ $(1) != pc ] || missing=" pkg-config"; \
 	for pair in $(2); do \
 		n=$${pair%%:*}; deb=$${pair#*:}; \
 		if [ $(1) = pc ]; then pkg-config --exists $$n 2>/dev/null; \

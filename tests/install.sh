@@ -121,6 +121,18 @@ grep -q "^    sudo dnf install /usr/bin/cppcheck /usr/bin/clang-tidy /usr/bin/sh
 	fail "make lint does not give dnf's command: $(cat "$TMPD/out")"
 note "make valgrind and make lint name their missing tools"
 
+# a fresh Debian has no pkg-config: the command printed installs it with
+# the libraries (an apt-get that fails, so that root gets the message too)
+mkdir -p "$TMPD/nopc"
+for c in sh make mkdir id awk cc touch; do ln -s "$(command -v $c)" "$TMPD/nopc/$c"; done
+printf '#!/bin/sh\nexit 1\n' > "$TMPD/nopc/apt-get"
+chmod +x "$TMPD/nopc/apt-get"
+PATH="$TMPD/nopc" make -s --no-print-directory CC=cc B="$TMPD/b2" "$TMPD/b2/.deps" > "$TMPD/out" 2>&1 &&
+	fail "the build dependency check passed without pkg-config"
+grep -q "^    sudo apt-get install pkg-config libsystemd-dev " "$TMPD/out" ||
+	fail "without pkg-config, the command printed is not apt-get's: $(cat "$TMPD/out")"
+note "without pkg-config: $(grep 'sudo apt-get install' "$TMPD/out" | sed 's/^ *//')"
+
 # under sudo, make deb (as make run and make rpm) hands a relative build
 # directory back to the calling user, even when it fails (here at once: no
 # source tree), so that make check and make clean can write there afterwards
