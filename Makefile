@@ -26,7 +26,9 @@ SYSTEMDUNITDIR ?= /etc/systemd/system
 CATALOGDIR     ?= /usr/local/lib/systemd/catalog
 endif
 # bash-completion's directory, or the usual one under PREFIX without it
-BASHCOMPDIR    ?= $(or $(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null),$(PREFIX)/share/bash-completion/completions)
+# (bash-completion's own only for PREFIX=/usr: a /usr/local install never
+# writes, nor its uninstall removes, what the package owns there)
+BASHCOMPDIR    ?= $(or $(if $(filter /usr,$(PREFIX)),$(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null)),$(PREFIX)/share/bash-completion/completions)
 DESTDIR        ?=
 
 CC      ?= cc

@@ -48,6 +48,10 @@ check_prefix() {
 	# bash completion, where bash-completion looks (BASHCOMPDIR)
 	bcd=$(make -s --no-print-directory PREFIX="$prefix" -f Makefile print-BASHCOMPDIR 2>/dev/null)
 	[ -n "$bcd" ] || fail "no BASHCOMPDIR"
+	# under a prefix other than /usr, never the distribution's directory,
+	# whose files a package owns
+	[ "$prefix" = /usr ] || [ "$bcd" = "$prefix/share/bash-completion/completions" ] ||
+		fail "PREFIX=$prefix puts the completion in $bcd, not under the prefix"
 	for c in ksmpilotd ksmpilotctl; do
 		[ -f "$D$bcd/$c" ] || fail "install did not put the completion of $c in $bcd"
 	done
