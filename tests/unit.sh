@@ -22,7 +22,7 @@ systemd-analyze security --offline=yes --threshold=7 "$U" > /dev/null 2>&1 || fa
 for l in Type=notify WatchdogSec= "ExecReload=$BD/ksmpilotctl -c $PWD/conf/ksmpilot.conf reload \$MAINPID$" \
 	Restart=on-failure "RestartPreventExitStatus=3 4 5 6$" StartLimitIntervalSec=10min StartLimitBurst=5 \
 	"ExecStopPost=.*--restore" ConditionPathExists=/sys/kernel/mm/ksm/run \
-	Conflicts=ksmtuned.service After=ksm.service ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=$" "AmbientCapabilities=$" \
+	Conflicts=ksmtuned.service "After=ksm.service ksmtuned.service$" ReadWritePaths=/sys/kernel/mm/ksm "CapabilityBoundingSet=$" "AmbientCapabilities=$" \
 	PrivateUsers=yes UMask=0077 "SystemCallFilter=~process_vm_readv process_vm_writev"; do
 	grep -q "^$l" "$U" || fail "unit lacks $l"
 done
