@@ -357,6 +357,7 @@ lint: | $(B)/.deps lint-deps
 	done
 	shellcheck -s bash -S warning tests/*.sh bench/run bench/tickcost bench/idlecost bench/common.sh bench/scenarios.sh \
 		bench/plot .ci/run
+	shellcheck -s sh -S warning debian/ksmpilot.preinst debian/ksmpilot.postinst debian/ksmpilot.prerm debian/ksmpilot.postrm
 	@echo "lint: cppcheck, clang-tidy, -fanalyzer and shellcheck are clean"
 
 # --- running ----------------------------------------------------------------

@@ -26,6 +26,8 @@
 #      beside it as .dpkg-dist, and restarts the service on it
 #   6b. an upgrade (a reinstallation of the same version) while ksmpilot,
 #      enabled, is stopped and ksmtuned is enabled: still enabled, and started
+#   6c. the same while ksmtuned runs: ksmpilot is not started (its
+#      Conflicts= would stop ksmtuned), and the upgrade says why
 # The previous commit is HEAD~1 (KSMPILOT_UPGRADE_FROM=REV for another),
 # taken with git archive; where it has no debian/ yet, it is built with this
 # tree's debian/. Its version is always made lower than this one's
@@ -375,6 +377,20 @@ if [ -n "$KT" ] || in_ct dpkg -s ksmtuned > /dev/null 2>&1; then
 	[ "$(prop ActiveState)/$(prop SubState)" = active/running ] || ct_fail "an upgrade did not start the enabled ksmpilot again"
 	in_ct systemctl disable ksmtuned.service > /dev/null 2>&1
 	note "6b. upgraded beside an enabled ksmtuned, ksmpilot stopped: $(in_ct systemctl is-enabled ksmpilot.service), $(prop ActiveState)"
+	# 6c. the same with ksmtuned running: ksmpilot is not started, since
+	# its Conflicts= would stop ksmtuned without a word; the upgrade says so
+	in_ct systemctl start ksmtuned.service > /dev/null 2>&1 || fail "cannot start ksmtuned"
+	in_ct systemctl stop ksmpilot.service
+	apt_in upgrade3.log install --reinstall "$(deb_in "$NEW")" || { cat "$TMPD/upgrade3.log"; fail "the reinstallation of $NEWV failed"; }
+	[ "$(in_ct systemctl is-enabled ksmpilot.service)" = enabled ] || ct_fail "an upgrade disabled the ksmpilot the administrator enabled"
+	[ "$(prop ActiveState)" = inactive ] || ct_fail "an upgrade started ksmpilot beside a running ksmtuned: $(prop ActiveState)"
+	in_ct systemctl --quiet is-active ksmtuned.service || ct_fail "an upgrade stopped the running ksmtuned"
+	grep -q "not started after the upgrade: another KSM tuner" "$TMPD/upgrade3.log" &&
+		grep -q "runs: ksmtuned.service. Two tuners" "$TMPD/upgrade3.log" ||
+		{ cat "$TMPD/upgrade3.log"; fail "the upgrade does not say why ksmpilot was not started"; }
+	in_ct systemctl stop ksmtuned.service ksm.service > /dev/null 2>&1
+	mark_knobs # what ksm.service and ksmtuned wrote
+	note "6c. upgraded beside a running ksmtuned, ksmpilot stopped: $(in_ct systemctl is-enabled ksmpilot.service), $(prop ActiveState), ksmtuned still ran"
 fi
 apt_in purge2.log purge ksmpilot || { cat "$TMPD/purge2.log"; fail "the last purge failed"; }
 [ "$(knobs)" = "$BEFORE" ] || { echo "before: $BEFORE"; echo "after:  $(knobs)"; fail "the last purge did not restore the knobs"; }
