@@ -25,9 +25,10 @@ else
 SYSTEMDUNITDIR ?= /etc/systemd/system
 CATALOGDIR     ?= /usr/local/lib/systemd/catalog
 endif
-# bash-completion's directory, or the usual one under PREFIX without it
-# (bash-completion's own only for PREFIX=/usr: a /usr/local install never
-# writes, nor its uninstall removes, what the package owns there)
+# bash completion under PREFIX (bash-completion looks in /usr/local/share
+# too, not under other prefixes); bash-completion's own directory only for
+# PREFIX=/usr: a /usr/local install never writes, nor its uninstall
+# removes, what the package owns there
 BASHCOMPDIR    ?= $(or $(if $(filter /usr,$(PREFIX)),$(shell pkg-config --variable=completionsdir bash-completion 2>/dev/null)),$(PREFIX)/share/bash-completion/completions)
 DESTDIR        ?=
 
@@ -83,7 +84,7 @@ TEST_BINS  := $(TEST_NAMES:%=$(B)/tests/%)
 TEST_PROGS := $(B)/tests/workload $(B)/bench/tickfloor
 TEST_SCRIPTS := $(filter-out tests/lib%.sh,$(wildcard tests/*.sh))
 
-.PHONY: all check check-run asan valgrind run install uninstall clean deps
+.PHONY: all check asan valgrind run install uninstall clean deps
 # keep the objects of the test binaries
 .SECONDARY:
 all: $(B)/ksmpilotd $(B)/ksmpilotctl $(B)/ksmpilot.conf.check
@@ -207,10 +208,8 @@ $(B)/bench/tickfloor: bench/tickfloor.c $(LIB_OBJS) $(wildcard src/*.h) | $(B)/.
 	$(Q)$(CC) $(ALL_CFLAGS) -Isrc $(ALL_LDFLAGS) -o $@ $< $(LIB_OBJS) $(LIBS)
 
 # sudo make check (the real-kernel tests) hands build/ back, as run does
-check:
-	@$(MAKE) --no-print-directory check-run; rc=$$?; $(give_back); exit $$rc
-check-run: all $(TEST_BINS) $(TEST_PROGS)
-	@KSMPILOT_BUILD=$(B) tests/run-tests $(TEST_BINS) $(TEST_SCRIPTS)
+check: all $(TEST_BINS) $(TEST_PROGS)
+	@KSMPILOT_BUILD=$(B) tests/run-tests $(TEST_BINS) $(TEST_SCRIPTS); rc=$$?; $(give_back); exit $$rc
 
 # --- sanitizers -------------------------------------------------------------
 asan:
@@ -226,8 +225,8 @@ valgrind: valgrind-deps all $(TEST_BINS) $(TEST_PROGS)
 DOC_FILES  := $(wildcard docs/*.md) docs/ksmpilotctl-status.schema.json docs/benchmark.png
 MAN_PAGES  := docs/ksmpilotd.8 docs/ksmpilotctl.8 docs/ksmpilot.conf.5
 BASHCOMP   := contrib/bash-completion/ksmpilotd contrib/bash-completion/ksmpilotctl
-install:
-	@$(MAKE) --no-print-directory all; rc=$$?; $(give_back); exit $$rc
+install: all
+	@$(give_back)
 	install -D -m 0755 $(B)/ksmpilotd $(DESTDIR)$(SBINDIR)/ksmpilotd
 	install -D -m 0755 $(B)/ksmpilotctl $(DESTDIR)$(SBINDIR)/ksmpilotctl
 	install -D -m 0644 systemd/ksmpilot.catalog $(DESTDIR)$(CATALOGDIR)/ksmpilot.catalog

@@ -45,7 +45,7 @@ check_prefix() {
 	[ -f "$D$prefix/share/doc/ksmpilot/ksmpilotctl-status.schema.json" ] || fail "the JSON schema is not installed"
 	cmp -s contrib/prometheus/ksmpilot-rules.yml "$D$prefix/share/doc/ksmpilot/examples/ksmpilot-rules.yml" ||
 		fail "the Prometheus rules are not installed in share/doc/ksmpilot/examples"
-	# bash completion, where bash-completion looks (BASHCOMPDIR)
+	# bash completion, in BASHCOMPDIR
 	bcd=$(make -s --no-print-directory PREFIX="$prefix" -f Makefile print-BASHCOMPDIR 2>/dev/null)
 	[ -n "$bcd" ] || fail "no BASHCOMPDIR"
 	# under a prefix other than /usr, never the distribution's directory,
