@@ -398,10 +398,17 @@ static int take_lock(struct pilot *pl)
 	if (fcntl(fd, F_OFD_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET }) < 0) {
 		ssize_t n;
 		if (errno != EAGAIN && errno != EACCES) {
-			/* ENOLCK, EINVAL: a file system without such locks */
-			log_err(errno, "cannot lock %s", path);
+			/* ENOLCK, EINVAL: a file system without such locks; a
+			 * restart would not bring them */
+			int e = errno;
 			close(fd);
-			return EXIT_RUNTIME;
+			if (pl->opts.dry_run) {
+				log_warn(e, "cannot lock %s; dry run goes on without the lock", path);
+				return EXIT_OK;
+			}
+			log_err(e, "cannot lock %s; choose a state_dir on a local file system (the default %s is a "
+				   "tmpfs)", path, KSMPILOT_RUNSTATEDIR);
+			return EXIT_CONFIG;
 		}
 		n = pread(fd, buf, sizeof(buf) - 1, 0);
 		buf[n > 0 ? n : 0] = '\0';
