@@ -1073,6 +1073,17 @@ static void test_dir_open_trusted(void **state)
 	assert_int_equal(fstat(fd, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0755);
 	close(fd);
+	/* but only once it passed the checks: one made under a directory
+	 * anyone can write (which could swap it for a symlink to a file of
+	 * root's) is refused before its mode is touched */
+	assert_int_equal(mkdir(tpath(0, "open-umask"), 0700), 0);
+	assert_int_equal(chmod(tpath(0, "open-umask"), 0777), 0);
+	mask = umask(077);
+	fd = dir_open_trusted(tpath(0, "open-umask/state"), true, why, sizeof(why));
+	umask(mask);
+	assert_int_equal(fd, -EPERM);
+	assert_int_equal(stat(tpath(0, "open-umask/state"), &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0700);
 	/* not created when not asked */
 	assert_int_equal(dir_open_trusted(tpath(0, "absent"), false, why, sizeof(why)), -ENOENT);
 	/* writable by others, or by its group: refused, sticky or not */
