@@ -210,15 +210,25 @@ static int parse_args(int argc, char **argv, struct args *a)
 	return -1;
 }
 
-/* A configuration error: to the journal at priority err when the daemon
- * logs there (the unit), so that journalctl -p err shows why it did not
- * start; on stderr otherwise, as the commands that print are read. */
+/* A configuration error: at priority err in the journal when the daemon
+ * logs there, so that journalctl -p err shows why it did not start; on
+ * stderr otherwise, as the commands that print are read. Under the unit,
+ * through stderr's stream with a "<3>" prefix: journald ties a stream's
+ * lines to the unit, and a native message of a process that exits at once
+ * may lose its unit (journald reads it from /proc/PID/cgroup). */
 static void config_error(const struct args *a, const char *msg)
 {
-	if ((a->mode == MODE_SERVICE || a->mode == MODE_RESTORE) && log_target() == LOG_TARGET_JOURNAL)
-		log_errx("%s", msg);
-	else
-		fprintf(stderr, "%s\n", msg);
+	if (a->mode == MODE_SERVICE || a->mode == MODE_RESTORE) {
+		if (log_stderr_is_journal()) {
+			fprintf(stderr, "<%d>%s\n", LOG_ERR, msg);
+			return;
+		}
+		if (log_target() == LOG_TARGET_JOURNAL) {
+			log_errx("%s", msg);
+			return;
+		}
+	}
+	fprintf(stderr, "%s\n", msg);
 }
 
 /* Load the configuration into cfg; with --check-config, *files names the

@@ -42,7 +42,7 @@ int log_parse_target(const char *s, enum log_target *out)
 
 /* systemd sets JOURNAL_STREAM=dev:ino for the stream stdout/stderr are
  * connected to; it only counts if stderr is still that stream. */
-static bool stderr_is_journal(void)
+bool log_stderr_is_journal(void)
 {
 	const char *e = getenv("JOURNAL_STREAM");
 	unsigned long long dev, ino;
@@ -67,7 +67,7 @@ static bool stderr_is_journal(void)
 void log_open(enum log_target t)
 {
 	if (t == LOG_TARGET_AUTO)
-		t = stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
+		t = log_stderr_is_journal() ? LOG_TARGET_JOURNAL : LOG_TARGET_STDERR;
 	target = t;
 }
 

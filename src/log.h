@@ -17,6 +17,9 @@ int log_parse_target(const char *s, enum log_target *out);
 /* auto: journal when $JOURNAL_STREAM matches stderr's device:inode. */
 void log_open(enum log_target t);
 enum log_target log_target(void);
+/* Whether stderr is the journal stream systemd connected ($JOURNAL_STREAM),
+ * where a line that starts with "<N>" is logged at priority N. */
+bool log_stderr_is_journal(void);
 void log_set_level(int prio);
 int log_level(void);
 bool log_enabled(int prio);

@@ -61,4 +61,27 @@ for _ in $(seq 1 50); do
 	sleep 0.2
 done
 grep 'bad.conf:2' "$J" | grep -q '"PRIORITY":"3"' || { cat "$J"; fail "the configuration error is not in the journal at priority err"; }
+# the same with stderr the journal's stream, as under the unit (systemd-cat
+# connects it; the unit's $JOURNAL_STREAM is made by hand): the errors go
+# through the stream, which journald ties to the unit, at priority err
+if command -v systemd-cat > /dev/null; then
+	tag=ksmpilot-test-$$
+	start=$(date +%s)
+	# shellcheck disable=SC2016 # expanded by the inner shell
+	systemd-cat -t "$tag" -- sh -c 'JOURNAL_STREAM=$(stat -L -c %d:%i /proc/self/fd/2) exec "$@"' sh \
+		$KSMPILOTD -c "$TMPD/bad.conf" --sysfs-dir "$K"
+	rc=$?
+	[ $rc = 3 ] || fail "a bad configuration under a journal stream: exit $rc, not 3"
+	journalctl --sync 2>/dev/null
+	for _ in $(seq 1 50); do
+		journalctl -o json --no-pager --since=@$start SYSLOG_IDENTIFIER="$tag" > "$J" 2>/dev/null
+		grep -q 'bad.conf:2' "$J" && break
+		sleep 0.2
+	done
+	grep 'bad.conf:2' "$J" | grep -q '"_TRANSPORT":"stdout"' ||
+		{ cat "$J"; fail "the configuration error did not go through the journal stream"; }
+	grep 'bad.conf:2' "$J" | grep -q '"PRIORITY":"3"' ||
+		{ cat "$J"; fail "the configuration error is not at priority err on the journal stream"; }
+	grep 'bad.conf:2' "$J" | grep -q '"MESSAGE":"<3>' && fail "the priority prefix was logged as text"
+fi
 echo "journal: passed"
