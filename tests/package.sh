@@ -388,6 +388,9 @@ if [ -n "$KT" ] || in_ct dpkg -s ksmtuned > /dev/null 2>&1; then
 	grep -q "not started after the upgrade: another KSM tuner" "$TMPD/upgrade3.log" &&
 		grep -q "runs: ksmtuned.service. Two tuners" "$TMPD/upgrade3.log" ||
 		{ cat "$TMPD/upgrade3.log"; fail "the upgrade does not say why ksmpilot was not started"; }
+	grep -q "systemctl disable --now ksmtuned && systemctl start ksmpilot" "$TMPD/upgrade3.log" ||
+		{ cat "$TMPD/upgrade3.log"; fail "the upgrade does not say how to switch"; }
+	grep -Eq $'^(en|dis)abled\r?$' "$TMPD/upgrade3.log" && { cat "$TMPD/upgrade3.log"; fail "a stray line of deb-systemd-helper"; }
 	in_ct systemctl stop ksmtuned.service ksm.service > /dev/null 2>&1
 	mark_knobs # what ksm.service and ksmtuned wrote
 	note "6c. upgraded beside a running ksmtuned, ksmpilot stopped: $(in_ct systemctl is-enabled ksmpilot.service), $(prop ActiveState), ksmtuned still ran"
