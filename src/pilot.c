@@ -905,6 +905,10 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 		} else if (e < 0) {
 			log_info("no KSM process is near vm.max_map_count any more");
 		}
+	} else if (pl->maps.active || pl->maps.cond) {
+		/* the check is off (check_inspect() says so): its episode
+		 * ends with no word of a process no longer seen */
+		memset(&pl->maps, 0, sizeof(pl->maps));
 	}
 }
 
@@ -1082,6 +1086,8 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.hazard_profit = pl->profit.active;
 	si.hazard_maps = pl->maps.active;
 	si.maps = pl->map_usage;
+	if (!inspect_fresh(pl))
+		si.maps.pid = 0; /* no process named from data the check does not use */
 	si.inspect = inspect_names[pl->inspect.status];
 	si.inspect_time = inspect_time;
 	si.hazard_numa = pl->numa_hazard;

@@ -1037,6 +1037,24 @@ static void test_hazard_map_count(void **state)
 	assert_int_equal(logged("no KSM process is near vm.max_map_count any more"), 1);
 	assert_string_equal(state_value("hazard_map_count"), "0");
 	assert_int_equal(w.msgid_count[ID_INSPECT], 0);
+	/* near again, then the data goes stale (the timer stopped): the check
+	 * is off, so the hazard reads 0 and names no process, without a
+	 * word that the process moved away */
+	put_processes(95, 0, 0600);
+	ticks(p, REWRITE_S);
+	assert_string_equal(state_value("hazard_map_count"), "1");
+	assert_int_equal(w.msgid_count[ID_MAPS], 2);
+	put_processes(95, INSPECT_STALE_S + 100, 0600);
+	ticks(p, INSPECT_CHECK_MS / 1000 + REWRITE_S);
+	assert_string_equal(state_value("inspect"), "stale");
+	assert_string_equal(state_value("hazard_map_count"), "0");
+	assert_null(state_value("map_count_pid"));
+	assert_int_equal(logged("no KSM process is near vm.max_map_count any more"), 1);
+	/* fresh again and still near: a new episode, warned again */
+	put_processes(95, 0, 0600);
+	ticks(p, INSPECT_CHECK_MS / 1000 + REWRITE_S);
+	assert_string_equal(state_value("hazard_map_count"), "1");
+	assert_int_equal(w.msgid_count[ID_MAPS], 3);
 	pilot_stop(p);
 	pilot_free(p);
 	world_fini();
