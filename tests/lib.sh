@@ -4,8 +4,10 @@
 # KSMPILOT_REAL_KSM=1 (make check may run on a production node, where
 # unmerging guests would hurt), takes the kernel lock shared by every test
 # and the benchmark, saves the KSM knobs and installs a cleanup trap that
-# stops what the test started, unmerges only if nothing was merged before,
-# and restores every knob (advisor_mode last), on success and on failure.
+# stops what the test started, gives hugepages back, unmerges only if ksmd
+# was stopped and nothing was merged before, and restores every knob it
+# changed (advisor_mode last), on success, on failure and on a signal. It
+# skips where other processes have memory marked mergeable.
 
 B=${KSMPILOT_BUILD:-build}
 KSMPILOTD="$B/ksmpilotd"
@@ -96,6 +98,7 @@ ksm_mode() { sed -n 's/.*\[\(.*\)\].*/\1/p' "$KSM/advisor_mode" 2>/dev/null; }
 ksm_save() {
 	local k
 	SAVED_SHARED=$(ksm_read pages_shared)
+	SAVED_ZERO=$(ksm_read ksm_zero_pages) # pages merged with the zero page (6.6+)
 	for k in $KNOBS; do
 		[ -e "$KSM/$k" ] || continue
 		if [ "$k" = advisor_mode ]; then
@@ -108,10 +111,19 @@ ksm_save() {
 
 ksm_restore() {
 	local k v
-	# pages_to_scan cannot be written while the advisor is on
-	[ -e "$KSM/advisor_mode" ] && echo none > "$KSM/advisor_mode" 2>/dev/null
-	if [ "${SAVED_SHARED:-1}" = 0 ]; then
-		# we merged what is there now: unmerge it, as before the test
+	# The advisor is touched only if the test changed it: writing it
+	# resets what it learned. pages_to_scan cannot be written while it is
+	# on, and is its own while it stays on.
+	if [ -e "$KSM/advisor_mode" ] && [ -n "${SAVED_advisor_mode:-}" ] && [ "$(ksm_mode)" != "$SAVED_advisor_mode" ]; then
+		echo none > "$KSM/advisor_mode" 2>/dev/null
+	fi
+	# Unmerge (run=2) only where ksmd was stopped and nothing at all was
+	# merged before the test (pages_shared and ksm_zero_pages 0), and
+	# something is merged now: the test's own pages, or pages that only
+	# the test's ksmd can have merged. Never where ksmd ran before: its
+	# merges since are the host's, and it prunes what the test left.
+	if [ "${SAVED_run:-1}" = 0 ] && [ "${SAVED_SHARED:-1}" = 0 ] && [ "${SAVED_ZERO:-0}" = 0 ] &&
+		{ [ "$(ksm_read pages_shared)" != 0 ] || [ "$(ksm_read ksm_zero_pages)" != "${SAVED_ZERO:-}" ]; }; then
 		echo 2 > "$KSM/run"
 		for _ in $(seq 1 600); do
 			[ "$(ksm_read pages_shared)" = 0 ] && break
@@ -120,21 +132,26 @@ ksm_restore() {
 	fi
 	for k in pages_to_scan sleep_millisecs merge_across_nodes use_zero_pages max_page_sharing smart_scan run; do
 		[ -e "$KSM/$k" ] || continue
+		[ "$k" = pages_to_scan ] && [ -e "$KSM/advisor_mode" ] && [ "$(ksm_mode)" = scan-time ] && continue
 		eval "v=\${SAVED_$k:-}"
 		[ -n "$v" ] || continue
 		[ "$(ksm_read $k)" = "$v" ] || echo "$v" > "$KSM/$k" 2>/dev/null || echo "# cannot restore $k=$v"
 	done
-	if [ -e "$KSM/advisor_mode" ] && [ -n "${SAVED_advisor_mode:-}" ]; then
+	if [ -e "$KSM/advisor_mode" ] && [ -n "${SAVED_advisor_mode:-}" ] && [ "$(ksm_mode)" != "$SAVED_advisor_mode" ]; then
 		echo "$SAVED_advisor_mode" > "$KSM/advisor_mode"
 	fi
 }
 
 cleanup() {
 	local rc=$? p
+	# a second Ctrl-C must not cut the restore short: exit in a trap
+	# ends the shell without running the rest
+	trap '' INT TERM HUP
 	for p in $CLEANUP_PIDS; do stop_pid "$p"; done
 	[ -n "$CLEANUP_CMDS" ] && eval "$CLEANUP_CMDS"
-	[ "${KSM_SAVED:-0}" = 1 ] && ksm_restore
+	# memory back first: an unmerge needs a page for every merged one
 	[ -n "$HUGE_SAVED" ] && echo "$HUGE_SAVED" > /proc/sys/vm/nr_hugepages
+	[ "${KSM_SAVED:-0}" = 1 ] && ksm_restore
 	[ -n "$TMPD" ] && rm -rf "$TMPD"
 	exit $rc
 }
@@ -224,8 +241,30 @@ require_real_ksm() {
 		done
 		skip "$other"
 	fi
+	# memory others marked mergeable (a node's guests): this test's ksmd
+	# would merge it, and its cleanup unmerge it
+	other=$(foreign_mergeable)
+	[ -z "$other" ] ||
+		skip "processes have memory marked mergeable (pid $other): this test's ksmd would merge it and its cleanup unmerge it; run it where nothing else uses KSM"
 	ksm_save
 	KSM_SAVED=1
+}
+
+# foreign_mergeable: the pids (the first five) of processes with memory
+# marked mergeable (VmFlags "mg" in smaps: madvise(MADV_MERGEABLE),
+# prctl(PR_SET_MEMORY_MERGE), systemd's MemoryKSM=), this shell aside
+foreign_mergeable() {
+	local f p n=0 out=""
+	for f in /proc/[0-9]*/smaps; do
+		p=${f#/proc/}
+		p=${p%/smaps}
+		[ "$p" = "$$" ] && continue
+		grep -qs '^VmFlags:.* mg' "$f" || continue
+		out="$out${out:+ }$p"
+		n=$((n + 1))
+		[ $n -lt 5 ] || break
+	done
+	echo "$out"
 }
 
 # meminfo_mib KEY: a /proc/meminfo figure in MiB (MemTotal, MemAvailable)
@@ -273,6 +312,8 @@ reserve_pressure() {
 # require_unmerged WHY: skip where something else merged pages already
 require_unmerged() {
 	[ "$(ksm_read pages_shared)" = 0 ] || skip "pages are merged already (pages_shared=$(ksm_read pages_shared)): $1"
+	[ "$(ksm_read ksm_zero_pages)" = "" ] || [ "$(ksm_read ksm_zero_pages)" = 0 ] ||
+		skip "pages are merged already (ksm_zero_pages=$(ksm_read ksm_zero_pages)): $1"
 }
 
 # skip_if_pressure_lost STATE: where the daemon's state file (STATE) says
