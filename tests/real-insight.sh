@@ -13,6 +13,7 @@
 set -u
 require_real_ksm
 require_unmerged "the test compares pages_sharing with its own workload's"
+pgrep -x ksmd > /dev/null || skip "no ksmd thread visible (a PID namespace?): its CPU time cannot be read"
 make_tmp
 need_journald
 CTL=$B/ksmpilotctl
@@ -136,8 +137,21 @@ echo 10000 > "$KSM/pages_to_scan"
 echo 1 > "$KSM/sleep_millisecs"
 echo 1 > "$KSM/run"
 sleep 5
-$CTL -c "$TMPD/k.conf" doctor --json --window 3s > "$TMPD/doc.json"
-[ $? = 1 ] || fail "doctor found nothing to act on with ksmd scanning fast for nothing: $(cat "$TMPD/doc.json")"
+# A window in which ksmd got less than the doctor's 5% of a core (a
+# machine busy with something else: ksmd runs at nice 5) shows nothing:
+# a few windows, then a skip rather than a failure.
+for try in 1 2 3 4 5; do
+	k0=$(ksmd_ticks)
+	$CTL -c "$TMPD/k.conf" doctor --json --window 3s > "$TMPD/doc.json"
+	rc=$?
+	k1=$(ksmd_ticks)
+	[ $rc = 1 ] && break
+	note "doctor window $try: ksmd used $((k1 - k0)) ticks of $(getconf CLK_TCK) a second in 3 s"
+	[ $try = 5 ] || continue
+	[ $((k1 - k0)) -lt $(( $(getconf CLK_TCK) * 3 / 20 )) ] &&
+		skip "ksmd got under 5% of a core in 5 windows of 3 s (a busy machine): its busy check cannot be shown here"
+	fail "doctor found nothing to act on with ksmd scanning fast for nothing: $(cat "$TMPD/doc.json")"
+done
 b=$(finding ksmd-busy)
 if echo "$b" | grep -q '"severity": "action"'; then
 	echo "$b" | grep -q 'pages_to_scan=10000, sleep_millisecs=1' || fail "ksmd-busy evidence lacks the knobs: $b"
