@@ -79,8 +79,14 @@ static void print_row(const struct guest_row *r, bool is_total)
 		snprintf(name, sizeof(name), "%s", r->name);
 		snprintf(pid, sizeof(pid), "%d", r->pid);
 	}
-	printf("%-24.24s %8s %10.1f %10s %9s %10s %10s %7s\n", name, pid, guest_saving_bytes(r) / MiB, merged, zero,
-	       profit, rss, share);
+	/* the first 24 bytes, cut between two characters, padded to 24
+	 * columns by characters (the names are valid UTF-8: sanitised) */
+	name[utf8_prefix(name, 24)] = '\0';
+	int cols = 0;
+	for (const char *c = name; *c; c++)
+		cols += ((unsigned char)*c & 0xc0) != 0x80;
+	printf("%s%*s %8s %10.1f %10s %9s %10s %10s %7s\n", name, 24 - cols, "", pid, guest_saving_bytes(r) / MiB,
+	       merged, zero, profit, rss, share);
 }
 
 static void print_source(const struct source *src)

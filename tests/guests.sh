@@ -108,6 +108,17 @@ grep -Eq "^[0-9]+ process(es' ksm_stat|'s ksm_stat) could not be read \(ksm_stat
 chown "$(id -u)" "$P"/*/ksm_stat
 chmod 0644 "$P"/*/ksm_stat
 
+# a name of two-byte characters: the table cuts it between two of them,
+# and pads it by characters, so that the columns after it line up
+proc 500 qemu-system-x86 "$(stat 10 0 4 100 yes)" '1000 500 100 1 0 50 0' \
+	qemu -name "guest=aaaωωωωωωωωωωωωωωωωωωωω"
+g guests > "$TMPD/out" || fail "guests with a name of two-byte characters exited $?"
+row=$(grep '^aaaω' "$TMPD/out")
+echo "$row" | grep -q '^aaaωωωωωωωωωω  *500 ' || fail "a name of two-byte characters not cut between two: $row"
+w=$(printf '%s' "${row%%500 *}500" | LC_ALL=C.UTF-8 wc -m)
+[ "$w" = $((24 + 9)) ] || fail "the name of two-byte characters is padded to $w characters with the pid, not 33: $row"
+rm -rf "$P/500"
+
 # 5.19 and 6.0: ksm_merging_pages alone, so no profit: it is estimated
 rm "$P/100/ksm_stat" "$P/200/ksm_stat" "$P/300/ksm_stat" "$P/400/ksm_stat" "$P/self/ksm_stat"
 for p in 100 200 400; do echo 1000 > "$P/$p/ksm_merging_pages"; done
