@@ -70,6 +70,13 @@ int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg);
  * named ksmpilotd. */
 bool ctl_daemon_running(const char *state_dir, long pid);
 
+/* Whether the kernel shows KSM figures per process (proc_dir/self):
+ * kernels before 5.19 do not. */
+bool ctl_kernel_has_per_process(const char *proc_dir);
+#define CTL_NO_PER_PROCESS                                                                                         \
+	"this kernel shows no per-process KSM figures (/proc/PID/ksm_merging_pages came with Linux 5.19, ksm_stat "   \
+	"with 6.1)"
+
 int ctl_status(const struct ctl_opts *o, int argc, char **argv);
 int ctl_import(const struct ctl_opts *o, int argc, char **argv);
 int ctl_reload(const struct ctl_opts *o, int argc, char **argv);

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ctl.h"
 #include "state.h"
@@ -42,4 +43,15 @@ int ctl_load_config(const struct ctl_opts *o, struct cfg *cfg)
 bool ctl_daemon_running(const char *state_dir, long pid)
 {
 	return state_daemon_running(state_dir, "/proc", pid);
+}
+
+bool ctl_kernel_has_per_process(const char *proc_dir)
+{
+	char path[CFG_PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/self/ksm_merging_pages", proc_dir);
+	if (access(path, F_OK) == 0)
+		return true;
+	snprintf(path, sizeof(path), "%s/self/ksm_stat", proc_dir);
+	return access(path, F_OK) == 0;
 }

@@ -195,18 +195,6 @@ static int print_json(const struct guest_table *t, const struct kernel_side *k, 
 	return json_end(&j) < 0 ? CTL_FAIL : CTL_OK;
 }
 
-/* Kernels before 5.19 show nothing per process. */
-static bool kernel_has_per_process(const char *proc_dir)
-{
-	char path[CFG_PATH_MAX + 32];
-
-	snprintf(path, sizeof(path), "%s/self/ksm_merging_pages", proc_dir);
-	if (access(path, F_OK) == 0)
-		return true;
-	snprintf(path, sizeof(path), "%s/self/ksm_stat", proc_dir);
-	return access(path, F_OK) == 0;
-}
-
 /* state_dir/processes, as ksmpilotctl inspect wrote it: 0, or -errno
  * with why set. */
 static int read_processes_file(const char *path, struct procscan *ps, char *why, size_t why_len)
@@ -250,9 +238,8 @@ int ctl_guests(const struct ctl_opts *o, int argc, char **argv)
 		fprintf(stderr, "ksmpilotctl: guests: unexpected argument '%s'\n", argv[0]);
 		return CTL_USAGE;
 	}
-	if (!kernel_has_per_process(o->proc_dir)) {
-		fprintf(stderr, "ksmpilotctl: guests: this kernel shows no per-process KSM figures "
-				"(/proc/PID/ksm_merging_pages came with Linux 5.19, ksm_stat with 6.1)\n");
+	if (!ctl_kernel_has_per_process(o->proc_dir)) {
+		fprintf(stderr, "ksmpilotctl: guests: %s\n", CTL_NO_PER_PROCESS);
 		return CTL_FAIL;
 	}
 	if (!libvirt) {

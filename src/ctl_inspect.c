@@ -95,6 +95,12 @@ int ctl_inspect(const struct ctl_opts *o, int argc, char **argv)
 		fprintf(stderr, "ksmpilotctl: inspect: cannot list %s: %s\n", proc_dir, strerror(errno));
 		goto out;
 	}
+	/* a file of no process would read as fresh data that shows no
+	 * process near vm.max_map_count: none is written */
+	if (!ctl_kernel_has_per_process(proc_dir)) {
+		fprintf(stderr, "ksmpilotctl: inspect: %s; nothing written\n", CTL_NO_PER_PROCESS);
+		goto out;
+	}
 	conf.state_fd = dirfd;
 	raise_nofile();
 	r = procscan_run_confined(proc_dir, &ps, confine, &conf);

@@ -130,6 +130,11 @@ grep -q '^~ profit estimated' "$TMPD/out" || fail "no note on the estimate"
 rm "$P/self/ksm_merging_pages"
 g guests > "$TMPD/out" 2> "$TMPD/err"; [ $? = 1 ] || fail "no per-process figures: not exit 1"
 grep -q "no per-process KSM figures" "$TMPD/err" || fail "no reason given: $(cat "$TMPD/err")"
+# and inspect writes no file, which the daemon would take for fresh data
+# with no process near vm.max_map_count
+$CTL --state-dir "$TMPD/state-old" inspect "$P" > /dev/null 2> "$TMPD/err"; [ $? = 1 ] || fail "inspect without per-process figures: not exit 1"
+grep -q "no per-process KSM figures.*nothing written" "$TMPD/err" || fail "inspect gives no reason: $(cat "$TMPD/err")"
+[ -e "$TMPD/state-old/processes" ] && fail "inspect wrote a processes file without per-process figures"
 # usage
 g guests extra > /dev/null 2>&1; [ $? = 2 ] || fail "an extra argument: not exit 2"
 g guests --window 1 > /dev/null 2>&1; [ $? = 2 ] || fail "an option of another command: not exit 2"

@@ -20,6 +20,7 @@ printf 'qemu-\033[31mred\n' > "$P/4242/comm"
 printf 'qemu-system-x86_64\0-name\0guest=vm1\0' > "$P/4242/cmdline"
 for _ in $(seq 1 95); do echo "0-1 r--p 0 00:00 0"; done > "$P/4242/maps"
 printf 'ksm_rmap_items 0\n' > "$P/77/ksm_stat" # no KSM use
+printf 'ksm_rmap_items 0\n' > "$P/self/ksm_stat" # a kernel with per-process figures
 
 # usage and errors
 ctl inspect "$P" extra > /dev/null 2>&1; [ $? = 2 ] || fail "two arguments: expected exit 2"
