@@ -1492,6 +1492,21 @@ static void test_restart_reuses_controller_state(void **state)
 	world_fini();
 }
 
+/* The history records a daemon on conf writes in n ticks and its stop. */
+static unsigned history_records_of(const char *conf, unsigned n)
+{
+	struct pilot *p;
+	unsigned records;
+
+	world_init(24 * GiB, 4 * GiB, conf);
+	p = start(EXIT_OK);
+	ticks(p, n);
+	assert_true(pilot_stop(p));
+	records = w.msgid_count[ID_HISTORY];
+	pilot_free(p);
+	return records;
+}
+
 /* The history record once per history_period and at the stop, whatever
  * log_level says; mode changes and probes counted from the decisions; the
  * duration of a full scan as the plant made it; all of it published. */
@@ -1548,20 +1563,10 @@ static void test_history_and_counters(void **state)
 	assert_int_equal(w.msgid_count[ID_HISTORY], 4);
 	pilot_free(p);
 	/* history_period = 0: none at all */
-	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 0");
-	p = start(EXIT_OK);
-	ticks(p, 100);
-	assert_true(pilot_stop(p));
-	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
-	pilot_free(p);
+	assert_int_equal(history_records_of("[metrics]\nhistory_period = 0", 100), 0);
 	/* a stop right after the first tick: a period of no length, no record
 	 * (its share of a core would be 0/0) */
-	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 60s");
-	p = start(EXIT_OK);
-	tick(p, 1.0);
-	assert_true(pilot_stop(p));
-	assert_int_equal(w.msgid_count[ID_HISTORY], 0);
-	pilot_free(p);
+	assert_int_equal(history_records_of("[metrics]\nhistory_period = 60s", 1), 0);
 	/* a reload that turns history off writes the period so far first, as
 	 * a stop does, and then none */
 	world_init(24 * GiB, 4 * GiB, "[metrics]\nhistory_period = 60s");
