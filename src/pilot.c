@@ -427,6 +427,11 @@ static int take_lock(struct pilot *pl)
 	 * until the first tick writes it, status and reload find none */
 	if (unlinkat(pl->state_dirfd, "state", 0) < 0 && errno != ENOENT)
 		log_warn(errno, "cannot remove the state file left in %s", pl->cfg.state_dir);
+	/* and what a write of one that died left half done (not the
+	 * processes file's: ksmpilotctl inspect may be writing it now) */
+	static const char *const own[] = { "state", "controller", "snapshot" };
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
+		(void)remove_temp_files(pl->state_dirfd, own[i]);
 	pl->lock_fd = fd;
 	return EXIT_OK;
 }

@@ -2,6 +2,7 @@
 #include "util.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <float.h>
@@ -637,6 +638,38 @@ static int temp_name(const char *name, char *buf, size_t len)
 	if ((size_t)snprintf(buf, len, ".%s.%016" PRIx64, name, rnd) >= len)
 		return -ENAMETOOLONG;
 	return 0;
+}
+
+int remove_temp_files(int dirfd, const char *name)
+{
+	size_t nlen = strlen(name);
+	struct dirent *de;
+	DIR *d;
+	/* a descriptor of its own: a dup would share dirfd's offset, and
+	 * leave it at the end of the directory for the next caller */
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC), removed = 0;
+
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	while ((de = readdir(d)) != NULL) {
+		const char *t = de->d_name;
+		size_t i;
+		/* temp_name()'s ".NAME." and 16 hex digits, nothing else */
+		if (t[0] != '.' || strncmp(t + 1, name, nlen) != 0 || t[1 + nlen] != '.' || strlen(t) != nlen + 18)
+			continue;
+		for (i = nlen + 2; isxdigit((unsigned char)t[i]); i++)
+			;
+		if (t[i] == '\0' && unlinkat(dirfd, t, 0) == 0)
+			removed++;
+	}
+	closedir(d);
+	return removed;
 }
 
 int write_file_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode, bool sync)

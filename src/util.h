@@ -68,6 +68,10 @@ int read_fd(int fd, size_t max, char **out, size_t *len);
  * renamed over name. Nothing is left behind on failure. -EINVAL for a
  * name with a '/'. */
 int write_file_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode, bool sync);
+/* Remove what write_file_at() left of name in dirfd when its process died
+ * between the create and the rename (".NAME.<16 hex digits>"): the number
+ * removed, or -errno. Only for names no other process writes there. */
+int remove_temp_files(int dirfd, const char *name);
 /* write_file_at() in the directory of path, fsync'd: the start-up snapshot. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
 /* The same, with the fsync only when sync: for files rewritten often whose

@@ -1130,6 +1130,38 @@ static void test_inspect_missing_stale_refused(void **state)
 
 /* A state directory someone other than root can write is refused: root
  * keeps its lock and snapshot there, and reads what inspect leaves. */
+/* What a daemon that died in the middle of a write left in state_dir goes
+ * when the next takes the lock; a write of ksmpilotctl inspect's, which
+ * may be under way, stays. */
+static void test_leftover_temp_files(void **state)
+{
+	static const char *const gone[] = { ".state.0123456789abcdef", ".controller.0123456789abcdef",
+					    ".snapshot.0123456789abcdef" };
+	const char *kept = ".processes.0123456789abcdef";
+	char path[400];
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	assert_int_equal(mkdir(w.state, 0755), 0);
+	for (size_t i = 0; i < ARRAY_SIZE(gone); i++) {
+		snprintf(path, sizeof(path), "%s/%s", w.state, gone[i]);
+		put(path, "half");
+	}
+	snprintf(path, sizeof(path), "%s/%s", w.state, kept);
+	put(path, "half");
+	p = start(EXIT_OK);
+	for (size_t i = 0; i < ARRAY_SIZE(gone); i++) {
+		snprintf(path, sizeof(path), "%s/%s", w.state, gone[i]);
+		assert_int_equal(access(path, F_OK), -1);
+	}
+	snprintf(path, sizeof(path), "%s/%s", w.state, kept);
+	assert_int_equal(access(path, F_OK), 0);
+	pilot_stop(p);
+	pilot_free(p);
+	world_fini();
+}
+
 static void test_state_dir_untrusted(void **state)
 {
 	struct pilot *p;
@@ -1618,6 +1650,7 @@ int main(void)
 		cmocka_unit_test(test_hazard_negative_profit),
 		cmocka_unit_test(test_hazard_map_count),
 		cmocka_unit_test(test_inspect_missing_stale_refused),
+		cmocka_unit_test(test_leftover_temp_files),
 		cmocka_unit_test(test_state_dir_untrusted),
 		cmocka_unit_test(test_textfile_reload),
 		cmocka_unit_test(test_guest_series),

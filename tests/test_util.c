@@ -942,6 +942,35 @@ static void test_write_file_atomic_errors(void **state)
 	assert_int_equal(write_file_atomic(big, "x", 1, 0644), -ENAMETOOLONG);
 }
 
+/* What a write cut short by a crash leaves (".NAME.<16 hex>") goes; the
+ * file itself, another name's and anything of another shape stay. */
+static void test_remove_temp_files(void **state)
+{
+	static const char *const keep[] = { "state", ".state.0123", ".state.0123456789abcdefX", ".state.0123456789abcdeg",
+					     "x.state.0123456789abcdef" };
+	int dirfd;
+	(void)state;
+
+	put_file(tpath(0, ".state.0123456789abcdef"), "x", 1);
+	put_file(tpath(0, ".state.fedcba9876543210"), "x", 1);
+	put_file(tpath(0, ".controller.0123456789abcdef"), "x", 1);
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		put_file(tpath(0, keep[i]), "x", 1);
+	dirfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dirfd >= 0);
+	assert_int_equal(remove_temp_files(dirfd, "state"), 2);
+	assert_int_equal(access(tpath(0, ".state.0123456789abcdef"), F_OK), -1);
+	assert_int_equal(access(tpath(0, ".state.fedcba9876543210"), F_OK), -1);
+	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
+		assert_int_equal(access(tpath(0, keep[i]), F_OK), 0);
+	assert_int_equal(remove_temp_files(dirfd, "state"), 0);
+	/* a second name through the same descriptor: the first call did not
+	 * leave it at the end of the directory */
+	assert_int_equal(remove_temp_files(dirfd, "controller"), 1);
+	assert_int_equal(access(tpath(0, ".controller.0123456789abcdef"), F_OK), -1);
+	close(dirfd);
+}
+
 /* What another user can plant in a directory that holds a file root
  * rewrites (the Prometheus textfile directory may belong to the
  * node_exporter user): a FIFO, a hard link to a file of root's and a
@@ -1297,6 +1326,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_write_file_atomic, setup_umask, teardown_umask),
 		cmocka_unit_test_setup_teardown(test_write_file_atomic_errors, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_write_file_planted, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_remove_temp_files, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_dir_walk_nofollow, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_dir_open_trusted, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_pread_text, setup_tmpdir, teardown_tmpdir),
