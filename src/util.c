@@ -629,13 +629,16 @@ int unlink_nofollow(const char *path)
 
 /* A temporary name no one can guess: ".NAME.<64 random bits>". It does
  * not end in the name's suffix, so that a reader of *.prom skips it. */
+/* The random part of a temporary name: a 64-bit number in hex. */
+#define TEMP_HEX_DIGITS 16
+
 static int temp_name(const char *name, char *buf, size_t len)
 {
 	uint64_t rnd;
 
 	if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != (ssize_t)sizeof(rnd))
 		rnd = now_us() ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)buf;
-	if ((size_t)snprintf(buf, len, ".%s.%016" PRIx64, name, rnd) >= len)
+	if ((size_t)snprintf(buf, len, ".%s.%0*" PRIx64, name, TEMP_HEX_DIGITS, rnd) >= len)
 		return -ENAMETOOLONG;
 	return 0;
 }
@@ -660,8 +663,9 @@ int remove_temp_files(int dirfd, const char *name)
 	while ((de = readdir(d)) != NULL) {
 		const char *t = de->d_name;
 		size_t i;
-		/* temp_name()'s ".NAME." and 16 hex digits, nothing else */
-		if (t[0] != '.' || strncmp(t + 1, name, nlen) != 0 || t[1 + nlen] != '.' || strlen(t) != nlen + 18)
+		/* temp_name()'s ".NAME." and its hex digits, nothing else */
+		if (t[0] != '.' || strncmp(t + 1, name, nlen) != 0 || t[1 + nlen] != '.' ||
+		    strlen(t) != nlen + 2 + TEMP_HEX_DIGITS)
 			continue;
 		for (i = nlen + 2; isxdigit((unsigned char)t[i]); i++)
 			;
