@@ -1164,9 +1164,9 @@ static void write_history(struct pilot *pl, uint64_t now)
 	history_start(&pl->hist, now, (int64_t)time(NULL));
 }
 
-/* The record of the period so far, where one has begun */
-/* A period of no length (a stop right after its first tick) has no
- * share of a core to say: no record. */
+/* The record of the period so far, where one has begun; none for a
+ * period of no length (a stop right after its first tick), which has no
+ * share of a core to say. */
 static void write_history_so_far(struct pilot *pl, uint64_t now)
 {
 	if (pl->hist_on && pl->hist.ticks && pl->have_last && now > pl->hist.start_us)
@@ -1510,7 +1510,7 @@ static bool apply_on_exit(struct pilot *pl)
  * to force it. */
 static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 {
-	int r;
+	int r, wait_ms;
 
 	if (pl->cfg.merge_across_nodes == MAN_KEEP || pl->opts.dry_run)
 		return;
@@ -1519,12 +1519,12 @@ static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 			   pl->cfg.merge_across_nodes);
 		return;
 	}
-	if (s->ksm.v[KSM_MERGE_ACROSS_NODES] != pl->cfg.merge_across_nodes &&
-	    offline_outlasts(&pl->ksm, offline_wait_ms(pl))) {
+	wait_ms = offline_wait_ms(pl);
+	if (s->ksm.v[KSM_MERGE_ACROSS_NODES] != pl->cfg.merge_across_nodes && offline_outlasts(&pl->ksm, wait_ms)) {
 		log_warn(EBUSY,
 			 "merge_across_nodes = %d not written: memory is still going offline after %d s, and the write "
 			 "would wait until it is done; restart ksmpilotd to apply it",
-			 pl->cfg.merge_across_nodes, (offline_wait_ms(pl) + 999) / 1000);
+			 pl->cfg.merge_across_nodes, (wait_ms + 999) / 1000);
 		return;
 	}
 	r = ksm_apply(&pl->ksm, KSM_MERGE_ACROSS_NODES, pl->cfg.merge_across_nodes, &s->ksm);
