@@ -262,12 +262,13 @@ static int load_config(const struct args *a, struct cfg *cfg, struct cfg_files *
 	if (r == -ENOMEM) {
 		fprintf(stderr, "ksmpilotd: out of memory\n");
 	} else if (r < 0) {
-		char more[64];
 		for (unsigned i = 0; i < errs->n; i++)
 			config_error(a, errs->msg[i]);
-		snprintf(more, sizeof(more), "(%u more errors)", errs->dropped);
-		if (errs->dropped)
+		if (errs->dropped) {
+			char more[64];
+			snprintf(more, sizeof(more), "(%u more errors)", errs->dropped);
 			config_error(a, more);
+		}
 	}
 	free(errs);
 	if (r < 0) {
