@@ -43,11 +43,13 @@ static int read_counters(const char *path, struct reload_state *rs)
 		const char *ok = state_get(kv, "reloads");
 		const char *bad = state_get(kv, "reload_failures");
 		const char *conf = state_get(kv, "config");
-		if (!p || !ok || !bad || parse_u64(ok, 0, UINT64_MAX, &rs->reloads) < 0 ||
-		    parse_u64(bad, 0, UINT64_MAX, &rs->failures) < 0) {
+		int64_t pid;
+		/* the pid is signalled: 0 or -1 would reach a process group or every process */
+		if (!p || !ok || !bad || parse_i64(p, 1, INT_MAX, &pid) < 0 ||
+		    parse_u64(ok, 0, UINT64_MAX, &rs->reloads) < 0 || parse_u64(bad, 0, UINT64_MAX, &rs->failures) < 0) {
 			r = -EINVAL;
 		} else {
-			rs->pid = strtol(p, NULL, 10);
+			rs->pid = (long)pid;
 			snprintf(rs->config, sizeof(rs->config), "%s", conf ? conf : "");
 			text_sanitize(rs->config); /* another process wrote it; it is printed */
 		}

@@ -5,6 +5,7 @@
  * into struct status. Exit codes and formats: ksmpilotctl(8). */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -145,8 +146,12 @@ static int gather(struct status *st, const char *sysfs, const struct cfg *cfg)
 	st->state_err = state_read(path, &st->kv);
 	if (st->state_err == 0) {
 		const char *p = state_get(&st->kv, "pid");
-		st->pid = p ? strtol(p, NULL, 10) : 0;
-		st->running = ctl_daemon_running(cfg->state_dir, st->pid);
+		int64_t pid;
+		/* without a pid, the file tells of no daemon (the lock may: below) */
+		if (p && parse_i64(p, 1, INT_MAX, &pid) == 0) {
+			st->pid = (long)pid;
+			st->running = ctl_daemon_running(cfg->state_dir, st->pid);
+		}
 	}
 	if (!st->running && ctl_daemon_running(cfg->state_dir, 0)) {
 		/* a daemon holds the lock, but its state cannot be read (not

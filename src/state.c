@@ -441,10 +441,11 @@ bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid)
 	if (held == 0 || pid == 0)
 		return held > 0;
 	/* held: by that pid? A state file left by an instance that died is
-	 * not the holder's (its pid, in the lock, tells; a lock with no pid
-	 * in it yet tells nothing) */
+	 * not the holder's (its pid, in the lock, tells). A lock with no pid
+	 * in it yet tells nothing: then the pid must be a ksmpilotd's, since
+	 * ksmpilotctl reload signals it */
 	holder = lock_pid(state_dir);
-	return holder == 0 || holder == pid;
+	return holder == pid || (holder == 0 && pid_is_ksmpilotd(proc_dir, pid));
 }
 
 int state_dir_of_pid(const char *proc_dir, long pid, char *dir, size_t size)

@@ -130,4 +130,35 @@ grep -q "a daemon holds the lock in $S, but its state file cannot be read" "$TMP
 $WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status --json > "$TMPD/out" 2>&1
 [ $? = 6 ] || fail "status --json with the lock held and no state file: not exit 6"
 grep -q '"daemon": {"running": false, "stale": true}' "$TMPD/out" || fail "status --json: $(cat "$TMPD/out")"
+
+# a lock with no pid in it yet (the daemon has not written it) proves
+# nothing: reload then signals only a ksmpilotd, never whatever pid a
+# state file names, and never a pid below 1 (0: its own process group)
+kill -STOP $D
+lockpid=$(cat "$S/lock")
+: > "$S/lock"
+sleep 600 &
+V=$!
+track $V
+printf '# ksmpilot state v1\npid=%s\nreloads=0\nreload_failures=0\nconfig=%s\n' $V "$C" > "$S/state"
+$WRAP $CTL --state-dir "$S" reload > "$TMPD/out" 2>&1 &
+R=$!
+track $R
+sleep 1
+kill -0 $V 2>/dev/null || fail "reload signalled pid $V, named by a state file while the lock named no pid"
+kill $R
+wait $R
+untrack $R
+sed -i 's/^pid=.*/pid=0/' "$S/state"
+setsid -w $WRAP $CTL --state-dir "$S" reload > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 1 ] || { cat "$TMPD/out"; fail "reload of a state file with pid=0: exit $rc, not 1"; }
+grep -qF "cannot read $S/state: not a state file" "$TMPD/out" || fail "reload of pid=0: $(cat "$TMPD/out")"
+# nor is such a file a running daemon's for status: a daemon holds the lock, the file is not its own
+$WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 6 ] || { cat "$TMPD/out"; fail "status of a state file with pid=0: exit $rc, not 6 (stale)"; }
+rm "$S/state"
+printf '%s\n' "$lockpid" > "$S/lock"
+kill -CONT $D
 echo "reload: passed"

@@ -190,6 +190,8 @@ static void daemon_runs(const char *lines)
 	lock_fd = open(strcat(strcpy((char[400]){ 0 }, state), "/lock"), O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	assert_true(lock_fd >= 0);
 	assert_int_equal(fcntl(lock_fd, F_OFD_SETLK, &(struct flock){ .l_type = F_WRLCK, .l_whence = SEEK_SET }), 0);
+	/* its pid in the lock, as the daemon writes it */
+	assert_true(dprintf(lock_fd, "%d\n", (int)getpid()) > 0);
 }
 
 /* Run the doctor: sample, gather, let the test change the tree
