@@ -267,7 +267,8 @@ int json_end(struct json *j)
 	if (!j->err && (j->depth != 0 || !j->done || j->key_pending))
 		j->err = -EINVAL;
 	fputc('\n', j->f);
-	if (ferror(j->f) && !j->err)
+	/* a stream to a file or a pipe is buffered: its write happens here */
+	if ((fflush(j->f) != 0 || ferror(j->f)) && !j->err)
 		j->err = -EIO;
 	return j->err;
 }

@@ -59,6 +59,12 @@ grep -q 'can exceed the kernel' "$TMPD/out" || fail "the note on per-process sum
 LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$TMPD/out" && fail "a control character reached the terminal"
 
 g guests --json > "$TMPD/json" || fail "guests --json exited $?"
+# output that could not be written is a failure, not a success with half a document
+if [ -w /dev/full ]; then
+	g guests --json > /dev/full 2> /dev/null
+	rc=$?
+	[ $rc = 1 ] || fail "guests --json to a full device: exit $rc, not 1"
+fi
 if command -v python3 >/dev/null; then
 	python3 -m json.tool "$TMPD/json" > /dev/null || fail "guests --json is not valid JSON: $(cat "$TMPD/json")"
 fi
