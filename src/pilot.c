@@ -1091,8 +1091,11 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.hazard_profit = pl->profit.active;
 	si.hazard_maps = pl->maps.active;
 	si.maps = pl->map_usage;
-	if (!inspect_fresh(pl))
-		si.maps.pid = 0; /* no process named from data the check does not use */
+	/* a process is named only while it is near the limit (the hazard),
+	 * from data the check uses: the file is readable by every user, the
+	 * mappings of others are not */
+	if (!inspect_fresh(pl) || !pl->maps.active)
+		si.maps.pid = 0;
 	si.inspect = inspect_names[pl->inspect.status];
 	si.inspect_time = inspect_time;
 	si.hazard_numa = pl->numa_hazard;

@@ -1036,6 +1036,7 @@ static void test_hazard_map_count(void **state)
 	ticks(p, REWRITE_S);
 	assert_int_equal(logged("no KSM process is near vm.max_map_count any more"), 1);
 	assert_string_equal(state_value("hazard_map_count"), "0");
+	assert_null(state_value("map_count_pid")); /* others' mappings are not every user's to read */
 	assert_int_equal(w.msgid_count[ID_INSPECT], 0);
 	/* near again, then the data goes stale (the timer stopped): the check
 	 * is off, so the hazard reads 0 and names no process, without a
