@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "ctl.h"
@@ -99,6 +100,17 @@ static void follow_daemon(long pid, char *state_dir, size_t size)
 		snprintf(state_dir, size, "%s", where[i]);
 		return;
 	}
+}
+
+/* Whether process PID holds the lock of DIR open: no file the daemon writes
+ * can make another process do that. */
+static bool holds_lock_of(const char *dir, long pid)
+{
+	char found[CFG_PATH_MAX];
+	struct stat a, b;
+
+	return state_dir_of_pid("/proc", pid, found, sizeof(found)) == 0 && stat(found, &a) == 0 &&
+	       stat(dir, &b) == 0 && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 static void pause_a_little(void)
@@ -210,6 +222,17 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 		pause_a_little();
 	}
 	pid = before.pid;
+	/* Without a pid given, the pid is the state file's, which the daemon
+	 * writes (and the lock's pid too): a daemon taken over could name any
+	 * process for root to signal. Where the unit gives $MAINPID, its
+	 * commands may not read /proc/PID/fd (PrivateUsers=), and need not. */
+	if (argc == 0 && !holds_lock_of(state_dir, pid)) {
+		fprintf(stderr,
+			"ksmpilotctl: process %ld, named by %s, does not hold %s/lock open: not signalled; give the "
+			"daemon's pid (systemctl reload ksmpilot gives it)\n",
+			pid, path, state_dir);
+		return CTL_FAIL;
+	}
 
 	if (kill((pid_t)pid, SIGHUP) < 0) {
 		fprintf(stderr, "ksmpilotctl: cannot signal ksmpilotd (pid %ld): %s\n", pid, strerror(errno));

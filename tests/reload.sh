@@ -158,6 +158,15 @@ grep -qF "cannot read $S/state: not a state file" "$TMPD/out" || fail "reload of
 $WRAP $CTL --sysfs-dir "$K" --state-dir "$S" status > "$TMPD/out" 2>&1
 rc=$?
 [ $rc = 6 ] || { cat "$TMPD/out"; fail "status of a state file with pid=0: exit $rc, not 6 (stale)"; }
+# nor a pid that the lock names too: both files are the daemon's to write,
+# and the process signalled must hold the lock open
+printf '%s\n' $V > "$S/lock"
+sed -i "s/^pid=.*/pid=$V/" "$S/state"
+$WRAP $CTL --state-dir "$S" reload > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 1 ] || { cat "$TMPD/out"; fail "reload of a pid named by the state file and the lock: exit $rc, not 1"; }
+grep -qF "does not hold $S/lock open: not signalled" "$TMPD/out" || fail "reload of a pid that holds no lock: $(cat "$TMPD/out")"
+kill -0 $V 2>/dev/null || fail "reload signalled pid $V, which holds no lock"
 rm "$S/state"
 printf '%s\n' "$lockpid" > "$S/lock"
 kill -CONT $D
