@@ -376,7 +376,8 @@ static int lock_held(const char *state_dir)
 	int fd, r;
 
 	snprintf(path, sizeof(path), "%s/lock", state_dir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* O_NONBLOCK: a FIFO put there must not hang a root ksmpilotctl */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0)
 		return errno == ENOENT ? 0 : -1;
 	r = fcntl(fd, F_OFD_GETLK, &fl);
