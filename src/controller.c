@@ -261,9 +261,10 @@ static bool usable(const struct sample *s)
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++)
 		if (!ksm_values_has(&s->ksm, need[i]) || s->ksm.v[need[i]] < 0)
 			return false;
-	/* memory going offline (KSM_RUN_OFFLINE): a write of run would wait
-	 * for it, and run is no state of ksmd to learn from */
-	return s->ksm.v[KSM_RUN] <= 2;
+	/* memory going offline (KSM_RUN_OFFLINE), or an unmerge under way: a
+	 * write of run would wait for it, and run is no state of ksmd to learn
+	 * from */
+	return s->ksm.v[KSM_RUN] <= KSM_RUN_UNMERGE && ksm_busy_of(&s->ksm) == KSM_BUSY_NONE;
 }
 
 /* Counters are non-negative; a garbage read must not overflow a sum. */

@@ -197,6 +197,47 @@ int ksm_read(struct ksm *k, enum ksm_item i, int64_t *out)
 	return 0;
 }
 
+enum ksm_busy ksm_busy_of(const struct ksm_values *v)
+{
+	if (!ksm_values_has(v, KSM_RUN))
+		return KSM_BUSY_NONE;
+	if (v->v[KSM_RUN] & KSM_RUN_OFFLINE)
+		return KSM_BUSY_OFFLINE;
+	/* the unmerge has ended once nothing is merged; a counter not read
+	 * counts as merged */
+	if (v->v[KSM_RUN] == KSM_RUN_UNMERGE &&
+	    (!ksm_values_has(v, KSM_PAGES_SHARED) || v->v[KSM_PAGES_SHARED] > 0 ||
+	     !ksm_values_has(v, KSM_PAGES_SHARING) || v->v[KSM_PAGES_SHARING] > 0))
+		return KSM_BUSY_UNMERGE;
+	return KSM_BUSY_NONE;
+}
+
+enum ksm_busy ksm_busy(struct ksm *k)
+{
+	struct ksm_values v = { 0 };
+	static const enum ksm_item need[] = { KSM_RUN, KSM_PAGES_SHARED, KSM_PAGES_SHARING };
+
+	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
+		if (ksm_read(k, need[i], &v.v[need[i]]) == 0)
+			v.present |= KSM_BIT(need[i]);
+		if (i == 0 && (!ksm_values_has(&v, KSM_RUN) || v.v[KSM_RUN] != KSM_RUN_UNMERGE))
+			break; /* the counters matter only at run=2 */
+	}
+	return ksm_busy_of(&v);
+}
+
+const char *ksm_busy_name(enum ksm_busy b)
+{
+	switch (b) {
+	case KSM_BUSY_OFFLINE:
+		return "memory is going offline";
+	case KSM_BUSY_UNMERGE:
+		return "an unmerge (run=2) is under way";
+	default:
+		return "none";
+	}
+}
+
 int ksm_read_all(struct ksm *k, struct ksm_values *out)
 {
 	out->present = 0;
@@ -295,7 +336,7 @@ void ksm_snapshot_from(struct ksm_snapshot *s, const struct ksm_values *kv, long
 	 * unmerge in progress; restoring it would unmerge again, so keep it
 	 * as "stopped". */
 	s->v[KSM_RUN] &= ~KSM_RUN_OFFLINE;
-	if (s->v[KSM_RUN] == 2)
+	if (s->v[KSM_RUN] == KSM_RUN_UNMERGE)
 		s->v[KSM_RUN] = 0;
 	s->pid = pid;
 	s->time = time;

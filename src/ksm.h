@@ -17,6 +17,10 @@
 /* run reads with this bit while memory is going offline (mm/ksm.c), and a
  * write of run then waits, uninterruptible, until the offline is done */
 #define KSM_RUN_OFFLINE 4
+/* run=2: unmerge every page and stop ksmd. The kernel holds its lock for the
+ * whole unmerge, and a write of run or merge_across_nodes waits for it,
+ * uninterruptible, as for an offline; run reads 2 from its start on. */
+#define KSM_RUN_UNMERGE 2
 
 enum ksm_item {
 	/* knobs */
@@ -97,6 +101,15 @@ const char *ksm_item_since(enum ksm_item i);
 
 /* Read one item. advisor_mode reads as 0 (none) or 1 (scan-time). */
 int ksm_read(struct ksm *k, enum ksm_item i, int64_t *out);
+
+/* Work of the kernel that a write of run or merge_across_nodes would wait
+ * for: memory going offline, or an unmerge (run=2) while pages are still
+ * merged. ksm_busy_of() from values read (none where run was not),
+ * ksm_busy() from the kernel now; ksm_busy_name() says what it is. */
+enum ksm_busy { KSM_BUSY_NONE, KSM_BUSY_OFFLINE, KSM_BUSY_UNMERGE };
+enum ksm_busy ksm_busy_of(const struct ksm_values *v);
+enum ksm_busy ksm_busy(struct ksm *k);
+const char *ksm_busy_name(enum ksm_busy b);
 
 /* Read every present item into out (hot path: one pread per file). Items
  * that fail to read are left out of out->present; the first error is

@@ -26,7 +26,7 @@ static const enum ksm_item watched[] = { KSM_RUN, KSM_PAGES_TO_SCAN, KSM_SLEEP_M
 #define NWATCHED ARRAY_SIZE(watched)
 /* A foreign-change episode ends after this many quiet ticks. */
 #define FOREIGN_QUIET_TICKS 30
-/* how long a stop waits for memory going offline before it leaves the knobs */
+/* how long a stop waits for memory going offline, or an unmerge, before it leaves the knobs */
 #define EXIT_OFFLINE_WAIT_MS 10000
 
 struct pilot {
@@ -55,7 +55,7 @@ struct pilot {
 	/* log-once flags */
 	int sample_err_logged;          /* the -errno last logged, 0 = none */
 	bool ksmd_missing_logged;
-	bool offline_logged;            /* run read with KSM_RUN_OFFLINE */
+	enum ksm_busy busy_logged;      /* the kernel's work the controller holds for (ksm_busy) */
 	bool guest_err_logged, guest_slow_logged, psi_missing_logged;
 	uint64_t write_err_logged;      /* KSM_BIT per knob */
 	bool defer_floor_logged;        /* the advisor's batch at sleep_ms_max told; again after a reload */
@@ -142,15 +142,14 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 {
 	const struct ksm_values *kv = &cur->ksm;
 	int written = 0, r;
-	int64_t now_run;
 
 	if (d->hold)
 		return 0;
 	/* Counters carried over (ksmd stopped: read every minute) may miss
-	 * memory going offline, which makes a write of run wait in the
-	 * kernel until it is done: before such a write, read run again. */
+	 * memory going offline or an unmerge, which make a write of run wait
+	 * in the kernel until they are done: before such a write, read again. */
 	if (cur->ksm_cached && ksm_values_has(kv, KSM_RUN) && kv->v[KSM_RUN] != (d->run ? 1 : 0) &&
-	    ksm_read(k, KSM_RUN, &now_run) == 0 && (now_run & KSM_RUN_OFFLINE))
+	    ksm_busy(k) != KSM_BUSY_NONE)
 		return 0;
 	if (d->run) {
 		if (cfg->kernel_advisor == ADVISOR_TAKEOVER && ksm_has(k, KSM_ADVISOR_MODE) &&
@@ -579,11 +578,11 @@ static void remember_writes(struct pilot *pl, const struct ctl_decision *d)
 	}
 }
 
-/* Memory going offline: run reads with KSM_RUN_OFFLINE, and the controller
- * holds (a write of run would wait for the offline). */
-static bool offlining(const struct sample *s)
+/* Memory going offline (run reads with KSM_RUN_OFFLINE) or an unmerge under
+ * way (run=2): the controller holds, since a write of run would wait for it. */
+static enum ksm_busy kernel_busy(const struct sample *s)
 {
-	return !s->ksm_err && ksm_values_has(&s->ksm, KSM_RUN) && (s->ksm.v[KSM_RUN] & KSM_RUN_OFFLINE);
+	return s->ksm_err ? KSM_BUSY_NONE : ksm_busy_of(&s->ksm);
 }
 
 static void log_sample_errors(struct pilot *pl, const struct sample *s)
@@ -601,14 +600,15 @@ static void log_sample_errors(struct pilot *pl, const struct sample *s)
 		log_notice("inputs readable again");
 	}
 	pl->sample_err_logged = err;
-	if (offlining(s) && !pl->offline_logged) {
-		log_notice("run reads %" PRId64 ": memory is going offline, and the kernel would make a write of run "
-			   "wait until it is done; holding the knobs until then",
-			   s->ksm.v[KSM_RUN]);
-		pl->offline_logged = true;
-	} else if (!err && !offlining(s) && pl->offline_logged) {
-		log_notice("memory offline done: run reads %" PRId64 " again", s->ksm.v[KSM_RUN]);
-		pl->offline_logged = false;
+	if (kernel_busy(s) != KSM_BUSY_NONE && !pl->busy_logged) {
+		log_notice("run reads %" PRId64 ": %s, and the kernel would make a write of run wait until it is done; "
+			   "holding the knobs until then",
+			   s->ksm.v[KSM_RUN], ksm_busy_name(kernel_busy(s)));
+		pl->busy_logged = kernel_busy(s);
+	} else if (!err && kernel_busy(s) == KSM_BUSY_NONE && pl->busy_logged) {
+		log_notice("%s done: run reads %" PRId64,
+			   pl->busy_logged == KSM_BUSY_OFFLINE ? "memory offline" : "unmerge", s->ksm.v[KSM_RUN]);
+		pl->busy_logged = KSM_BUSY_NONE;
 	}
 	if (!s->have_ksmd_cpu && !pl->ksmd_missing_logged) {
 		log_notice("ksmd is not visible (a PID namespace?): its CPU is estimated from the scan rate at "
@@ -1250,15 +1250,16 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 #endif
 	sample_take(&pl->sampler, now / 1000, &s);
 	log_sample_errors(pl, &s);
-	if (!s.meminfo_err && !s.ksm_err && !offlining(&s))
+	if (!s.meminfo_err && !s.ksm_err && kernel_busy(&s) == KSM_BUSY_NONE)
 		note_foreign_changes(pl, &s);
 	ctl_step(&pl->cfg, &pl->ctl, &s, dt, &d);
 	if (d.hold) {
 		/* the controller did not see what this sample read: the next
 		 * one reads it again rather than carry it over */
 		sampler_invalidate(&pl->sampler); /* held, unseen */
-		if (offlining(&s))
-			snprintf(sum, sizeof(sum), "holding: memory going offline (run=%" PRId64 ")", s.ksm.v[KSM_RUN]);
+		if (kernel_busy(&s) != KSM_BUSY_NONE)
+			snprintf(sum, sizeof(sum), "holding: %s (run=%" PRId64 ")", ksm_busy_name(kernel_busy(&s)),
+				 s.ksm.v[KSM_RUN]);
 		else
 			snprintf(sum, sizeof(sum), "holding: inputs unreadable (%s)", strerror(-pl->sample_err_logged));
 		notify_status(pl, sum);
@@ -1411,23 +1412,27 @@ int pilot_reload(struct pilot *pl)
 	return r < 0 ? -EINVAL : 0;
 }
 
-/* Whether run still reads with the offline bit after waiting up to ms for
- * it to clear (memory offlining takes seconds, mostly). */
-static bool offline_outlasts(struct ksm *k, int ms)
+/* The kernel's work (ksm_busy) that still goes on after waiting up to ms
+ * for it to end (memory offlining takes seconds, mostly; an unmerge, a
+ * second or so a GiB merged), or KSM_BUSY_NONE. */
+static enum ksm_busy busy_outlasts(struct ksm *k, int ms)
 {
 	for (int waited = 0;; waited += 100) {
-		int64_t run;
-		if (ksm_read(k, KSM_RUN, &run) < 0 || !(run & KSM_RUN_OFFLINE))
-			return false;
-		if (waited >= ms)
-			return true;
+		enum ksm_busy b = ksm_busy(k);
+		if (b == KSM_BUSY_NONE || waited >= ms)
+			return b;
 		(void)nanosleep(&(struct timespec){ .tv_nsec = 100000000L }, NULL); /* 100 ms */
 	}
 }
 
+static const char *busy_still(enum ksm_busy b)
+{
+	return b == KSM_BUSY_OFFLINE ? "memory is still going offline" : "an unmerge (run=2) is still under way";
+}
+
 /* How long a write of run or merge_across_nodes waits for memory going
- * offline before it gives up: the kernel's write would wait for it in D
- * state, past the watchdog and the unit's timeouts. */
+ * offline or an unmerge before it gives up: the kernel's write would wait
+ * for it in D state, past the watchdog and the unit's timeouts. */
 static int offline_wait_ms(const struct pilot *pl)
 {
 	return pl->env && pl->env->offline_wait_ms > 0 ? pl->env->offline_wait_ms : EXIT_OFFLINE_WAIT_MS;
@@ -1438,6 +1443,7 @@ static bool apply_on_exit(struct pilot *pl)
 {
 	uint64_t failed = 0;
 	int errs[KSM_ITEM_COUNT] = { 0 }, wait_ms;
+	enum ksm_busy busy;
 
 	if (pl->opts.dry_run) {
 		log_info("dry run: knobs left as they were");
@@ -1450,11 +1456,12 @@ static bool apply_on_exit(struct pilot *pl)
 	if (!pl->have_snap)
 		return true;
 	wait_ms = offline_wait_ms(pl);
-	if (offline_outlasts(&pl->ksm, wait_ms)) {
+	busy = busy_outlasts(&pl->ksm, wait_ms);
+	if (busy != KSM_BUSY_NONE) {
 		log_warn(EBUSY,
-			 "on_exit=%s: memory is still going offline after %d s, and a write of run would wait until it "
-			 "is done: knobs left as set; the snapshot %s stays for ksmpilotd --restore or the next start",
-			 on_exit_name(pl->cfg.on_exit), (wait_ms + 999) / 1000, pl->snap_path);
+			 "on_exit=%s: %s after %d s, and a write of run would wait until it is done: knobs left as "
+			 "set; the snapshot %s stays for ksmpilotd --restore or the next start",
+			 on_exit_name(pl->cfg.on_exit), busy_still(busy), (wait_ms + 999) / 1000, pl->snap_path);
 		return false;
 	}
 	ksm_restore(&pl->ksm, &pl->snap, pl->cfg.on_exit == ON_EXIT_STOP, &failed, errs); /* failed says it */
@@ -1514,6 +1521,7 @@ static bool apply_on_exit(struct pilot *pl)
 static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 {
 	int r, wait_ms;
+	enum ksm_busy busy;
 
 	if (pl->cfg.merge_across_nodes == MAN_KEEP || pl->opts.dry_run)
 		return;
@@ -1523,11 +1531,13 @@ static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 		return;
 	}
 	wait_ms = offline_wait_ms(pl);
-	if (s->ksm.v[KSM_MERGE_ACROSS_NODES] != pl->cfg.merge_across_nodes && offline_outlasts(&pl->ksm, wait_ms)) {
+	busy = s->ksm.v[KSM_MERGE_ACROSS_NODES] != pl->cfg.merge_across_nodes ? busy_outlasts(&pl->ksm, wait_ms)
+									       : KSM_BUSY_NONE;
+	if (busy != KSM_BUSY_NONE) {
 		log_warn(EBUSY,
-			 "merge_across_nodes = %d not written: memory is still going offline after %d s, and the write "
-			 "would wait until it is done; restart ksmpilotd to apply it",
-			 pl->cfg.merge_across_nodes, (wait_ms + 999) / 1000);
+			 "merge_across_nodes = %d not written: %s after %d s, and the write would wait until it is "
+			 "done; restart ksmpilotd to apply it",
+			 pl->cfg.merge_across_nodes, busy_still(busy), (wait_ms + 999) / 1000);
 		return;
 	}
 	r = ksm_apply(&pl->ksm, KSM_MERGE_ACROSS_NODES, pl->cfg.merge_across_nodes, &s->ksm);

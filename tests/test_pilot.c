@@ -47,6 +47,7 @@ static struct world {
 	/* faults */
 	int read_errno;                 /* every KSM read fails */
 	bool offlining;                 /* memory going offline: run reads with KSM_RUN_OFFLINE */
+	int unmerge;                    /* run=2 written by someone: 1 under way, 2 done (nothing merged) */
 	enum ksm_item garbage_item;     /* this item reads "garbage" */
 	bool garbage;
 	int write_errno[KSM_ITEM_COUNT];
@@ -123,6 +124,11 @@ static ssize_t fake_read(int fd, char *buf, size_t len, enum ksm_item item)
 	}
 	if (item == KSM_RUN && w.offlining)
 		return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item] | KSM_RUN_OFFLINE);
+	if (item == KSM_RUN && w.unmerge)
+		return snprintf(buf, len, "2");
+	if ((item == KSM_PAGES_SHARED || item == KSM_PAGES_SHARING) && w.unmerge)
+		return snprintf(buf, len, "%" PRId64,
+				w.unmerge == 2 ? 0 : w.cur.ksm.v[item] > 0 ? w.cur.ksm.v[item] : 1);
 	if (item == KSM_ADVISOR_MODE) /* as written since the plant's sample */
 		return snprintf(buf, len, "%s", w.p.advisor ? "none [scan-time]" : "[none] scan-time");
 	return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item]);
@@ -145,6 +151,7 @@ static int fake_write(int dirfd, const char *name, const char *buf, size_t len, 
 	switch (item) {
 	case KSM_RUN:
 		w.p.run = (int)v;
+		w.unmerge = 0; /* after it, if under way: the write waited for it */
 		break;
 	case KSM_PAGES_TO_SCAN:
 		w.p.pages_to_scan = (uint64_t)v;
@@ -558,6 +565,71 @@ static void test_memory_offline(void **state)
 	assert_int_equal(w.writes[KSM_RUN], writes);
 	w.offlining = false;
 	ticks(p, 70);
+	assert_int_equal(w.p.run, 1);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+}
+
+/* Someone unmerges (run=2) while pages are merged: the kernel holds its
+ * lock for the whole unmerge, and a write of run waits for it in D state.
+ * The daemon holds meanwhile; once nothing is merged, run=2 is someone
+ * else's change, which it sets back. A stop during an unmerge that lasts
+ * writes nothing and keeps the snapshot. */
+static void test_unmerge_under_way(void **state)
+{
+	struct pilot *p;
+	unsigned writes;
+
+	(void)state;
+	p = start_merging();
+	w.unmerge = 1;
+	writes = knob_writes();
+	ticks(p, 60);
+	assert_int_equal(knob_writes(), writes);
+	assert_int_equal(logged("an unmerge (run=2) is under way"), 1);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
+	expect_reason("hold", true);
+	w.unmerge = 2;
+	ticks(p, 4);
+	assert_int_equal(logged("unmerge done"), 1);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 1);
+	assert_int_equal(w.unmerge, 0);
+	assert_int_equal(w.p.run, 1);
+	w.unmerge = 1;
+	ticks(p, 2);
+	writes = knob_writes();
+	assert_false(pilot_stop(p));
+	assert_int_equal(knob_writes(), writes);
+	assert_int_equal(logged("an unmerge (run=2) is still under way"), 1);
+	assert_int_equal(access(strcat(strcpy((char[400]){ 0 }, w.state), "/snapshot"), F_OK), 0);
+	pilot_free(p);
+	world_fini();
+	/* ksmd stopped, its counters read once a minute: an unmerge
+	 * meanwhile, then pressure; run is read again before it is written */
+	world_init(24 * GiB, 20 * GiB, NULL);
+	p = start(EXIT_OK);
+	ticks(p, 30);
+	assert_int_equal(w.p.run, 0);
+	writes = w.writes[KSM_RUN];
+	w.unmerge = 1;
+	w.p.base_available = 2 * GiB;
+	ticks(p, 20);
+	assert_int_equal(w.writes[KSM_RUN], writes);
+	w.unmerge = 2;
+	ticks(p, 2);
+	assert_int_equal(w.p.run, 1);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+	/* an unmerge that ended while the counters were carried over: ksmd
+	 * starts at the first tick short of memory, not at the next read */
+	world_init(24 * GiB, 20 * GiB, NULL);
+	p = start(EXIT_OK);
+	ticks(p, 31);
+	w.unmerge = 2;
+	w.p.base_available = 2 * GiB;
+	ticks(p, 1);
 	assert_int_equal(w.p.run, 1);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
@@ -1637,6 +1709,7 @@ int main(void)
 		cmocka_unit_test(test_restart_reuses_controller_state),
 		cmocka_unit_test(test_ksm_vanishes),
 		cmocka_unit_test(test_memory_offline),
+		cmocka_unit_test(test_unmerge_under_way),
 		cmocka_unit_test(test_write_errors),
 		cmocka_unit_test(test_idle_rewrites_seldom),
 		cmocka_unit_test(test_defer_floor_told),
