@@ -1453,8 +1453,10 @@ static void caps(const struct cfg *cfg, struct ctl_state *st, const struct sampl
 	t->cpu_share = st->cpu_share;
 	t->rate_cap = t->cpu_cap / plan;
 	*cut = false;
-	if (!o->fresh && !o->cached && s->have_ksmd_cpu && st->cpu_share > CAP_SLACK * t->cpu_cap &&
-	    t->scanned_rate > 0) {
+	/* above the cap in force over the span measured (the last decision's:
+	 * while the allowance tapers, today's is lower than the one ksmd ran at) */
+	if (!o->fresh && !o->cached && s->have_ksmd_cpu &&
+	    st->cpu_share > CAP_SLACK * maxd(t->cpu_cap, st->last.t.cpu_cap) && t->scanned_rate > 0) {
 		/* measured above the cap: cut to what the last interval shows */
 		double c = t->scanned_rate * t->cpu_cap / st->cpu_share;
 		if (c < t->rate_cap)

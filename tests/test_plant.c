@@ -601,6 +601,33 @@ static void test_cpu_cap_holds(void **state)
 	assert_true(window_cpu_share(&s) >= 0.09);
 }
 
+/* While the burst allowance tapers, the cap falls a little at each decision,
+ * and ksmd ran at the last one: that is no reason to cut (cpu-cap). */
+static void test_taper_is_no_cut(void **state)
+{
+	struct sim s;
+	unsigned cuts = 0, taper = 0;
+
+	(void)state;
+	sim_init(&s, 64 * GiB, 4 * GiB);
+	s.cfg.max_cpu_burst = 100;
+	s.cfg.burst_duration_ms = 20000;
+	sim_run(&s, 30);
+	add_guests(&s, 16, 1 * GiB, 1, NULL);
+	for (int i = 0; i < 200; i++) {
+		double cap = s.d.t.cpu_cap;
+		sim_run(&s, 1);
+		if (s.d.t.cpu_cap < cap - 0.001 && s.d.t.cpu_cap > s.cfg.max_cpu / 100 + 0.001) {
+			taper++;
+			cuts += s.d.reason == CTL_R_CPU_CAP;
+		}
+	}
+	if (trace_level())
+		printf("taper: %u decisions, %u of them cpu-cap\n", taper, cuts);
+	assert_true(taper >= 4); /* so that the test means something */
+	assert_int_equal(cuts, 0);
+}
+
 /* ---- 2. scale-free ------------------------------------------------------------------------- */
 
 /* Idle scanning has its own budget at every host size: one full scan per
@@ -2700,6 +2727,7 @@ int main(void)
 		cmocka_unit_test(test_credit_held_to_the_level),
 		cmocka_unit_test(test_no_first_interval_overshoot),
 		cmocka_unit_test(test_cpu_cap_holds),
+		cmocka_unit_test(test_taper_is_no_cut),
 		cmocka_unit_test(test_idle_budget_24g),
 		cmocka_unit_test(test_idle_budget_256g),
 		cmocka_unit_test(test_idle_budget_1t),
