@@ -107,7 +107,7 @@ static const struct key keys[] = {
 	{ "controller", "churn_loss", T_PERCENT, OFF(churn_loss), 0.1, 25, NULL, NULL, 0,
 	  "2", "share (%) of the merged pages that writes may leave unmerged, waiting for ksmd's next visit; the scan that keeps them to it costs ksmd CPU roughly in inverse proportion" },
 	{ "controller", "wake_threshold", T_SIZE, OFF(wake_threshold), 0, 64 * TiB, NULL, NULL, 0,
-	  "0.25%", "new memory (anonymous memory growth beyond its noise, or growth of the pages KSM tracks) that starts a probe at once; at least 16M" },
+	  "0.25%", "new memory (anonymous memory growth beyond its noise, summed over the samples, or growth of the pages KSM tracks) that starts a probe; at least 16M" },
 	/* [scan] */
 	{ "scan", "pages_to_scan_min", T_U64, OFF(pages_to_scan_min), 1, 1000000, NULL, NULL, 0,
 	  "100", "lower bound written to pages_to_scan" },

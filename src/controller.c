@@ -3,10 +3,10 @@
  * ctl_step() runs the stages of the law in order:
  *   observe    counter deltas: pages scanned, gross merges, breaks, cost
  *   price      the PID term on the memory error: u
- *   detect     new memory: anonymous memory past its known level, or pages
- *              the idle scan found; each opens (or grows) the probe
  *   probe      follows the new memory to its second visit (its first, if
  *              that merged it), and closes
+ *   detect     new memory: anonymous memory past its known level, or pages
+ *              the idle scan found; each opens (or grows) the probe
  *   caps       what max_cpu (with its burst) and the idle budget allow
  *   benefit    b from the measured yield, the probe and the breaks
  *   rate       idle + (cap - idle) * max(u * b, u_probe * b_probe), then
@@ -1104,7 +1104,7 @@ static double swing_excess(const struct cfg *cfg, struct ctl_state *st, const st
 	return x;
 }
 
-/* The first sample, or the first after a gap (a restart, a suspend): the
+/* The first sample, or the first after a gap (a restart, a stalled daemon): the
  * levels start from here. What arrived meanwhile is still new, so the known
  * levels are kept; no swing goes on over a gap, and the next trough is not
  * compared with the last. */

@@ -265,7 +265,8 @@ struct ctl_state {
 void ctl_init(struct ctl_state *st);
 
 /* One tick. dt: seconds since the previous sample (ignored on the first).
- * A dt above 10 idle intervals (suspend, stalled clock) re-primes the
+ * A dt above 10 idle intervals (a stalled daemon; the monotonic clock does
+ * not count a suspend) re-primes the
  * deltas. */
 void ctl_step(const struct cfg *cfg, struct ctl_state *st, const struct sample *s, double dt,
 	      struct ctl_decision *out);

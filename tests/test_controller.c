@@ -296,7 +296,7 @@ static void test_counters_carried_over(void **state)
 		assert_true(fabs(d.t.cpu_share - 0.01) < 1e-9);
 		assert_true(fabs(d.t.scanned_rate - 1000) < 1e-6);
 	}
-	/* a gap (a suspend) at a sample whose counters were carried over:
+	/* a gap (a stalled daemon) at a sample whose counters were carried over:
 	 * of an age not known, they measure no rate at the next read */
 	s.ksm_cached = true;
 	ctl_step(&c, &st, &s, 3600, &d);
@@ -758,7 +758,7 @@ static void test_defer_leaves_pages_to_advisor(void **state)
 	assert_true(d.set_pages);
 }
 
-/* A huge dt (suspend) or a counter going backwards re-primes, without a
+/* A huge dt (a stalled daemon) or a counter going backwards re-primes, without a
  * kick from the derivative or a jump of the integral. */
 static void test_gap_and_counter_reset(void **state)
 {
@@ -1133,7 +1133,7 @@ static double random_dt(void)
 	switch (rnd() % 20) {
 	case 0: return 0;
 	case 1: return -urand() * 10;
-	case 2: return urand() * 1e6;   /* suspend */
+	case 2: return urand() * 1e6;   /* a stalled daemon */
 	case 3: return 1e-9;
 	default: return urand() * 20;
 	}
