@@ -455,6 +455,10 @@ static int take_snapshot(struct pilot *pl, const struct sample *s)
 	if (r != -ENOENT)
 		log_warnx("ignoring the snapshot %s (%s); taking a new one", pl->snap_path, why);
 	ksm_snapshot_from(&pl->snap, &s->ksm, (long)getpid(), (int64_t)time(NULL));
+	/* keep leaves merge_across_nodes alone, on exit too: an admin's
+	 * change while ksmpilotd runs stays */
+	if (pl->cfg.merge_across_nodes == MAN_KEEP)
+		pl->snap.present &= ~KSM_BIT(KSM_MERGE_ACROSS_NODES);
 	pl->have_snap = true;
 	r = ksm_snapshot_save(&pl->snap, pl->snap_path);
 	if (r < 0)

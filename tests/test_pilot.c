@@ -466,6 +466,26 @@ static void test_write_errors(void **state)
 	world_fini();
 }
 
+/* merge_across_nodes = keep (the default) leaves the knob alone, on exit
+ * too: an admin's change while the daemon runs stays. */
+static void test_merge_across_nodes_keep(void **state)
+{
+	struct pilot *p;
+
+	(void)state;
+	world_init(24 * GiB, 4 * GiB, NULL);
+	w.merge_across_nodes = 1;
+	p = start(EXIT_OK);
+	ticks(p, 5);
+	w.merge_across_nodes = 0; /* the admin's, with nothing merged */
+	ticks(p, 5);
+	assert_true(pilot_stop(p));
+	assert_int_equal(w.merge_across_nodes, 0);
+	assert_int_equal(w.writes[KSM_MERGE_ACROSS_NODES], 0);
+	pilot_free(p);
+	world_fini();
+}
+
 /* merge_across_nodes = 0 asked while pages are merged: EBUSY, reported
  * clearly, nothing unmerged, the daemon runs on. */
 static void test_merge_across_nodes_busy(void **state)
@@ -1716,6 +1736,7 @@ int main(void)
 		cmocka_unit_test(test_reload_to_defer),
 		cmocka_unit_test(test_idle_reads_counters_seldom),
 		cmocka_unit_test(test_merge_across_nodes_busy),
+		cmocka_unit_test(test_merge_across_nodes_keep),
 		cmocka_unit_test(test_counter_garbage_and_resets),
 		cmocka_unit_test(test_ksmd_hidden),
 		cmocka_unit_test(test_meminfo_unreadable),
