@@ -115,9 +115,9 @@ struct pilot {
 };
 
 /* What to tell an operator about a rejected write. */
-static const char *write_hint(enum ksm_item item, int err)
+static const char *write_hint(const struct ksm *k, enum ksm_item item, int err)
 {
-	if (err == -EINVAL && item == KSM_PAGES_TO_SCAN)
+	if (err == -EINVAL && item == KSM_PAGES_TO_SCAN && ksm_has(k, KSM_ADVISOR_MODE))
 		return " (the kernel advisor rejects it while advisor_mode=scan-time; see kernel_advisor)";
 	if (err == -EBUSY && (item == KSM_MERGE_ACROSS_NODES || item == KSM_MAX_PAGE_SHARING))
 		return " (the kernel allows this change only while no page is merged; ksmpilotd never unmerges to force it)";
@@ -325,7 +325,7 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 			ksm_format_value(bad, bad_v, v, sizeof(v));
 			rejected_fields(f, bad, v, -r);
 			log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3, "cannot write %s to %s/%s: %s%s", v, k.dir,
-				   ksm_item_name(bad), strerror(-r), write_hint(bad, r));
+				   ksm_item_name(bad), strerror(-r), write_hint(&k, bad, r));
 			rc = (r == -EROFS || r == -EACCES || r == -EPERM) ? EXIT_KSM_READONLY : EXIT_RUNTIME;
 		} else {
 			printf("applied: %d knob%s written\n", r, r == 1 ? "" : "s");
@@ -1302,7 +1302,7 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 				rejected_fields(f, bad, v, -r);
 				log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3,
 					   "the kernel rejected a write of %s to %s/%s: %s%s", v, pl->ksm.dir,
-					   ksm_item_name(bad), strerror(-r), write_hint(bad, r));
+					   ksm_item_name(bad), strerror(-r), write_hint(&pl->ksm, bad, r));
 				pl->write_err_logged |= KSM_BIT(bad);
 			}
 		} else {
@@ -1498,7 +1498,7 @@ static bool apply_on_exit(struct pilot *pl)
 		rejected_fields(f, (enum ksm_item)i, v, errs[i]);
 		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3, "on_exit=%s: cannot restore %s=%s: %s%s",
 			   on_exit_name(pl->cfg.on_exit), ksm_item_name((enum ksm_item)i), v, strerror(errs[i]),
-			   write_hint((enum ksm_item)i, -errs[i]));
+			   write_hint(&pl->ksm, (enum ksm_item)i, -errs[i]));
 	}
 	if (!failed) {
 		char run[8], pages[32], sleep_ms[32], adv[32];
@@ -1551,7 +1551,7 @@ static void set_merge_across_nodes(struct pilot *pl, struct sample *s)
 		ksm_format_value(KSM_MERGE_ACROSS_NODES, pl->cfg.merge_across_nodes, v, sizeof(v));
 		rejected_fields(f, KSM_MERGE_ACROSS_NODES, v, -r);
 		log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3, "cannot set merge_across_nodes=%d: %s%s",
-			   pl->cfg.merge_across_nodes, strerror(-r), write_hint(KSM_MERGE_ACROSS_NODES, r));
+			   pl->cfg.merge_across_nodes, strerror(-r), write_hint(&pl->ksm, KSM_MERGE_ACROSS_NODES, r));
 	} else if (r > 0) {
 		log_info("merge_across_nodes set to %d", pl->cfg.merge_across_nodes);
 		s->ksm.v[KSM_MERGE_ACROSS_NODES] = pl->cfg.merge_across_nodes;

@@ -464,6 +464,19 @@ static void test_write_errors(void **state)
 	assert_int_equal(logged(want), 1);
 	pilot_free(p);
 	world_fini();
+	/* a kernel without the advisor (before 6.8): its EINVAL is not blamed on it */
+	world_init(24 * GiB, 4 * GiB, NULL);
+	snprintf(want, sizeof(want), "%s/advisor_mode", w.ksm);
+	assert_int_equal(unlink(want), 0);
+	p = start(EXIT_OK);
+	add_guest(256);
+	w.write_errno[KSM_PAGES_TO_SCAN] = EINVAL;
+	for (unsigned i = 0; i < 300 && !w.msgid_count[ID_REJECTED]; i++)
+		tick(p, 1.0);
+	assert_int_equal(w.msgid_count[ID_REJECTED], 1);
+	assert_int_equal(logged("advisor rejects it"), 0);
+	pilot_free(p);
+	world_fini();
 }
 
 /* merge_across_nodes = keep (the default) leaves the knob alone, on exit
