@@ -968,6 +968,8 @@ size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
+static bool invisible_cp(uint32_t cp);
+
 char *text_sanitize(char *s)
 {
 	const unsigned char *r = (const unsigned char *)s;
@@ -977,7 +979,10 @@ char *text_sanitize(char *s)
 	while (n > 0) {
 		uint32_t cp;
 		size_t len = utf8_seq(r, n, &cp);
-		if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f)) {
+		/* also what shows as nothing or moves the text around it
+		 * (a right-to-left override, a zero-width space): a name
+		 * must not pass for another, nor turn a line around */
+		if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || invisible_cp(cp)) {
 			*w++ = '?';
 			len = len ? len : 1;
 		} else {
