@@ -296,7 +296,11 @@ int main(int argc, char **argv)
 
 	if ((r = parse_args(argc, argv, &a)) >= 0)
 		return r;
-	if (a.mode == MODE_SERVICE)
+	/* the service handles them between ticks; --restore and --once
+	 * --apply, which write several knobs and exit within seconds, hold
+	 * them to their exit: a Ctrl-C or a stop between the advisor and
+	 * pages_to_scan would leave the knobs half written, without a word */
+	if (a.mode == MODE_SERVICE || a.mode == MODE_RESTORE || (a.mode == MODE_ONCE && a.o.apply))
 		daemon_block_signals();
 	if (a.mode == MODE_SERVICE || a.mode == MODE_RESTORE)
 		log_open(a.o.log_target); /* for the configuration's errors */

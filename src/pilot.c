@@ -287,6 +287,13 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 		return rc;
 	if (o->apply && !o->dry_run && (rc = check_writable(&k)) != EXIT_OK)
 		goto out_ksm;
+	if (o->apply && !o->dry_run && state_daemon_running(cfg->state_dir, "/proc", 0)) {
+		log_errx("a ksmpilotd holds the lock in %s: --once --apply would write the knobs under it; stop it "
+			 "first, or leave out --apply",
+			 cfg->state_dir);
+		rc = EXIT_LOCKED;
+		goto out_ksm;
+	}
 	r = sampler_init(&sm, &k, NULL, NULL, o->psi_path);
 	if (r == 0) {
 		sampler_set_psi(&sm, cfg->psi_threshold > 0);

@@ -147,7 +147,7 @@ grep -q "KSM is not available" "$TMPD/err" || fail "no clear message for missing
 # --once on a fake 6.8 tree and on a 6.1-like tree; nothing written without --apply
 for kind in new old; do
 	make_fake_ksm "$TMPD/ksm-$kind" $kind
-	printf '[memory]\ntarget_available = 100%%\n' > "$TMPD/pressure.conf"
+	printf '[daemon]\nstate_dir = %s/once-state\n[memory]\ntarget_available = 100%%\n' "$TMPD" > "$TMPD/pressure.conf"
 	expect_rc 0 $D --once -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-$kind"
 	for w in inputs: terms: decision: reason run pages_to_scan sleep_millisecs "applied: nothing"; do
 		grep -q "$w" "$TMPD/out" || fail "--once output ($kind) lacks '$w'"
@@ -174,6 +174,21 @@ grep -q "^advisor_mode: switched off (kernel_advisor = takeover); --once does no
 grep -q "applied: [1-9]" "$TMPD/out" || fail "--apply does not report what it wrote"
 expect_rc 0 $D --once --apply -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
 grep -q "^advisor_mode:" "$TMPD/out" && fail "--once --apply speaks of an advisor that was already off"
+# a daemon holds the lock of that state_dir: --once --apply refuses to write
+# under it (exit 6); --once alone still shows its decision
+$D -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new" --dry-run --log-target=stderr 2> "$TMPD/once-daemon.log" &
+OD=$!
+track $OD
+for _ in $(seq 1 100); do [ -s "$TMPD/once-state/lock" ] && break; sleep 0.1; done
+[ -s "$TMPD/once-state/lock" ] || { cat "$TMPD/once-daemon.log"; fail "the daemon took no lock"; }
+echo 0 > "$TMPD/ksm-new/run"
+expect_rc 6 $D --once --apply -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
+grep -q "a ksmpilotd holds the lock in $TMPD/once-state" "$TMPD/err" || fail "--once --apply under a daemon: $(cat "$TMPD/err")"
+[ "$(cat "$TMPD/ksm-new/run")" = 0 ] || fail "--once --apply wrote run under a running daemon"
+expect_rc 0 $D --once -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
+kill $OD
+wait $OD
+untrack $OD
 
 # read-only KSM: --once works, --once --apply exits 5
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
