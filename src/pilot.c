@@ -334,6 +334,8 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 			log_struct(LOG_ERR, MSGID_WRITE_REJECTED, f, 3, "cannot write %s to %s/%s: %s%s", v, k.dir,
 				   ksm_item_name(bad), strerror(-r), write_hint(&k, bad, r));
 			rc = (r == -EROFS || r == -EACCES || r == -EPERM) ? EXIT_KSM_READONLY : EXIT_RUNTIME;
+		} else if (d.hold) {
+			printf("applied: nothing (a hold: an input unreadable, or the kernel busy)\n");
 		} else {
 			printf("applied: %d knob%s written\n", r, r == 1 ? "" : "s");
 		}

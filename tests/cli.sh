@@ -189,6 +189,12 @@ expect_rc 0 $D --once -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
 kill $OD
 wait $OD
 untrack $OD
+# memory going offline (run reads 5): the decision is a hold, and --apply says it wrote nothing
+echo 5 > "$TMPD/ksm-new/run"
+expect_rc 0 $D --once --apply -c "$TMPD/pressure.conf" --sysfs-dir "$TMPD/ksm-new"
+grep -q "^applied: nothing (a hold" "$TMPD/out" || fail "--once --apply of a hold: $(grep applied "$TMPD/out")"
+[ "$(cat "$TMPD/ksm-new/run")" = 5 ] || fail "--once --apply wrote run while memory goes offline"
+echo 0 > "$TMPD/ksm-new/run"
 
 # read-only KSM: --once works, --once --apply exits 5
 if [ "$(id -u)" = 0 ] && command -v unshare >/dev/null; then
