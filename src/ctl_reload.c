@@ -214,6 +214,13 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 			fprintf(stderr, "ksmpilotctl: process %ld does not exist\n", pid);
 			return CTL_NOT_RUNNING;
 		}
+		/* alive, but no daemon holds the lock, and it is no ksmpilotd
+		 * that is starting: nothing to wait for */
+		if (!ctl_daemon_running(state_dir, 0) && !state_pid_is_ksmpilotd("/proc", pid)) {
+			fprintf(stderr, "ksmpilotctl: process %ld is not ksmpilotd, and no ksmpilotd holds the lock in %s\n",
+				pid, state_dir);
+			return CTL_NOT_RUNNING;
+		}
 		if (now_ms() >= deadline) {
 			fprintf(stderr, "ksmpilotctl: no state of ksmpilotd (pid %ld) in %s after %u s: is state_dir %s?\n",
 				pid, path, RELOAD_TIMEOUT_MS / 1000, state_dir);

@@ -388,7 +388,7 @@ static int lock_held(const char *state_dir)
 }
 
 /* Without access to the lock: the pid is alive and named ksmpilotd. */
-static bool pid_is_ksmpilotd(const char *proc_dir, long pid)
+bool state_pid_is_ksmpilotd(const char *proc_dir, long pid)
 {
 	char path[CFG_PATH_MAX + 32], comm[32] = "";
 	FILE *f;
@@ -438,7 +438,7 @@ bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid)
 	long holder;
 
 	if (held < 0)
-		return pid_is_ksmpilotd(proc_dir, pid);
+		return state_pid_is_ksmpilotd(proc_dir, pid);
 	if (held == 0 || pid == 0)
 		return held > 0;
 	/* held: by that pid? A state file left by an instance that died is
@@ -446,7 +446,7 @@ bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid)
 	 * in it yet tells nothing: then the pid must be a ksmpilotd's, since
 	 * ksmpilotctl reload signals it */
 	holder = lock_pid(state_dir);
-	return holder == pid || (holder == 0 && pid_is_ksmpilotd(proc_dir, pid));
+	return holder == pid || (holder == 0 && state_pid_is_ksmpilotd(proc_dir, pid));
 }
 
 int state_dir_of_pid(const char *proc_dir, long pid, char *dir, size_t size)

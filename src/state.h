@@ -71,11 +71,14 @@ const char *state_get(const struct state_kv *kv, const char *key);
 
 /* Whether a ksmpilotd runs with this state_dir: it holds state_dir/lock
  * (an open file description lock, tested without taking it), and with a
- * pid (from the state file) the pid it wrote into the lock, if any, is
- * that one;
+ * pid (from the state file) the pid it wrote into the lock is that one, or,
+ * before it wrote one, pid is a ksmpilotd (state_pid_is_ksmpilotd());
  * where the lock cannot be read, pid is alive and its comm in proc_dir is
  * ksmpilotd. */
 bool state_daemon_running(const char *state_dir, const char *proc_dir, long pid);
+
+/* Whether pid is alive and named ksmpilotd (its comm in proc_dir). */
+bool state_pid_is_ksmpilotd(const char *proc_dir, long pid);
 
 /* The state_dir that ksmpilotd pid runs with: the directory of the file
  * named lock it holds open, read from proc_dir/PID/fd. A reload keeps the

@@ -34,6 +34,15 @@ grep -q "ksmpilotd is not running" "$TMPD/out" || fail "reload without a daemon 
 ctl reload 1 2 > /dev/null 2>&1; [ $? = 2 ] || fail "reload with two arguments: expected exit 2"
 ctl reload abc > /dev/null 2>&1; [ $? = 2 ] || fail "reload with a bad pid: expected exit 2"
 ctl reload 4294967297 > /dev/null 2>&1; [ $? = 2 ] || fail "reload with a pid past INT_MAX: expected exit 2"
+# a live process that is not ksmpilotd, and no daemon: not running, at once
+sleep 600 &
+N=$!
+track $N
+ctl reload $N > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 5 ] || { cat "$TMPD/out"; fail "reload of a pid that is not ksmpilotd, without a daemon: exit $rc, not 5"; }
+grep -q "process $N is not ksmpilotd, and no ksmpilotd holds the lock" "$TMPD/out" || fail "reload $N: $(cat "$TMPD/out")"
+kill -0 $N 2>/dev/null || fail "reload signalled pid $N, which is not ksmpilotd"
 
 $WRAP $KSMPILOTD -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/log" &
 D=$!
