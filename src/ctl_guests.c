@@ -238,6 +238,11 @@ int ctl_guests(const struct ctl_opts *o, int argc, char **argv)
 		fprintf(stderr, "ksmpilotctl: guests: unexpected argument '%s'\n", argv[0]);
 		return CTL_USAGE;
 	}
+	/* a directory that cannot be listed is not the kernel's fault */
+	if (access(o->proc_dir, R_OK | X_OK) < 0) {
+		fprintf(stderr, "ksmpilotctl: guests: cannot read %s: %s\n", o->proc_dir, strerror(errno));
+		return CTL_FAIL;
+	}
 	if (!ctl_kernel_has_per_process(o->proc_dir)) {
 		fprintf(stderr, "ksmpilotctl: guests: %s\n", CTL_NO_PER_PROCESS);
 		return CTL_FAIL;

@@ -59,6 +59,12 @@ grep -q 'can exceed the kernel' "$TMPD/out" || fail "the note on per-process sum
 LC_ALL=C grep -q $'[\x01-\x08\x0b-\x1f\x7f]' "$TMPD/out" && fail "a control character reached the terminal"
 
 g guests --json > "$TMPD/json" || fail "guests --json exited $?"
+# a --proc-dir that does not exist is named, not blamed on the kernel
+$CTL --sysfs-dir "$K" --proc-dir "$TMPD/no-such-proc" guests > "$TMPD/err" 2>&1
+rc=$?
+[ $rc = 1 ] || fail "guests with a missing --proc-dir: exit $rc, not 1"
+grep -q "cannot read $TMPD/no-such-proc: No such file or directory" "$TMPD/err" ||
+	fail "guests with a missing --proc-dir: $(cat "$TMPD/err")"
 # output that could not be written is a failure, not a success with half a document
 if [ -w /dev/full ]; then
 	g guests --json > /dev/full 2> /dev/null
