@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ctl.h"
 #include "import.h"
@@ -67,9 +68,17 @@ int ctl_import(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if (argc == 1)
 		file = argv[0];
-	/* "-" is standard input */
+	/* "-" is standard input; a pipe (<(ssh node cat ...)) is read as a stream */
 	r = strcmp(file, "-") == 0 ? read_stream(stdin, CFG_MAX_FILE_SIZE, &text, &len) :
 				     read_file(file, CFG_MAX_FILE_SIZE, &text, &len);
+	if (r == -EINVAL && strcmp(file, "-") != 0) {
+		struct stat st;
+		FILE *f;
+		if (stat(file, &st) == 0 && S_ISFIFO(st.st_mode) && (f = fopen(file, "re"))) {
+			r = read_stream(f, CFG_MAX_FILE_SIZE, &text, &len);
+			fclose(f);
+		}
+	}
 	if (r < 0) {
 		fprintf(stderr, "ksmpilotctl: %s: cannot read: %s\n", strcmp(file, "-") == 0 ? "standard input" : file,
 			strerror(-r));

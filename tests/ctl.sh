@@ -107,6 +107,11 @@ grep -q "^# DEBUG=1 (line 5): " "$TMPD/imported.conf" || fail "DEBUG=1 has no no
 $CTL import-ksmtuned - < "$TMPD/ksmtuned.conf" > "$TMPD/stdin.conf" 2>/dev/null || fail "import from - exited $?"
 diff <(sed -n '/^\[daemon\]/,$p' "$TMPD/imported.conf") <(sed -n '/^\[daemon\]/,$p' "$TMPD/stdin.conf") > /dev/null ||
 	fail "import from - differs"
+# a pipe named as a file (<(ssh node cat /etc/ksmtuned.conf)): read as a stream
+$CTL import-ksmtuned <(cat "$TMPD/ksmtuned.conf") > "$TMPD/pipe.conf" 2> "$TMPD/pipe.err" ||
+	fail "import from a pipe exited $?: $(cat "$TMPD/pipe.err")"
+diff <(sed -n '/^\[daemon\]/,$p' "$TMPD/imported.conf") <(sed -n '/^\[daemon\]/,$p' "$TMPD/pipe.conf") > /dev/null ||
+	fail "import from a pipe differs"
 $CTL import-ksmtuned -o "$TMPD/o.conf" "$TMPD/ksmtuned.conf" > "$TMPD/o.out" 2>/dev/null || fail "import -o exited $?"
 [ -s "$TMPD/o.out" ] && fail "import -o also wrote to standard output"
 cmp -s "$TMPD/o.conf" "$TMPD/imported.conf" || fail "import -o FILE differs from standard output"
