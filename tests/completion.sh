@@ -67,6 +67,12 @@ expect "--json" ksmpilotctl status --js
 expect "$TMPD/cfgs/b.conf" ksmpilotctl import-ksmtuned "$TMPD/cfgs/b"
 expect "$TMPD/cfgs/a.conf" ksmpilotctl import-ksmtuned -o "$TMPD/cfgs/a"
 expect "" ksmpilotctl status ""
+# the --opt=value form, as bash splits it at the '='
+expect "status" ksmpilotctl --state-dir = /tmp st
+expect "$TMPD/cfgs/a.conf" ksmpilotctl --config = "$TMPD/cfgs/a"
+comp ksmpilotctl --config = | grep -qx Makefile || fail "ksmpilotctl --config=: no file offered"
+expect "" ksmpilotctl history --since = -2
+expect "$TMPD/cfgs/a.conf" ksmpilotd --config = "$TMPD/cfgs/a"
 # the options are --help's, not words of its descriptions (journalctl -u)
 opts=$(comp ksmpilotctl -)
 echo "$opts" | grep -qx -- -u && fail "ksmpilotctl: -u offered, from the text of --help"
