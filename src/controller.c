@@ -572,7 +572,10 @@ static void price(const struct cfg *cfg, struct ctl_state *st, const struct samp
 	/* the sign of the raw error decides run; P follows the filtered one,
 	 * so that noise on MemAvailable does not move the rate */
 	t->p = cfg->kp * st->efilt;
-	if (!o->fresh) {
+	/* a span shorter than half an interval (the tick a reload asks for
+	 * at once) gives no rate of change: MemAvailable's noise over a few
+	 * milliseconds would make a spike of D */
+	if (!o->fresh && o->dt >= SPAN_MIN_SHARE * (double)cfg->interval_ms / 1000.0) {
 		double raw = -(meas - st->prev_meas) / o->dt;
 		st->dfilt += (o->dt / (tf + o->dt)) * (raw - st->dfilt);
 	}

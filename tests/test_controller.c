@@ -264,6 +264,31 @@ static void test_short_span_measures_no_share(void **state)
 	assert_true(fabs(d.t.cpu_share - 0.3) < 1e-9);
 }
 
+/* Nor does it give D a rate of change: 8 MiB of MemAvailable's noise over
+ * 5 ms, with no derivative filter, would be u = 1 for a tick. */
+static void test_short_span_moves_no_derivative(void **state)
+{
+	struct cfg c;
+	struct ctl_state st;
+	struct ctl_decision d;
+	struct sample s;
+
+	(void)state;
+	cfg_defaults(&c);
+	c.derivative_filter_ms = 0;
+	ctl_init(&st);
+	base_sample(&s, 16 * GiB, 4 * GiB);
+	for (int i = 0; i < 5; i++)
+		ctl_step(&c, &st, &s, i ? 1 : 0, &d);
+	s.mem_available -= 8 * 1048576;
+	ctl_step(&c, &st, &s, 0.005, &d);
+	assert_true(d.t.d == 0);
+	/* over a whole interval, the same fall is a rate of change */
+	s.mem_available -= 8 * 1048576;
+	ctl_step(&c, &st, &s, 1, &d);
+	assert_true(d.t.d > 0);
+}
+
 static void test_counters_carried_over(void **state)
 {
 	struct cfg c;
@@ -1211,6 +1236,7 @@ int main(void)
 		cmocka_unit_test(test_several_passes_in_one_interval),
 		cmocka_unit_test(test_burst_allowance_over_carried_ticks),
 		cmocka_unit_test(test_short_span_measures_no_share),
+		cmocka_unit_test(test_short_span_moves_no_derivative),
 		cmocka_unit_test(test_counters_carried_over),
 		cmocka_unit_test(test_counters_carried_over_start),
 		cmocka_unit_test(test_counters_quiet_when),
