@@ -147,10 +147,11 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 		return 0;
 	/* Counters carried over (ksmd stopped: read every minute) may miss
 	 * memory going offline or an unmerge, which make a write of run wait
-	 * in the kernel until they are done: before such a write, read again. */
+	 * in the kernel until they are done: before such a write, read again,
+	 * and put it off (-EAGAIN: nothing written). */
 	if (cur->ksm_cached && ksm_values_has(kv, KSM_RUN) && kv->v[KSM_RUN] != (d->run ? 1 : 0) &&
 	    ksm_busy(k) != KSM_BUSY_NONE)
-		return 0;
+		return -EAGAIN;
 	if (d->run) {
 		if (cfg->kernel_advisor == ADVISOR_TAKEOVER && ksm_has(k, KSM_ADVISOR_MODE) &&
 		    ksm_values_has(&cur->ksm, KSM_ADVISOR_MODE) && cur->ksm.v[KSM_ADVISOR_MODE] != 0) {
@@ -326,7 +327,9 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 		enum ksm_item bad = KSM_RUN;
 		int64_t bad_v = 0;
 		r = pilot_apply(&k, cfg, &d, &s2, &bad, &bad_v);
-		if (r < 0) {
+		if (r == -EAGAIN) {
+			printf("applied: nothing (%s)\n", ksm_busy_name(ksm_busy(&k)));
+		} else if (r < 0) {
 			struct log_field f[3];
 			char v[32];
 			ksm_format_value(bad, bad_v, v, sizeof(v));
@@ -1302,7 +1305,10 @@ void pilot_tick(struct pilot *pl, uint64_t now)
 		r = pilot_apply(&pl->ksm, &pl->cfg, &d, &s, &bad, &bad_v);
 		if (r != 0)
 			sampler_invalidate(&pl->sampler); /* not the knobs as they were */
-		if (r < 0) {
+		if (r == -EAGAIN) {
+			/* put off while the kernel is busy: nothing written, so
+			 * nothing to take for this daemon's values later */
+		} else if (r < 0) {
 			pl->stats.write_errors++;
 			if (!(pl->write_err_logged & KSM_BIT(bad))) {
 				struct log_field f[3];

@@ -96,7 +96,9 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg);
 /* Write a decision's knobs that differ from cur: advisor off first when
  * taking over, then pages_to_scan and sleep_millisecs, then run. On
  * failure *bad_item names the knob and *bad_value the value refused.
- * Returns the number of knobs written or the first -errno. */
+ * Returns the number of knobs written, -EAGAIN when a write of run was put
+ * off, nothing written, because the kernel is busy (ksm_busy(): cur is
+ * carried over and did not show it), or the first -errno. */
 int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision *d, const struct sample *cur,
 		enum ksm_item *bad_item, int64_t *bad_value);
 

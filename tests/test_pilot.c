@@ -599,6 +599,8 @@ static void test_memory_offline(void **state)
 	w.offlining = false;
 	ticks(p, 70);
 	assert_int_equal(w.p.run, 1);
+	/* the write put off was not taken for one done, undone by someone */
+	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
 	assert_true(pilot_stop(p));
 	pilot_free(p);
 	world_fini();
