@@ -7,7 +7,9 @@
 # Prints the tables (markdown) on stdout, writes the same figures as JSON to
 # json and one markdown row of the batch's overview to overview (both
 # optional). thr_kib: MemAvailable below it counts as memory pressure (20%
-# of MemTotal, both ksmtuned's and ksmpilotd's threshold).
+# of MemTotal, both ksmtuned's and ksmpilotd's threshold), with what KSM
+# saved the workload taken off: a tuner that merges well must not turn a
+# short machine into one that is not, and its verdict into n/a.
 #
 # Files, told apart by their first line:
 #   plan.txt (bench/scenarios.sh): "phase I NAME START", "end T",
@@ -80,7 +82,7 @@ kind == "main" {
 	savedr[tu] += $24
 	saveds[tu] += $8 + $20
 	if (!(tu in minav) || $17 < minav[tu]) minav[tu] = $17
-	if ($17 < thr_kib) short[tu]++
+	if ($17 - $24 < thr_kib) short[tu]++ # short without KSM's saving: MemAvailable less it
 	if ($6 > 0 && $5 / $6 > maxfrac[tu]) maxfrac[tu] = $5 / $6
 	if ($13 == 1) {
 		on[tu, ph]++
@@ -126,17 +128,23 @@ function bought(tu, dk, dtr, dm, ds) {
 # t90 of arrival a for tuner tu: from the launch until 90% of the arrival's
 # mergeable pages are merged in its own processes, interpolated between the
 # two samples around it; win: how long it was watched (until one of its
-# groups stopped, or the end)
-function arrival_t90(tu, a,   target, pt, pm, t, tr, m, lt) {
+# groups stopped, the next mergeable arrival was launched, or the end: the
+# merging that a later arrival sets off is not this one's)
+function arrival_t90(tu, a,   target, pt, pm, t, tr, m, lt, b, nextl) {
 	if (!((tu, a) in ltr)) return
 	lt = ltr[tu, a]
 	target = 0.9 * aexp[a]
 	pt = lt; pm = 0
 	win[tu, a] = 0
+	nextl = -1
+	for (b = 1; b <= na; b++)
+		if (((tu, aname[b]) in ltr) && ltr[tu, aname[b]] > lt && (nextl < 0 || ltr[tu, aname[b]] < nextl))
+			nextl = ltr[tu, aname[b]]
 	for (t = astart[a]; t <= gmaxt[tu]; t++) {
 		if (!((tu, a, t) in gtr)) continue
 		tr = gtr[tu, a, t]
 		if (((tu, a) in str) && tr > str[tu, a]) break
+		if (nextl >= 0 && tr > nextl) break
 		win[tu, a] = tr - lt
 		m = gsum[tu, a, t]
 		if (m >= target) {
@@ -274,9 +282,10 @@ END {
 	print "pages_sharing those of processes that exited, until then. Best merged: the highest share of the mergeable"
 	print "pages merged (ksm_merging_pages). t90 ARRIVAL: seconds from the arrival's launch until 90% of its mergeable"
 	print "pages are merged, from its own processes' ksm_merging_pages, interpolated between the two samples around it"
-	print "(\">N\": not within the N s it was watched). MiB saved per ksmd CPU s: mean saved / ksmd CPU. Tuner CPU:"
-	print "utime+stime+cutime+cstime of the tuner process (0: the kernel tunes itself). Under pressure: share of the"
-	print "seconds with MemAvailable below 20% of MemTotal."
+	print "(\">N\": not within the N s it was watched, until the next mergeable arrival, one of its processes stopped or"
+	print "the end). MiB saved per ksmd CPU s: mean saved / ksmd CPU. Tuner CPU: utime+stime+cutime+cstime of the tuner"
+	print "process (0: the kernel tunes itself). Under pressure: share of the seconds with MemAvailable, less what KSM"
+	print "saved the workload, below 20% of MemTotal (short as the machine would be without that saving)."
 
 	print ""
 	print "## ksmd CPU per phase (s)"
@@ -354,7 +363,7 @@ END {
 	if (!vp) {
 		print "no verdict: ksmpilotd was not run"
 	} else {
-		printf "Memory pressure: MemAvailable below 20%% of MemTotal in %d%% of ksmpilotd's seconds (%s).\n\n",
+		printf "Memory pressure: MemAvailable, less what KSM saved the workload, below 20%% of MemTotal in %d%% of ksmpilotd's seconds (%s).\n\n",
 			press["ksmpilot"], pressure ? "pressure" : "no pressure: every target is n/a"
 		print "| target | status | figures |"
 		print "|---|---|---|"
