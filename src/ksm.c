@@ -203,19 +203,26 @@ enum ksm_busy ksm_busy_of(const struct ksm_values *v)
 		return KSM_BUSY_NONE;
 	if (v->v[KSM_RUN] & KSM_RUN_OFFLINE)
 		return KSM_BUSY_OFFLINE;
-	/* the unmerge has ended once nothing is merged; a counter not read
-	 * counts as merged */
-	if (v->v[KSM_RUN] == KSM_RUN_UNMERGE &&
-	    (!ksm_values_has(v, KSM_PAGES_SHARED) || v->v[KSM_PAGES_SHARED] > 0 ||
-	     !ksm_values_has(v, KSM_PAGES_SHARING) || v->v[KSM_PAGES_SHARING] > 0))
-		return KSM_BUSY_UNMERGE;
+	/* the unmerge has ended once nothing is merged, not even with the
+	 * zero page, and no rmap item is left (it removes them all); a
+	 * counter not read counts as not ended, but for ksm_zero_pages, which
+	 * kernels before 6.6 do not have */
+	if (v->v[KSM_RUN] == KSM_RUN_UNMERGE) {
+		static const enum ksm_item left[] = { KSM_PAGES_SHARED, KSM_PAGES_SHARING, KSM_PAGES_UNSHARED };
+		for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+			if (!ksm_values_has(v, left[i]) || v->v[left[i]] > 0)
+				return KSM_BUSY_UNMERGE;
+		if (ksm_values_has(v, KSM_ZERO_PAGES) && v->v[KSM_ZERO_PAGES] > 0)
+			return KSM_BUSY_UNMERGE;
+	}
 	return KSM_BUSY_NONE;
 }
 
 enum ksm_busy ksm_busy(struct ksm *k)
 {
 	struct ksm_values v = { 0 };
-	static const enum ksm_item need[] = { KSM_RUN, KSM_PAGES_SHARED, KSM_PAGES_SHARING };
+	static const enum ksm_item need[] = { KSM_RUN, KSM_PAGES_SHARED, KSM_PAGES_SHARING, KSM_PAGES_UNSHARED,
+					      KSM_ZERO_PAGES };
 
 	for (size_t i = 0; i < sizeof(need) / sizeof(need[0]); i++) {
 		if (ksm_read(k, need[i], &v.v[need[i]]) == 0)

@@ -47,7 +47,8 @@ static struct world {
 	/* faults */
 	int read_errno;                 /* every KSM read fails */
 	bool offlining;                 /* memory going offline: run reads with KSM_RUN_OFFLINE */
-	int unmerge;                    /* run=2 written by someone: 1 under way, 2 done (nothing merged) */
+	int unmerge;                    /* run=2 written by someone: 1 under way, 2 done (nothing merged),
+					   3 under way with only pages merged with the zero page left */
 	enum ksm_item garbage_item;     /* this item reads "garbage" */
 	bool garbage;
 	int write_errno[KSM_ITEM_COUNT];
@@ -126,9 +127,11 @@ static ssize_t fake_read(int fd, char *buf, size_t len, enum ksm_item item)
 		return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item] | KSM_RUN_OFFLINE);
 	if (item == KSM_RUN && w.unmerge)
 		return snprintf(buf, len, "2");
-	if ((item == KSM_PAGES_SHARED || item == KSM_PAGES_SHARING) && w.unmerge)
+	if ((item == KSM_PAGES_SHARED || item == KSM_PAGES_SHARING || item == KSM_PAGES_UNSHARED) && w.unmerge)
 		return snprintf(buf, len, "%" PRId64,
-				w.unmerge == 2 ? 0 : w.cur.ksm.v[item] > 0 ? w.cur.ksm.v[item] : 1);
+				w.unmerge != 1 ? 0 : w.cur.ksm.v[item] > 0 ? w.cur.ksm.v[item] : 1);
+	if (item == KSM_ZERO_PAGES && w.unmerge)
+		return snprintf(buf, len, "%d", w.unmerge == 3 ? 100 : 0);
 	if (item == KSM_ADVISOR_MODE) /* as written since the plant's sample */
 		return snprintf(buf, len, "%s", w.p.advisor ? "none [scan-time]" : "[none] scan-time");
 	return snprintf(buf, len, "%" PRId64, w.cur.ksm.v[item]);
@@ -620,7 +623,9 @@ static void test_unmerge_under_way(void **state)
 	p = start_merging();
 	w.unmerge = 1;
 	writes = knob_writes();
-	ticks(p, 60);
+	ticks(p, 30);
+	w.unmerge = 3; /* only pages merged with the zero page left: not done */
+	ticks(p, 30);
 	assert_int_equal(knob_writes(), writes);
 	assert_int_equal(logged("an unmerge (run=2) is under way"), 1);
 	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
