@@ -462,6 +462,17 @@ static int take_snapshot(struct pilot *pl, const struct sample *s)
 		log_notice("found the snapshot of a previous run (pid %ld) in %s: on exit, the knobs are restored "
 			   "to the state from before it",
 			   old.pid, pl->snap_path);
+		/* a run with keep left merge_across_nodes out of it: as found,
+		 * if this run is to write it */
+		if (pl->cfg.merge_across_nodes != MAN_KEEP && !(old.present & KSM_BIT(KSM_MERGE_ACROSS_NODES)) &&
+		    ksm_values_has(&s->ksm, KSM_MERGE_ACROSS_NODES)) {
+			pl->snap.present |= KSM_BIT(KSM_MERGE_ACROSS_NODES);
+			pl->snap.v[KSM_MERGE_ACROSS_NODES] = s->ksm.v[KSM_MERGE_ACROSS_NODES];
+			r = ksm_snapshot_save(&pl->snap, pl->snap_path);
+			if (r < 0)
+				log_warn(-r, "cannot save the snapshot to %s; restore on exit still works from memory",
+					 pl->snap_path);
+		}
 		return 0;
 	}
 	if (r != -ENOENT)

@@ -500,6 +500,27 @@ static void test_merge_across_nodes_keep(void **state)
 	assert_int_equal(w.writes[KSM_MERGE_ACROSS_NODES], 0);
 	pilot_free(p);
 	world_fini();
+	/* a run with keep dies (its snapshot stays, without the knob); the
+	 * next, with merge_across_nodes = 0, writes it, and its stop puts
+	 * back the value found */
+	world_init(24 * GiB, 20 * GiB, NULL);
+	w.merge_across_nodes = 1;
+	p = start(EXIT_OK);
+	ticks(p, 3);
+	pilot_free(p); /* no stop: as a SIGKILL */
+	{
+		char text[1024];
+		snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n[kernel]\nmerge_across_nodes = 0\n",
+			 w.state);
+		put(w.conf, text);
+	}
+	p = start(EXIT_OK);
+	ticks(p, 3);
+	assert_int_equal(w.merge_across_nodes, 0);
+	assert_true(pilot_stop(p));
+	assert_int_equal(w.merge_across_nodes, 1);
+	pilot_free(p);
+	world_fini();
 }
 
 /* merge_across_nodes = 0 asked while pages are merged: EBUSY, reported
