@@ -323,7 +323,11 @@ int pilot_once(const struct daemon_opts *o, const struct cfg *cfg)
 	report_block(stdout, cfg, &s2, &d);
 	fflush(stdout);
 	rc = EXIT_OK;
-	if (o->apply && !o->dry_run) {
+	if (o->apply && !o->dry_run && state_daemon_running(cfg->state_dir, "/proc", 0)) {
+		/* one that started during the second between the samples */
+		log_errx("a ksmpilotd took the lock in %s meanwhile: nothing written", cfg->state_dir);
+		rc = EXIT_LOCKED;
+	} else if (o->apply && !o->dry_run) {
 		enum ksm_item bad = KSM_RUN;
 		int64_t bad_v = 0;
 		r = pilot_apply(&k, cfg, &d, &s2, &bad, &bad_v);
