@@ -58,6 +58,7 @@ int ctl_import(const struct ctl_opts *o, int argc, char **argv)
 	bool have_q;
 	char *text = NULL, *conf = NULL;
 	size_t len = 0, conf_len = 0;
+	struct stat st;
 	FILE *out;
 	void *proc;
 	int r;
@@ -68,16 +69,17 @@ int ctl_import(const struct ctl_opts *o, int argc, char **argv)
 	}
 	if (argc == 1)
 		file = argv[0];
-	/* "-" is standard input; a pipe (<(ssh node cat ...)) is read as a stream */
-	r = strcmp(file, "-") == 0 ? read_stream(stdin, CFG_MAX_FILE_SIZE, &text, &len) :
-				     read_file(file, CFG_MAX_FILE_SIZE, &text, &len);
-	if (r == -EINVAL && strcmp(file, "-") != 0) {
-		struct stat st;
-		FILE *f;
-		if (stat(file, &st) == 0 && S_ISFIFO(st.st_mode) && (f = fopen(file, "re"))) {
-			r = read_stream(f, CFG_MAX_FILE_SIZE, &text, &len);
+	/* "-" is standard input; a pipe (<(ssh node cat ...), or a FIFO) is
+	 * read as a stream, opened once and waiting for its writer */
+	if (strcmp(file, "-") == 0) {
+		r = read_stream(stdin, CFG_MAX_FILE_SIZE, &text, &len);
+	} else if (stat(file, &st) == 0 && S_ISFIFO(st.st_mode)) {
+		FILE *f = fopen(file, "re");
+		r = f ? read_stream(f, CFG_MAX_FILE_SIZE, &text, &len) : -errno;
+		if (f)
 			fclose(f);
-		}
+	} else {
+		r = read_file(file, CFG_MAX_FILE_SIZE, &text, &len);
 	}
 	if (r < 0) {
 		fprintf(stderr, "ksmpilotctl: %s: cannot read: %s\n", strcmp(file, "-") == 0 ? "standard input" : file,

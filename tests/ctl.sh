@@ -112,6 +112,14 @@ $CTL import-ksmtuned <(cat "$TMPD/ksmtuned.conf") > "$TMPD/pipe.conf" 2> "$TMPD/
 	fail "import from a pipe exited $?: $(cat "$TMPD/pipe.err")"
 diff <(sed -n '/^\[daemon\]/,$p' "$TMPD/imported.conf") <(sed -n '/^\[daemon\]/,$p' "$TMPD/pipe.conf") > /dev/null ||
 	fail "import from a pipe differs"
+# and a named FIFO, its writer started first
+mkfifo "$TMPD/fifo"
+cat "$TMPD/ksmtuned.conf" > "$TMPD/fifo" &
+timeout 10 $CTL import-ksmtuned "$TMPD/fifo" > "$TMPD/fifo.conf" 2> "$TMPD/fifo.err" ||
+	fail "import from a FIFO exited $?: $(cat "$TMPD/fifo.err")"
+wait
+diff <(sed -n '/^\[daemon\]/,$p' "$TMPD/imported.conf") <(sed -n '/^\[daemon\]/,$p' "$TMPD/fifo.conf") > /dev/null ||
+	fail "import from a FIFO differs"
 $CTL import-ksmtuned -o "$TMPD/o.conf" "$TMPD/ksmtuned.conf" > "$TMPD/o.out" 2>/dev/null || fail "import -o exited $?"
 [ -s "$TMPD/o.out" ] && fail "import -o also wrote to standard output"
 cmp -s "$TMPD/o.conf" "$TMPD/imported.conf" || fail "import -o FILE differs from standard output"
