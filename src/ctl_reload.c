@@ -23,6 +23,7 @@
  * pid go. */
 #define RELOAD_TIMEOUT_MS 60000u
 #define RELOAD_POLL_NS 20000000L
+#define RELOAD_STRANGER_MS 2000u /* a live pid, not ksmpilotd, and no lock: not one starting */
 
 struct reload_state {
 	long pid;
@@ -141,7 +142,7 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 	struct reload_state before = { 0 }, now = { 0 };
 	char state_dir[CFG_PATH_MAX], path[CFG_PATH_MAX + 16];
 	long pid = 0;
-	uint64_t deadline = now_ms() + RELOAD_TIMEOUT_MS;
+	uint64_t deadline = now_ms() + RELOAD_TIMEOUT_MS, stranger_since = 0;
 	int r;
 
 	if (argc > 1) {
@@ -215,8 +216,13 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 			return CTL_NOT_RUNNING;
 		}
 		/* alive, but no daemon holds the lock, and it is no ksmpilotd
-		 * that is starting: nothing to wait for */
-		if (!ctl_daemon_running(state_dir, 0) && !state_pid_is_ksmpilotd("/proc", pid)) {
+		 * that is starting (for 2 s: a process just forked, or under
+		 * a wrapper, has another name first): nothing to wait for */
+		if (ctl_daemon_running(state_dir, 0) || state_pid_is_ksmpilotd("/proc", pid))
+			stranger_since = 0;
+		else if (!stranger_since)
+			stranger_since = now_ms();
+		if (stranger_since && now_ms() - stranger_since >= RELOAD_STRANGER_MS) {
 			fprintf(stderr, "ksmpilotctl: process %ld is not ksmpilotd, and no ksmpilotd holds the lock in %s\n",
 				pid, state_dir);
 			return CTL_NOT_RUNNING;
