@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
@@ -443,7 +444,11 @@ int doctor_gather(const struct doctor_paths *p, const struct cfg *cfg, struct do
 	in->state_err = state_read(path, in->kv);
 	if (in->state_err == 0) {
 		const char *pid = state_get(in->kv, "pid");
-		in->daemon_running = state_daemon_running(p->state_dir, p->proc_dir, pid ? strtol(pid, NULL, 10) : 0);
+		int64_t v;
+		/* without a pid of 1..INT_MAX the file tells of no daemon (0
+		 * would ask only whether the lock is held) */
+		in->daemon_running = pid && parse_i64(pid, 1, INT_MAX, &v) == 0 &&
+				     state_daemon_running(p->state_dir, p->proc_dir, (long)v);
 	}
 	/* starting (no state yet), unable to write it, or the state is
 	 * another instance's, one that died */

@@ -316,6 +316,11 @@ static void test_run_stopped(void **unused)
 	assert_int_equal(pwrite(lock_fd, "999999\n", 7, 0), 7);
 	run_doctor(NULL);
 	expect("ksm-run", DOCTOR_ACTION, "its state file is another instance's");
+	/* nor is a state file of pid 0 the holder's */
+	daemon_runs("run=1\nreason=merging\n");
+	putf("%s/state", "# ksmpilot state v1: key=value\nversion=1\npid=0\nrun=1\nreason=merging\n", state);
+	run_doctor(NULL);
+	expect("ksm-run", DOCTOR_ACTION, "its state file is another instance's");
 	/* a dry run wanted it running, and writes nothing: no other writer */
 	daemon_runs("run=1\nreason=merging\ndry_run=1\n");
 	run_doctor(NULL);
