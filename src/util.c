@@ -968,7 +968,17 @@ size_t utf8_seq(const unsigned char *s, size_t n, uint32_t *cp)
 	return len;
 }
 
-static bool invisible_cp(uint32_t cp);
+/* What turns the text around it, or splits it, or shows as nothing between
+ * two characters that could pass for a name: bidirectional marks,
+ * embeddings, overrides and isolates, the line and paragraph separators, a
+ * zero-width space, a word joiner, a byte order mark. Joiners (ZWJ, ZWNJ),
+ * no-break and wide spaces are left: names in some scripts, and emoji,
+ * need them. */
+static bool reorders_or_hides(uint32_t cp)
+{
+	return cp == 0x61c || cp == 0x200b || cp == 0x200e || cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) ||
+	       cp == 0x2060 || (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
 
 char *text_sanitize(char *s)
 {
@@ -979,10 +989,9 @@ char *text_sanitize(char *s)
 	while (n > 0) {
 		uint32_t cp;
 		size_t len = utf8_seq(r, n, &cp);
-		/* also what shows as nothing or moves the text around it
-		 * (a right-to-left override, a zero-width space): a name
-		 * must not pass for another, nor turn a line around */
-		if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || invisible_cp(cp)) {
+		/* also a right-to-left override or a zero-width space: a
+		 * name must not pass for another, nor turn a line around */
+		if (len == 0 || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || reorders_or_hides(cp)) {
 			*w++ = '?';
 			len = len ? len : 1;
 		} else {

@@ -182,14 +182,15 @@ static void test_sanitize(void **state)
 	char s1[] = "ok \xc3\xa9\xe2\x82\xac";
 	char s2[] = "a\nb\x1b[31mc\x7f" "d\xc2\x9b" "e\xff" "f\xc0\xaf" "g\xed\xa0\x80" "h\xe2\x82";
 	char s3[] = "";
-	/* a right-to-left override, a zero-width space, a byte order mark */
-	char s4[] = "vm\xe2\x80\xae" "ab\xe2\x80\x8b" "-prod\xef\xbb\xbf";
+	/* a right-to-left override, a zero-width space, a byte order mark;
+	 * a zero-width joiner and an ideographic space stay (names need them) */
+	char s4[] = "vm\xe2\x80\xae" "ab\xe2\x80\x8b" "-prod\xef\xbb\xbf" "\xe2\x80\x8d\xe3\x80\x80";
 
 	(void)state;
 	assert_string_equal(text_sanitize(s1), "ok \xc3\xa9\xe2\x82\xac");
 	assert_string_equal(text_sanitize(s2), "a?b?[31mc?d?e?f??g???h??");
 	assert_string_equal(text_sanitize(s3), "");
-	assert_string_equal(text_sanitize(s4), "vm?ab?-prod?");
+	assert_string_equal(text_sanitize(s4), "vm?ab?-prod?\xe2\x80\x8d\xe3\x80\x80");
 }
 
 int main(void)
