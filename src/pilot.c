@@ -140,7 +140,7 @@ static void rejected_fields(struct log_field f[3], enum ksm_item item, const cha
 int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision *d, const struct sample *cur,
 		 enum ksm_item *bad_item, int64_t *bad_value)
 {
-	const struct ksm_values *kv = &cur->ksm;
+	const struct ksm_values *kv = &cur->ksm, *pages_kv = kv;
 	int written = 0, r;
 
 	if (d->hold)
@@ -162,10 +162,13 @@ int pilot_apply(struct ksm *k, const struct cfg *cfg, const struct ctl_decision 
 				return r;
 			}
 			written++;
-			kv = NULL; /* pages_to_scan was reset: write it unconditionally */
+			/* pages_to_scan was reset: write it unconditionally; the
+			 * others only if they differ (a write of run, even of the
+			 * value it has, waits for an offline or an unmerge) */
+			pages_kv = NULL;
 		}
 		if (d->set_pages) {
-			r = ksm_apply(k, KSM_PAGES_TO_SCAN, (int64_t)d->pages_to_scan, kv);
+			r = ksm_apply(k, KSM_PAGES_TO_SCAN, (int64_t)d->pages_to_scan, pages_kv);
 			if (r < 0) {
 				*bad_item = KSM_PAGES_TO_SCAN;
 				*bad_value = (int64_t)d->pages_to_scan;

@@ -1079,6 +1079,32 @@ static struct pilot *advisor_taken(unsigned seconds)
 	return p;
 }
 
+/* A reload to takeover switches the advisor off and writes pages_to_scan;
+ * run, 1 already, is not written again: a write of run, even of the value
+ * it has, waits in the kernel for memory going offline or an unmerge. */
+static void test_takeover_writes_no_run_again(void **state)
+{
+	struct pilot *p;
+	unsigned run_writes;
+
+	(void)state;
+	defer_world("kernel_advisor = defer\n");
+	p = start(EXIT_OK);
+	add_guest(512);
+	ticks(p, 30);
+	assert_int_equal(w.p.run, 1);
+	assert_true(w.p.advisor);
+	run_writes = w.writes[KSM_RUN];
+	reload_daemon(p, "kernel_advisor = takeover\n");
+	ticks(p, 2);
+	assert_false(w.p.advisor);
+	assert_int_equal(w.p.run, 1);
+	assert_int_equal(w.writes[KSM_RUN], run_writes);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+}
+
 static void test_reload_to_defer(void **state)
 {
 	struct pilot *p;
@@ -1775,6 +1801,7 @@ int main(void)
 		cmocka_unit_test(test_idle_rewrites_seldom),
 		cmocka_unit_test(test_defer_floor_told),
 		cmocka_unit_test(test_reload_to_defer),
+		cmocka_unit_test(test_takeover_writes_no_run_again),
 		cmocka_unit_test(test_idle_reads_counters_seldom),
 		cmocka_unit_test(test_merge_across_nodes_busy),
 		cmocka_unit_test(test_merge_across_nodes_keep),
