@@ -574,6 +574,62 @@ static void test_merge_across_nodes_busy(void **state)
 	world_fini();
 }
 
+/* The kernel busy (memory going offline, or an unmerge someone asked
+ * for), or done: the world's faults for it. */
+static void offline_busy(bool on)
+{
+	w.offlining = on;
+}
+
+static void unmerge_busy(bool on)
+{
+	w.unmerge = on ? 1 : 2; /* done: run reads 2, nothing merged */
+}
+
+/* A stop while the kernel stays busy past the wait: nothing written, the
+ * snapshot kept for --restore; then the world ends. */
+static void stop_while_busy(struct pilot *p, void (*busy)(bool), const char *still)
+{
+	unsigned writes;
+
+	busy(true);
+	ticks(p, 2);
+	writes = knob_writes();
+	assert_false(pilot_stop(p));
+	assert_int_equal(knob_writes(), writes);
+	assert_int_equal(logged(still), 1);
+	assert_int_equal(access(strcat(strcpy((char[400]){ 0 }, w.state), "/snapshot"), F_OK), 0);
+	pilot_free(p);
+	world_fini();
+}
+
+/* ksmd stopped, its counters read once a minute: the kernel busy
+ * meanwhile, then pressure; run is read again before it is written, and
+ * not written while the kernel is busy, nor taken for written (no change
+ * by someone else seen once it is done). */
+static void busy_while_stopped(void (*busy)(bool), unsigned foreign)
+{
+	struct pilot *p;
+	unsigned writes;
+
+	world_init(24 * GiB, 20 * GiB, NULL);
+	p = start(EXIT_OK);
+	ticks(p, 30);
+	assert_int_equal(w.p.run, 0);
+	writes = w.writes[KSM_RUN];
+	busy(true);
+	w.p.base_available = 2 * GiB;
+	ticks(p, 20);
+	assert_int_equal(w.writes[KSM_RUN], writes);
+	busy(false);
+	ticks(p, 70);
+	assert_int_equal(w.p.run, 1);
+	assert_int_equal(w.msgid_count[ID_FOREIGN], foreign);
+	assert_true(pilot_stop(p));
+	pilot_free(p);
+	world_fini();
+}
+
 /* Memory going offline mid-run: run reads 5, and a write of run would wait
  * in the kernel until the offline is done. Nothing is written, and no
  * change by someone else is seen, until run reads 0..2 again. */
@@ -597,37 +653,8 @@ static void test_memory_offline(void **state)
 	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
 	assert_int_equal(w.p.run, 1);
 	assert_knobs_in_bounds(p);
-	/* a stop while memory goes offline (and stays so past the wait):
-	 * nothing written, the snapshot kept for --restore */
-	w.offlining = true;
-	ticks(p, 2);
-	writes = knob_writes();
-	assert_false(pilot_stop(p));
-	assert_int_equal(knob_writes(), writes);
-	assert_int_equal(logged("memory is still going offline"), 1);
-	assert_int_equal(access(strcat(strcpy((char[400]){ 0 }, w.state), "/snapshot"), F_OK), 0);
-	pilot_free(p);
-	world_fini();
-	/* ksmd stopped, its counters read once a minute: memory going
-	 * offline meanwhile, then pressure; run is read again before it is
-	 * written, and not written while the offline lasts */
-	world_init(24 * GiB, 20 * GiB, NULL);
-	p = start(EXIT_OK);
-	ticks(p, 30);
-	assert_int_equal(w.p.run, 0);
-	writes = w.writes[KSM_RUN];
-	w.offlining = true;
-	w.p.base_available = 2 * GiB;
-	ticks(p, 20);
-	assert_int_equal(w.writes[KSM_RUN], writes);
-	w.offlining = false;
-	ticks(p, 70);
-	assert_int_equal(w.p.run, 1);
-	/* the write put off was not taken for one done, undone by someone */
-	assert_int_equal(w.msgid_count[ID_FOREIGN], 0);
-	assert_true(pilot_stop(p));
-	pilot_free(p);
-	world_fini();
+	stop_while_busy(p, offline_busy, "memory is still going offline");
+	busy_while_stopped(offline_busy, 0);
 }
 
 /* Someone unmerges (run=2) while pages are merged: the kernel holds its
@@ -657,32 +684,9 @@ static void test_unmerge_under_way(void **state)
 	assert_int_equal(w.msgid_count[ID_FOREIGN], 1);
 	assert_int_equal(w.unmerge, 0);
 	assert_int_equal(w.p.run, 1);
-	w.unmerge = 1;
-	ticks(p, 2);
-	writes = knob_writes();
-	assert_false(pilot_stop(p));
-	assert_int_equal(knob_writes(), writes);
-	assert_int_equal(logged("an unmerge (run=2) is still under way"), 1);
-	assert_int_equal(access(strcat(strcpy((char[400]){ 0 }, w.state), "/snapshot"), F_OK), 0);
-	pilot_free(p);
-	world_fini();
-	/* ksmd stopped, its counters read once a minute: an unmerge
-	 * meanwhile, then pressure; run is read again before it is written */
-	world_init(24 * GiB, 20 * GiB, NULL);
-	p = start(EXIT_OK);
-	ticks(p, 30);
-	assert_int_equal(w.p.run, 0);
-	writes = w.writes[KSM_RUN];
-	w.unmerge = 1;
-	w.p.base_available = 2 * GiB;
-	ticks(p, 20);
-	assert_int_equal(w.writes[KSM_RUN], writes);
-	w.unmerge = 2;
-	ticks(p, 2);
-	assert_int_equal(w.p.run, 1);
-	assert_true(pilot_stop(p));
-	pilot_free(p);
-	world_fini();
+	stop_while_busy(p, unmerge_busy, "an unmerge (run=2) is still under way");
+	/* once done, run=2 is someone's change: the one foreign change */
+	busy_while_stopped(unmerge_busy, 1);
 	/* an unmerge that ended while the counters were carried over: ksmd
 	 * starts at the first tick short of memory, not at the next read */
 	world_init(24 * GiB, 20 * GiB, NULL);
