@@ -233,6 +233,15 @@ static void put(const char *path, const char *text)
 	assert_int_equal(fclose(f), 0);
 }
 
+/* The world's configuration: its [daemon] lines, then EXTRA. */
+static void put_conf(const char *extra)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n%s\n", w.state, extra);
+	put(w.conf, text);
+}
+
 static void world_init(double total, double avail, const char *conf_extra)
 {
 	char path[400];
@@ -267,12 +276,7 @@ static void world_init(double total, double avail, const char *conf_extra)
 	plant_init(&w.p, total, avail);
 	w.merge_across_nodes = 1;
 	plant_sample(&w.p, &w.cur);
-	{
-		char text[1024];
-		snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n%s\n", w.state,
-			 conf_extra ? conf_extra : "");
-		put(w.conf, text);
-	}
+	put_conf(conf_extra ? conf_extra : "");
 	log_set_sink(sink, NULL);
 	log_set_level(LOG_INFO);
 }
@@ -508,12 +512,7 @@ static void test_merge_across_nodes_keep(void **state)
 	p = start(EXIT_OK);
 	ticks(p, 3);
 	pilot_free(p); /* no stop: as a SIGKILL */
-	{
-		char text[1024];
-		snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n[kernel]\nmerge_across_nodes = 0\n",
-			 w.state);
-		put(w.conf, text);
-	}
+	put_conf("[kernel]\nmerge_across_nodes = 0\n");
 	p = start(EXIT_OK);
 	ticks(p, 3);
 	assert_int_equal(w.merge_across_nodes, 0);
@@ -990,10 +989,7 @@ static void defer_world(const char *extra)
 /* Reload with [daemon] lines EXTRA in the world's configuration. */
 static void reload_daemon(struct pilot *p, const char *extra)
 {
-	char text[1024];
-
-	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\nlog_level = info\n%s", w.state, extra);
-	put(w.conf, text);
+	put_conf(extra);
 	assert_int_equal(pilot_reload(p), 0);
 }
 
