@@ -379,6 +379,11 @@ int ksm_snapshot_save(const struct ksm_snapshot *s, const char *path)
 
 	off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s\npid=%ld\ntime=%" PRId64 "\n", SNAPSHOT_MAGIC,
 				s->pid, s->time);
+	if (s->boot_id[0]) {
+		if (!boot_id_valid(s->boot_id))
+			return -ERANGE;
+		off += (size_t)snprintf(buf + off, sizeof(buf) - off, "boot_id=%s\n", s->boot_id);
+	}
 	for (int i = 0; i < KSM_ITEM_COUNT && off < sizeof(buf); i++) {
 		int64_t min, max;
 		if (!(s->present & KSM_BIT(i)))
@@ -394,10 +399,14 @@ int ksm_snapshot_save(const struct ksm_snapshot *s, const char *path)
 	return write_file_atomic(path, buf, off, 0644);
 }
 
+_Static_assert(KSM_BOOT_ID_MAX == BOOT_ID_LEN_MAX, "a snapshot holds any boot id boot_id_valid() takes");
+
 /* Parse one "key=value" line of a snapshot into tmp; seen collects the
- * keys (KSM_BIT of the knob, or the two bits past them for pid and time). */
+ * keys (KSM_BIT of the knob, or the three bits past them for pid, time and
+ * boot_id). */
 #define SEEN_PID KSM_BIT(KSM_ITEM_COUNT)
 #define SEEN_TIME KSM_BIT(KSM_ITEM_COUNT + 1)
+#define SEEN_BOOT KSM_BIT(KSM_ITEM_COUNT + 2)
 static int snapshot_line(char *line, struct ksm_snapshot *tmp, uint64_t *seen, char *why, size_t why_len)
 {
 	char *eq = strchr(line, '=');
@@ -408,6 +417,19 @@ static int snapshot_line(char *line, struct ksm_snapshot *tmp, uint64_t *seen, c
 		return -EINVAL;
 	}
 	*eq = '\0';
+	if (strcmp(line, "boot_id") == 0) {
+		if (*seen & SEEN_BOOT) {
+			snprintf(why, why_len, "boot_id twice");
+			return -EINVAL;
+		}
+		if (!boot_id_valid(eq + 1)) {
+			snprintf(why, why_len, "boot_id: '%.40s' is not a boot id", eq + 1);
+			return -EINVAL;
+		}
+		snprintf(tmp->boot_id, sizeof(tmp->boot_id), "%s", eq + 1);
+		*seen |= SEEN_BOOT;
+		return 0;
+	}
 	if (strcmp(line, "pid") == 0 || strcmp(line, "time") == 0) {
 		bool pid = line[0] == 'p';
 		if (*seen & (pid ? SEEN_PID : SEEN_TIME)) {

@@ -133,12 +133,15 @@ int ksm_check_writable(const struct ksm *k);
 
 /* ---- snapshot ---------------------------------------------------------
  * The knobs as found at start-up, kept in a file so that a restart after
- * a crash still knows the state from before ksmpilot. */
+ * a crash still knows the state from before ksmpilot. A boot resets the
+ * knobs, so a snapshot names its boot (/proc/sys/kernel/random/boot_id). */
+#define KSM_BOOT_ID_MAX 36
 struct ksm_snapshot {
 	uint64_t present;               /* knobs held */
 	int64_t v[KSM_ITEM_COUNT];
 	long pid;                       /* the instance that wrote it */
 	int64_t time;                   /* CLOCK_REALTIME seconds */
+	char boot_id[KSM_BOOT_ID_MAX + 1]; /* the boot it was taken in; "" if not known */
 };
 
 /* The knobs a snapshot keeps and restore puts back. */
@@ -157,7 +160,8 @@ int ksm_snapshot_save(const struct ksm_snapshot *s, const char *path);
 /* Read a snapshot whole, as root restores from it: -ENOENT when absent;
  * -EPERM when it is a symlink, not a regular file, not root's or writable
  * by others; -EINVAL when a line is not its format, a key comes twice, a
- * value is outside ksm_snapshot_range() or pid, time or run is missing.
+ * value is outside ksm_snapshot_range() or pid, time or run is missing,
+ * or boot_id (optional) is not up to KSM_BOOT_ID_MAX of [0-9a-f-].
  * The reason, with the line, goes to why. *s is untouched on failure. */
 int ksm_snapshot_load(struct ksm_snapshot *s, const char *path, char *why, size_t why_len);
 

@@ -69,7 +69,7 @@ struct pilot {
 	/* published state */
 	char state_path[CFG_PATH_MAX + 32];
 	char ctl_path[CFG_PATH_MAX + 32];       /* the controller's learned state */
-	char boot_id[64];
+	char boot_id[KSM_BOOT_ID_MAX + 1]; /* this boot's; "" if unknown */
 	char status[256];                       /* the last sd_notify STATUS= */
 	int64_t started, decided;       /* CLOCK_REALTIME seconds */
 	bool held;                      /* the last tick held: published as such */
@@ -454,7 +454,16 @@ static int take_lock(struct pilot *pl)
 	return EXIT_OK;
 }
 
-/* Keep a snapshot left by an instance that died; otherwise take one now. */
+/* Whether a snapshot was taken in an earlier boot, which reset the knobs
+ * it holds; one that names no boot, or a boot id that cannot be read, is
+ * taken for this boot's. */
+static bool snapshot_of_earlier_boot(const struct pilot *pl, const struct ksm_snapshot *sn)
+{
+	return sn->boot_id[0] && pl->boot_id[0] && strcmp(sn->boot_id, pl->boot_id) != 0;
+}
+
+/* Keep a snapshot left by an instance that died in this boot; otherwise
+ * take one now. */
 static int take_snapshot(struct pilot *pl, const struct sample *s)
 {
 	struct ksm_snapshot old;
@@ -463,6 +472,12 @@ static int take_snapshot(struct pilot *pl, const struct sample *s)
 
 	snprintf(pl->snap_path, sizeof(pl->snap_path), "%s/snapshot", pl->cfg.state_dir);
 	r = ksm_snapshot_load(&old, pl->snap_path, why, sizeof(why));
+	if (r == 0 && snapshot_of_earlier_boot(pl, &old)) {
+		log_notice("ignoring the snapshot of pid %ld in %s: it was taken before the last boot, which reset "
+			   "the knobs it holds; taking a new one",
+			   old.pid, pl->snap_path);
+		r = -ESTALE;
+	}
 	if (r == 0) {
 		pl->snap = old;
 		pl->have_snap = true;
@@ -482,9 +497,10 @@ static int take_snapshot(struct pilot *pl, const struct sample *s)
 		}
 		return 0;
 	}
-	if (r != -ENOENT)
+	if (r != -ENOENT && r != -ESTALE)
 		log_warnx("ignoring the snapshot %s (%s); taking a new one", pl->snap_path, why);
 	ksm_snapshot_from(&pl->snap, &s->ksm, (long)getpid(), (int64_t)time(NULL));
+	memcpy(pl->snap.boot_id, pl->boot_id, sizeof(pl->snap.boot_id));
 	/* keep leaves merge_across_nodes alone, on exit too: an admin's
 	 * change while ksmpilotd runs stays */
 	if (pl->cfg.merge_across_nodes == MAN_KEEP)
@@ -957,19 +973,6 @@ static void check_hazards(struct pilot *pl, const struct sample *s, uint64_t now
 #define CTL_STATE_MAX_AGE_S 600.0
 /* It is saved this often (and on exit): a crash loses a minute of learning. */
 #define CTL_SAVE_MS 60000u
-
-static void read_boot_id(struct pilot *pl)
-{
-	char buf[64];
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
-
-	pl->boot_id[0] = '\0';
-	if (fd < 0)
-		return;
-	if (pread_text(fd, buf, sizeof(buf)) > 0 && strspn(buf, "0123456789abcdef-") == strlen(buf))
-		snprintf(pl->boot_id, sizeof(pl->boot_id), "%s", buf);
-	close(fd);
-}
 
 static void save_controller(struct pilot *pl, const struct sample *s)
 {
@@ -1652,6 +1655,7 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	log_info("ksmpilotd %s starting: config %s, KSM in %s, interval %.1fs%s", KSMPILOT_VERSION, o->config_path,
 		 pl->ksm.dir, (double)pl->cfg.interval_ms / 1000.0, pl->opts.dry_run ? ", dry run" : "");
 	log_missing_features(&pl->ksm);
+	boot_id_read(pl->boot_id, sizeof(pl->boot_id));
 	if (!pl->opts.dry_run)
 		take_snapshot(pl, &s);
 	handle_advisor(pl, &s);
@@ -1664,7 +1668,6 @@ int pilot_new(struct pilot **out, const struct daemon_opts *o, const struct cfg 
 	if (pl->lock_fd >= 0) {
 		snprintf(pl->state_path, sizeof(pl->state_path), "%s/state", pl->cfg.state_dir);
 		snprintf(pl->ctl_path, sizeof(pl->ctl_path), "%s/controller", pl->cfg.state_dir);
-		read_boot_id(pl);
 		restore_controller(pl, &s);
 	}
 	*out = pl;
@@ -1736,10 +1739,26 @@ const struct sample *pilot_last_sample(const struct pilot *pl)
 	return pl->have_last ? &pl->last : NULL;
 }
 
+/* --restore's read of the snapshot: EXIT_OK with *found, or the exit
+ * status of a refusal, said. */
+static int restore_load(struct pilot *pl, bool *found)
+{
+	char why[160];
+	int r = ksm_snapshot_load(&pl->snap, pl->snap_path, why, sizeof(why));
+
+	*found = r == 0;
+	if (r == -ENOENT)
+		log_info("no snapshot in %s: nothing to restore", pl->cfg.state_dir);
+	else if (r < 0)
+		log_errx("refusing the snapshot %s: %s; nothing restored", pl->snap_path, why);
+	return r < 0 && r != -ENOENT ? EXIT_RUNTIME : EXIT_OK;
+}
+
 int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg)
 {
 	struct pilot *pl = calloc(1, sizeof(*pl));
 	char why[2 * CFG_PATH_MAX + 64];
+	bool found;
 	int rc, r;
 
 	if (!pl) {
@@ -1770,28 +1789,37 @@ int pilot_restore_only(const struct daemon_opts *o, const struct cfg *cfg)
 	}
 	close(r);
 	snprintf(pl->snap_path, sizeof(pl->snap_path), "%s/snapshot", pl->cfg.state_dir);
-	r = ksm_snapshot_load(&pl->snap, pl->snap_path, why, sizeof(why));
-	if (r == -ENOENT) {
-		log_info("no snapshot in %s: nothing to restore", pl->cfg.state_dir);
+	rc = restore_load(pl, &found);
+	if (rc != EXIT_OK || !found)
 		goto out;
-	}
-	if (r < 0) {
-		log_errx("refusing the snapshot %s: %s; nothing restored", pl->snap_path, why);
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
-	pl->have_snap = true;
 	/* never under a running daemon's feet */
 	rc = take_lock(pl);
 	if (rc != EXIT_OK)
 		goto out;
+	/* again under the lock: a daemon may have started, and died, since */
+	rc = restore_load(pl, &found);
+	if (rc != EXIT_OK || !found)
+		goto out;
+	pl->have_snap = true;
+	boot_id_read(pl->boot_id, sizeof(pl->boot_id));
+	if (snapshot_of_earlier_boot(pl, &pl->snap)) {
+		if (unlinkat(pl->state_dirfd, "snapshot", 0) < 0)
+			log_warn(errno, "the snapshot of pid %ld in %s was taken before the last boot, which reset the "
+				 "knobs it holds: nothing restored; cannot remove it",
+				 pl->snap.pid, pl->snap_path);
+		else
+			log_notice("the snapshot of pid %ld in %s was taken before the last boot, which reset the knobs "
+				   "it holds: nothing restored, the snapshot removed",
+				   pl->snap.pid, pl->snap_path);
+		goto out;
+	}
 	rc = check_writable(&pl->ksm);
 	if (rc != EXIT_OK)
 		goto out;
 	log_notice("restoring the knobs from the snapshot of pid %ld (on_exit=%s)", pl->snap.pid,
 		   on_exit_name(pl->cfg.on_exit));
 	if (apply_on_exit(pl))
-		unlink(pl->snap_path);
+		unlinkat(pl->state_dirfd, "snapshot", 0);
 	else
 		rc = EXIT_RUNTIME;
 out:

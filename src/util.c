@@ -857,6 +857,27 @@ ssize_t pread_text(int fd, char *buf, size_t len)
 	return n;
 }
 
+bool boot_id_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	return n > 0 && n <= BOOT_ID_LEN_MAX && strspn(s, "0123456789abcdef-") == n;
+}
+
+void boot_id_read(char *buf, size_t len)
+{
+	char id[64];
+	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+
+	if (len)
+		buf[0] = '\0';
+	if (fd < 0)
+		return;
+	if (pread_text(fd, id, sizeof(id)) > 0 && boot_id_valid(id) && strlen(id) < len)
+		memcpy(buf, id, strlen(id) + 1);
+	close(fd);
+}
+
 ssize_t pread_all_text(int fd, char *buf, size_t len)
 {
 	size_t used = 0;

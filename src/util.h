@@ -124,6 +124,12 @@ ssize_t read_text_at(int dirfd, const char *name, char *buf, size_t len);
  * gives at most a page a read. Bytes read, or -errno. */
 ssize_t pread_all_text(int fd, char *buf, size_t len);
 
+/* This boot's id (/proc/sys/kernel/random/boot_id) into buf, or "" when it
+ * cannot be read or is not one. A boot id: 1 to BOOT_ID_LEN_MAX of [0-9a-f-]. */
+#define BOOT_ID_LEN_MAX 36
+void boot_id_read(char *buf, size_t len);
+bool boot_id_valid(const char *s);
+
 /* Read at most len - 1 bytes of name under dirfd into buf, NUL-terminated,
  * without following a symlink or blocking. Regular files only (every /proc
  * file is one; a FIFO in a fake tree must not hang a walk). Returns the

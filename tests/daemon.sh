@@ -150,6 +150,19 @@ if [ "$(id -u)" = 0 ]; then
 	chown 65534 "$S/snapshot"
 	refused '# ksmpilot snapshot v1\npid=1\ntime=2\nrun=0\n' 0644 "belongs to uid 65534, not to root"
 fi
+# a snapshot of an earlier boot (a state_dir that outlives a boot): the boot
+# reset what it holds, so nothing is written and the snapshot goes
+if [ -r /proc/sys/kernel/random/boot_id ]; then
+	rm -f "$S/snapshot"
+	printf '# ksmpilot snapshot v1\npid=1\ntime=2\nboot_id=0\nrun=0\npages_to_scan=100\n' > "$S/snapshot"
+	chmod 0644 "$S/snapshot"
+	$KSMPILOTD --restore -c "$C" --sysfs-dir "$K" --log-target=stderr 2> "$TMPD/restore.err" ||
+		{ cat "$TMPD/restore.err"; fail "--restore of a snapshot of an earlier boot failed"; }
+	grep -q "taken before the last boot.*nothing restored" "$TMPD/restore.err" ||
+		fail "--restore does not say the snapshot is of an earlier boot: $(cat "$TMPD/restore.err")"
+	[ "$(cat "$K/run")/$(cat "$K/pages_to_scan")" = 1/777 ] || fail "--restore wrote a knob from a snapshot of an earlier boot"
+	[ -e "$S/snapshot" ] && fail "--restore kept a snapshot of an earlier boot"
+fi
 rm -f "$S/snapshot"
 # a state directory others can write: refused with exit 3
 chmod 0777 "$S"

@@ -14,6 +14,7 @@
 #include <errno.h>
 
 #include "ksm.h"
+#include "util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -47,11 +48,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			FUZZ_DIE("%s=%lld accepted, outside %lld..%lld", ksm_item_name((enum ksm_item)i),
 				 (long long)s.v[i], (long long)min, (long long)max);
 	}
+	if (s.boot_id[0] && !boot_id_valid(s.boot_id))
+		FUZZ_DIE("boot_id '%s' accepted, not a boot id", s.boot_id);
 	if (ksm_snapshot_save(&s, path2) != 0)
 		FUZZ_DIE("an accepted snapshot cannot be saved");
 	if (ksm_snapshot_load(&t, path2, why, sizeof(why)) != 0)
 		FUZZ_DIE("a saved snapshot is refused: %s", why);
-	if (t.present != s.present || t.pid != s.pid || t.time != s.time)
+	if (t.present != s.present || t.pid != s.pid || t.time != s.time || strcmp(t.boot_id, s.boot_id) != 0)
 		FUZZ_DIE("a snapshot does not come back the same");
 	for (int i = 0; i < KSM_ITEM_COUNT; i++)
 		if ((s.present & KSM_BIT(i)) && s.v[i] != t.v[i])

@@ -865,6 +865,7 @@ static void assert_snap_equal(const struct ksm_snapshot *a, const struct ksm_sna
 			assert_int_equal(a->v[i], b->v[i]);
 	assert_int_equal(a->pid, b->pid);
 	assert_int_equal(a->time, b->time);
+	assert_string_equal(a->boot_id, b->boot_id);
 }
 
 static void test_snapshot_round_trip(void **state)
@@ -893,6 +894,17 @@ static void test_snapshot_round_trip(void **state)
 	memset(&t, 0xab, sizeof(t));
 	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
 	assert_snap_equal(&s, &t);
+	assert_null(strstr(get(f->dir, "snapshot"), "boot_id")); /* none known: none written */
+	/* the boot it was taken in */
+	snprintf(s.boot_id, sizeof(s.boot_id), "%s", "0f4e2b1c-5d6a-4b7e-8c9d-a1b2c3d4e5f6");
+	assert_int_equal(ksm_snapshot_save(&s, f->path), 0);
+	assert_non_null(strstr(get(f->dir, "snapshot"), "\nboot_id=0f4e2b1c-5d6a-4b7e-8c9d-a1b2c3d4e5f6\n"));
+	memset(&t, 0xab, sizeof(t));
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
+	assert_snap_equal(&s, &t);
+	/* never a file that the load would refuse */
+	snprintf(s.boot_id, sizeof(s.boot_id), "%s", "not a boot id");
+	assert_int_equal(ksm_snapshot_save(&s, f->path), -ERANGE);
 
 	/* The advisor off, and a 6.1 kernel without it. */
 	kv.v[KSM_ADVISOR_MODE] = 0;
@@ -947,11 +959,15 @@ static void test_snapshot_load_accepts(void **state)
 	assert_int_equal(t.v[KSM_RUN], 1);
 	assert_int_equal(t.v[KSM_SLEEP_MILLISECS], 20);
 	assert_int_equal(t.pid, 7);
+	assert_string_equal(t.boot_id, ""); /* a snapshot of version 0.1 names no boot */
 	/* the bounds themselves */
 	put(f->dir, "snapshot", "# ksmpilot snapshot v1\npid=2147483647\ntime=9\nrun=0\npages_to_scan=1000000\n"
 				"sleep_millisecs=3600000\nmerge_across_nodes=1\nadvisor_mode=none\n");
 	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
 	assert_int_equal(t.v[KSM_PAGES_TO_SCAN], KSM_SNAPSHOT_PAGES_MAX);
+	put(f->dir, "snapshot", "# ksmpilot snapshot v1\npid=7\ntime=0\nboot_id=0123456789abcdef0123456789abcdef-123\nrun=1\n");
+	assert_int_equal(ksm_snapshot_load(&t, f->path, why, sizeof(why)), 0);
+	assert_string_equal(t.boot_id, "0123456789abcdef0123456789abcdef-123");
 }
 
 static void test_snapshot_load_errors(void **state)
@@ -998,6 +1014,10 @@ static void test_snapshot_load_errors(void **state)
 		{ MAGIC ID "pid=3\nrun=1\n", "line 4: pid twice" },
 		{ MAGIC ID "run=1\npages_to_scan=5\npages_to_scan=6\n", "line 6: pages_to_scan twice" },
 		{ MAGIC ID "run=1\npages_to_scan=5", "cut short" },
+		{ MAGIC ID "boot_id=\nrun=1\n", "line 4: boot_id: '' is not a boot id" },
+		{ MAGIC ID "boot_id=0f4e2b1c-5d6a-4b7e-8c9d-A1B2C3D4E5F6\nrun=1\n", "line 4: boot_id:" },
+		{ MAGIC ID "boot_id=0f4e2b1c-5d6a-4b7e-8c9d-a1b2c3d4e5f6a\nrun=1\n", "line 4: boot_id:" },
+		{ MAGIC ID "boot_id=1\nrun=1\nboot_id=1\n", "line 6: boot_id twice" },
 	};
 #undef MAGIC
 #undef ID

@@ -522,6 +522,46 @@ static void test_merge_across_nodes_keep(void **state)
 	world_fini();
 }
 
+/* A snapshot that an instance of an earlier boot left in a state_dir that
+ * outlives a boot: the boot reset the knobs it holds, so the stop does not
+ * write them back; one of this boot is restored from. */
+static void test_snapshot_of_an_earlier_boot(void **state)
+{
+	char boot[KSM_BOOT_ID_MAX + 1], path[400], text[256];
+	struct pilot *p;
+
+	(void)state;
+	boot_id_read(boot, sizeof(boot));
+	if (!boot[0])
+		skip(); /* no /proc/sys/kernel/random/boot_id here */
+	for (int same = 0; same <= 1; same++) {
+		world_init(24 * GiB, 20 * GiB, NULL);
+		assert_int_equal(mkdir(w.state, 0755), 0);
+		snprintf(path, sizeof(path), "%s/snapshot", w.state);
+		snprintf(text, sizeof(text),
+			 "# ksmpilot snapshot v1\npid=4242\ntime=1\nboot_id=%s\nrun=0\nsleep_millisecs=1234\n",
+			 same ? boot : strcmp(boot, "0") ? "0" : "1");
+		put(path, text);
+		assert_int_equal(chmod(path, 0644), 0);
+		p = start(EXIT_OK);
+		assert_int_equal(logged("taken before the last boot"), same ? 0 : 1);
+		assert_int_equal(logged("found the snapshot of a previous run (pid 4242)"), same ? 1 : 0);
+		if (!same) { /* the new one names this boot, so that the next boot ignores it */
+			char *snap, want[64];
+			size_t len;
+			assert_int_equal(read_file(path, 4096, &snap, &len), 0);
+			snprintf(want, sizeof(want), "\nboot_id=%s\n", boot);
+			assert_non_null(strstr(snap, want));
+			free(snap);
+		}
+		ticks(p, 3);
+		assert_true(pilot_stop(p));
+		assert_int_equal(w.p.sleep_ms, same ? 1234 : 20);
+		pilot_free(p);
+		world_fini();
+	}
+}
+
 /* merge_across_nodes = 0 asked while pages are merged: EBUSY, reported
  * clearly, nothing unmerged, the daemon runs on. */
 static void test_merge_across_nodes_busy(void **state)
@@ -1805,6 +1845,7 @@ int main(void)
 		cmocka_unit_test(test_idle_reads_counters_seldom),
 		cmocka_unit_test(test_merge_across_nodes_busy),
 		cmocka_unit_test(test_merge_across_nodes_keep),
+		cmocka_unit_test(test_snapshot_of_an_earlier_boot),
 		cmocka_unit_test(test_counter_garbage_and_resets),
 		cmocka_unit_test(test_ksmd_hidden),
 		cmocka_unit_test(test_meminfo_unreadable),
