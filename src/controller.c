@@ -563,12 +563,16 @@ static void price(const struct cfg *cfg, struct ctl_state *st, const struct samp
 	double e = error_of(cfg, s, t);
 
 	t->error = e;
-	if (!st->efilt_valid || o->fresh) {
+	/* a restart's first step has no span to filter over: it keeps the
+	 * saved filtered error (bumpless), where a first start or a gap
+	 * takes the error as it is */
+	if (!st->efilt_valid || (o->fresh && !st->efilt_restored)) {
 		st->efilt = e;
 		st->efilt_valid = true;
-	} else {
+	} else if (!o->fresh) {
 		st->efilt += (o->dt / (tf + o->dt)) * (e - st->efilt);
 	}
+	st->efilt_restored = false;
 	/* the sign of the raw error decides run; P follows the filtered one,
 	 * so that noise on MemAvailable does not move the rate */
 	t->p = cfg->kp * st->efilt;
@@ -1924,6 +1928,7 @@ int ctl_restore(struct ctl_state *st, const char *text, const struct sample *s, 
 	tmp.run = s->ksm.v[KSM_RUN] == 1;
 	tmp.cost_measured = true;
 	tmp.efilt_valid = true;
+	tmp.efilt_restored = true;
 	tmp.break_weight = 1; /* the saved rate goes on as a minute's average */
 	tmp.cow_quiet = tmp.breaks * BREAK_TAU < 1 ? BREAK_TAU : 0;
 	tmp.age_s = CTL_LEARN_S; /* the noise is known: no learning period */

@@ -192,6 +192,7 @@ struct ctl_state {
 	double dfilt;                   /* filtered -d(available/total)/dt, 1/s */
 	double efilt;                   /* filtered error, for P */
 	bool efilt_valid;
+	bool efilt_restored;            /* efilt from a saved state: the first step keeps it */
 	double u;
 	int run;
 	double calm_s;                  /* seconds without pressure */

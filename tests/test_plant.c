@@ -2562,6 +2562,31 @@ static void test_restart_does_not_probe(void **state)
 	assert_int_equal(s.d.mode, CTL_MODE_IDLE);
 }
 
+/* A restart is bumpless in P: its first step takes P from the saved
+ * filtered error, as the run without the restart does, not from the error
+ * of that sample alone. */
+static void test_restart_keeps_filtered_error(void **state)
+{
+	struct sim s, ref;
+	double p_raw;
+
+	(void)state;
+	sim_init(&s, 24 * GiB, 3 * GiB);
+	sim_run(&s, 300);
+	ref = s;
+	restart(&s, 1);
+	/* MemAvailable falls by 2% of MemTotal before the next sample */
+	s.p.base_available -= 0.02 * s.p.mem_total;
+	ref.p.base_available -= 0.02 * ref.p.mem_total;
+	sim_tick(&s);
+	sim_tick(&ref);
+	p_raw = s.cfg.kp * s.d.t.error;
+	if (trace_level())
+		printf("restart: P %.4f, without the restart %.4f, from the raw error %.4f\n", s.d.t.p, ref.d.t.p, p_raw);
+	assert_true(fabs(p_raw - ref.d.t.p) > 0.1); /* the step shows in the raw error */
+	assert_true(fabs(s.d.t.p - ref.d.t.p) < 0.25 * fabs(p_raw - ref.d.t.p));
+}
+
 /* A restart in the middle of a probe goes on with it, priced as before. */
 static void test_restart_keeps_probe(void **state)
 {
@@ -2773,6 +2798,7 @@ int main(void)
 		cmocka_unit_test(test_swap_beside_skipped_pages),
 		cmocka_unit_test(test_arrival_tail_within_noise),
 		cmocka_unit_test(test_restart_does_not_probe),
+		cmocka_unit_test(test_restart_keeps_filtered_error),
 		cmocka_unit_test(test_restart_keeps_probe),
 		cmocka_unit_test(test_restore_refuses),
 		cmocka_unit_test(test_advisor_defer),
