@@ -867,15 +867,12 @@ bool boot_id_valid(const char *s)
 void boot_id_read(char *buf, size_t len)
 {
 	char id[64];
-	int fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	ssize_t n = read_text_at(AT_FDCWD, "/proc/sys/kernel/random/boot_id", id, sizeof(id));
 
 	if (len)
 		buf[0] = '\0';
-	if (fd < 0)
-		return;
-	if (pread_text(fd, id, sizeof(id)) > 0 && boot_id_valid(id) && strlen(id) < len)
-		memcpy(buf, id, strlen(id) + 1);
-	close(fd);
+	if (n > 0 && boot_id_valid(id) && (size_t)n < len)
+		memcpy(buf, id, (size_t)n + 1);
 }
 
 ssize_t pread_all_text(int fd, char *buf, size_t len)
