@@ -363,8 +363,8 @@ lint: | $(B)/.deps lint-deps
 		$(CC) -std=gnu11 -fanalyzer -Werror -O1 -Isrc $(LINT_DEFS) -c $$f -o /dev/null || exit 1; \
 	done
 	shellcheck -s bash -S warning tests/*.sh bench/run bench/tickcost bench/idlecost bench/common.sh bench/scenarios.sh \
-		bench/plot .ci/run
-	shellcheck -s sh -S warning debian/ksmpilot.preinst debian/ksmpilot.postinst debian/ksmpilot.prerm debian/ksmpilot.postrm
+		bench/plot .ci/run tests/mutate
+	shellcheck -s sh -S warning tests/run-tests debian/ksmpilot.preinst debian/ksmpilot.postinst debian/ksmpilot.prerm debian/ksmpilot.postrm
 	@echo "lint: cppcheck, clang-tidy, -fanalyzer and shellcheck are clean"
 
 # --- running ----------------------------------------------------------------
