@@ -379,9 +379,10 @@ clean:
 # Not part of check: `sudo make bench` runs about 2 hours (every scenario
 # against every tuner; bench/run --plan prints the expected duration), needs
 # ~8 GiB free and takes the kernel lock; BENCH_ARGS passes options to
-# bench/run (see bench/run --help). check runs only tests/bench-smoke.sh,
-# a check of the pipeline in about 70 s (when KSMPILOT_REAL_KSM=1);
-# bench-smoke runs it alone.
+# bench/run (see bench/run --help). check runs tests/bench-smoke.sh, a
+# check of the pipeline in a few minutes (when KSMPILOT_REAL_KSM=1), and
+# the checks of its plans and summary (bench-plan.sh, bench-summary.sh);
+# bench-smoke runs the first alone.
 .PHONY: bench bench-smoke tickcost idlecost
 BENCH_ARGS    ?=
 TICKCOST_ARGS ?=

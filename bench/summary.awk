@@ -2,11 +2,13 @@
 # its per-tuner files; the verdict for ksmpilotd against the targets.
 #
 #   awk -v hz=100 -v thr_kib=4936704 -v json=DIR/summary.json -v overview=DIR/overview.txt \
+#       [-v out_mib=128 -v out_s=3] \
 #       -f bench/summary.awk DIR/plan.txt DIR/TUNER.csv DIR/TUNER.groups.csv DIR/TUNER.events.csv ...
 #
 # Prints the tables (markdown) on stdout, writes the same figures as JSON to
 # json and one markdown row of the batch's overview to overview (both
-# optional). thr_kib: MemAvailable below it counts as memory pressure (20%
+# optional). out_mib, out_s: what marks a run as disturbed (below).
+# thr_kib: MemAvailable below it counts as memory pressure (20%
 # of MemTotal, both ksmtuned's and ksmpilotd's threshold), with what KSM
 # saved the workload taken off: a tuner that merges well must not turn a
 # short machine into one that is not, and its verdict into n/a.
@@ -22,7 +24,9 @@
 #     the tuner's start), 20 ksm_zero_pages, 21 pages_scanned,
 #     22 anon_pages_kib, 23 neighbour_kib (resident memory of the workload
 #     that is not MADV_MERGEABLE), 24 saved_kib (Anonymous - Pss_Anon of the
-#     workload, smaps_rollup), 25 t_real (seconds since the tuner's start)
+#     workload, smaps_rollup), 25 t_real (seconds since the tuner's start),
+#     26 workload_anon_kib (Pss_Anon of the workload's ready processes),
+#     27 pending_groups (workload groups launched and not ready yet)
 #   TUNER.groups.csv, a row a second per workload group: 1 tuner, 2 t,
 #     3 t_real, 4 group, 5 arrival, 6 live_pids, 7 merged_pages,
 #     8 mergeable_pages, 9 rss_kib, 10 saved_kib
@@ -44,7 +48,11 @@ function ratio(a, b) { return b > 0 ? sprintf("%.2f", a / b) : "n/a" }
 function mib(pages) { return pages * 4096 / 1048576 }
 function t90s(tu, a) { return ((tu, a) in t90) ? f1(t90[tu, a]) : ">" sprintf("%.0f", win[tu, a]) }
 
-BEGIN { FS = "," }
+BEGIN {
+	FS = ","
+	if (out_mib == "") out_mib = 128
+	if (out_s == "") out_s = 3
+}
 FNR == 1 {
 	if ($0 ~ /^# bench\/run plan/) kind = "plan"
 	else if ($0 ~ /^tuner,t,phase,/) kind = "main"
@@ -76,6 +84,7 @@ kind == "main" {
 	kend[tu] = $18; uend[tu] = $19
 	if (ph >= 1 && (tu in pk)) bought(tu, $18 - pk[tu], $25 - ptr[tu], $5 - pmg[tu], $24 - psv[tu])
 	pk[tu] = $18; ptr[tu] = $25; pmg[tu] = $5; psv[tu] = $24
+	if (NF >= 27) outside(tu, ph, $2, $22 - $26, $27)
 	if (ph < 1) { k0[tu] = $18; u0[tu] = $19; next }
 	rows[tu]++; rows_ph[tu, ph]++
 	savedw[tu] += $5
@@ -106,6 +115,42 @@ kind == "events" {
 	if ($4 == "launch" && !(($1, $6) in ltr)) ltr[$1, $6] = $3 + 0
 	if ($4 == "stop" && !(($1, $6) in str)) str[$1, $6] = $3 + 0
 	next
+}
+
+# Memory outside the workload: AnonPages less the Pss_Anon of the
+# workload's processes (a KSM page counts once in both) is what the rest of
+# the machine holds: the tuner, this script, and anything else that runs
+# beside the benchmark. Its level in the warm-up (the median, no workload
+# yet) is the baseline. A run in which it stays out_mib or more above the
+# baseline for out_s seconds in a row shared the machine with something
+# that allocated: the tuner may have spent ksmd's CPU on that memory, and
+# MemAvailable fell by it. A row with a group launched and not ready yet
+# (its processes allocate before they are known) is left out, and ends a
+# stretch; one row above is not enough, since a burst of the neighbour
+# between the reads of smaps_rollup and /proc/meminfo shows there for a
+# second.
+function outside(tu, ph, t, kib, pend,   i, j, x, n) {
+	if (ph < 1) {
+		obase_v[tu, ++obase_n[tu]] = kib
+		return
+	}
+	if (!(tu in obase)) {
+		n = obase_n[tu]
+		if (n == 0) { obase[tu] = ""; return }
+		for (i = 2; i <= n; i++) {
+			x = obase_v[tu, i]
+			for (j = i - 1; j >= 1 && obase_v[tu, j] > x; j--) obase_v[tu, j + 1] = obase_v[tu, j]
+			obase_v[tu, j + 1] = x
+		}
+		obase[tu] = obase_v[tu, int((n + 1) / 2)]
+	}
+	if (obase[tu] == "") return
+	if (pend > 0) { orun[tu] = 0; return }
+	x = (kib - obase[tu]) / 1024
+	if (x > omax[tu]) omax[tu] = x
+	if (x < out_mib) { orun[tu] = 0; return }
+	if (++orun[tu] == 1) orun_t[tu] = t
+	if (orun[tu] > olong[tu]) { olong[tu] = orun[tu]; olong_t[tu] = orun_t[tu] }
 }
 
 # What a second of ksmd CPU bought, from two rows a second apart: dk ksmd
@@ -247,6 +292,10 @@ END {
 		for (j = 1; j <= na; j++) arrival_t90(tu, aname[j])
 	}
 	verdict()
+	disturbed = ""
+	for (i = 1; i <= nt; i++)
+		if (olong[order[i]] >= out_s) disturbed = disturbed (disturbed == "" ? "" : ", ") title(order[i])
+	if (vp && disturbed != "") overall = overall "; disturbed: " disturbed
 
 	printf "Scenario %s: seed %s, %s MiB a guest process, %d s per tuner (plan.txt).\n", scen, seed, size, tend
 	line = ""
@@ -358,6 +407,28 @@ END {
 	}
 
 	print ""
+	print "## Memory outside the workload (AnonPages less the workload's Pss_Anon)"
+	print ""
+	print "| tuner | in the warm-up MiB | most above it MiB | longest stretch " out_mib " MiB or more above it |"
+	print "|---|---:|---:|---|"
+	for (i = 1; i <= nt; i++) {
+		tu = order[i]
+		if (!(tu in obase) || obase[tu] == "") { printf "| %s | n/a | n/a | n/a |\n", title(tu); continue }
+		printf "| %s | %d | %d | %s |\n", title(tu), obase[tu] / 1024, omax[tu],
+			olong[tu] ? olong[tu] " s from t=" olong_t[tu] " s" : "none"
+	}
+	print ""
+	print "The rest of the machine's anonymous memory: the tuner, bench/run, and anything else that ran beside it."
+	print "Seconds with a workload group launched and not ready yet are left out."
+	if (disturbed != "") {
+		print ""
+		printf "**Disturbed: %s.** Something beside the benchmark held %d MiB or more of anonymous memory for %d s or\n",
+			disturbed, out_mib, out_s
+		print "more: MemAvailable fell by it, and a tuner may have spent ksmd's CPU on it. Run the scenario again on a"
+		print "quiet machine before taking its figures."
+	}
+
+	print ""
 	print "## Verdict: ksmpilotd against the targets"
 	print ""
 	if (!vp) {
@@ -421,8 +492,11 @@ END {
 			}
 			printf "},\"t90_watched_s\":{" > json
 			for (j = 1; j <= na; j++) printf "%s\"%s\":%s", (j > 1 ? "," : ""), aname[j], jnum(win[tu, aname[j]]) > json
-			printf "},\"mib_saved_per_ksmd_cpu_s\":%s,\"tuner_cpu_s\":%s,\"min_mem_available_mib\":%d,\"pressure_pct\":%s}",
+			printf "},\"mib_saved_per_ksmd_cpu_s\":%s,\"tuner_cpu_s\":%s,\"min_mem_available_mib\":%d,\"pressure_pct\":%s,",
 				jnum(eff[tu]), jnum(own[tu]), minav[tu] / 1024, jnum(press[tu]) > json
+			if (!(tu in obase) || obase[tu] == "") printf "\"outside_anon\":null}" > json
+			else printf "\"outside_anon\":{\"warmup_mib\":%s,\"max_above_mib\":%s,\"longest_above_s\":%d,\"disturbed\":%s}}",
+				jnum(obase[tu] / 1024), jnum(omax[tu]), olong[tu], olong[tu] >= out_s ? "true" : "false" > json
 		}
 		printf "]" > json
 		if (vp) {

@@ -267,6 +267,13 @@ foreign_mergeable() {
 	echo "$out"
 }
 
+json_ok() { # json_ok FILE: valid JSON (with jq or python3 when either is there)
+	if command -v jq >/dev/null 2>&1; then jq -e . "$1" >/dev/null
+	elif command -v python3 >/dev/null 2>&1; then python3 -m json.tool "$1" >/dev/null
+	else head -c1 "$1" | grep -q '{'
+	fi
+}
+
 # meminfo_mib KEY: a /proc/meminfo figure in MiB (MemTotal, MemAvailable)
 meminfo_mib() { awk -v k="$1:" '$1 == k { print int($2 / 1024) }' /proc/meminfo; }
 
