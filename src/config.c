@@ -201,6 +201,31 @@ void cfg_error(struct cfg_errors *errs, const char *fmt, ...)
 	snprintf(out + head, CFG_ERROR_LEN - head, "...%s", shown);
 }
 
+/* A file as messages name it: a third of a message at most, so that a
+ * message cut to CFG_ERROR_LEN by cfg_error() keeps FILE:LINE: whatever it
+ * quotes. */
+#define SHOWN_PATH_LEN (CFG_ERROR_LEN / 3 + 1)
+
+/* path in at most SHOWN_PATH_LEN - 1 bytes once cfg_error() marked what
+ * shows as nothing in it (<U+XXXX>, \xNN: up to 4 bytes a byte): a longer
+ * one keeps its end (the file's own name) behind "...", cut between two
+ * characters. */
+static void shorten_path(const char *path, char out[SHOWN_PATH_LEN])
+{
+	char marked[4 * SHOWN_PATH_LEN]; /* what fits, marked, and no more */
+	size_t n = strlen(path), from;
+
+	if (n < SHOWN_PATH_LEN && strlen(text_mark_invisible(path, marked, sizeof(marked))) < SHOWN_PATH_LEN) {
+		memcpy(out, path, n + 1);
+		return;
+	}
+	for (from = n > SHOWN_PATH_LEN - 4 ? n - (SHOWN_PATH_LEN - 4) : 0; from < n; from++)
+		if (!inside_char(path, from) &&
+		    strlen(text_mark_invisible(path + from, marked, sizeof(marked))) <= SHOWN_PATH_LEN - 4)
+			break;
+	snprintf(out, SHOWN_PATH_LEN, "...%s", path + from);
+}
+
 static void *field(struct cfg *cfg, const struct key *k)
 {
 	return (char *)cfg + k->offset;
@@ -461,7 +486,8 @@ const struct cfg_key_info *cfg_key(unsigned i, struct cfg_key_info *out)
 struct parse_ctx {
 	struct cfg *cfg;
 	struct cfg_errors *errs;
-	const char *file;
+	const char *file;              /* file_shown: as the messages name it */
+	char file_shown[SHOWN_PATH_LEN];
 	const char *p, *end;           /* the rest of the text */
 	unsigned line;                 /* number of the line inih is handling */
 	bool section_known;
@@ -834,6 +860,7 @@ static const char *where(const struct cfg *cfg, const char *fallback, const char
 {
 	int ia = key_index(a), ib = b ? key_index(b) : -1, k = -1;
 	const struct cfg_source *s = &cfg->src;
+	char file[SHOWN_PATH_LEN];
 
 	if (ia >= 0 && s->key_line[ia])
 		k = ia;
@@ -841,10 +868,13 @@ static const char *where(const struct cfg *cfg, const char *fallback, const char
 	    (k < 0 || s->key_file[ib] > s->key_file[k] ||
 	     (s->key_file[ib] == s->key_file[k] && s->key_line[ib] > s->key_line[k])))
 		k = ib;
-	if (k < 0)
-		snprintf(buf, len, "%s", fallback);
-	else
-		snprintf(buf, len, "%s:%u", s->file[s->key_file[k]], s->key_line[k]);
+	if (k < 0) {
+		shorten_path(fallback, file);
+		snprintf(buf, len, "%s", file);
+	} else {
+		shorten_path(s->file[s->key_file[k]], file);
+		snprintf(buf, len, "%s:%u", file, s->key_line[k]);
+	}
 	return buf;
 }
 
@@ -860,7 +890,8 @@ int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *
 		return -ENOMEM;
 	c->cfg = cfg;
 	c->errs = errs;
-	c->file = filename;
+	shorten_path(filename, c->file_shown);
+	c->file = c->file_shown;
 	c->p = text;
 	c->end = text + len;
 	c->section_known = true;
@@ -869,9 +900,9 @@ int cfg_parse_string(struct cfg *cfg, const char *text, size_t len, const char *
 	/* cfg_handler appends to errs through c; cppcheck does not see it */
 	// cppcheck-suppress knownConditionTrueFalse
 	if (r > 0 && errs->n + errs->dropped == before)
-		cfg_error(errs, "%s:%d: syntax error", filename, r); /* not expected: the reader checks first */
+		cfg_error(errs, "%s:%d: syntax error", c->file, r); /* not expected: the reader checks first */
 	else if (r < 0)
-		cfg_error(errs, "%s: cannot parse (error %d)", filename, r);
+		cfg_error(errs, "%s: cannot parse (error %d)", c->file, r);
 	free(c);
 	return errs->n + errs->dropped > before ? -EINVAL : 0;
 }

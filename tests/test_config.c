@@ -1162,6 +1162,70 @@ static void test_error_overflow(void **state)
 	assert_int_equal(strlen(e.msg[0]), CFG_ERROR_LEN - 1);
 }
 
+/* A file whose path is longer than a message, with a line quoted whole:
+ * the message keeps FILE:LINE: and the reason, the path cut to its end
+ * (the file's own name) behind "...", never inside a character. */
+static void test_error_long_path_keeps_line(void **state)
+{
+	char path[2000], line[700], text[800], want[sizeof(path) + 64];
+	struct cfg c;
+	struct cfg_errors e;
+	size_t n;
+	(void)state;
+
+	/* /etc/ppp...p/ééé...é1.conf: 80 two-byte characters before
+	 * "1.conf", so that the last CFG_ERROR_LEN / 3 - 3 = 125 bytes begin
+	 * inside one of them */
+	memset(path, 'p', 1000);
+	memcpy(path, "/etc/", 5);
+	n = 1000;
+	path[n++] = '/';
+	for (int i = 0; i < 80; i++) {
+		path[n++] = (char)0xc3;
+		path[n++] = (char)0xa9;
+	}
+	strcpy(path + n, "1.conf");
+	n += 6;
+	memset(line, 'q', sizeof(line) - 1);
+	line[sizeof(line) - 1] = '\0';
+	snprintf(text, sizeof(text), "[scan]\n\n%s\n", line);
+	cfg_defaults(&c);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_parse_string(&c, text, strlen(text), path, &e), -EINVAL);
+	assert_int_equal(e.n, 1);
+	/* 124 bytes: the 125th would be the second half of an 'é' */
+	snprintf(want, sizeof(want), "...%s:3: expected 'key = value' or '[section]', got 'qqq", path + n - 124);
+	expect_error_at(&e, 0, want, NULL);
+	assert_int_equal(strlen(e.msg[0]), CFG_ERROR_LEN - 1);
+
+	/* 128 bytes fit, given whole; 129 do not */
+	for (size_t len = 128; len <= 129; len++) {
+		memset(path, 'p', len);
+		path[0] = '/';
+		memcpy(path + len - 7, "/x.conf", 8);
+		memset(&e, 0, sizeof(e));
+		assert_int_equal(cfg_parse_string(&c, text, strlen(text), path, &e), -EINVAL);
+		snprintf(want, sizeof(want), "%s%s:3: expected 'key = value'", len == 128 ? "" : "...",
+			 len == 128 ? path : path + len - 125);
+		expect_error_at(&e, 0, want, NULL);
+	}
+
+	/* 99 bytes with no-break spaces, which a message marks as
+	 * <U+00A0> (8 bytes for 2): too long once marked, so cut as well */
+	strcpy(path, "/etc/");
+	for (n = 5; n < 5 + 2 * 40; n += 2) {
+		path[n] = (char)0xc2;
+		path[n + 1] = (char)0xa0;
+	}
+	strcpy(path + n, "/ksmpilot.conf");
+	assert_true(strlen(path) <= 128);
+	memset(&e, 0, sizeof(e));
+	assert_int_equal(cfg_parse_string(&c, text, strlen(text), path, &e), -EINVAL);
+	expect_error_at(&e, 0, "...<U+00A0>", ":3: expected 'key = value' or '[section]', got 'qqq");
+	/* the path marked in at most 128 bytes: "...", 13 marks, the name */
+	assert_int_equal(strstr(e.msg[0], ":3: ") - e.msg[0], 3 + 13 * 8 + 14);
+}
+
 /* ---- cfg_dump ------------------------------------------------------------- */
 
 static void check_roundtrip(const struct cfg *orig, const struct cfg *start)
@@ -1465,7 +1529,7 @@ static void test_load_cross_key_across_files(void **state)
 
 	/* a drop-in whose path is longer than a name's slot: its end, the
 	 * file's own name, behind "...", never a shorter path that names
-	 * another file */
+	 * another file; in a message, the end that fits a third of it */
 	char dir[241], rel[300];
 	memset(dir, 'd', sizeof(dir) - 1);
 	dir[sizeof(dir) - 1] = '\0';
@@ -1479,7 +1543,7 @@ static void test_load_cross_key_across_files(void **state)
 	const char *full = tpath(1, rel);
 	assert_true(strlen(full) >= CFG_PATH_MAX);
 	snprintf(prefix, sizeof(prefix), "...%s:2: pages_to_scan_min (300) is above pages_to_scan_max (200)",
-		 full + strlen(full) - (CFG_PATH_MAX - 4));
+		 full + strlen(full) - (CFG_ERROR_LEN / 3 - 3));
 	snprintf(rel, sizeof(rel), "%s/x.conf", dir);
 	expect_load_fails(tpath(0, rel), true, prefix, NULL);
 
@@ -2000,6 +2064,7 @@ int main(void)
 		cmocka_unit_test(test_cross_key),
 		cmocka_unit_test(test_regex_limits),
 		cmocka_unit_test(test_error_overflow),
+		cmocka_unit_test(test_error_long_path_keeps_line),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_dump_value_starting_with_comment_char),
 		cmocka_unit_test(test_dump_long_string_value),
