@@ -810,6 +810,21 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 	return 1;
 }
 
+/* path in out (len > 4 bytes): whole when it fits, else its end, the
+ * file's own name, behind "...", cut between two characters. */
+static void keep_end(char *out, size_t len, const char *path)
+{
+	size_t n = strlen(path), from;
+
+	if (n < len) {
+		memcpy(out, path, n + 1);
+		return;
+	}
+	for (from = n - (len - 4); inside_char(path, from); from++)
+		;
+	snprintf(out, len, "...%s", path + from);
+}
+
 /* A slot in src->file[] for the next file. When the table is full, the
  * names that no key points to any more (a later file set the key again)
  * are dropped. At most NKEYS names are in use, so a slot always frees up,
@@ -836,13 +851,9 @@ static unsigned add_source_file(struct cfg_source *src, const char *file)
 				src->key_file[i] = map[src->key_file[i]];
 		src->nfiles = n;
 	}
-	/* a name too long for the slot keeps its end, the file's own name,
-	 * behind "...": a message never names another file */
-	size_t n = strlen(file);
-	if (n < CFG_PATH_MAX)
-		memcpy(src->file[src->nfiles], file, n + 1);
-	else
-		snprintf(src->file[src->nfiles], CFG_PATH_MAX, "...%s", file + n - (CFG_PATH_MAX - 4));
+	/* a name too long for the slot keeps its end: a message never names
+	 * another file */
+	keep_end(src->file[src->nfiles], CFG_PATH_MAX, file);
 	return src->nfiles++;
 }
 
@@ -1376,27 +1387,29 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 	return errs->n + errs->dropped > before ? -EINVAL : 0;
 }
 
-/* path is opened; shown (path made safe to print) names it in messages. */
+/* path is opened; shown (path made safe to print) names it in messages,
+ * shortened as the parser's are. */
 static int parse_file(struct cfg *cfg, const char *path, const char *shown, struct cfg_errors *errs,
 		      bool must_exist)
 {
-	char *text = NULL;
+	char *text = NULL, file[SHOWN_PATH_LEN];
 	size_t len = 0;
 	int r;
 
 	r = read_file(path, CFG_MAX_FILE_SIZE, &text, &len);
 	if (r == -ENOENT && !must_exist)
 		return -ENOENT;
+	shorten_path(shown, file);
 	if (r == -EFBIG) {
-		cfg_error(errs, "%s: file is larger than %zu bytes", shown, CFG_MAX_FILE_SIZE);
+		cfg_error(errs, "%s: file is larger than %zu bytes", file, CFG_MAX_FILE_SIZE);
 		return -EINVAL;
 	}
 	if (r == -EINVAL) {
-		cfg_error(errs, "%s: not a regular file", shown);
+		cfg_error(errs, "%s: not a regular file", file);
 		return -EINVAL;
 	}
 	if (r < 0) {
-		cfg_error(errs, "%s: cannot read: %s", shown, strerror(-r));
+		cfg_error(errs, "%s: cannot read: %s", file, strerror(-r));
 		return -EINVAL;
 	}
 	r = cfg_parse_string(cfg, text, len, shown, errs);
@@ -1404,7 +1417,7 @@ static int parse_file(struct cfg *cfg, const char *path, const char *shown, stru
 	if (r < 0 && r != -EINVAL) {
 		/* -ENOMEM adds no message: without one, cfg_load would count
 		 * no error and hand out a half-parsed configuration. */
-		cfg_error(errs, "%s: cannot parse: %s", shown, strerror(-r));
+		cfg_error(errs, "%s: cannot parse: %s", file, strerror(-r));
 		r = -EINVAL;
 	}
 	return r;
@@ -1437,11 +1450,9 @@ static void note_file(struct cfg_files *files, const char *shown)
 {
 	if (!files)
 		return;
-	if (files->n < CFG_FILES_MAX) {
-		size_t len = strnlen(shown, sizeof(files->name[0]) - 1); /* a longer name is cut */
-		memcpy(files->name[files->n], shown, len);
-		files->name[files->n++][len] = '\0';
-	} else
+	if (files->n < CFG_FILES_MAX)
+		keep_end(files->name[files->n++], sizeof(files->name[0]), shown);
+	else
 		files->more++;
 }
 
@@ -1450,7 +1461,7 @@ static int load(const char *path, bool must_exist, struct cfg *out, struct cfg_e
 {
 	struct cfg *tmp;
 	struct dirent **list = NULL;
-	char dir[PATH_MAX], shown[PATH_MAX + 256];
+	char dir[PATH_MAX], shown[PATH_MAX + 256], file[SHOWN_PATH_LEN];
 	unsigned before = errs->n + errs->dropped;
 	int n, r;
 
@@ -1470,13 +1481,16 @@ static int load(const char *path, bool must_exist, struct cfg *out, struct cfg_e
 	}
 
 	if ((size_t)snprintf(dir, sizeof(dir), "%s.d", path) >= sizeof(dir)) {
-		cfg_error(errs, "%s: path too long", shown);
+		shorten_path(shown, file);
+		cfg_error(errs, "%s: path too long", file);
 		goto out;
 	}
 	n = scandir(dir, &list, conf_filter, name_order);
 	if (n < 0 && errno != ENOENT) {
+		int e = errno;
 		shown_name(shown, sizeof(shown), dir);
-		cfg_error(errs, "%s: cannot list drop-in directory: %s", shown, strerror(errno));
+		shorten_path(shown, file);
+		cfg_error(errs, "%s: cannot list drop-in directory: %s", file, strerror(e));
 	}
 	for (int i = 0; i < n; i++) {
 		char f[PATH_MAX + 256];

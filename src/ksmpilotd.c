@@ -82,17 +82,16 @@ static void check_report(const struct daemon_opts *o, const struct cfg *cfg, con
 	}
 	/* guest_cmdline against the QEMU processes running now */
 	if (qemu_count("/proc", cfg->guest_cmdline, &q) == 0 && q.qemu > q.qemu_matched) {
-		if (cfg->guest_cmdline[0]) {
-			char w[CFG_PATH_MAX + 16];
+		char w[CFG_PATH_MAX + 16];
+		const char *at = cfg_where(cfg, o->config_path, "guest_cmdline", w, sizeof(w));
+		if (cfg->guest_cmdline[0])
 			fprintf(stderr, "%s: warning: guest_cmdline matches %u of the %u QEMU processes running now "
 				"(it misses '%s'); guest_cmdline = %s matches all of them\n",
-				cfg_where(cfg, o->config_path, "guest_cmdline", w, sizeof(w)), q.qemu_matched, q.qemu,
-				q.missed, QEMU_GUEST_REGEX);
-		} else {
+				at, q.qemu_matched, q.qemu, q.missed, QEMU_GUEST_REGEX);
+		else
 			fprintf(stderr, "%s: note: %u QEMU processes run, and guest_cmdline is empty: their memory "
 				"does not count as committed; guest_cmdline = %s would count it\n",
-				o->config_path, q.qemu, QEMU_GUEST_REGEX);
-		}
+				at, q.qemu, QEMU_GUEST_REGEX);
 	}
 }
 

@@ -136,6 +136,11 @@ printf '[memory]\n\nguest_cmdline = ^qemu-system.*-enable-kvm\n' > "$TMPD/g.conf
 expect_rc 0 $D -t -c "$TMPD/g.conf"
 grep -q "^$TMPD/g.conf:3: warning: guest_cmdline matches [0-9]* of the [1-9][0-9]* QEMU processes running now" "$TMPD/err" ||
 	fail "no warning about the QEMU processes missed: $(cat "$TMPD/err")"
+# an empty one: a note at the line that emptied it
+printf '[memory]\n\n\nguest_cmdline =\n' > "$TMPD/g.conf"
+expect_rc 0 $D -t -c "$TMPD/g.conf"
+grep -q "^$TMPD/g.conf:4: note: [1-9][0-9]* QEMU processes run, and guest_cmdline is empty" "$TMPD/err" ||
+	fail "no note about the QEMU processes with an empty guest_cmdline: $(cat "$TMPD/err")"
 printf '[memory]\nguest_cmdline = %s\n' "$(awk -F'"' '/define QEMU_GUEST_REGEX/ { print $2 }' src/qemu.h)" > "$TMPD/g.conf"
 expect_rc 0 $D -t -c "$TMPD/g.conf"
 grep -q "QEMU" "$TMPD/err" && fail "the proposed pattern still misses a QEMU process: $(cat "$TMPD/err")"

@@ -426,6 +426,37 @@ static void test_good_file(void **state)
 	assert_int_equal(c.src.key_line[0], 2); /* interval: the first key of the table */
 }
 
+/* --dump-config's origins name a path too long for a slot by its end,
+ * never from the middle of a character. */
+static void test_origin_long_path_whole_chars(void **state)
+{
+	char path[512];
+	const char *text = "[controller]\nkp = 3\n";
+	struct cfg c;
+	struct cfg_errors e;
+	size_t n;
+	(void)state;
+
+	/* /etc/ppp...p/ééé...é/x.conf, 412 bytes: the last CFG_PATH_MAX - 4
+	 * = 252 begin with the second half of an 'é' */
+	memset(path, 'p', 105);
+	memcpy(path, "/etc/", 5);
+	n = 105;
+	for (int i = 0; i < 150; i++) {
+		path[n++] = (char)0xc3;
+		path[n++] = (char)0xa9;
+	}
+	strcpy(path + n, "/x.conf");
+	n += 7;
+	cfg_defaults(&c);
+	memset(&e, 0, sizeof(e));
+	expect_ok(cfg_parse_string(&c, text, strlen(text), path, &e), &e);
+	assert_int_equal(c.src.nfiles, 1);
+	assert_int_equal((unsigned char)c.src.file[0][3], 0xc3);
+	assert_string_equal(c.src.file[0] + 3, path + n - (CFG_PATH_MAX - 5));
+	assert_memory_equal(c.src.file[0], "...", 3);
+}
+
 static void test_empty_and_comment_only(void **state)
 {
 	static const char *const texts[] = {
@@ -1643,6 +1674,43 @@ static void test_load_not_a_file(void **state)
 	expect_load_fails(tpath(0, "e.conf"), true, prefix, "drop-in");
 }
 
+/* The messages about a whole file, in a directory whose name alone is
+ * past a third of a message: the end of the path, behind "...", as the
+ * parser's. */
+static void test_load_long_path_whole_file(void **state)
+{
+	char dir[201], rel[300], prefix[PATH_MAX + 256];
+	const char *full;
+	(void)state;
+
+	memset(dir, 'd', sizeof(dir) - 1);
+	dir[sizeof(dir) - 1] = '\0';
+	mkd(dir);
+	snprintf(rel, sizeof(rel), "%s/dir.conf", dir);
+	mkd(rel);
+	full = tpath(1, rel);
+	snprintf(prefix, sizeof(prefix), "...%s: cannot read: ", full + strlen(full) - (CFG_ERROR_LEN / 3 - 3));
+	expect_load_fails(tpath(0, rel), true, prefix, "Is a directory");
+
+	snprintf(rel, sizeof(rel), "%s/fifo.conf", dir);
+	assert_int_equal(mkfifo(tpath(0, rel), 0600), 0);
+	full = tpath(1, rel);
+	snprintf(prefix, sizeof(prefix), "...%s: not a regular file", full + strlen(full) - (CFG_ERROR_LEN / 3 - 3));
+	alarm(60);
+	expect_load_fails(tpath(0, rel), true, prefix, NULL);
+	alarm(0);
+
+	snprintf(rel, sizeof(rel), "%s/e.conf", dir);
+	put(rel, "[controller]\nkp = 1\n");
+	snprintf(rel, sizeof(rel), "%s/e.conf.d", dir);
+	put(rel, "not a directory\n");
+	full = tpath(1, rel);
+	snprintf(prefix, sizeof(prefix), "...%s: cannot list drop-in directory: ",
+		 full + strlen(full) - (CFG_ERROR_LEN / 3 - 3));
+	snprintf(rel, sizeof(rel), "%s/e.conf", dir);
+	expect_load_fails(tpath(0, rel), true, prefix, NULL);
+}
+
 static void test_load_success_replaces_out(void **state)
 {
 	struct cfg c, want;
@@ -1833,6 +1901,21 @@ static void test_load_files(void **state)
 	assert_string_equal(fl->name[1], want);
 	snprintf(want, sizeof(want), "%s/k.conf.d/20-b.conf", tmpdir);
 	assert_string_equal(fl->name[2], want);
+
+	/* a name too long for its slot: its end, behind "..." */
+	{
+		char dir[241], rel[300];
+
+		memset(dir, 'd', sizeof(dir) - 1);
+		dir[sizeof(dir) - 1] = '\0';
+		mkd(dir);
+		snprintf(rel, sizeof(rel), "%s/k.conf", dir);
+		put(rel, "[daemon]\n");
+		expect_ok(cfg_load_files(tpath(0, rel), true, &c, &e, fl), &e);
+		assert_int_equal(fl->n, 1);
+		snprintf(want, sizeof(want), "...%s", tpath(0, rel) + strlen(tpath(0, rel)) - (CFG_PATH_MAX - 4));
+		assert_string_equal(fl->name[0], want);
+	}
 	free(fl);
 }
 
@@ -2065,6 +2148,7 @@ int main(void)
 		cmocka_unit_test(test_regex_limits),
 		cmocka_unit_test(test_error_overflow),
 		cmocka_unit_test(test_error_long_path_keeps_line),
+		cmocka_unit_test(test_origin_long_path_whole_chars),
 		cmocka_unit_test(test_dump_roundtrip),
 		cmocka_unit_test(test_dump_value_starting_with_comment_char),
 		cmocka_unit_test(test_dump_long_string_value),
@@ -2077,6 +2161,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_load_cross_key_across_files, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_many_files, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_not_a_file, setup_tmpdir, teardown_tmpdir),
+		cmocka_unit_test_setup_teardown(test_load_long_path_whole_file, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_load_success_replaces_out, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test(test_shipped_conf_documents_every_key),
 		cmocka_unit_test(test_shipped_conf_loads),
