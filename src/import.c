@@ -122,7 +122,7 @@ struct diag_entry {
 };
 
 struct imp {
-	char file[128];         /* shown in messages and in the output */
+	char file[129];         /* shown in messages and in the output: 128 bytes, as ksmpilotd's */
 	struct setting set[NVARS];
 	struct diag_entry *d;
 	unsigned nd, dropped;
@@ -185,6 +185,23 @@ static void show(char *buf, size_t len, const char *s, size_t n, size_t max)
 		for (int i = 0; i < 3 && o + 1 < len; i++)
 			buf[o++] = '.';
 	buf[o] = '\0';
+}
+
+/* A file name for display in buf (len > 4): what would not print safely
+ * as '?' (text_sanitize()), and one too long for buf as its end, the
+ * file's own name, behind "...", cut between two characters, as
+ * ksmpilotd's configuration messages give a long path. */
+static void show_file(char *buf, size_t len, const char *s)
+{
+	size_t n = strlen(s), from = 0;
+
+	if (n >= len) {
+		from = n - (len - 4);
+		for (int k = 0; k < 3 && ((unsigned char)s[from] & 0xC0) == 0x80; k++)
+			from++;
+	}
+	snprintf(buf, len, "%s%s", from ? "..." : "", s + from); /* fits: at most len - 4 bytes of s past "..." */
+	text_sanitize(buf + (from ? 3 : 0));
 }
 
 static void add_diag(struct imp *im, unsigned line, enum sev sev, const char *fmt, ...)
@@ -1023,7 +1040,7 @@ int import_ksmtuned_running(const char *text, size_t len, const char *filename, 
 	}
 	if (!filename)
 		filename = "-";
-	show(im->file, sizeof(im->file), filename, strlen(filename), sizeof(im->file) - 8);
+	show_file(im->file, sizeof(im->file), filename);
 	im->total_kib = (int64_t)(mem_total / 1024); /* below 2^54: no product here overflows */
 	im->running = running;
 

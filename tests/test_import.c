@@ -1102,13 +1102,39 @@ static void test_hostile_inputs(void **state)
 		FILE *out = open_memstream(&o, &ol), *diag = open_memstream(&d, &dl);
 		struct cfg c;
 		struct cfg_errors e = { 0 };
-		assert_int_equal(import_ksmtuned("A=1\n", 4, "a\nb\r\x1b[31m.conf", GiB(16), out, diag), 1);
+		assert_int_equal(import_ksmtuned("A=1\n", 4, "a\nb\r\x1b[31m\xc2\x9b\xe2\x80\xae.conf", GiB(16), out, diag), 1);
 		fclose(out);
 		fclose(diag);
-		expect_in(d, "a?b??[31m.conf:1: error: unknown variable A");
+		expect_in(d, "a?b??[31m??.conf:1: error: unknown variable A"); /* C1 CSI, RLO */
 		cfg_defaults(&c);
 		assert_int_equal(cfg_parse_string(&c, o, ol, "o", &e), 0);
 		free(o);
+		free(d);
+	}
+
+	/* a file name too long to show whole keeps its end, the file's own
+	 * name, cut between two characters: /ppp...p/ééé...é/kk.conf, whose
+	 * last 125 bytes begin with the second half of an 'é' */
+	{
+		char name[512], want[sizeof(name) + 64], *d = NULL;
+		size_t dl = 0, k = 0;
+		FILE *diag = open_memstream(&d, &dl);
+
+		name[k++] = '/';
+		memset(name + k, 'p', 200);
+		k += 200;
+		name[k++] = '/';
+		for (int i = 0; i < 100; i++) {
+			name[k++] = (char)0xc3;
+			name[k++] = (char)0xa9;
+		}
+		strcpy(name + k, "/kk.conf");
+		k += 8;
+		assert_int_equal(import_ksmtuned("A=1\n", 4, name, GiB(16), NULL, diag), 1);
+		fclose(diag);
+		snprintf(want, sizeof(want), "...%s:1: error: unknown variable A", name + k - 124);
+		if (strncmp(d, want, strlen(want)) != 0)
+			fail_msg("want '%s...', got '%s'", want, d);
 		free(d);
 	}
 
