@@ -45,9 +45,9 @@ grep -qx 'configuration OK' "$TMPD/out" || fail "no 'configuration OK'"
 # a bad config: exit 3, each error as FILE:LINE: message
 printf '[daemon]\ninterval = 5 parsecs\n[scan]\npages_to_scan_min = -3\n[nope]\n' > "$TMPD/bad.conf"
 expect_rc 3 $D --check-config -c "$TMPD/bad.conf"
-grep -q "^$TMPD/bad.conf:2: interval" "$TMPD/err" || fail "no FILE:LINE for interval"
-grep -q "^$TMPD/bad.conf:4: pages_to_scan_min" "$TMPD/err" || fail "no FILE:LINE for pages_to_scan_min"
-grep -q "^$TMPD/bad.conf:5: unknown section" "$TMPD/err" || fail "no FILE:LINE for the section"
+grep -q "^$(shown "$TMPD/bad.conf"):2: interval" "$TMPD/err" || fail "no FILE:LINE for interval"
+grep -q "^$(shown "$TMPD/bad.conf"):4: pages_to_scan_min" "$TMPD/err" || fail "no FILE:LINE for pages_to_scan_min"
+grep -q "^$(shown "$TMPD/bad.conf"):5: unknown section" "$TMPD/err" || fail "no FILE:LINE for the section"
 [ "$(wc -l < "$TMPD/err")" = 3 ] || fail "expected 3 errors, got: $(cat "$TMPD/err")"
 # a missing config given with -c is an error; a drop-in error names the drop-in
 expect_rc 3 $D -t -c "$TMPD/missing.conf"
@@ -106,9 +106,9 @@ fi
 # textfile (the list comes from systemd/ksmpilot.service.in); exit 0
 printf '[daemon]\nstate_dir = /var/tmp/kp\n[metrics]\ntextfile = /srv/m/k.prom\n' > "$TMPD/rw.conf"
 expect_rc 0 $D -t -c "$TMPD/rw.conf"
-grep -q "^$TMPD/rw.conf:2: warning: state_dir /var/tmp/kp is not writable under ksmpilot.service" "$TMPD/err" ||
+grep -q "^$(shown "$TMPD/rw.conf"):2: warning: state_dir /var/tmp/kp is not writable under ksmpilot.service" "$TMPD/err" ||
 	fail "no warning for state_dir: $(cat "$TMPD/err")"
-grep -q "^$TMPD/rw.conf:4: warning: textfile /srv/m/k.prom .*add /srv/m with a drop-in" "$TMPD/err" ||
+grep -q "^$(shown "$TMPD/rw.conf"):4: warning: textfile /srv/m/k.prom .*add /srv/m with a drop-in" "$TMPD/err" ||
 	fail "no warning for textfile: $(cat "$TMPD/err")"
 grep -q "/sys/kernel/mm/ksm" "$TMPD/err" || fail "the warning does not list the unit's paths"
 tail -n 1 "$TMPD/out" | grep -qx 'configuration OK' || fail "warnings must not fail the check"
@@ -119,12 +119,12 @@ grep -q "warning" "$TMPD/err" && fail "a writable textfile was warned about: $(c
 # systemd would follow a symlink its parent's owner (prometheus) put there
 printf '[metrics]\ntextfile = /var/lib/prometheus/node-exporter/k.prom\n' > "$TMPD/rw.conf"
 expect_rc 0 $D -t -c "$TMPD/rw.conf"
-grep -q "^$TMPD/rw.conf:2: warning: textfile /var/lib/prometheus/node-exporter/k.prom .*add /var/lib/prometheus/node-exporter with a drop-in" "$TMPD/err" ||
+grep -q "^$(shown "$TMPD/rw.conf"):2: warning: textfile /var/lib/prometheus/node-exporter/k.prom .*add /var/lib/prometheus/node-exporter with a drop-in" "$TMPD/err" ||
 	fail "no warning for the node_exporter directory: $(cat "$TMPD/err")"
 # and when guest_cmdline is in quotes, which are then part of the pattern
 printf '[memory]\nguest_cmdline = "qemu-kvm"\n' > "$TMPD/q.conf"
 expect_rc 0 $D -t -c "$TMPD/q.conf"
-grep -q "^$TMPD/q.conf:2: warning: guest_cmdline \"qemu-kvm\" is matched with its quotes" "$TMPD/err" ||
+grep -q "^$(shown "$TMPD/q.conf"):2: warning: guest_cmdline \"qemu-kvm\" is matched with its quotes" "$TMPD/err" ||
 	fail "no warning for a guest_cmdline in quotes: $(cat "$TMPD/err")"
 
 # --check-config looks at the QEMU processes running now: ksmtuned's
@@ -134,12 +134,12 @@ track $!
 for _ in $(seq 1 50); do grep -q qemu-kvm /proc/$!/cmdline 2>/dev/null && break; sleep 0.1; done
 printf '[memory]\n\nguest_cmdline = ^qemu-system.*-enable-kvm\n' > "$TMPD/g.conf"
 expect_rc 0 $D -t -c "$TMPD/g.conf"
-grep -q "^$TMPD/g.conf:3: warning: guest_cmdline matches [0-9]* of the [1-9][0-9]* QEMU processes running now" "$TMPD/err" ||
+grep -q "^$(shown "$TMPD/g.conf"):3: warning: guest_cmdline matches [0-9]* of the [1-9][0-9]* QEMU processes running now" "$TMPD/err" ||
 	fail "no warning about the QEMU processes missed: $(cat "$TMPD/err")"
 # an empty one: a note at the line that emptied it
 printf '[memory]\n\n\nguest_cmdline =\n' > "$TMPD/g.conf"
 expect_rc 0 $D -t -c "$TMPD/g.conf"
-grep -q "^$TMPD/g.conf:4: note: [1-9][0-9]* QEMU processes run, and guest_cmdline is empty" "$TMPD/err" ||
+grep -q "^$(shown "$TMPD/g.conf"):4: note: [1-9][0-9]* QEMU processes run, and guest_cmdline is empty" "$TMPD/err" ||
 	fail "no note about the QEMU processes with an empty guest_cmdline: $(cat "$TMPD/err")"
 printf '[memory]\nguest_cmdline = %s\n' "$(awk -F'"' '/define QEMU_GUEST_REGEX/ { print $2 }' src/qemu.h)" > "$TMPD/g.conf"
 expect_rc 0 $D -t -c "$TMPD/g.conf"

@@ -28,7 +28,7 @@ done
 # counted), then the defaults, with the state directory in use
 { echo "[daemon]"; for i in $(seq 1 40); do echo "bogus$i = 1"; done; } > "$TMPD/bad.conf"
 $CTL --sysfs-dir "$K" --state-dir "$S" -c "$TMPD/bad.conf" status > /dev/null 2> "$TMPD/err"
-[ "$(grep -c "^$TMPD/bad.conf:[0-9]*: unknown key" "$TMPD/err")" = 32 ] || { cat "$TMPD/err"; fail "broken config: not 32 errors"; }
+[ "$(grep -c "^$(shown "$TMPD/bad.conf"):[0-9]*: unknown key" "$TMPD/err")" = 32 ] || { cat "$TMPD/err"; fail "broken config: not 32 errors"; }
 grep -qx "ksmpilotctl: and 8 more errors" "$TMPD/err" || { cat "$TMPD/err"; fail "broken config: the errors past 32 not counted"; }
 grep -qx "ksmpilotctl: using the defaults (state directory $S)" "$TMPD/err" ||
 	{ cat "$TMPD/err"; fail "broken config: not the --state-dir in use"; }

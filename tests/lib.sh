@@ -267,6 +267,18 @@ foreign_mergeable() {
 	echo "$out"
 }
 
+shown() { # shown PATH: PATH as a configuration message names it, per
+	# ksmpilot.conf(5): whole up to 128 bytes, else its last 125 behind
+	# "..." (exact for printable ASCII, as a test's paths are under such a
+	# TMPDIR)
+	local LC_ALL=C p=$1
+	if [ ${#p} -le 128 ]; then
+		printf '%s\n' "$p"
+	else
+		printf '...%s\n' "${p:$((${#p} - 125))}"
+	fi
+}
+
 json_ok() { # json_ok FILE: valid JSON (with jq or python3 when either is there)
 	if command -v jq >/dev/null 2>&1; then jq -e . "$1" >/dev/null
 	elif command -v python3 >/dev/null 2>&1; then python3 -m json.tool "$1" >/dev/null

@@ -82,7 +82,7 @@ rc=$?
 [ $rc = 3 ] || { cat "$TMPD/out"; fail "reload of a broken configuration: exit $rc, not 3"; }
 grep -q "refused the configuration in $C; the old configuration keeps running" "$TMPD/out" ||
 	fail "reload does not say that the daemon refused: $(cat "$TMPD/out")"
-grep -q "^$C:$line: .*max_cpu" "$TMPD/out" || fail "reload does not give $C:$line: $(cat "$TMPD/out")"
+grep -q "^$(shown "$C"):$line: .*max_cpu" "$TMPD/out" || fail "reload does not give $(shown "$C"):$line: $(cat "$TMPD/out")"
 [ "$(counter reload_failures)" = 1 ] || fail "state file: reload_failures=$(counter reload_failures), not 1"
 wait_log "$TMPD/log" "reload #3 failed"
 kill -0 $D 2>/dev/null || fail "the daemon died on a broken reload"

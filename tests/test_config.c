@@ -238,6 +238,27 @@ static const char *tpath(int slot, const char *name)
 	return buf[slot];
 }
 
+/* tmpdir/name:line (line 0: tmpdir/name) as a message names it, per
+ * ksmpilot.conf(5): the path whole up to CFG_ERROR_LEN / 3 bytes, else its
+ * last bytes behind "..." in as many. Skips where TMPDIR is not printable
+ * ASCII, which a message would mark. */
+static const char *tat(int slot, const char *name, unsigned line)
+{
+	static char buf[4][CFG_ERROR_LEN];
+	const char *p = tpath(slot, name);
+	size_t n = strlen(p), max = CFG_ERROR_LEN / 3;
+
+	for (const char *q = tmpdir; *q; q++)
+		if (*q < 0x20 || *q > 0x7e) {
+			print_message("TMPDIR is not printable ASCII: skipped\n");
+			skip();
+		}
+	snprintf(buf[slot], sizeof(buf[slot]), "%s%s", n > max ? "..." : "", n > max ? p + n - (max - 3) : p);
+	if (line)
+		snprintf(buf[slot] + strlen(buf[slot]), sizeof(buf[slot]) - strlen(buf[slot]), ":%u", line);
+	return buf[slot];
+}
+
 static void put(const char *name, const char *text)
 {
 	FILE *f = fopen(tpath(3, name), "w");
@@ -1396,7 +1417,7 @@ static void test_load_missing(void **state)
 	expect_load_ok(tpath(0, "none.conf"), false, &c);
 	expect_cfg_equal(&c, &def);
 	/* required: one error naming the file */
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "none.conf"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "none.conf", 0));
 	expect_load_fails(tpath(0, "none.conf"), true, prefix, "No such file");
 	/* optional main file, drop-ins still read */
 	mkd("none.conf.d");
@@ -1404,7 +1425,7 @@ static void test_load_missing(void **state)
 	expect_load_ok(tpath(0, "none.conf"), false, &c);
 	assert_true(c.kp == 4);
 	/* but a required main file stays required */
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "none.conf"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "none.conf", 0));
 	expect_load_fails(tpath(0, "none.conf"), true, prefix, "No such file");
 }
 
@@ -1467,7 +1488,7 @@ static void test_load_errors_name_the_file(void **state)
 	mkd("m.conf.d");
 	put("m.conf.d/10-ok.conf", "[controller]\nki = 1\n");
 	put("m.conf.d/50-bad.conf", "[controller]\n\nkp = x\n");
-	snprintf(prefix, sizeof(prefix), "%s: kp: ", tpath(0, "m.conf.d/50-bad.conf:3"));
+	snprintf(prefix, sizeof(prefix), "%s: kp: ", tat(0, "m.conf.d/50-bad.conf", 3));
 	expect_load_fails(tpath(0, "m.conf"), true, prefix, "not a number");
 
 	/* errors in several files: each names its own, and the cross-key
@@ -1478,11 +1499,11 @@ static void test_load_errors_name_the_file(void **state)
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(cfg_load(tpath(0, "m.conf"), true, &c, &e), -EINVAL);
 	assert_int_equal(e.n, 3);
-	snprintf(prefix, sizeof(prefix), "%s: kp: ", tpath(0, "m.conf:2"));
+	snprintf(prefix, sizeof(prefix), "%s: kp: ", tat(0, "m.conf", 2));
 	expect_error_at(&e, 0, prefix, NULL);
-	snprintf(prefix, sizeof(prefix), "%s: kp: ", tpath(0, "m.conf.d/50-bad.conf:3"));
+	snprintf(prefix, sizeof(prefix), "%s: kp: ", tat(0, "m.conf.d/50-bad.conf", 3));
 	expect_error_at(&e, 1, prefix, NULL);
-	snprintf(prefix, sizeof(prefix), "%s: pages_to_scan_min (9000)", tpath(0, "m.conf:4"));
+	snprintf(prefix, sizeof(prefix), "%s: pages_to_scan_min (9000)", tat(0, "m.conf", 4));
 	expect_error_at(&e, 2, prefix, NULL);
 	assert_memory_equal(&c, &before, sizeof(c));
 
@@ -1519,7 +1540,7 @@ static void test_load_salvage(void **state)
 	memset(&e, 0, sizeof(e));
 	assert_int_equal(cfg_load_salvage(tpath(0, "s.conf"), true, &c, &e), -EINVAL);
 	assert_int_equal(e.n, 2);
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "s.conf:3"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "s.conf", 3));
 	expect_error_at(&e, 0, prefix, "bogus");
 	assert_string_equal(c.state_dir, "/tmp/salvaged");
 	assert_true(c.kp == 3.0);
@@ -1548,14 +1569,14 @@ static void test_load_cross_key_across_files(void **state)
 	mkd("x.conf.d");
 	put("x.conf.d/10.conf", "# c\n[scan]\n\npages_to_scan_min = 300\n");
 	snprintf(prefix, sizeof(prefix), "%s: pages_to_scan_min (300) is above pages_to_scan_max (200)",
-		 tpath(0, "x.conf.d/10.conf:4"));
+		 tat(0, "x.conf.d/10.conf", 4));
 	expect_load_fails(tpath(0, "x.conf"), true, prefix, NULL);
 
 	/* main sets min on line 7, a drop-in max on line 3: still the
 	 * drop-in, the later file, whatever the line numbers */
 	put("x.conf", "\n\n\n\n\n[scan]\npages_to_scan_min = 60\n");
 	put("x.conf.d/10.conf", "[scan]\n\npages_to_scan_max = 50\n");
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "x.conf.d/10.conf:3"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "x.conf.d/10.conf", 3));
 	expect_load_fails(tpath(0, "x.conf"), true, prefix, "pages_to_scan_min (60)");
 
 	/* a drop-in whose path is longer than a name's slot: its end, the
@@ -1581,7 +1602,7 @@ static void test_load_cross_key_across_files(void **state)
 	/* the main file's line when the drop-in does not touch the pair */
 	put("x.conf", "[memory]\n\nguest_cmdline = (\n");
 	put("x.conf.d/10.conf", "[controller]\nkp = 1\n");
-	snprintf(prefix, sizeof(prefix), "%s: guest_cmdline: ", tpath(0, "x.conf:3"));
+	snprintf(prefix, sizeof(prefix), "%s: guest_cmdline: ", tat(0, "x.conf", 3));
 	expect_load_fails(tpath(0, "x.conf"), true, prefix, "bad regular expression");
 }
 
@@ -1610,9 +1631,9 @@ static void test_load_many_files(void **state)
 		put(name, text);
 	}
 	/* pages_to_scan_max = 50 is below the default min of 100 */
-	snprintf(name, sizeof(name), "many.conf.d/%02u.conf:%u", max_file, max_file + 2);
+	snprintf(name, sizeof(name), "many.conf.d/%02u.conf", max_file);
 	snprintf(prefix, sizeof(prefix), "%s: pages_to_scan_min (100) is above pages_to_scan_max (50)",
-		 tpath(0, name));
+		 tat(0, name, max_file + 2));
 	expect_load_fails(tpath(0, "many.conf"), true, prefix, NULL);
 
 	/* and the same with more files than keys (the last ones empty) */
@@ -1630,20 +1651,20 @@ static void test_load_not_a_file(void **state)
 
 	/* a directory, whether or not the file must exist */
 	mkd("dir.conf");
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "dir.conf"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "dir.conf", 0));
 	expect_load_fails(tpath(0, "dir.conf"), true, prefix, "Is a directory");
 	expect_load_fails(tpath(0, "dir.conf"), false, prefix, "Is a directory");
 
 	/* a symlink loop */
 	assert_int_equal(symlink(tpath(0, "loop2.conf"), tpath(1, "loop1.conf")), 0);
 	assert_int_equal(symlink(tpath(0, "loop1.conf"), tpath(1, "loop2.conf")), 0);
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "loop1.conf"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "loop1.conf", 0));
 	expect_load_fails(tpath(0, "loop1.conf"), true, prefix, "symbolic links");
 	expect_load_fails(tpath(0, "loop1.conf"), false, prefix, "symbolic links");
 
 	/* a FIFO: an error, not a hang (the alarm turns a hang into a failure) */
 	assert_int_equal(mkfifo(tpath(0, "fifo.conf"), 0600), 0);
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "fifo.conf"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "fifo.conf", 0));
 	alarm(60);
 	expect_load_fails(tpath(0, "fifo.conf"), true, prefix, "not a regular file");
 	alarm(0);
@@ -1655,7 +1676,7 @@ static void test_load_not_a_file(void **state)
 		for (size_t i = 0; i < CFG_MAX_FILE_SIZE / 8 + 1; i++)
 			fputs("#######\n", f);
 		fclose(f);
-		snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "big.conf"));
+		snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "big.conf", 0));
 		expect_load_fails(tpath(0, "big.conf"), true, prefix, "larger than");
 	}
 
@@ -1664,13 +1685,13 @@ static void test_load_not_a_file(void **state)
 	mkd("d.conf.d");
 	put("d.conf.d/10.conf", "[controller]\nkp = 2\n");
 	mkd("d.conf.d/20.conf");
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "d.conf.d/20.conf"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "d.conf.d/20.conf", 0));
 	expect_load_fails(tpath(0, "d.conf"), true, prefix, "Is a directory");
 
 	/* FILE.d that is not a directory */
 	put("e.conf", "[controller]\nkp = 1\n");
 	put("e.conf.d", "not a directory\n");
-	snprintf(prefix, sizeof(prefix), "%s: ", tpath(0, "e.conf.d"));
+	snprintf(prefix, sizeof(prefix), "%s: ", tat(0, "e.conf.d", 0));
 	expect_load_fails(tpath(0, "e.conf"), true, prefix, "drop-in");
 }
 
