@@ -272,6 +272,14 @@ static void mkd(const char *name)
 	assert_int_equal(mkdir(tpath(3, name), 0755), 0);
 }
 
+/* a directory of n 'd's in tmpdir; its name in dir (n + 1 bytes) */
+static void mkd_long(char *dir, size_t n)
+{
+	memset(dir, 'd', n);
+	dir[n] = '\0';
+	mkd(dir);
+}
+
 /* cfg_load must fail with one error (prefix, fragment) and leave *out
  * byte for byte as it was. */
 static void expect_load_fails(const char *path, bool must_exist, const char *prefix, const char *fragment)
@@ -447,6 +455,23 @@ static void test_good_file(void **state)
 	assert_int_equal(c.src.key_line[0], 2); /* interval: the first key of the table */
 }
 
+/* /etc/ppp...p/ééé...éEND in path: "/etc/" and 'p' to plain bytes, '/',
+ * accents two-byte 'é', then end; its length */
+static size_t accented_path(char *path, size_t plain, int accents, const char *end)
+{
+	size_t n = plain;
+
+	memset(path, 'p', plain);
+	memcpy(path, "/etc/", 5);
+	path[n++] = '/';
+	for (int i = 0; i < accents; i++) {
+		path[n++] = (char)0xc3;
+		path[n++] = (char)0xa9;
+	}
+	strcpy(path + n, end);
+	return n + strlen(end);
+}
+
 /* --dump-config's origins name a path too long for a slot by its end,
  * never from the middle of a character. */
 static void test_origin_long_path_whole_chars(void **state)
@@ -458,17 +483,9 @@ static void test_origin_long_path_whole_chars(void **state)
 	size_t n;
 	(void)state;
 
-	/* /etc/ppp...p/ééé...é/x.conf, 412 bytes: the last CFG_PATH_MAX - 4
+	/* /etc/ppp...p/ééé...é/x.conf, 413 bytes: the last CFG_PATH_MAX - 4
 	 * = 252 begin with the second half of an 'é' */
-	memset(path, 'p', 105);
-	memcpy(path, "/etc/", 5);
-	n = 105;
-	for (int i = 0; i < 150; i++) {
-		path[n++] = (char)0xc3;
-		path[n++] = (char)0xa9;
-	}
-	strcpy(path + n, "/x.conf");
-	n += 7;
+	n = accented_path(path, 105, 150, "/x.conf");
 	cfg_defaults(&c);
 	memset(&e, 0, sizeof(e));
 	expect_ok(cfg_parse_string(&c, text, strlen(text), path, &e), &e);
@@ -1228,16 +1245,7 @@ static void test_error_long_path_keeps_line(void **state)
 	/* /etc/ppp...p/ééé...é1.conf: 80 two-byte characters before
 	 * "1.conf", so that the last CFG_ERROR_LEN / 3 - 3 = 125 bytes begin
 	 * inside one of them */
-	memset(path, 'p', 1000);
-	memcpy(path, "/etc/", 5);
-	n = 1000;
-	path[n++] = '/';
-	for (int i = 0; i < 80; i++) {
-		path[n++] = (char)0xc3;
-		path[n++] = (char)0xa9;
-	}
-	strcpy(path + n, "1.conf");
-	n += 6;
+	n = accented_path(path, 1000, 80, "1.conf");
 	memset(line, 'q', sizeof(line) - 1);
 	line[sizeof(line) - 1] = '\0';
 	snprintf(text, sizeof(text), "[scan]\n\n%s\n", line);
@@ -1583,9 +1591,7 @@ static void test_load_cross_key_across_files(void **state)
 	 * file's own name, behind "...", never a shorter path that names
 	 * another file; in a message, the end that fits a third of it */
 	char dir[241], rel[300];
-	memset(dir, 'd', sizeof(dir) - 1);
-	dir[sizeof(dir) - 1] = '\0';
-	mkd(dir);
+	mkd_long(dir, sizeof(dir) - 1);
 	snprintf(rel, sizeof(rel), "%s/x.conf", dir);
 	put(rel, "[scan]\npages_to_scan_max = 200\n");
 	snprintf(rel, sizeof(rel), "%s/x.conf.d", dir);
@@ -1704,9 +1710,7 @@ static void test_load_long_path_whole_file(void **state)
 	const char *full;
 	(void)state;
 
-	memset(dir, 'd', sizeof(dir) - 1);
-	dir[sizeof(dir) - 1] = '\0';
-	mkd(dir);
+	mkd_long(dir, sizeof(dir) - 1);
 	snprintf(rel, sizeof(rel), "%s/dir.conf", dir);
 	mkd(rel);
 	full = tpath(1, rel);
@@ -1927,9 +1931,7 @@ static void test_load_files(void **state)
 	{
 		char dir[241], rel[300];
 
-		memset(dir, 'd', sizeof(dir) - 1);
-		dir[sizeof(dir) - 1] = '\0';
-		mkd(dir);
+		mkd_long(dir, sizeof(dir) - 1);
 		snprintf(rel, sizeof(rel), "%s/k.conf", dir);
 		put(rel, "[daemon]\n");
 		expect_ok(cfg_load_files(tpath(0, rel), true, &c, &e, fl), &e);
