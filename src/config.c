@@ -148,17 +148,6 @@ const char *advisor_policy_name(int v)
 	return (unsigned)v < ARRAY_SIZE(advisor_values) ? advisor_names[v] : "?";
 }
 
-/* Whether raw[i] continues a UTF-8 character that starts before it. */
-static bool inside_char(const char *raw, size_t i)
-{
-	for (size_t k = 1; k <= 3 && k <= i; k++) {
-		uint32_t cp;
-		if (utf8_seq((const unsigned char *)raw + i - k, strnlen(raw + i - k, 4), &cp) > k)
-			return true;
-	}
-	return false;
-}
-
 void cfg_error(struct cfg_errors *errs, const char *fmt, ...)
 {
 	va_list ap;
@@ -189,7 +178,7 @@ void cfg_error(struct cfg_errors *errs, const char *fmt, ...)
 	 * of the message, before they are marked, so never inside a mark */
 	n = strlen(raw);
 	for (tail = n > CFG_ERROR_LEN / 3 ? n - CFG_ERROR_LEN / 3 : 0;; tail++) {
-		if (inside_char(raw, tail))
+		if (utf8_inside_char(raw, tail))
 			continue;
 		text_mark_invisible(raw + tail, shown, sizeof(shown));
 		if (strlen(shown) <= CFG_ERROR_LEN / 3)
@@ -220,7 +209,7 @@ static void shorten_path(const char *path, char out[SHOWN_PATH_LEN])
 		return;
 	}
 	for (from = n > SHOWN_PATH_LEN - 4 ? n - (SHOWN_PATH_LEN - 4) : 0; from < n; from++)
-		if (!inside_char(path, from) &&
+		if (!utf8_inside_char(path, from) &&
 		    strlen(text_mark_invisible(path + from, marked, sizeof(marked))) <= SHOWN_PATH_LEN - 4)
 			break;
 	snprintf(out, SHOWN_PATH_LEN, "...%s", path + from);
@@ -810,21 +799,6 @@ static int cfg_handler(void *user, const char *section, const char *name, const 
 	return 1;
 }
 
-/* path in out (len > 4 bytes): whole when it fits, else its end, the
- * file's own name, behind "...", cut between two characters. */
-static void keep_end(char *out, size_t len, const char *path)
-{
-	size_t n = strlen(path), from;
-
-	if (n < len) {
-		memcpy(out, path, n + 1);
-		return;
-	}
-	for (from = n - (len - 4); inside_char(path, from); from++)
-		;
-	snprintf(out, len, "...%s", path + from);
-}
-
 /* A slot in src->file[] for the next file. When the table is full, the
  * names that no key points to any more (a later file set the key again)
  * are dropped. At most NKEYS names are in use, so a slot always frees up,
@@ -853,7 +827,7 @@ static unsigned add_source_file(struct cfg_source *src, const char *file)
 	}
 	/* a name too long for the slot keeps its end: a message never names
 	 * another file */
-	keep_end(src->file[src->nfiles], CFG_PATH_MAX, file);
+	text_keep_end(src->file[src->nfiles], CFG_PATH_MAX, file);
 	return src->nfiles++;
 }
 
@@ -1451,7 +1425,7 @@ static void note_file(struct cfg_files *files, const char *shown)
 	if (!files)
 		return;
 	if (files->n < CFG_FILES_MAX)
-		keep_end(files->name[files->n++], sizeof(files->name[0]), shown);
+		text_keep_end(files->name[files->n++], sizeof(files->name[0]), shown);
 	else
 		files->more++;
 }

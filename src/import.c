@@ -187,23 +187,6 @@ static void show(char *buf, size_t len, const char *s, size_t n, size_t max)
 	buf[o] = '\0';
 }
 
-/* A file name for display in buf (len > 4): what would not print safely
- * as '?' (text_sanitize()), and one too long for buf as its end, the
- * file's own name, behind "...", cut between two characters, as
- * ksmpilotd's configuration messages give a long path. */
-static void show_file(char *buf, size_t len, const char *s)
-{
-	size_t n = strlen(s), from = 0;
-
-	if (n >= len) {
-		from = n - (len - 4);
-		for (int k = 0; k < 3 && ((unsigned char)s[from] & 0xC0) == 0x80; k++)
-			from++;
-	}
-	snprintf(buf, len, "%s%s", from ? "..." : "", s + from); /* fits: at most len - 4 bytes of s past "..." */
-	text_sanitize(buf + (from ? 3 : 0));
-}
-
 static void add_diag(struct imp *im, unsigned line, enum sev sev, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
@@ -1040,7 +1023,10 @@ int import_ksmtuned_running(const char *text, size_t len, const char *filename, 
 	}
 	if (!filename)
 		filename = "-";
-	show_file(im->file, sizeof(im->file), filename);
+	/* a long name by its end, as ksmpilotd's messages give a long path, and
+	 * what would not print safely as '?', as a drop-in's name */
+	text_keep_end(im->file, sizeof(im->file), filename);
+	text_sanitize(im->file);
 	im->total_kib = (int64_t)(mem_total / 1024); /* below 2^54: no product here overflows */
 	im->running = running;
 

@@ -1097,6 +1097,29 @@ size_t utf8_prefix(const char *s, size_t max)
 	return n;
 }
 
+bool utf8_inside_char(const char *s, size_t i)
+{
+	for (size_t k = 1; k <= 3 && k <= i; k++) {
+		uint32_t cp;
+		if (utf8_seq((const unsigned char *)s + i - k, strnlen(s + i - k, 4), &cp) > k)
+			return true;
+	}
+	return false;
+}
+
+void text_keep_end(char *out, size_t len, const char *s)
+{
+	size_t n = strlen(s), from;
+
+	if (n < len) {
+		memcpy(out, s, n + 1);
+		return;
+	}
+	for (from = n - (len - 4); utf8_inside_char(s, from); from++)
+		;
+	snprintf(out, len, "...%s", s + from);
+}
+
 char *text_mark_invisible(const char *in, char *out, size_t len)
 {
 	return copy_invisible(in, out, len, true);

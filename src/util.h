@@ -162,6 +162,13 @@ char *text_sanitize(char *s);
 
 /* The length of s cut to at most max bytes between two characters. */
 size_t utf8_prefix(const char *s, size_t max);
+/* Whether s[i] continues a valid UTF-8 character that starts before it
+ * (i within s). */
+bool utf8_inside_char(const char *s, size_t i);
+/* s in out (len > 4 bytes): whole when it fits, else its end behind "...",
+ * cut between two characters. For a path, the end is the file's own name,
+ * which is how ksmpilotd and ksmpilotctl name a long one. */
+void text_keep_end(char *out, size_t len, const char *s);
 /* Copy in to out (len bytes, NUL included; whole characters, cut at the
  * last that fits) with every character that shows as nothing or as a
  * plain space, or moves text around (U+00A0 and the other spaces,

@@ -1287,6 +1287,35 @@ static void test_text_mark_invisible(void **state)
 	assert_int_equal(utf8_prefix("ab", 40), 2);
 }
 
+static void test_text_keep_end(void **state)
+{
+	char out[16];
+	(void)state;
+
+	/* whole while it fits, NUL included */
+	text_keep_end(out, 8, "abcdefg");
+	assert_string_equal(out, "abcdefg");
+	/* else its last len - 4 bytes behind "...", in len - 1 at most */
+	text_keep_end(out, 8, "/a/b/conf");
+	assert_string_equal(out, "...conf");
+	/* cut between two characters: never the middle of an e-acute or a
+	 * euro sign, however many bytes that drops */
+	text_keep_end(out, 8, "aaaa\xC3\xA9" "bc");
+	assert_string_equal(out, "...\xC3\xA9" "bc");
+	text_keep_end(out, 7, "aaaa\xC3\xA9" "bc");
+	assert_string_equal(out, "...bc");
+	text_keep_end(out, 7, "xxxx\xE2\x82\xAC" "y");
+	assert_string_equal(out, "...y");
+	assert_true(utf8_inside_char("\xC3\xA9", 1));
+	assert_false(utf8_inside_char("\xC3\xA9", 0));
+	assert_true(utf8_inside_char("\xE2\x82\xAC", 2));
+	/* a stray continuation byte is a byte of its own, kept (and made safe
+	 * by whoever prints it) */
+	assert_false(utf8_inside_char("a\x80" "b", 1));
+	text_keep_end(out, 7, "abcd\x80xy");
+	assert_string_equal(out, "...\x80xy");
+}
+
 static void test_clocks(void **state)
 {
 	uint64_t a, b, c;
@@ -1334,6 +1363,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_read_file_at_and_cmdline_join, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test_setup_teardown(test_landlock_confine, setup_tmpdir, teardown_tmpdir),
 		cmocka_unit_test(test_text_mark_invisible),
+		cmocka_unit_test(test_text_keep_end),
 		cmocka_unit_test(test_clocks),
 	};
 
