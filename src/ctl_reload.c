@@ -119,13 +119,36 @@ static void pause_a_little(void)
 	nanosleep(&(struct timespec){ .tv_nsec = RELOAD_POLL_NS }, NULL);
 }
 
-/* After a refusal: the errors, as the daemon saw them (it logged them too). */
-static void print_config_errors(const char *config)
+/* The file the daemon read, to show its errors from: the state file gives
+ * its path in at most CFG_PATH_MAX - 1 bytes, made safe to print. Where the
+ * path given to this command (-c, or the default) reads the same there,
+ * that is the one; else the state file's, unless it may have been cut or
+ * had a byte replaced, and so could name another file. NULL: neither. */
+static const char *daemon_config(const char *given, const char *stated)
 {
+	char shown[CFG_PATH_MAX];
+
+	snprintf(shown, sizeof(shown), "%s", given);
+	text_sanitize(shown);
+	if (strcmp(shown, stated) == 0)
+		return given;
+	if (!stated[0] || strlen(stated) >= CFG_PATH_MAX - 1 || strchr(stated, '?'))
+		return NULL;
+	return stated;
+}
+
+/* After a refusal: the errors, as the daemon saw them (it logged them too). */
+static void print_config_errors(const char *given, const char *stated)
+{
+	const char *config = daemon_config(given, stated);
 	struct cfg *cfg = malloc(sizeof(*cfg));
 	struct cfg_errors *errs = calloc(1, sizeof(*errs));
 
-	if (cfg && errs && config[0] && cfg_load(config, true, cfg, errs) < 0) {
+	if (!config) {
+		fprintf(stderr,
+			"ksmpilotctl: the errors are in the daemon's log (journalctl -u ksmpilot): the state file's "
+			"path may be cut or have a byte replaced, and differs from the one given (-c)\n");
+	} else if (cfg && errs && cfg_load(config, true, cfg, errs) < 0) {
 		for (unsigned i = 0; i < errs->n; i++)
 			fprintf(stderr, "%s\n", errs->msg[i]);
 		if (errs->dropped)
@@ -271,7 +294,7 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 			"ksmpilotctl: ksmpilotd (pid %ld) refused the configuration in %s; the old configuration keeps "
 			"running\n",
 			pid, now.config);
-		print_config_errors(now.config);
+		print_config_errors(o->config, now.config);
 		return CTL_CONFIG;
 	}
 	printf("ksmpilotd (pid %ld) reloaded %s (reload #%" PRIu64 ")\n", pid, now.config,

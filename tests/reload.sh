@@ -85,6 +85,13 @@ grep -q "refused the configuration in $C; the old configuration keeps running" "
 grep -q "^$(shown "$C"):$line: .*max_cpu" "$TMPD/out" || fail "reload does not give $(shown "$C"):$line: $(cat "$TMPD/out")"
 [ "$(counter reload_failures)" = 1 ] || fail "state file: reload_failures=$(counter reload_failures), not 1"
 wait_log "$TMPD/log" "reload #3 failed"
+# given another file with -c: the errors of the daemon's own, named by the state file
+$WRAP $CTL -c "$TMPD/none.conf" --state-dir "$S" reload > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 3 ] || { cat "$TMPD/out"; fail "reload -c of another file, of a broken configuration: exit $rc, not 3"; }
+grep -q "^$(shown "$C"):$line: .*max_cpu" "$TMPD/out" ||
+	fail "reload -c of another file does not give $(shown "$C"):$line: $(cat "$TMPD/out")"
+wait_log "$TMPD/log" "reload #4 failed"
 kill -0 $D 2>/dev/null || fail "the daemon died on a broken reload"
 [ "$(cat "$K/sleep_millisecs")" = 60 ] || fail "sleep_millisecs changed on a refused reload"
 
@@ -95,7 +102,7 @@ sed -i '/^\[controller\]$/d; /^max_cpu = 500$/d' "$C"
 sed -i 's/^log_level = debug$/log_level = debug\ndry_run = yes/; s/^sleep_ms_\(min\|max\) = 60$/sleep_ms_\1 = 70/' "$C"
 n=$(ticks_logged)
 ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out"; fail "reload $D failed"; }
-grep -q "(reload #4)" "$TMPD/out" || fail "reload $D output: $(cat "$TMPD/out")"
+grep -q "(reload #5)" "$TMPD/out" || fail "reload $D output: $(cat "$TMPD/out")"
 [ "$(counter dry_run)" = 1 ] || fail "state file: dry_run=$(counter dry_run) after a reload turned it on"
 wait_log "$TMPD/log" "dry_run = yes: nothing is written to sysfs from now on"
 wait_tick "$n" # the tick that would have written 70
@@ -122,7 +129,7 @@ n=$(ticks_logged)
 ctl reload $D > "$TMPD/out" 2>&1 || { cat "$TMPD/out" "$TMPD/log"; fail "reload $D after a change of state_dir failed"; }
 grep -qF "runs with state_dir $(realpath "$S"), not $TMPD/elsewhere as configured" "$TMPD/out" ||
 	fail "reload does not say where the daemon's state_dir is: $(cat "$TMPD/out")"
-grep -q "(reload #5)" "$TMPD/out" || fail "reload after a change of state_dir: $(cat "$TMPD/out")"
+grep -q "(reload #6)" "$TMPD/out" || fail "reload after a change of state_dir: $(cat "$TMPD/out")"
 wait_log "$TMPD/log" "state_dir changes take effect at the next start; keeping $S"
 [ ! -e "$TMPD/elsewhere" ] || fail "the daemon made the new state_dir before a restart"
 
@@ -179,4 +186,35 @@ kill -0 $V 2>/dev/null || fail "reload signalled pid $V, which holds no lock"
 rm "$S/state"
 printf '%s\n' "$lockpid" > "$S/lock"
 kill -CONT $D
+
+# a configuration whose path the state file cannot give exactly (a byte
+# that is not UTF-8 is a '?' there): after a refusal, the errors of the
+# file given with -c where the state file names it so, else a pointer to
+# the daemon's log; never "cannot read" of the state file's other path
+C2=$TMPD/odd$'\xff'/k.conf
+S2=$TMPD/state2
+K2=$TMPD/ksm2
+make_fake_ksm "$K2"
+mkdir "$(dirname "$C2")"
+printf '[daemon]\ninterval = 10min\nstate_dir = %s\n[scan]\nsleep_ms_min = 50\nsleep_ms_max = 50\n' "$S2" > "$C2"
+$WRAP $KSMPILOTD -c "$C2" --sysfs-dir "$K2" --log-target=stderr 2> "$TMPD/log2" &
+D2=$!
+track $D2
+for _ in $(seq 1 300); do [ -s "$S2/state" ] && break; sleep 0.1; done
+[ -s "$S2/state" ] || fail "no state file of the daemon of $C2"
+printf '[controller]\nmax_cpu = 500\n' >> "$C2"
+line=$(grep -n '^max_cpu = 500$' "$C2" | cut -d: -f1)
+$WRAP $CTL -c "$C2" reload $D2 > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 3 ] || { cat "$TMPD/out"; fail "reload of a broken $C2: exit $rc, not 3"; }
+grep -q ":$line: .*max_cpu" "$TMPD/out" || fail "reload -c of a path with a byte replaced in the state file: $(cat "$TMPD/out")"
+! grep -q "cannot read" "$TMPD/out" || fail "reload -c read another file than $C2: $(cat "$TMPD/out")"
+wait_log "$TMPD/log2" "reload #1 failed"
+$WRAP $CTL -c "$C" --state-dir "$S2" reload $D2 > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 3 ] || { cat "$TMPD/out"; fail "reload -c of another file, of a broken $C2: exit $rc, not 3"; }
+grep -qF "the errors are in the daemon's log (journalctl -u ksmpilot)" "$TMPD/out" ||
+	fail "reload -c of another file does not point to the log: $(cat "$TMPD/out")"
+! grep -q "cannot read" "$TMPD/out" || fail "reload read the state file's changed path: $(cat "$TMPD/out")"
+kill -0 $D2 2>/dev/null || fail "the daemon of $C2 died on a broken reload"
 echo "reload: passed"
