@@ -1069,12 +1069,15 @@ static void notify_status(struct pilot *pl, const char *status)
 /* Say once per textfile when its directory can be written by someone other
  * than root (node_exporter's textfile directory often belongs to its
  * user): the writes are safe (a new file of a random name, renamed into
- * place), but that user can remove or replace the metrics. */
+ * place), but that user can remove or replace the metrics. And remove
+ * what a write that died left there half done: node_exporter reads only
+ * *.prom, but nothing else would ever remove it. */
 static void check_textfile_dir(const struct pilot *pl)
 {
 	char dir[CFG_PATH_MAX];
 	const char *slash = strrchr(pl->cfg.textfile, '/');
 	struct stat st;
+	int fd;
 
 	if (!pl->cfg.textfile[0] || !slash)
 		return;
@@ -1089,6 +1092,11 @@ static void check_textfile_dir(const struct pilot *pl)
 		log_notice("the Prometheus textfile directory %s can be written by %s (mode %04o): they can remove or "
 			   "replace ksmpilotd's metrics (never make root write elsewhere)", dir,
 			   (st.st_mode & 002) ? "anyone" : "its group", (unsigned)(st.st_mode & 07777));
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		(void)remove_temp_files(fd, slash + 1); /* a failure: the next start tries again */
+		close(fd);
+	}
 }
 
 static void publish(struct pilot *pl, const struct sample *s, const struct ctl_decision *d, uint64_t now_ms,
