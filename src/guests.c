@@ -38,20 +38,36 @@ double guest_merged_share(const struct guest_row *r)
 	return fmin(1.0, (double)r->rss_merging_pages * PAGE / (double)r->rss_bytes);
 }
 
-/* Resident memory of pid from proc_dir/PID/statm, if its comm is still
- * comm; 0 otherwise. */
-static uint64_t resident(const char *proc_dir, int pid, const char *comm)
+/* Whether pid in dfd is still the process of the record: the same comm,
+ * and the same start time where the record has one (a pid reused by
+ * another guest has the same comm). */
+static bool same_process(int dfd, const struct procscan_proc *p)
 {
-	char path[64], now[PROCSCAN_COMM_MAX];
+	char path[64], now[PROCSCAN_COMM_MAX], stat[1024];
+	uint64_t start;
+
+	snprintf(path, sizeof(path), "%d/comm", p->pid);
+	if (read_text_at(dfd, path, now, sizeof(now)) < 0 || strcmp(text_sanitize(now), p->comm) != 0)
+		return false;
+	if (!p->start)
+		return true;
+	snprintf(path, sizeof(path), "%d/stat", p->pid);
+	return read_file_at(dfd, path, stat, sizeof(stat)) > 0 && procscan_parse_start(stat, &start) == 0 &&
+	       start == p->start;
+}
+
+/* Resident memory of the record's process from proc_dir/PID/statm, if it
+ * is still that process; 0 otherwise. */
+static uint64_t resident(const char *proc_dir, const struct procscan_proc *p)
+{
 	int dfd = open(proc_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	uint64_t bytes = 0;
 
 	if (dfd < 0)
 		return 0;
-	snprintf(path, sizeof(path), "%d/comm", pid);
-	if (read_text_at(dfd, path, now, sizeof(now)) >= 0 && strcmp(text_sanitize(now), comm) == 0) {
-		char buf[256];
-		snprintf(path, sizeof(path), "%d/statm", pid);
+	if (same_process(dfd, p)) {
+		char path[64], buf[256];
+		snprintf(path, sizeof(path), "%d/statm", p->pid);
 		if (read_text_at(dfd, path, buf, sizeof(buf)) > 0) {
 			char *end;
 			unsigned long long size = strtoull(buf, &end, 10), rss = strtoull(end, &end, 10);
@@ -165,7 +181,7 @@ int guests_build(const struct procscan *ps, const char *proc_dir, const char *li
 			r->profit_estimated = true;
 		}
 		if (proc_dir)
-			r->rss_bytes = resident(proc_dir, p->pid, p->comm);
+			r->rss_bytes = resident(proc_dir, p);
 		r->rss_merging_pages = r->rss_bytes ? r->merging_pages : -1;
 	}
 	qsort(t.rows, t.n, sizeof(*t.rows), by_saving);

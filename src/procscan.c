@@ -165,6 +165,41 @@ static int read_comm(int pfd, char *out)
 	return 0;
 }
 
+int procscan_parse_start(const char *text, uint64_t *start)
+{
+	const char *p = strrchr(text, ')');
+	char *end;
+	uint64_t v;
+
+	if (!p)
+		return -EBADMSG;
+	p++;
+	/* fields 3 (the state) to 21 */
+	for (int field = 3; field < 22; field++) {
+		p += strspn(p, " ");
+		if (!*p)
+			return -EBADMSG;
+		p += strcspn(p, " ");
+	}
+	p += strspn(p, " ");
+	if (!isdigit((unsigned char)*p))
+		return -EBADMSG;
+	errno = 0;
+	v = strtoull(p, &end, 10);
+	if (errno || (*end != ' ' && *end != '\n' && *end != '\0'))
+		return -EBADMSG;
+	*start = v;
+	return 0;
+}
+
+static void read_start(int pfd, uint64_t *start)
+{
+	char buf[1024]; /* a stat line is about 300 bytes, its comm at most 15 */
+
+	if (read_file_at(pfd, "stat", buf, sizeof(buf)) <= 0 || procscan_parse_start(buf, start) < 0)
+		*start = 0; /* unknown: the record is matched by its comm alone */
+}
+
 /* The process's maps, opened while ptrace read access is still to be had
  * (Landlock denies it to a confined process): -errno if it cannot be. */
 static int open_maps(int pfd)
@@ -273,6 +308,7 @@ static int scan_rest(int pfd, int maps_fd, uint64_t maps_limit, struct procscan_
 		r = read_cmdline(pfd, p->cmdline);
 	if (r < 0)
 		return r;
+	read_start(pfd, &p->start);
 	p->have_maps = maps_fd >= 0 && count_maps(maps_fd, maps_limit, &p->maps) == 0;
 	return 0;
 }
@@ -500,6 +536,8 @@ int procscan_format(const struct procscan *ps, char **out)
 				fprintf(f, "%s=%" PRId64 "\n", stat_names[s], p->stat[s]);
 		if (p->have_maps)
 			fprintf(f, "maps=%" PRIu64 "\n", p->maps);
+		if (p->start)
+			fprintf(f, "start=%" PRIu64 "\n", p->start);
 	}
 	if (ferror(f))
 		r = -ENOMEM;
@@ -518,8 +556,8 @@ enum { H_VERSION, H_TIME, H_MAX_MAP_COUNT, H_SCANNED, H_DENIED, H_MAPS_UNREADABL
 static const char *const header_keys[H_COUNT] = { "version", "time", "max_map_count", "scanned",
 						  "denied", "maps_unreadable", "dropped", "processes" };
 /* The record keys other than pid and the ksm_stat fields, each at most once. */
-enum { R_UID, R_COMM, R_CMDLINE, R_MAPS, R_COUNT };
-static const char *const record_keys[R_COUNT] = { "uid", "comm", "cmdline", "maps" };
+enum { R_UID, R_COMM, R_CMDLINE, R_MAPS, R_START, R_COUNT };
+static const char *const record_keys[R_COUNT] = { "uid", "comm", "cmdline", "maps", "start" };
 
 static int key_index(const char *const *keys, int n, const char *key)
 {
@@ -595,11 +633,13 @@ static int set_record(struct procscan_proc *p, const char *key, const char *v, u
 			text_sanitize(dst);
 			return 0;
 		}
-		default: /* R_MAPS */
+		case R_MAPS:
 			if (parse_u64(v, 0, UINT32_MAX, &p->maps) < 0)
 				return -EINVAL;
 			p->have_maps = true;
 			return 0;
+		default: /* R_START: 0 is never written */
+			return parse_u64(v, 1, UINT64_MAX, &p->start) < 0 ? -EINVAL : 0;
 		}
 	}
 	if (s >= 0) {

@@ -49,6 +49,8 @@ struct procscan_proc {
 	int64_t stat[PS_STAT_COUNT];
 	bool have_maps;                         /* false: maps could not be read */
 	uint64_t maps;                          /* memory mappings: lines of /proc/PID/maps */
+	uint64_t start;                         /* start time, clock ticks after boot (/proc/PID/stat's
+						 * field 22), to tell a pid reused since; 0: unknown */
 };
 
 #define PS_BIT(f) (UINT32_C(1) << (f))
@@ -88,6 +90,10 @@ void procscan_free(struct procscan *ps);
  * and the others kept: then -EBADMSG, else 0. */
 int procscan_parse_ksm_stat(const char *text, struct procscan_proc *p);
 
+/* The start time (field 22) of a /proc/PID/stat line, whose comm, in
+ * parentheses, runs to the last ')': 0, or -EBADMSG. */
+int procscan_parse_start(const char *text, uint64_t *start);
+
 /* Whether the record shows KSM use (see procscan_run). */
 bool procscan_uses_ksm(const struct procscan_proc *p);
 
@@ -102,7 +108,7 @@ const struct procscan_proc *procscan_worst_maps(const struct procscan *ps);
  *   time= max_map_count= scanned= denied= maps_unreadable= dropped= processes=
  *   pid=PID                           starts a record; then, each at most once:
  *   uid= comm= cmdline= ksm_rmap_items= ksm_zero_pages= ksm_merging_pages=
- *   ksm_process_profit= ksm_mergeable= ksm_merge_any= maps=
+ *   ksm_process_profit= ksm_mergeable= ksm_merge_any= maps= start=
  * A field the kernel did not give is left out. */
 #define PROCSCAN_FILE_VERSION 1
 #define PROCSCAN_FILE_MAX ((size_t)8 * 1024 * 1024)

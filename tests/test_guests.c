@@ -1,6 +1,7 @@
 /* test_guests.c - the per-guest table from a procscan: names, sorting by
  * saving, hostile names and a 6.1 kernel from a fake /proc, the kernel's profit or the estimate of it, the resident memory
- * from statm on a fake /proc (not taken from a pid reused meanwhile),
+ * from statm on a fake /proc (not taken from a pid reused meanwhile, by
+ * another program or, told by the start time, by another guest),
  * unique names, totals; and the Prometheus series, bounded to the top N
  * and "other", with their labels escaped. */
 #define _GNU_SOURCE
@@ -144,6 +145,51 @@ static void test_table(void **state)
 }
 
 #define LONG53 "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+
+/* A pid reused by another guest since the scan has the same comm: the
+ * start time in /proc/PID/stat tells them apart, where the record has it. */
+static void test_reused_pid(void **state)
+{
+	static const char stat_line[] = "%d (qemu-system-x86) S 1 %d %d 0 -1 4194560 900 0 0 0 120 40 0 0 20 0 6 0 "
+					"%llu 4096000000 1000 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 0 17 1 0 0\n";
+	static const struct {
+		int pid;
+		unsigned long long start, now; /* now 0: no stat file */
+		uint64_t rss_pages;            /* 0: not the record's process */
+	} c[] = {
+		{ 600, 5000, 5000, 4000 }, /* the same process */
+		{ 700, 5000, 9000, 0 },    /* the pid reused by a guest started later */
+		{ 800, 5000, 0, 0 },       /* no start time to compare with */
+		{ 900, 0, 9000, 4000 },    /* a record without one (an older file): by comm */
+	};
+	struct guest_table t;
+	char proc[200], rel[64], text[400];
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		struct procscan_proc *p = rec(c[i].pid, "qemu-system-x86", "qemu-system-x86_64 -name guest=g", 10, 0,
+					      20, 100);
+		p->start = c[i].start;
+		snprintf(rel, sizeof(rel), "proc/%d/comm", c[i].pid);
+		put(rel, "qemu-system-x86\n");
+		snprintf(rel, sizeof(rel), "proc/%d/statm", c[i].pid);
+		put(rel, "600000 4000 100 1 0 5000 0\n");
+		if (c[i].now) {
+			snprintf(rel, sizeof(rel), "proc/%d/stat", c[i].pid);
+			snprintf(text, sizeof(text), stat_line, c[i].pid, c[i].pid, c[i].pid, c[i].now);
+			put(rel, text);
+		}
+	}
+	snprintf(proc, sizeof(proc), "%s/proc", root);
+	assert_int_equal(guests_build(&ps, proc, NULL, &t), 0);
+	assert_int_equal(t.n, ARRAY_SIZE(c));
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++)
+		for (unsigned k = 0; k < t.n; k++)
+			if (t.rows[k].pid == c[i].pid && t.rows[k].rss_bytes != c[i].rss_pages * (uint64_t)page_bytes())
+				fail_msg("pid %d: resident %llu bytes, expected %llu pages", c[i].pid,
+					 (unsigned long long)t.rows[k].rss_bytes, (unsigned long long)c[i].rss_pages);
+	guests_free(&t);
+}
 
 static void test_unique_names(void **state)
 {
@@ -312,6 +358,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reused_pid, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unique_names, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_hostile_old_kernel, setup, teardown),

@@ -203,6 +203,48 @@ static void test_parse_ksm_stat(void **state)
 	assert_string_equal(procscan_stat_name(PS_MERGE_ANY), "ksm_merge_any");
 }
 
+static void test_parse_start(void **state)
+{
+	static const struct {
+		const char *text;
+		int r;
+		uint64_t start;
+	} c[] = {
+		{ "1234 (qemu-system-x86) S 1 1234 1234 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 4 0 98765 1000 300\n", 0,
+		  98765 },
+		/* a comm that holds ") (" and spaces: it runs to the last ')' */
+		{ "77 (a) (b c) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4242\n", 0, 4242 },
+		{ "77 (x) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4242", 0, 4242 }, /* the last field */
+		{ "77 (x) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0\n", -EBADMSG, 0 }, /* cut short */
+		{ "77 (x) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 -5 1\n", -EBADMSG, 0 },
+		{ "77 (x) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 12x 1\n", -EBADMSG, 0 },
+		{ "77 (x) S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 99999999999999999999 1\n", -EBADMSG, 0 },
+		{ "77 x S 1 77 77 0 -1 0 0 0 0 0 0 0 0 0 20 0 1 0 4242\n", -EBADMSG, 0 }, /* no comm */
+	};
+	char self[1024];
+	FILE *f;
+	size_t n;
+
+	(void)state;
+	for (size_t i = 0; i < ARRAY_SIZE(c); i++) {
+		uint64_t start = 7;
+		int r = procscan_parse_start(c[i].text, &start);
+		if (r != c[i].r || start != (c[i].r == 0 ? c[i].start : 7))
+			fail_msg("case %zu: %d, start %llu", i, r, (unsigned long long)start);
+	}
+	/* this kernel's own line */
+	f = fopen("/proc/self/stat", "r");
+	assert_non_null(f);
+	n = fread(self, 1, sizeof(self) - 1, f);
+	fclose(f);
+	self[n] = '\0';
+	{
+		uint64_t start = 0;
+		assert_int_equal(procscan_parse_start(self, &start), 0);
+		assert_true(start > 0);
+	}
+}
+
 static void test_scan(void **state)
 {
 	static const char hostile_cmd[] = "qemu\0-name\0guest=\x1b]0;pwned\x07\0\xff\xfe\0";
@@ -216,6 +258,7 @@ static void test_scan(void **state)
 	put("sys/vm/max_map_count", "1000\n");
 	fake(100, stat618(5000, 77), 64055, "qemu-system-x86", "qemu-system-x86_64\0-name\0guest=vm1\0", 34,
 	     950);
+	put("100/stat", "100 (qemu-system-x86) S 1 100 100 0 -1 4194560 100 0 0 0 10 5 0 0 20 0 4 0 98765 1000\n");
 	fake(200, "ksm_rmap_items 10\n", 1000, "\x1b[31mevil\nkey=1", hostile_cmd, sizeof(hostile_cmd) - 1,
 	     300);
 	/* 6.1: ksm_stat has the rmap items only, the merged pages their file */
@@ -253,6 +296,7 @@ static void test_scan(void **state)
 	assert_int_equal(p->uid, 64055); /* the real uid, not the effective one */
 	assert_string_equal(p->comm, "qemu-system-x86");
 	assert_string_equal(p->cmdline, "qemu-system-x86_64 -name guest=vm1");
+	assert_int_equal(p->start, 98765);
 	assert_int_equal(p->present, (1u << PS_STAT_COUNT) - 1);
 	assert_int_equal(p->stat[PS_RMAP_ITEMS], 5000);
 	assert_int_equal(p->stat[PS_MERGING_PAGES], 77);
@@ -268,6 +312,7 @@ static void test_scan(void **state)
 	assert_string_equal(p->cmdline, "qemu -name guest=?]0;pwned? ??");
 	assert_int_equal(p->present, PS_BIT(PS_RMAP_ITEMS) | PS_BIT(PS_MERGING_PAGES));
 	assert_int_equal(p->stat[PS_MERGING_PAGES], 6);
+	assert_int_equal(p->start, 0); /* no stat file: unknown */
 
 	p = get(&ps, 500);
 	assert_int_equal(p->present, PS_BIT(PS_MERGING_PAGES));
@@ -527,6 +572,7 @@ static void sample_scan(struct procscan *ps)
 	procs[0].stat[PS_MERGEABLE] = 1;
 	procs[0].have_maps = true;
 	procs[0].maps = 950;
+	procs[0].start = 31415;
 	procs[1].pid = 7;
 	procs[1].present = PS_BIT(PS_MERGING_PAGES);
 	procs[1].stat[PS_MERGING_PAGES] = 3;
@@ -545,6 +591,7 @@ static void test_file_roundtrip(void **state)
 	assert_non_null(strstr(text, "\nksm_process_profit=-64\n"));
 	assert_non_null(strstr(text, "\nprocesses=2\n"));
 	assert_null(strstr(text, "ksm_rmap_items=0")); /* absent for pid 7: left out */
+	assert_non_null(strstr(text, "\nmaps=950\nstart=31415\npid=7\n")); /* and no start for pid 7 */
 	assert_int_equal(procscan_parse(text, strlen(text), &back, &line), 0);
 	assert_int_equal(back.n, 2);
 	assert_int_equal(back.time, ps.time);
@@ -557,6 +604,8 @@ static void test_file_roundtrip(void **state)
 	assert_int_equal(back.procs[0].stat[PS_PROCESS_PROFIT], -64);
 	assert_int_equal(back.procs[1].present, PS_BIT(PS_MERGING_PAGES));
 	assert_false(back.procs[1].have_maps);
+	assert_int_equal(back.procs[0].start, 31415);
+	assert_int_equal(back.procs[1].start, 0);
 	assert_int_equal(procscan_format(&back, &again), 0);
 	assert_string_equal(text, again);
 	procscan_free(&back);
@@ -605,7 +654,7 @@ static void test_file_errors(void **state)
 		{ "time=", "time=x", 3 },
 		{ "scanned=312\n", "scanned=312\nscanned=312\n", 6 }, /* twice */
 		{ "processes=2\n", "processes=3\n", 0 },            /* a record missing */
-		{ "processes=2\n", "processes=1\n", 21 },          /* a record too many */
+		{ "processes=2\n", "processes=1\n", 22 },          /* a record too many */
 		{ "processes=2\n", "processes=5000\n", 9 },        /* past PROCSCAN_MAX_PROCS */
 		{ "uid=64055\n", "uid=64055\nuid=1\n", 12 },        /* twice in a record */
 		{ "maps=950\n", "maps=950\nversion=1\n", 21 },      /* the header after a record */
@@ -616,7 +665,9 @@ static void test_file_errors(void **state)
 		{ "ksm_merging_pages=456\n", "ksm_merging_pages=-1\n", 16 },
 		{ "maps=950\n", "maps950\n", 20 },                   /* no '=' */
 		{ "maps=950\n", "Maps=950\n", 20 },                  /* not a key */
-		{ "ksm_merging_pages=3\n", "ksm_merging_pages=3", 25 }, /* no final newline */
+		{ "start=31415\n", "start=0\n", 21 },              /* never written: unknown is left out */
+		{ "start=31415\n", "start=31415\nstart=1\n", 22 },  /* twice in a record */
+		{ "ksm_merging_pages=3\n", "ksm_merging_pages=3", 26 }, /* no final newline */
 	};
 	struct procscan ps;
 	unsigned line;
@@ -711,6 +762,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_ksm_stat),
+		cmocka_unit_test(test_parse_start),
 		cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_confined_phases, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bounds, setup, teardown),
