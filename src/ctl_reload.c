@@ -28,7 +28,7 @@
 struct reload_state {
 	long pid;
 	uint64_t reloads, failures;
-	char config[CFG_PATH_MAX];
+	char config[STATE_VALUE_MAX];
 };
 
 /* The state file's pid and counters: 0, or -errno (-ENOENT: no file). */
@@ -52,8 +52,7 @@ static int read_counters(const char *path, struct reload_state *rs)
 			r = -EINVAL;
 		} else {
 			rs->pid = (long)pid;
-			snprintf(rs->config, sizeof(rs->config), "%s", conf ? conf : "");
-			text_sanitize(rs->config); /* another process wrote it; it is printed */
+			snprintf(rs->config, sizeof(rs->config), "%s", conf ? conf : ""); /* sanitised */
 		}
 	}
 	free(kv);
@@ -119,40 +118,41 @@ static void pause_a_little(void)
 	nanosleep(&(struct timespec){ .tv_nsec = RELOAD_POLL_NS }, NULL);
 }
 
-/* The file the daemon read, to show its errors from: the state file gives
- * its path in at most CFG_PATH_MAX - 1 bytes, made safe to print. Where the
- * path given to this command (-c, or the default) reads the same there,
- * that is the one; else the state file's, unless it may have been cut or
- * had a byte replaced, and so could name another file. NULL: neither. */
-static const char *daemon_config(const char *given, const char *stated)
+/* The daemon's configuration file, to read its errors from: the state
+ * file's path where it is whole. The state file keeps STATE_VALUE_MAX - 1
+ * bytes of a value, with a byte that would not print safely made '?': a
+ * path that long, or with a '?', may name another file. NULL: none. */
+static const char *daemon_config(const char *stated)
 {
-	char shown[CFG_PATH_MAX];
-
-	snprintf(shown, sizeof(shown), "%s", given);
-	text_sanitize(shown);
-	if (strcmp(shown, stated) == 0)
-		return given;
-	if (!stated[0] || strlen(stated) >= CFG_PATH_MAX - 1 || strchr(stated, '?'))
+	if (!stated[0] || strlen(stated) >= STATE_VALUE_MAX - 1 || strchr(stated, '?'))
 		return NULL;
 	return stated;
 }
 
-/* After a refusal: the errors, as the daemon saw them (it logged them too). */
-static void print_config_errors(const char *given, const char *stated)
+/* After a refusal: the errors, as the daemon saw them. It logged them too,
+ * which is where to look when its file cannot be named for sure, or
+ * parses by now. */
+static void print_config_errors(const char *stated)
 {
-	const char *config = daemon_config(given, stated);
-	struct cfg *cfg = malloc(sizeof(*cfg));
-	struct cfg_errors *errs = calloc(1, sizeof(*errs));
+	const char *config = daemon_config(stated);
+	struct cfg *cfg = config ? malloc(sizeof(*cfg)) : NULL;
+	struct cfg_errors *errs = config ? calloc(1, sizeof(*errs)) : NULL;
+	int r = -ENOMEM;
 
-	if (!config) {
-		fprintf(stderr,
-			"ksmpilotctl: the errors are in the daemon's log (journalctl -u ksmpilot): the state file's "
-			"path may be cut or have a byte replaced, and differs from the one given (-c)\n");
-	} else if (cfg && errs && cfg_load(config, true, cfg, errs) < 0) {
+	if (cfg && errs)
+		r = cfg_load(config, true, cfg, errs);
+	if (r < 0 && errs) {
 		for (unsigned i = 0; i < errs->n; i++)
 			fprintf(stderr, "%s\n", errs->msg[i]);
 		if (errs->dropped)
 			fprintf(stderr, "ksmpilotctl: and %u more errors\n", errs->dropped);
+	} else if (!config) {
+		fprintf(stderr, "ksmpilotctl: its errors are in its log (journalctl -u ksmpilot): %s\n",
+			stated[0] ? "the state file's path may be cut, or have a byte that could not be printed"
+				  : "the state file names no configuration file");
+	} else if (r >= 0) {
+		fprintf(stderr, "ksmpilotctl: %s parses by now; the errors ksmpilotd saw are in its log (journalctl "
+				"-u ksmpilot)\n", config);
 	}
 	free(cfg);
 	free(errs);
@@ -294,7 +294,7 @@ int ctl_reload(const struct ctl_opts *o, int argc, char **argv)
 			"ksmpilotctl: ksmpilotd (pid %ld) refused the configuration in %s; the old configuration keeps "
 			"running\n",
 			pid, now.config);
-		print_config_errors(o->config, now.config);
+		print_config_errors(now.config);
 		return CTL_CONFIG;
 	}
 	printf("ksmpilotd (pid %ld) reloaded %s (reload #%" PRIu64 ")\n", pid, now.config,

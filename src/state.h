@@ -58,13 +58,15 @@ int metrics_write(const char *path, const struct state_info *si);
 
 /* A parsed state file: key=value pairs in file order. */
 #define STATE_MAX_KEYS 96
+#define STATE_VALUE_MAX 256 /* a longer value is cut to STATE_VALUE_MAX - 1 bytes */
 struct state_kv {
 	unsigned n;
 	char key[STATE_MAX_KEYS][40];
-	char value[STATE_MAX_KEYS][256];
+	char value[STATE_MAX_KEYS][STATE_VALUE_MAX];
 };
 /* -ENOENT when there is no state file, -EINVAL when it is not one. Keys
- * and values are sanitised (text_sanitize()). */
+ * and values are sanitised (text_sanitize()): a byte that would not print
+ * safely reads '?'. */
 int state_read(const char *path, struct state_kv *kv);
 /* The value of key, or NULL. */
 const char *state_get(const struct state_kv *kv, const char *key);

@@ -187,34 +187,33 @@ rm "$S/state"
 printf '%s\n' "$lockpid" > "$S/lock"
 kill -CONT $D
 
-# a configuration whose path the state file cannot give exactly (a byte
-# that is not UTF-8 is a '?' there): after a refusal, the errors of the
-# file given with -c where the state file names it so, else a pointer to
-# the daemon's log; never "cannot read" of the state file's other path
-C2=$TMPD/odd$'\xff'/k.conf
-S2=$TMPD/state2
-K2=$TMPD/ksm2
-make_fake_ksm "$K2"
-mkdir "$(dirname "$C2")"
-printf '[daemon]\ninterval = 10min\nstate_dir = %s\n[scan]\nsleep_ms_min = 50\nsleep_ms_max = 50\n' "$S2" > "$C2"
-$WRAP $KSMPILOTD -c "$C2" --sysfs-dir "$K2" --log-target=stderr 2> "$TMPD/log2" &
-D2=$!
-track $D2
-for _ in $(seq 1 300); do [ -s "$S2/state" ] && break; sleep 0.1; done
-[ -s "$S2/state" ] || fail "no state file of the daemon of $C2"
-printf '[controller]\nmax_cpu = 500\n' >> "$C2"
-line=$(grep -n '^max_cpu = 500$' "$C2" | cut -d: -f1)
-$WRAP $CTL -c "$C2" reload $D2 > "$TMPD/out" 2>&1
-rc=$?
-[ $rc = 3 ] || { cat "$TMPD/out"; fail "reload of a broken $C2: exit $rc, not 3"; }
-grep -q ":$line: .*max_cpu" "$TMPD/out" || fail "reload -c of a path with a byte replaced in the state file: $(cat "$TMPD/out")"
-! grep -q "cannot read" "$TMPD/out" || fail "reload -c read another file than $C2: $(cat "$TMPD/out")"
-wait_log "$TMPD/log2" "reload #1 failed"
-$WRAP $CTL -c "$C" --state-dir "$S2" reload $D2 > "$TMPD/out" 2>&1
-rc=$?
-[ $rc = 3 ] || { cat "$TMPD/out"; fail "reload -c of another file, of a broken $C2: exit $rc, not 3"; }
-grep -qF "the errors are in the daemon's log (journalctl -u ksmpilot)" "$TMPD/out" ||
-	fail "reload -c of another file does not point to the log: $(cat "$TMPD/out")"
-! grep -q "cannot read" "$TMPD/out" || fail "reload read the state file's changed path: $(cat "$TMPD/out")"
-kill -0 $D2 2>/dev/null || fail "the daemon of $C2 died on a broken reload"
+# a configuration whose path the state file cannot give exactly: one
+# with a byte that is not UTF-8 (a '?' there), one longer than the 255
+# bytes a value keeps. After a refusal, reload points to the daemon's log
+# rather than read another file ("cannot read", or its errors)
+refused_to_log() { # refused_to_log NAME CONF
+	local name=$1 conf=$2 st=$TMPD/state-$1 rc
+	mkdir -p "$TMPD/ksm-$name" "$(dirname "$conf")"
+	make_fake_ksm "$TMPD/ksm-$name"
+	printf '[daemon]\ninterval = 10min\nstate_dir = %s\n[scan]\nsleep_ms_min = 50\nsleep_ms_max = 50\n' "$st" > "$conf"
+	$WRAP $KSMPILOTD -c "$conf" --sysfs-dir "$TMPD/ksm-$name" --log-target=stderr 2> "$TMPD/log-$name" &
+	D2=$!
+	track $D2
+	for _ in $(seq 1 300); do [ -s "$st/state" ] && break; sleep 0.1; done
+	[ -s "$st/state" ] || fail "$name: no state file"
+	printf '[controller]\nmax_cpu = 500\n' >> "$conf"
+	$WRAP $CTL -c "$conf" reload $D2 > "$TMPD/out" 2>&1
+	rc=$?
+	[ $rc = 3 ] || { cat "$TMPD/out"; fail "$name: reload of a broken configuration: exit $rc, not 3"; }
+	grep -qF "its errors are in its log (journalctl -u ksmpilot): the state file's path may be cut" "$TMPD/out" ||
+		fail "$name: reload does not point to the log: $(cat "$TMPD/out")"
+	! grep -q "cannot read\|max_cpu" "$TMPD/out" || fail "$name: reload read another file: $(cat "$TMPD/out")"
+	wait_log "$TMPD/log-$name" "reload #1 failed"
+	kill -0 $D2 2>/dev/null || fail "$name: the daemon died on a broken reload"
+	kill $D2
+	wait $D2
+	untrack $D2
+}
+refused_to_log byte "$TMPD/odd"$'\xff'"/k.conf"
+refused_to_log long "$TMPD/$(printf 'l%.0s' $(seq 1 250))/k.conf"
 echo "reload: passed"
