@@ -449,7 +449,7 @@ static int take_lock(struct pilot *pl)
 	 * processes file's: ksmpilotctl inspect may be writing it now) */
 	static const char *const own[] = { "state", "controller", "snapshot" };
 	for (size_t i = 0; i < ARRAY_SIZE(own); i++)
-		(void)remove_temp_files(pl->state_dirfd, own[i]);
+		(void)remove_temp_files(pl->state_dirfd, own[i], 0);
 	pl->lock_fd = fd;
 	return EXIT_OK;
 }
@@ -1083,8 +1083,12 @@ static void check_textfile_dir(const struct pilot *pl)
 		return;
 	snprintf(dir, sizeof(dir), "%.*s", slash == pl->cfg.textfile ? 1 : (int)(slash - pl->cfg.textfile),
 		 pl->cfg.textfile);
-	if (stat(dir, &st) < 0)
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		if (fd >= 0)
+			close(fd);
 		return; /* the first write says why */
+	}
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		log_notice("the Prometheus textfile directory %s belongs to uid %lu: that user can remove or replace "
 			   "ksmpilotd's metrics (never make root write elsewhere)", dir, (unsigned long)st.st_uid);
@@ -1092,11 +1096,10 @@ static void check_textfile_dir(const struct pilot *pl)
 		log_notice("the Prometheus textfile directory %s can be written by %s (mode %04o): they can remove or "
 			   "replace ksmpilotd's metrics (never make root write elsewhere)", dir,
 			   (st.st_mode & 002) ? "anyone" : "its group", (unsigned)(st.st_mode & 07777));
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		(void)remove_temp_files(fd, slash + 1); /* a failure: the next start tries again */
-		close(fd);
-	}
+	/* older than a minute: another daemon (a dry run needs no lock) may
+	 * be writing the same textfile now */
+	(void)remove_temp_files(fd, slash + 1, 60); /* a failure: the next start tries again */
+	close(fd);
 }
 
 static void publish(struct pilot *pl, const struct sample *s, const struct ctl_decision *d, uint64_t now_ms,

@@ -643,7 +643,7 @@ static int temp_name(const char *name, char *buf, size_t len)
 	return 0;
 }
 
-int remove_temp_files(int dirfd, const char *name)
+int remove_temp_files(int dirfd, const char *name, time_t min_age)
 {
 	size_t nlen = strlen(name);
 	struct dirent *de;
@@ -662,14 +662,19 @@ int remove_temp_files(int dirfd, const char *name)
 	}
 	while ((de = readdir(d)) != NULL) {
 		const char *t = de->d_name;
+		struct stat st;
 		size_t i;
-		/* temp_name()'s ".NAME." and its hex digits, nothing else */
+		/* temp_name()'s ".NAME." and its lower-case hex digits, nothing else */
 		if (t[0] != '.' || strncmp(t + 1, name, nlen) != 0 || t[1 + nlen] != '.' ||
 		    strlen(t) != nlen + 2 + TEMP_HEX_DIGITS)
 			continue;
-		for (i = nlen + 2; isxdigit((unsigned char)t[i]); i++)
+		for (i = nlen + 2; isdigit((unsigned char)t[i]) || (t[i] >= 'a' && t[i] <= 'f'); i++)
 			;
-		if (t[i] == '\0' && unlinkat(dirfd, t, 0) == 0)
+		if (t[i] != '\0')
+			continue;
+		if (min_age > 0 && (fstatat(dirfd, t, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_mtime > time(NULL) - min_age))
+			continue;
+		if (unlinkat(dirfd, t, 0) == 0)
 			removed++;
 	}
 	closedir(d);

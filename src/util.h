@@ -69,9 +69,11 @@ int read_fd(int fd, size_t max, char **out, size_t *len);
  * name with a '/'. */
 int write_file_at(int dirfd, const char *name, const char *data, size_t len, mode_t mode, bool sync);
 /* Remove what write_file_at() left of name in dirfd when its process died
- * between the create and the rename (".NAME.<16 hex digits>"): the number
- * removed, or -errno. Only for names no other process writes there. */
-int remove_temp_files(int dirfd, const char *name);
+ * between the create and the rename (".NAME.<16 hex digits>"), last
+ * modified at least min_age seconds ago (0: any): the number removed, or
+ * -errno. A write takes milliseconds: where another process may write the
+ * same name, a minute tells one that died from one under way. */
+int remove_temp_files(int dirfd, const char *name, time_t min_age);
 /* write_file_at() in the directory of path, fsync'd: the start-up snapshot. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
 /* The same, with the fsync only when sync: for files rewritten often whose

@@ -1471,7 +1471,7 @@ static void test_idle_reads_counters_seldom(void **state)
 static void test_textfile_reload(void **state)
 {
 	struct pilot *p;
-	char a[600], b[600], dir[300], text[1400], left[3][600];
+	char a[600], b[600], dir[300], text[1400], left[4][600];
 
 	(void)state;
 	world_init(24 * GiB, 4 * GiB, NULL);
@@ -1482,17 +1482,24 @@ static void test_textfile_reload(void **state)
 	snprintf(b, sizeof(b), "%s/b.prom", dir);
 	snprintf(text, sizeof(text), "[daemon]\ninterval = 1s\nstate_dir = %s\n[metrics]\ntextfile = %s\n", w.state, a);
 	put(w.conf, text);
-	/* what a write that died left half done goes at the start, and
-	 * nothing else: another file's, or a name that is not a temporary one */
+	/* what a write that died left half done, two minutes ago, goes at
+	 * the start, and nothing else: another file's, a name that is not a
+	 * temporary one, one written a moment ago (another daemon's write
+	 * under way) */
 	snprintf(left[0], sizeof(left[0]), "%s/.a.prom.0123456789abcdef", dir);
 	snprintf(left[1], sizeof(left[1]), "%s/.b.prom.0123456789abcdef", dir);
 	snprintf(left[2], sizeof(left[2]), "%s/.a.prom.0123456789abcdeg", dir);
-	for (int i = 0; i < 3; i++)
+	snprintf(left[3], sizeof(left[3]), "%s/.a.prom.1111111111111111", dir);
+	for (int i = 0; i < 4; i++) {
+		struct timespec old[2] = { { .tv_sec = time(NULL) - 120 }, { .tv_sec = time(NULL) - 120 } };
 		put(left[i], "x");
+		assert_int_equal(utimensat(AT_FDCWD, left[i], i < 3 ? old : NULL, 0), 0);
+	}
 	p = start(EXIT_OK);
 	assert_int_equal(access(left[0], F_OK), -1);
 	assert_int_equal(access(left[1], F_OK), 0);
 	assert_int_equal(access(left[2], F_OK), 0);
+	assert_int_equal(access(left[3], F_OK), 0);
 	assert_int_equal(logged("textfile directory"), 1);
 	assert_int_equal(logged("can be written by anyone (mode 0777)"), 1);
 	ticks(p, 3);

@@ -28,6 +28,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <time.h>
 
 #include "util.h"
 
@@ -943,11 +944,12 @@ static void test_write_file_atomic_errors(void **state)
 }
 
 /* What a write cut short by a crash leaves (".NAME.<16 hex>") goes; the
- * file itself, another name's and anything of another shape stay. */
+ * file itself, another name's and anything of another shape stay, and
+ * with a minimum age, one written since. */
 static void test_remove_temp_files(void **state)
 {
 	static const char *const keep[] = { "state", ".state.0123", ".state.0123456789abcdefX", ".state.0123456789abcdeg",
-					     "x.state.0123456789abcdef" };
+					     "x.state.0123456789abcdef", ".state.0123456789ABCDEF" };
 	int dirfd;
 	(void)state;
 
@@ -958,16 +960,27 @@ static void test_remove_temp_files(void **state)
 		put_file(tpath(0, keep[i]), "x", 1);
 	dirfd = open(tmpdir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	assert_true(dirfd >= 0);
-	assert_int_equal(remove_temp_files(dirfd, "state"), 2);
+	assert_int_equal(remove_temp_files(dirfd, "state", 0), 2);
 	assert_int_equal(access(tpath(0, ".state.0123456789abcdef"), F_OK), -1);
 	assert_int_equal(access(tpath(0, ".state.fedcba9876543210"), F_OK), -1);
 	for (size_t i = 0; i < ARRAY_SIZE(keep); i++)
 		assert_int_equal(access(tpath(0, keep[i]), F_OK), 0);
-	assert_int_equal(remove_temp_files(dirfd, "state"), 0);
+	assert_int_equal(remove_temp_files(dirfd, "state", 0), 0);
 	/* a second name through the same descriptor: the first call did not
 	 * leave it at the end of the directory */
-	assert_int_equal(remove_temp_files(dirfd, "controller"), 1);
+	assert_int_equal(remove_temp_files(dirfd, "controller", 0), 1);
 	assert_int_equal(access(tpath(0, ".controller.0123456789abcdef"), F_OK), -1);
+	/* with a minimum age: one written a second ago may be a write under
+	 * way; one of two minutes ago is a write that died */
+	put_file(tpath(0, ".state.00000000000000aa"), "x", 1);
+	put_file(tpath(0, ".state.00000000000000bb"), "x", 1);
+	{
+		struct timespec old[2] = { { .tv_sec = time(NULL) - 120 }, { .tv_sec = time(NULL) - 120 } };
+		assert_int_equal(utimensat(dirfd, ".state.00000000000000bb", old, 0), 0);
+	}
+	assert_int_equal(remove_temp_files(dirfd, "state", 60), 1);
+	assert_int_equal(access(tpath(0, ".state.00000000000000aa"), F_OK), 0);
+	assert_int_equal(access(tpath(0, ".state.00000000000000bb"), F_OK), -1);
 	close(dirfd);
 }
 
