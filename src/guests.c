@@ -38,44 +38,40 @@ double guest_merged_share(const struct guest_row *r)
 	return fmin(1.0, (double)r->rss_merging_pages * PAGE / (double)r->rss_bytes);
 }
 
-/* Whether pid in dfd is still the process of the record: the same comm,
- * and the same start time where the record has one (a pid reused by
- * another guest has the same comm). */
-static bool same_process(int dfd, const struct procscan_proc *p)
+/* Whether pfd, a /proc/PID directory, is still the process of the record:
+ * the same comm, and the same start time where the record has one (a pid
+ * reused by another guest has the same comm). */
+static bool same_process(int pfd, const struct procscan_proc *p)
 {
-	char path[64], now[PROCSCAN_COMM_MAX], stat[1024];
+	char now[PROCSCAN_COMM_MAX];
 	uint64_t start;
 
-	snprintf(path, sizeof(path), "%d/comm", p->pid);
-	if (read_text_at(dfd, path, now, sizeof(now)) < 0 || strcmp(text_sanitize(now), p->comm) != 0)
+	if (read_text_at(pfd, "comm", now, sizeof(now)) < 0 || strcmp(text_sanitize(now), p->comm) != 0)
 		return false;
-	if (!p->start)
-		return true;
-	snprintf(path, sizeof(path), "%d/stat", p->pid);
-	return read_file_at(dfd, path, stat, sizeof(stat)) > 0 && procscan_parse_start(stat, &start) == 0 &&
-	       start == p->start;
+	return !p->start || (procscan_read_start(pfd, &start) == 0 && start == p->start);
 }
 
 /* Resident memory of the record's process from proc_dir/PID/statm, if it
- * is still that process; 0 otherwise. */
+ * is still that process; 0 otherwise. Every file through one descriptor
+ * of its directory, which a pid reused later does not change. */
 static uint64_t resident(const char *proc_dir, const struct procscan_proc *p)
 {
-	int dfd = open(proc_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char path[4096], buf[256];
+	int pfd;
 	uint64_t bytes = 0;
 
-	if (dfd < 0)
+	if ((size_t)snprintf(path, sizeof(path), "%s/%d", proc_dir, p->pid) >= sizeof(path))
 		return 0;
-	if (same_process(dfd, p)) {
-		char path[64], buf[256];
-		snprintf(path, sizeof(path), "%d/statm", p->pid);
-		if (read_text_at(dfd, path, buf, sizeof(buf)) > 0) {
-			char *end;
-			unsigned long long size = strtoull(buf, &end, 10), rss = strtoull(end, &end, 10);
-			if (size > 0)
-				bytes = (uint64_t)rss * (uint64_t)page_bytes();
-		}
+	pfd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (pfd < 0)
+		return 0;
+	if (same_process(pfd, p) && read_text_at(pfd, "statm", buf, sizeof(buf)) > 0) {
+		char *end;
+		unsigned long long size = strtoull(buf, &end, 10), rss = strtoull(end, &end, 10);
+		if (size > 0)
+			bytes = (uint64_t)rss * (uint64_t)page_bytes();
 	}
-	close(dfd);
+	close(pfd);
 	return bytes;
 }
 

@@ -192,12 +192,14 @@ int procscan_parse_start(const char *text, uint64_t *start)
 	return 0;
 }
 
-static void read_start(int pfd, uint64_t *start)
+int procscan_read_start(int pfd, uint64_t *start)
 {
 	char buf[1024]; /* a stat line is about 300 bytes, its comm at most 15 */
+	ssize_t n = read_file_at(pfd, "stat", buf, sizeof(buf));
 
-	if (read_file_at(pfd, "stat", buf, sizeof(buf)) <= 0 || procscan_parse_start(buf, start) < 0)
-		*start = 0; /* unknown: the record is matched by its comm alone */
+	if (n < 0)
+		return (int)n;
+	return procscan_parse_start(buf, start);
 }
 
 /* The process's maps, opened while ptrace read access is still to be had
@@ -308,7 +310,8 @@ static int scan_rest(int pfd, int maps_fd, uint64_t maps_limit, struct procscan_
 		r = read_cmdline(pfd, p->cmdline);
 	if (r < 0)
 		return r;
-	read_start(pfd, &p->start);
+	if (procscan_read_start(pfd, &p->start) < 0)
+		p->start = 0; /* unknown: the record is matched by its comm alone */
 	p->have_maps = maps_fd >= 0 && count_maps(maps_fd, maps_limit, &p->maps) == 0;
 	return 0;
 }

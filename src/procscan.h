@@ -93,6 +93,9 @@ int procscan_parse_ksm_stat(const char *text, struct procscan_proc *p);
 /* The start time (field 22) of a /proc/PID/stat line, whose comm, in
  * parentheses, runs to the last ')': 0, or -EBADMSG. */
 int procscan_parse_start(const char *text, uint64_t *start);
+/* The same from the stat file in pfd, a /proc/PID directory: 0, -errno,
+ * or -EBADMSG. */
+int procscan_read_start(int pfd, uint64_t *start);
 
 /* Whether the record shows KSM use (see procscan_run). */
 bool procscan_uses_ksm(const struct procscan_proc *p);
