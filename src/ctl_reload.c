@@ -129,30 +129,40 @@ static const char *daemon_config(const char *stated)
 	return stated;
 }
 
+#define DAEMON_LOG "its log (journalctl -u ksmpilot)"
+
 /* After a refusal: the errors, as the daemon saw them. It logged them too,
- * which is where to look when its file cannot be named for sure, or
- * parses by now. */
+ * which is where to look when its file cannot be named for sure, parses
+ * by now, or cannot be read here. */
 static void print_config_errors(const char *stated)
 {
 	const char *config = daemon_config(stated);
-	struct cfg *cfg = config ? malloc(sizeof(*cfg)) : NULL;
-	struct cfg_errors *errs = config ? calloc(1, sizeof(*errs)) : NULL;
+	struct cfg *cfg;
+	struct cfg_errors *errs;
 	int r = -ENOMEM;
 
+	if (!config) {
+		fprintf(stderr, "ksmpilotctl: its errors are in " DAEMON_LOG ": %s\n",
+			stated[0] ? "the state file's path may be cut, or have a byte that could not be printed"
+				  : "the state file names no configuration file");
+		return;
+	}
+	cfg = malloc(sizeof(*cfg));
+	errs = calloc(1, sizeof(*errs));
 	if (cfg && errs)
 		r = cfg_load(config, true, cfg, errs);
-	if (r < 0 && errs) {
+	if (r >= 0) {
+		fprintf(stderr, "ksmpilotctl: %s parses by now; the errors ksmpilotd saw are in " DAEMON_LOG "\n",
+			config);
+	} else if (!errs || errs->n + errs->dropped == 0) {
+		/* out of memory, here or in cfg_load(), which records no error for it */
+		fprintf(stderr, "ksmpilotctl: cannot read %s: %s; the errors ksmpilotd saw are in " DAEMON_LOG "\n",
+			config, strerror(-r));
+	} else {
 		for (unsigned i = 0; i < errs->n; i++)
 			fprintf(stderr, "%s\n", errs->msg[i]);
 		if (errs->dropped)
 			fprintf(stderr, "ksmpilotctl: and %u more errors\n", errs->dropped);
-	} else if (!config) {
-		fprintf(stderr, "ksmpilotctl: its errors are in its log (journalctl -u ksmpilot): %s\n",
-			stated[0] ? "the state file's path may be cut, or have a byte that could not be printed"
-				  : "the state file names no configuration file");
-	} else if (r >= 0) {
-		fprintf(stderr, "ksmpilotctl: %s parses by now; the errors ksmpilotd saw are in its log (journalctl "
-				"-u ksmpilot)\n", config);
 	}
 	free(cfg);
 	free(errs);
