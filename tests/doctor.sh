@@ -2,8 +2,9 @@
 # and /sys tree: exit 0 with a real ksmpilotd running on that tree and
 # nothing wrong, exit 1 and the finding once it has stopped and left KSM
 # stopped, valid JSON with the same findings, a read-only KSM directory
-# (as root: a read-only bind mount in a private mount namespace), and bad
-# usage. Every finding is tested on its own in tests/test_doctor.c.
+# (as root: a read-only bind mount in a private mount namespace), bad
+# usage, and --window 0. Every finding is tested on its own in
+# tests/test_doctor.c.
 . tests/lib.sh
 set -u
 make_tmp
@@ -64,9 +65,19 @@ grep -q "^\[ACTION\] ksm-run: KSM is stopped (run=0) and ksmpilotd is not runnin
 	fail "the stopped KSM is not the finding: $(cat "$TMPD/out")"
 head -n 1 "$TMPD/out" | grep -q '^\[ACTION\]' || fail "the action does not come first"
 grep -q "^         fix:      Start the tuner" "$TMPD/out" || fail "no fix given"
+grep -q "^  \[ok\]   ksmd-busy: ksmd is quiet" "$TMPD/out" || fail "--window 1s: ksmd-busy not checked: $(cat "$TMPD/out")"
 doc doctor --json > "$TMPD/json"; [ $? = 1 ] || fail "doctor --json with an action: not exit 1"
 grep -q '"healthy": false' "$TMPD/json" || fail "JSON: healthy is not false"
 grep -q '"id": "ksm-run", "severity": "action"' "$TMPD/json" || fail "JSON: the ksm-run action is missing"
+
+# --window 0: one sample, no wait; the check that needs two says it was not made
+doc doctor --window 0 > "$TMPD/out" 2>&1
+rc=$?
+[ $rc = 1 ] || { cat "$TMPD/out"; fail "--window 0, KSM stopped: exit $rc, not 1"; }
+grep -q "^\[ACTION\] ksm-run: KSM is stopped (run=0)" "$TMPD/out" || fail "--window 0: no ksm-run finding: $(cat "$TMPD/out")"
+grep -q "^\[info\]   ksmd-busy: Not checked whether ksmd works without progress" "$TMPD/out" &&
+	grep -q "evidence: the window was too short" "$TMPD/out" ||
+	fail "--window 0: ksmd-busy not said to be unchecked: $(cat "$TMPD/out")"
 
 # KSM missing
 doc --sysfs-dir "$TMPD/none" doctor > "$TMPD/out" 2>&1; [ $? = 1 ] || fail "no KSM: not exit 1"
