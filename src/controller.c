@@ -724,7 +724,9 @@ static double level_slack(const struct cfg *cfg, const struct ctl_level *d, cons
  * the next. A process that fills its memory and then marks it mergeable
  * does so after the last rise, in the interval that follows it; a
  * neighbour that allocates and frees comes back up to the same peaks,
- * which are not new memory. */
+ * which are not new memory. KSM's memory that leaves meanwhile is taken
+ * off that highest level as its rmap items are freed (probe_account()), so
+ * that guests that fill in the place of those leaving still rise. */
 static bool probe_arriving(const struct cfg *cfg, const struct ctl_state *st, struct ctl_probe *p,
 			   const struct sample *s)
 {
@@ -760,8 +762,13 @@ static bool probe_account(const struct cfg *cfg, struct ctl_state *st, const str
 	}
 	/* rmap items freed meanwhile were memory that left (a guest torn
 	 * down as the scan got there), not first visits undone */
-	if (o->d_rmap < 0)
+	if (o->d_rmap < 0) {
 		p->rmap0 = (int64_t)maxd((double)p->rmap0 + o->d_rmap, 0);
+		/* and the highest level less it: what memory still
+		 * arriving rises from */
+		if (p->anon >= 0)
+			p->anon = maxd(p->anon + o->d_rmap * CTL_PAGE_SIZE, 0);
+	}
 	growth = o->rmap - (double)p->rmap0;
 	if (growth > p->growth + PROBE_MARGIN(0)) {
 		/* first visits under way: after a join, those of the

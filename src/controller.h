@@ -149,7 +149,8 @@ struct ctl_probe {
 	double settle_s;                /* seconds since it opened or memory last joined it */
 	bool joined_late;               /* memory joined it after its first visits began */
 	bool join_pending;              /* ... and no first visits since */
-	double anon;                    /* highest logical anonymous memory since it opened, bytes; -1 unknown */
+	double anon;                    /* highest logical anonymous memory since it opened, less KSM's
+					 * memory that left since, bytes; -1 unknown */
 	bool grew;                      /* it rose by more than the anon detector's slack in the last interval */
 };
 

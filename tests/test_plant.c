@@ -2350,6 +2350,39 @@ static void test_replacement_after_churn(void **state)
 	assert_true(took > 0 && took <= 20);
 }
 
+/* A replacement of guests that fill their memory, then mark it: the old
+ * guests' mergeable memory (614 MiB) leaves 2 s into the new ones' fill.
+ * That fall is KSM's memory leaving (its rmap items go as ksmd comes to
+ * them), taken off the probe's highest level: the rest of the fill still
+ * counts as memory arriving, and the probe waits for the marking. */
+static void test_replacement_filled_then_marked(void **state)
+{
+	struct sim s;
+	int old[2], priv[12], ids[2];
+	double took;
+
+	(void)state;
+	guests_to_replace(&s, old);
+	sim_run(&s, HOUR);
+	window_start(&s);
+	for (int i = 0; i < 12; i++) {
+		priv[i] = plant_add(&s.p, REGION_PRIVATE, 0, 1 * GiB / 12);
+		if (i == 2)
+			for (int j = 0; j < 2; j++)
+				plant_remove(&s.p, old[j]);
+		sim_run(&s, 1);
+	}
+	for (int i = 0; i < 12; i++)
+		plant_remove(&s.p, priv[i]);
+	add_guests(&s, 2, 512 * MiB, 7, ids);
+	took = sim_until_regions(&s, ids, 2, 0.9, 600);
+	if (trace_level())
+		printf("replacement filled then marked: 90%% merged %.1f s after, %u probes, %.2f s of ksmd CPU\n", took,
+		       s.probes, window_cpu(&s));
+	assert_int_equal(s.probes, 1);
+	assert_true(took > 0 && took <= 8);
+}
+
 /* Two guests booted from one new image arrive together: half of each one's
  * pages are unique, the other half the same as the other guest's. The first
  * guest's second visit settles half the new pages in the unstable tree
@@ -2777,6 +2810,7 @@ int main(void)
 		cmocka_unit_test(test_unmarked_arrival_costs_two_passes),
 		cmocka_unit_test(test_unmarked_arrival_under_noise),
 		cmocka_unit_test(test_arrival_marked_once_filled),
+		cmocka_unit_test(test_replacement_filled_then_marked),
 		cmocka_unit_test(test_arrival_while_learning_is_not_noise),
 		cmocka_unit_test(test_memory_at_start_is_not_noise),
 		cmocka_unit_test(test_cow_churn_is_priced),
