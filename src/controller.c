@@ -848,10 +848,18 @@ static bool probe_merged_early(struct ctl_state *st, const struct sample *s, dou
 	if ((past && p->gain >= PROBE_PRIOR * p->pages) || (all_seen && p->gain >= PROBE_PRIOR * p->growth)) {
 		/* before its second visit began: done with them; during it,
 		 * the yield prices the rest of it */
-		if (older)
+		if (older) {
 			probe_done(st, s);
-		else
+		} else {
+			/* the rest of the visit, seen once: not churn. Its
+			 * start is taken a pass of len0 after the first
+			 * visits: a longer pass (skipped pages come back
+			 * together) leaves part of the rest counted, a
+			 * shorter one holds out more, until the next full
+			 * scan at most */
+			st->probe_tail = clamp(p->growth - (p->scanned - p->growth_at - p->len0), 0, p->growth);
 			probe_close(st, s);
+		}
 		return true;
 	}
 	return false;
@@ -873,6 +881,13 @@ static void probe_follow(const struct cfg *cfg, struct ctl_state *st, const stru
 	struct ctl_probe *p = &st->probe;
 	double pass, margin, settled;
 
+	/* the rest of a second visit after its probe closed: the pages
+	 * scanned since are its second visits (new memory is scanned last in
+	 * its pass), and none is left after the next full scan */
+	if (o->d_full > 0 || o->fresh)
+		st->probe_tail = 0;
+	else
+		st->probe_tail = maxd(st->probe_tail - o->d_scan, 0);
 	if (!p->open || o->fresh || !probe_account(cfg, st, s, o))
 		return;
 	pass = maxd(pass_length(st, o->rmap), p->len0);
@@ -1373,7 +1388,8 @@ static enum ctl_wake detect(const struct cfg *cfg, struct ctl_state *st, const s
 /* Volatile share of the pages KSM tracks but has not merged, without the
  * pages smart_scan skips (they show up as volatile on a quiet system) and
  * without new pages seen once by a probe (their first visit only took a
- * checksum, which counts as volatile). */
+ * checksum, which counts as volatile), or by one that closed on its merges
+ * during their second visit, until that visit is over. */
 static double churn_share(const struct ctl_state *st, const struct sample *s)
 {
 	double vol = (double)s->ksm.v[KSM_PAGES_VOLATILE], unsh = (double)s->ksm.v[KSM_PAGES_UNSHARED];
@@ -1385,6 +1401,7 @@ static double churn_share(const struct ctl_state *st, const struct sample *s)
 	vol -= maxd(st->skipped_acc + st->skipped_pass * (1 - done), st->skipped_recent);
 	if (st->probe.open)
 		vol -= st->probe.growth;
+	vol -= st->probe_tail;
 	vol = maxd(vol, 0);
 	/* a few volatile pages among merged ones say nothing */
 	if (vol < CHURN_MIN_SHARE * (double)rmap_of(s))

@@ -242,6 +242,8 @@ struct ctl_state {
 	 * this pass, and in the last one */
 	double left_credit, left_credit_last;
 	struct ctl_probe probe;
+	double probe_tail;              /* new pages seen once by a probe that closed on its merges
+					 * during their second visit: not churn until that visit ends */
 	/* cost */
 	double cost;                    /* seconds of ksmd CPU a page, measured */
 	double cost_merging;            /* ... while pages change state */
