@@ -838,6 +838,15 @@ static void neighbour_burst(struct sim *s, struct neighbour *n)
 	neighbour_burst_watching(s, n, NULL, 0);
 }
 
+/* The neighbour's bursts for seconds (to the end of the burst under way). */
+static void neighbour_for(struct sim *s, struct neighbour *n, double seconds)
+{
+	double t_end = s->t + seconds;
+
+	while (s->t < t_end)
+		neighbour_burst(s, n);
+}
+
 /* Two guests of another image arrive while the neighbour goes on; returns
  * the seconds until they merged (-1: not in 600 s). */
 static double late_guests_beside(struct sim *s, struct neighbour *n)
@@ -859,13 +868,11 @@ static double late_guests_beside(struct sim *s, struct neighbour *n)
 static double beside_neighbour(struct neighbour n, unsigned *probes, struct sim *end)
 {
 	struct sim s;
-	double t_end, took;
+	double took;
 
 	steady_host(&s, 24 * GiB, 4, 256 * MiB);
 	window_start(&s);
-	t_end = s.t + HOUR * scale();
-	while (s.t < t_end)
-		neighbour_burst(&s, &n);
+	neighbour_for(&s, &n, HOUR * scale());
 	*probes = s.probes;
 	if (trace_level())
 		printf("neighbour %.0f s on/%.0f s off: %u probes in %.0f s, ksmd %.2f s\n", n.hold, n.off, s.probes,
@@ -1030,12 +1037,8 @@ static void test_ramp_neighbour(void **state)
  * and swings learned. The window starts there. */
 static void beside_learned_neighbour(struct sim *s, struct neighbour *n)
 {
-	double t_end;
-
 	steady_host(s, 24 * GiB, 4, 256 * MiB);
-	t_end = s->t + 600;
-	while (s->t < t_end)
-		neighbour_burst(s, n);
+	neighbour_for(s, n, 600);
 	window_start(s);
 }
 
@@ -1236,7 +1239,7 @@ static void test_neighbour_probe_costs_two_passes(void **state)
 static double neighbour_course_with(struct neighbour n, double settle, unsigned max_beside)
 {
 	struct sim s;
-	double t_end, took;
+	double took;
 	unsigned beside;
 
 	sim_init(&s, 24 * GiB, 4 * GiB);
@@ -1246,9 +1249,7 @@ static double neighbour_course_with(struct neighbour n, double settle, unsigned 
 	add_guests(&s, 1, 256 * MiB, 4, NULL);
 	sim_run(&s, settle);
 	window_start(&s);
-	t_end = s.t + 180;
-	while (s.t < t_end)
-		neighbour_burst(&s, &n);
+	neighbour_for(&s, &n, 180);
 	beside = s.probes;
 	took = late_guests_beside(&s, &n);
 	if (trace_level())
@@ -1744,13 +1745,11 @@ static void test_rest_of_a_second_visit_is_not_churn(void **state)
 		struct neighbour n = { 200, 400, 3, 3, 7 };
 		struct sim s;
 		int ids[2];
-		double t_end, t0, took = -1, tail = 0, before = 0, derate = 1;
+		double t0, took = -1, tail = 0, before = 0, derate = 1;
 		int64_t f0;
 
 		steady_host(&s, 24 * GiB, 4, 256 * MiB);
-		t_end = s.t + 180;
-		while (s.t < t_end)
-			neighbour_burst(&s, &n);
+		neighbour_for(&s, &n, 180);
 		sim_run(&s, after[i]);
 		window_start(&s);
 		add_guests(&s, 2, 512 * MiB, 9, ids);
