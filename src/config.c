@@ -1107,14 +1107,35 @@ struct rx_repeat {
 	bool loop, may_be_empty;
 };
 
+/* The character of the token at q inside an interval, as glibc reads it
+ * there: a backslash and a character stand for the character, so "\," is
+ * a comma and "\0" a digit ("a{\,32767}" is "a{0,32767}"). "\}" closes
+ * nothing and "\1".."\9" are back-references: 'x', neither digit, comma
+ * nor brace. *len is the token's length (0 at the end). */
+static char rx_token(const char *q, size_t *len)
+{
+	if (q[0] == '\\' && q[1]) {
+		*len = 2;
+		if (q[1] == '}' || (q[1] >= '1' && q[1] <= '9'))
+			return 'x';
+		return q[1];
+	}
+	*len = q[0] != '\0';
+	return q[0];
+}
+
 /* the decimal number at *q (0 when there are no digits), saturated; *q
  * moves past it */
 static unsigned long rx_number(const char **q)
 {
 	unsigned long v = 0;
+	size_t len;
+	char c;
 
-	for (; isdigit((unsigned char)**q); (*q)++)
-		v = rx_add(rx_mul(v, 10), (unsigned long)(**q - '0'));
+	while (isdigit((unsigned char)(c = rx_token(*q, &len)))) {
+		v = rx_add(rx_mul(v, 10), (unsigned long)(c - '0'));
+		*q += len;
+	}
 	return v;
 }
 
@@ -1126,18 +1147,20 @@ static const char *rx_interval(const char *p, struct rx_repeat *r)
 	const char *q = p + 1;
 	unsigned long lo, hi;
 	bool comma;
+	size_t len;
+	char c = rx_token(q, &len);
 
-	if (!isdigit((unsigned char)*q) && *q != ',')
+	if (!isdigit((unsigned char)c) && c != ',')
 		return NULL;
 	lo = rx_number(&q);
-	comma = *q == ',';
+	comma = rx_token(q, &len) == ',';
 	if (comma) {
-		q++;
+		q += len;
 		hi = rx_number(&q);
 	} else {
 		hi = lo;
 	}
-	if (*q != '}')
+	if (rx_token(q, &len) != '}')
 		return NULL;
 	r->loop = comma && q[-1] == ','; /* {m,} */
 	r->copies = r->loop ? rx_add(lo, 1) : hi > lo ? hi : lo > 0 ? lo : 1;
