@@ -1035,21 +1035,30 @@ int cfg_check_quotes(const struct cfg *cfg, const char *filename, struct cfg_err
  * "x{m,}" m+1 and "x+" two ("xx*"). Nested and chained repetitions
  * multiply, and the cost grows faster than the copies: "a{1,32767}" took
  * 8 GiB and 20 s, "((a{0,255}){0,255}){0,255}" more than 20 GiB, and
- * "a+++...+" doubles with each '+'. A loop over something that matches the
- * empty string is slow even when small: "(()*){499}" takes 0.5 s,
- * "((\b)*){20}" minutes. So before compiling, check that the unrolled
- * expression (each character, bracket expression and group counting 1) has
- * at most REGEX_SIZE_MAX elements, and that no '*', '+' or "{m,}" applies to
- * an expression that can match the empty string ("(a*)*", "(|a)+", "()*",
- * "(^)*"). The word anchors (\b \B \< \> \` \') cost more still, each
- * copy: "((\b)x?){90}" took 3.6 s and "((\b)?x?){90}" 9 s, "((\b)x?){32}"
- * 60 ms; at most REGEX_ANCHORS_MAX of them once unrolled. A ')' that
- * closes no group is a character to glibc, but would close the group that
- * regcomp_search() puts around the pattern. Returns 0, REGEX_TOO_LARGE,
- * REGEX_EMPTY_LOOP, REGEX_BACKREF, REGEX_ANCHORS or REGEX_PAREN. */
+ * "a+++...+" doubles with each '+'. So before compiling, check that the
+ * unrolled expression (each character, bracket expression and group
+ * counting 1) has at most REGEX_SIZE_MAX elements.
+ *
+ * Anchors and what can match the empty string cost far more than their
+ * size: glibc copies the nodes an anchor reaches through empty transitions,
+ * and a branch whose two ways can both be empty doubles them. A loop over
+ * the empty string is slow even when small: "(()*){499}" takes 0.5 s,
+ * "((\b)*){20}" minutes; and so are copies of it, after the "^" that
+ * regcomp_search() puts before every pattern: "(()?){499}" 5.5 s, "(x*|y*)
+ * {333}" 4.4 s and "((^)?){333}" 2 s, each failing at 3 GiB. So no '*', '+'
+ * or repetition of more than one copy applies to an expression that can
+ * match the empty string ("(a*)*", "(|a)+", "()*", "(a?){2}", "(^){2}").
+ * And the anchors (^ $ \< \> \` \' count 1, \b and \B 2, each an
+ * alternation of two in glibc) are at most REGEX_ANCHORS_MAX once unrolled:
+ * "((\b)x?){90}" took 3.6 s, and 16 "(\b|\B)" and 71 "x?" 9.7 s and 1.3
+ * GiB, 51 "(^|$)" 0.5 s and 640 MiB; at 16, 0.3 s and 53 MiB at most. A
+ * ')' that closes no group is a character to glibc, but would close the
+ * group that regcomp_search() puts around the pattern. Returns 0,
+ * REGEX_TOO_LARGE, REGEX_EMPTY_REPEAT, REGEX_BACKREF, REGEX_ANCHORS or
+ * REGEX_PAREN. */
 #define REGEX_SIZE_MAX 1000
-#define REGEX_ANCHORS_MAX 32
-enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_LOOP, REGEX_BACKREF, REGEX_ANCHORS, REGEX_PAREN };
+#define REGEX_ANCHORS_MAX 16
+enum { REGEX_TOO_LARGE = 1, REGEX_EMPTY_REPEAT, REGEX_BACKREF, REGEX_ANCHORS, REGEX_PAREN };
 
 /* counts saturate just above the limit */
 enum { REGEX_CAP = REGEX_SIZE_MAX + 1 };
@@ -1065,7 +1074,7 @@ static unsigned long rx_mul(unsigned long a, unsigned long b)
 }
 
 /* An open group: the size of its finished elements and of the last one
- * (0: none yet), the same in word anchors, and whether the branch so far, a
+ * (0: none yet), the same in anchors, and whether the branch so far, a
  * finished branch and the last element can match the empty string. */
 struct rx_group {
 	unsigned long sum, last;
@@ -1090,8 +1099,8 @@ static void rx_finish_last(struct rx_group *g)
 }
 
 /* a new element of one copy: a character, a bracket expression or an
- * anchor (anchors: 1 for a word anchor; empty: it matches the empty
- * string) */
+ * anchor (anchors: its weight as an anchor, 0 for a character; empty: it
+ * matches the empty string) */
 static void rx_element(struct rx_group *g, unsigned long anchors, bool empty)
 {
 	rx_finish_last(g);
@@ -1240,7 +1249,7 @@ static int regex_check(const char *re)
 			goto repeat;
 		case '^':
 		case '$':
-			rx_element(&g[n], 0, true); /* an anchor matches the empty string */
+			rx_element(&g[n], 1, true); /* an anchor matches the empty string */
 			p++;
 			continue;
 		case '\\':
@@ -1251,9 +1260,9 @@ static int regex_check(const char *re)
 			 * one crafted command line of any local user */
 			if (*p >= '1' && *p <= '9')
 				return REGEX_BACKREF;
-			/* \b \B \< \> \` \' are anchors */
+			/* \b \B \< \> \` \' are anchors; \b and \B two each */
 			if (strchr("bB<>`'", *p)) {
-				rx_element(&g[n], 1, true);
+				rx_element(&g[n], *p == 'b' || *p == 'B' ? 2 : 1, true);
 				p++;
 				continue;
 			}
@@ -1271,8 +1280,8 @@ static int regex_check(const char *re)
 		p++;
 		continue;
 repeat:
-		if (r.loop && g[n].last && g[n].last_empty)
-			return REGEX_EMPTY_LOOP;
+		if ((r.loop || r.copies > 1) && g[n].last && g[n].last_empty)
+			return REGEX_EMPTY_REPEAT;
 		g[n].last = rx_mul(g[n].last, r.copies);
 		g[n].alast = rx_mul(g[n].alast, r.copies);
 		if (g[n].alast > REGEX_ANCHORS_MAX)
@@ -1350,10 +1359,10 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 	if (!bad(cfg, "guest_cmdline") && cfg->guest_cmdline[0]) {
 		regex_t re;
 		int r = regex_check(cfg->guest_cmdline);
-		if (r == REGEX_EMPTY_LOOP) {
-			cfg_error(errs, "%s: guest_cmdline: '%s' repeats with *, + or {m,} something that can match "
-				  "the empty string, like (a*)* or (^)*", where(cfg, filename, "guest_cmdline", NULL, w,
-				  sizeof(w)), cfg->guest_cmdline);
+		if (r == REGEX_EMPTY_REPEAT) {
+			cfg_error(errs, "%s: guest_cmdline: '%s' repeats with *, + or {m,n} something that can match "
+				  "the empty string, like (a*)* or (a?){2}, which makes compiling it take seconds",
+				  where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)), cfg->guest_cmdline);
 		} else if (r == REGEX_BACKREF) {
 			cfg_error(errs, "%s: guest_cmdline: '%s' uses a back-reference (\\1..\\9), which can make "
 				  "matching a crafted command line take seconds", where(cfg, filename, "guest_cmdline",
@@ -1363,8 +1372,8 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 				  "unrolled: more than %d elements", where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)),
 				  cfg->guest_cmdline, REGEX_SIZE_MAX);
 		} else if (r == REGEX_ANCHORS) {
-			cfg_error(errs, "%s: guest_cmdline: '%s' has more than %d word anchors (\\b, \\B, \\<, \\>) once "
-				  "its repetitions are unrolled, which makes compiling it take seconds",
+			cfg_error(errs, "%s: guest_cmdline: '%s' has more than %d anchors (^, $, \\<, \\>; \\b and \\B "
+				  "count 2) once its repetitions are unrolled, which makes compiling it take seconds",
 				  where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)), cfg->guest_cmdline,
 				  REGEX_ANCHORS_MAX);
 		} else if (r == REGEX_PAREN) {

@@ -266,11 +266,14 @@ value $'[daemon]\nstate_dir = /run/ksmpilot/../../tmp' "$SF:2: state_dir must no
 # most ~100 ms without them)
 value $'[memory]\nguest_cmdline = (qemu' "$SF:2: guest_cmdline: bad regular expression '(qemu'"
 value $'[memory]\nguest_cmdline = a{1,3000}' "$SF:2: guest_cmdline: 'a{1,3000}' is too large once its repetitions"
-value $'[memory]\n\nguest_cmdline = ((a{0,20}){0,20}){0,20}' \
-	"$SF:3: guest_cmdline: '((a{0,20}){0,20}){0,20}' is too large once its repetitions ({m,n}, +) are unrolled"
+value $'[memory]\n\nguest_cmdline = ((a{1,20}){1,20}){0,20}' \
+	"$SF:3: guest_cmdline: '((a{1,20}){1,20}){0,20}' is too large once its repetitions ({m,n}, +) are unrolled"
 value $'[memory]\nguest_cmdline = x++++++++++++++++' "$SF:2: guest_cmdline: 'x++++++++++++++++' is too large"
 value $'[memory]\nguest_cmdline = (()*){200}' \
-	"$SF:2: guest_cmdline: '(()*){200}' repeats with *, + or {m,} something that can match the empty string"
+	"$SF:2: guest_cmdline: '(()*){200}' repeats with *, + or {m,n} something that can match the empty string"
+value $'[memory]\nguest_cmdline = (a?){2}' \
+	"$SF:2: guest_cmdline: '(a?){2}' repeats with *, + or {m,n} something that can match the empty string"
+value $'[memory]\nguest_cmdline = (\\<a\\>){9}' "$SF:2: guest_cmdline: '(\\<a\\>){9}' has more than 16 anchors"
 value $'[memory]\nguest_cmdline = qemu)' \
 	"$SF:2: guest_cmdline: 'qemu)' has a ')' that closes no group; write \\) or [)] for the character"
 # a number that underflows is a number near zero, in range
