@@ -297,7 +297,7 @@ static void add_tuner(struct doctor_input *in, const char *what, int pid)
 }
 
 /* One process directory. */
-static void look_at(struct doctor_input *in, const struct doctor_paths *p, int dfd, int pid, const regex_t *re,
+static void look_at(struct doctor_input *in, const struct doctor_paths *p, int dfd, int pid, struct search_re *re,
 		    long daemon_pid)
 {
 	char comm[32] = "", stat[1024], *cmd, *joined;
@@ -346,7 +346,7 @@ static void look_at(struct doctor_input *in, const struct doctor_paths *p, int d
 	else if (strcmp(comm, "ksmpilotd") == 0 && (!in->daemon_running || pid != daemon_pid) &&
 		 !in->daemon_locked && ksmpilotd_tunes(args, n, p->ksm_dir))
 		add_tuner(in, "another ksmpilotd", pid);
-	matches = re && n && regexec(re, joined, 0, NULL, 0) == 0;
+	matches = re && n && search_re_match(re, joined, strlen(joined));
 	memset(&pr, 0, sizeof(pr));
 	pr.pid = pid;
 	snprintf(pr.comm, sizeof(pr.comm), "%s", comm);
@@ -388,13 +388,13 @@ out:
 
 static void walk_proc(struct doctor_input *in, const struct doctor_paths *p, const struct cfg *cfg)
 {
-	regex_t re;
+	struct search_re re;
 	bool have_re = false;
 	long daemon_pid = 0;
 	DIR *d;
 
 	if (cfg->guest_cmdline[0]) {
-		have_re = regcomp_search(&re, cfg->guest_cmdline) == 0;
+		have_re = search_re_init(&re, cfg->guest_cmdline) == 0;
 		in->guest_re_bad = !have_re;
 	}
 	if (in->kv) {
@@ -416,7 +416,7 @@ static void walk_proc(struct doctor_input *in, const struct doctor_paths *p, con
 		closedir(d);
 	}
 	if (have_re)
-		regfree(&re);
+		search_re_free(&re);
 }
 
 int doctor_gather(const struct doctor_paths *p, const struct cfg *cfg, struct doctor_input *in)

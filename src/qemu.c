@@ -34,7 +34,8 @@ static bool all_digits(const char *s)
 
 int qemu_count(const char *proc_dir, const char *pattern, struct qemu_count *out)
 {
-	regex_t qemu, re;
+	regex_t qemu;
+	struct search_re re;
 	bool have_re = pattern && *pattern;
 	struct dirent *d;
 	char buf[QEMU_CMDLINE_MAX + 1];
@@ -44,7 +45,7 @@ int qemu_count(const char *proc_dir, const char *pattern, struct qemu_count *out
 	memset(out, 0, sizeof(*out));
 	if (regcomp(&qemu, QEMU_GUEST_REGEX, REG_EXTENDED | REG_NOSUB) != 0)
 		return -EINVAL;
-	if (have_re && regcomp_search(&re, pattern) != 0) {
+	if (have_re && search_re_init(&re, pattern) != 0) {
 		regfree(&qemu);
 		return -EINVAL;
 	}
@@ -59,7 +60,7 @@ int qemu_count(const char *proc_dir, const char *pattern, struct qemu_count *out
 		if (!all_digits(d->d_name) || read_cmdline(dirfd(dir), d->d_name, buf, sizeof(buf)) == 0)
 			continue;
 		is_qemu = regexec(&qemu, buf, 0, NULL, 0) == 0;
-		hit = have_re && regexec(&re, buf, 0, NULL, 0) == 0;
+		hit = have_re && search_re_match(&re, buf, strlen(buf));
 		out->qemu += is_qemu;
 		out->matched += hit;
 		out->qemu_matched += is_qemu && hit;
@@ -80,6 +81,6 @@ int qemu_count(const char *proc_dir, const char *pattern, struct qemu_count *out
 out:
 	regfree(&qemu);
 	if (have_re)
-		regfree(&re);
+		search_re_free(&re);
 	return r;
 }

@@ -171,15 +171,12 @@ static int pp_task_ticks(void *ctx, int pid, uint64_t *ticks)
 	return r;
 }
 
-bool sample_guest_match(const regex_t *re, const char *cmdline)
+bool sample_guest_match(struct search_re *re, const char *cmdline)
 {
-	regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)strnlen(cmdline, SAMPLE_GUEST_MATCH_MAX) };
-
-	/* REG_STARTEND: match within [rm_so, rm_eo), without a copy */
-	return regexec(re, cmdline, 1, &m, REG_STARTEND) == 0;
+	return search_re_match(re, cmdline, strnlen(cmdline, SAMPLE_GUEST_MATCH_MAX));
 }
 
-static int pp_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bool restart, struct guest_usage *out)
+static int pp_guest_usage(void *ctx, struct search_re *re, uint64_t budget_us, bool restart, struct guest_usage *out)
 {
 	static enum pids_item items[] = { PIDS_ID_PID, PIDS_MEM_RES };
 	struct procps_ctx *c = ctx;
@@ -378,14 +375,14 @@ void sampler_invalidate_knobs(struct sampler *s)
 
 int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms)
 {
-	regex_t re;
+	struct search_re re;
 
 	if (regex && regex[0]) {
-		if (regcomp_search(&re, regex) != 0)
+		if (search_re_init(&re, regex) != 0)
 			return -EINVAL;
 	}
 	if (s->guest_on)
-		regfree(&s->guest_re);
+		search_re_free(&s->guest_re);
 	s->guest_on = regex && regex[0];
 	if (s->guest_on)
 		s->guest_re = re;
@@ -402,7 +399,7 @@ int sampler_set_guest(struct sampler *s, const char *regex, uint64_t interval_ms
 void sampler_fini(struct sampler *s)
 {
 	if (s->guest_on)
-		regfree(&s->guest_re);
+		search_re_free(&s->guest_re);
 	s->guest_on = false;
 	if (s->psi_fd >= 0)
 		close(s->psi_fd);

@@ -73,7 +73,7 @@ struct guest_usage {
 #define SAMPLE_GUEST_MATCH_MAX CMDLINE_MATCH_MAX
 #define SAMPLE_GUEST_BUDGET_MS 50u
 /* Whether re matches the first SAMPLE_GUEST_MATCH_MAX bytes of cmdline. */
-bool sample_guest_match(const regex_t *re, const char *cmdline);
+bool sample_guest_match(struct search_re *re, const char *cmdline);
 
 /* How the sampler reads /proc. Each returns 0 or -errno. */
 struct proc_ops {
@@ -89,7 +89,7 @@ struct proc_ops {
 	 * set and the rest of out untouched: the next call goes on from
 	 * there; -errno when it failed (the pass is dropped). restart drops
 	 * a pass under way (re changed). */
-	int (*guest_usage)(void *ctx, const regex_t *re, uint64_t budget_us, bool restart, struct guest_usage *out);
+	int (*guest_usage)(void *ctx, struct search_re *re, uint64_t budget_us, bool restart, struct guest_usage *out);
 	void (*destroy)(void *ctx);
 	/* cow_ksm from /proc/vmstat; -ENOENT on kernels without it. May be
 	 * NULL: no vmstat. */
@@ -119,7 +119,7 @@ struct sampler {
 	bool cow_valid;
 	bool cow_missing;           /* the kernel has no cow_ksm: stop asking */
 	bool guest_on;
-	regex_t guest_re;
+	struct search_re guest_re;
 	uint64_t guest_interval_ms;
 	uint64_t guest_next_ms;
 	uint64_t guest_budget_us;   /* SAMPLE_GUEST_BUDGET_MS; tests change it */

@@ -128,6 +128,49 @@ int regcomp_search(regex_t *re, const char *pattern)
 	return r;
 }
 
+int search_re_init(struct search_re *s, const char *pattern)
+{
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->pattern = strdup(pattern);
+	if (!s->pattern)
+		return REG_ESPACE;
+	r = regcomp_search(&s->re, pattern);
+	if (r != 0) {
+		free(s->pattern);
+		s->pattern = NULL;
+	}
+	return r;
+}
+
+void search_re_free(struct search_re *s)
+{
+	if (!s->pattern)
+		return;
+	regfree(&s->re);
+	free(s->pattern);
+	s->pattern = NULL;
+}
+
+bool search_re_match(struct search_re *s, const char *text, size_t len)
+{
+	regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)len };
+
+	if (s->searched >= SEARCH_RENEW_BYTES) {
+		regex_t fresh;
+		if (regcomp_search(&fresh, s->pattern) == 0) {
+			regfree(&s->re);
+			s->re = fresh;
+			s->searched = 0;
+			s->renewals++;
+		}
+	}
+	s->searched += len;
+	/* REG_STARTEND: within [rm_so, rm_eo), without a copy */
+	return regexec(&s->re, text, 1, &m, REG_STARTEND) == 0;
+}
+
 /* 2^64 as a double: the first value a uint64_t cannot hold. */
 #define TWO_POW_64 18446744073709551616.0
 

@@ -45,10 +45,33 @@ void duration_format(uint64_t ms, char *buf, size_t len);
  * match the same strings when every ')' closes a group (cfg_validate()
  * refuses one that does not) and the text has no newline: glibc lets a
  * '^' that follows ".*" match after one. No command line is searched with
- * a newline in it: libproc2 makes it a space for the daemon's scan, qemu.c
- * makes control characters spaces and doctor.c question marks. Returns
- * regcomp()'s result, or REG_ESPACE. */
+ * a newline in it: cmdline_join() makes it a space. Returns regcomp()'s
+ * result, or REG_ESPACE. */
 int regcomp_search(regex_t *re, const char *pattern);
+
+/* A pattern compiled by regcomp_search(), searched for in the command
+ * lines of any local user. glibc's regexec() keeps every state it builds
+ * in the regex_t until regfree(), and some patterns build thousands from
+ * one crafted line: with "a.{20}c", each 16 KiB line of a and b added
+ * about 40 MiB, and each search took longer than the last (0.3 s, 9 s at
+ * the tenth line, 400 MiB). So the pattern is compiled again before a
+ * search once SEARCH_RENEW_BYTES have been searched with it: at most 0.33 s
+ * a line and 43 MiB in that case. A normal pattern builds a few states, and
+ * compiling it again costs microseconds. */
+#define SEARCH_RENEW_BYTES CMDLINE_MATCH_MAX
+struct search_re {
+	regex_t re;
+	char *pattern;      /* to compile it again */
+	size_t searched;    /* bytes searched since it was compiled */
+	unsigned renewals;  /* times it was compiled again */
+};
+/* 0, or regcomp()'s error (REG_ESPACE when out of memory); nothing to free
+ * then. */
+int search_re_init(struct search_re *s, const char *pattern);
+void search_re_free(struct search_re *s);
+/* Whether the pattern is found in text[0, len) (no NUL in it). When it is
+ * compiled again and that fails (out of memory), the old one is used. */
+bool search_re_match(struct search_re *s, const char *text, size_t len);
 
 /* The shortest of %.15g and %.17g that strtod() reads back to v exactly. */
 void double_format(double v, char *buf, size_t len);

@@ -209,7 +209,7 @@ static int fake_ticks(void *ctx, int pid, uint64_t *ticks)
 	return 0;
 }
 
-static int fake_guests(void *ctx, const regex_t *re, uint64_t budget_us, bool restart, struct guest_usage *out)
+static int fake_guests(void *ctx, struct search_re *re, uint64_t budget_us, bool restart, struct guest_usage *out)
 {
 	(void)ctx;
 	(void)re;

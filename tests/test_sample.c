@@ -94,7 +94,7 @@ static int fake_task_ticks(void *ctx, int pid, uint64_t *ticks)
 	return 0;
 }
 
-static int fake_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bool restart,
+static int fake_guest_usage(void *ctx, struct search_re *re, uint64_t budget_us, bool restart,
 			    struct guest_usage *out)
 {
 	struct fake *f = ctx;
@@ -113,7 +113,7 @@ static int fake_guest_usage(void *ctx, const regex_t *re, uint64_t budget_us, bo
 	out->rss = 0;
 	out->count = 0;
 	for (size_t i = 0; i < sizeof(f->tasks) / sizeof(f->tasks[0]); i++) {
-		if (!f->tasks[i].cmdline || regexec(re, f->tasks[i].cmdline, 0, NULL, 0) != 0)
+		if (!f->tasks[i].cmdline || !sample_guest_match(re, f->tasks[i].cmdline))
 			continue;
 		out->rss += f->tasks[i].rss;
 		out->count++;
@@ -771,11 +771,11 @@ static void test_guest_error(void **state)
 static void test_guest_match_bound(void **state)
 {
 	static char cl[SAMPLE_GUEST_MATCH_MAX * 4];
-	regex_t re, end;
+	struct search_re re, end;
 
 	(void)state;
-	assert_int_equal(regcomp_search(&re, "^qemu-system.*-enable-kvm"), 0);
-	assert_int_equal(regcomp_search(&end, "x$"), 0);
+	assert_int_equal(search_re_init(&re, "^qemu-system.*-enable-kvm"), 0);
+	assert_int_equal(search_re_init(&end, "x$"), 0);
 	snprintf(cl, sizeof(cl), "qemu-system-x86_64 -name guest=vm1 -enable-kvm");
 	assert_true(sample_guest_match(&re, cl));
 	/* the same words past the bound */
@@ -791,8 +791,8 @@ static void test_guest_match_bound(void **state)
 	assert_true(sample_guest_match(&end, cl));
 	cl[SAMPLE_GUEST_MATCH_MAX - 1] = 'y';
 	assert_false(sample_guest_match(&end, cl));
-	regfree(&re);
-	regfree(&end);
+	search_re_free(&re);
+	search_re_free(&end);
 }
 
 /* ---- PSI -------------------------------------------------------------------------- */

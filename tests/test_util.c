@@ -278,6 +278,53 @@ static void test_regcomp_search_same_matches(void **state)
 	}
 }
 
+/* search_re: compiled again once SEARCH_RENEW_BYTES were searched with it
+ * (glibc keeps the states regexec() builds until regfree()), and finding
+ * the same before and after. */
+static void test_search_re_renews(void **state)
+{
+	static char text[SEARCH_RENEW_BYTES];
+	static const char *const pats[] = { "qemu", "^a|b$", "(a|aa)*b", "\\bkvm\\b", "-name guest=[^ ,]+" };
+	static const char *const strs[] = { "", "a", "ab", "qemu-system-x86_64 -name guest=vm1", "x kvm y", "kvmx" };
+	struct search_re s;
+	(void)state;
+
+	assert_int_equal(search_re_init(&s, "a.{3}c"), 0);
+	memset(text, 'a', sizeof(text));
+	assert_false(search_re_match(&s, text, sizeof(text) - 1));
+	assert_int_equal(s.renewals, 0);
+	assert_true(search_re_match(&s, "xabbbc", 6)); /* 6 bytes short of the mark before it */
+	assert_int_equal(s.renewals, 0);
+	assert_false(search_re_match(&s, "zzz", 3)); /* past it: compiled again first */
+	assert_int_equal(s.renewals, 1);
+	assert_int_equal(s.searched, 3);
+	assert_true(search_re_match(&s, "abbbcz", 6));
+	assert_false(search_re_match(&s, "abbbcz", 4)); /* only the first len bytes */
+	assert_int_equal(s.renewals, 1);
+	search_re_free(&s);
+	search_re_free(&s); /* once is enough */
+
+	/* every search right after a renewal finds what regcomp_search() does */
+	for (size_t i = 0; i < ARRAY_SIZE(pats); i++) {
+		regex_t ref;
+		assert_int_equal(regcomp_search(&ref, pats[i]), 0);
+		assert_int_equal(search_re_init(&s, pats[i]), 0);
+		for (size_t j = 0; j < ARRAY_SIZE(strs); j++) {
+			bool want = regexec(&ref, strs[j], 0, NULL, 0) == 0;
+			s.searched = SEARCH_RENEW_BYTES;
+			if (search_re_match(&s, strs[j], strlen(strs[j])) != want)
+				fail_msg("'%s' against '%s' after a renewal: %d, not %d", pats[i], strs[j], !want, want);
+			assert_int_equal(s.renewals, j + 1);
+		}
+		search_re_free(&s);
+		regfree(&ref);
+	}
+	/* a pattern that does not compile leaves nothing to free */
+	assert_int_not_equal(search_re_init(&s, "(qemu"), 0);
+	assert_null(s.pattern);
+	search_re_free(&s);
+}
+
 /* ---- parse_bool ------------------------------------------------------- */
 
 static void test_parse_bool(void **state)
@@ -1351,6 +1398,7 @@ int main(void)
 		cmocka_unit_test(test_parse_double_good),
 		cmocka_unit_test(test_parse_double_bad),
 		cmocka_unit_test(test_regcomp_search_same_matches),
+		cmocka_unit_test(test_search_re_renews),
 		cmocka_unit_test(test_parse_bool),
 		cmocka_unit_test(test_parse_duration_good),
 		cmocka_unit_test(test_parse_duration_bad),
