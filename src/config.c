@@ -1045,13 +1045,14 @@ int cfg_check_quotes(const struct cfg *cfg, const char *filename, struct cfg_err
  * the empty string is slow even when small: "(()*){499}" takes 0.5 s,
  * "((\b)*){20}" minutes; and so are copies of it, after the "^" that
  * regcomp_search() puts before every pattern: "(()?){499}" 5.5 s, "(x*|y*)
- * {333}" 4.4 s and "((^)?){333}" 2 s, each failing at 3 GiB. So no '*', '+'
- * or repetition of more than one copy applies to an expression that can
- * match the empty string ("(a*)*", "(|a)+", "()*", "(a?){2}", "(^){2}").
+ * {333}" 4.4 s and "((^)?){333}" 2 s, each failing at 3 GiB (the limit of
+ * that run). So no '*', '+' or repetition of more than one copy applies to
+ * an expression that can match the empty string ("(a*)*", "(|a)+", "()*",
+ * "(a?){2}", "(^){2}"; '?' and "{0,1}" make one copy and are allowed).
  * And the anchors (^ $ \< \> \` \' count 1, \b and \B 2, each an
  * alternation of two in glibc) are at most REGEX_ANCHORS_MAX once unrolled:
  * "((\b)x?){90}" took 3.6 s, and 16 "(\b|\B)" and 71 "x?" 9.7 s and 1.3
- * GiB, 51 "(^|$)" 0.5 s and 640 MiB; at 16, 0.3 s and 53 MiB at most. A
+ * GiB, 51 "(^|$)" 0.5 s and 650 MiB; at 16, 0.3 s and 53 MiB at most. A
  * ')' that closes no group is a character to glibc, but would close the
  * group that regcomp_search() puts around the pattern. Returns 0,
  * REGEX_TOO_LARGE, REGEX_EMPTY_REPEAT, REGEX_BACKREF, REGEX_ANCHORS or
@@ -1153,28 +1154,26 @@ static unsigned long rx_number(const char **q)
  * fails). */
 static const char *rx_interval(const char *p, struct rx_repeat *r)
 {
-	const char *q = p + 1;
+	const char *q = p + 1, *hi_at = NULL;
 	unsigned long lo, hi;
-	bool comma;
 	size_t len;
 	char c = rx_token(q, &len);
 
 	if (!isdigit((unsigned char)c) && c != ',')
 		return NULL;
 	lo = rx_number(&q);
-	comma = rx_token(q, &len) == ',';
-	if (comma) {
+	hi = lo;
+	if (rx_token(q, &len) == ',') {
 		q += len;
+		hi_at = q;
 		hi = rx_number(&q);
-	} else {
-		hi = lo;
 	}
 	if (rx_token(q, &len) != '}')
 		return NULL;
-	r->loop = comma && q[-1] == ','; /* {m,} */
+	r->loop = hi_at == q; /* {m,}: a comma and no digits after it */
 	r->copies = r->loop ? rx_add(lo, 1) : hi > lo ? hi : lo > 0 ? lo : 1;
 	r->may_be_empty = lo == 0;
-	return q + 1;
+	return q + len;
 }
 
 /* The ']' that closes the bracket expression opened at p; '{' and '(' in
@@ -1360,8 +1359,9 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 		regex_t re;
 		int r = regex_check(cfg->guest_cmdline);
 		if (r == REGEX_EMPTY_REPEAT) {
-			cfg_error(errs, "%s: guest_cmdline: '%s' repeats with *, + or {m,n} something that can match "
-				  "the empty string, like (a*)* or (a?){2}, which makes compiling it take seconds",
+			cfg_error(errs, "%s: guest_cmdline: '%s' repeats with *, + or a {m,n} of more than one copy "
+				  "something that can match the empty string, like (a*)* or (a?){2}, which can make "
+				  "compiling it take seconds",
 				  where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)), cfg->guest_cmdline);
 		} else if (r == REGEX_BACKREF) {
 			cfg_error(errs, "%s: guest_cmdline: '%s' uses a back-reference (\\1..\\9), which can make "
@@ -1372,8 +1372,9 @@ int cfg_validate(const struct cfg *cfg, const char *filename, struct cfg_errors 
 				  "unrolled: more than %d elements", where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)),
 				  cfg->guest_cmdline, REGEX_SIZE_MAX);
 		} else if (r == REGEX_ANCHORS) {
-			cfg_error(errs, "%s: guest_cmdline: '%s' has more than %d anchors (^, $, \\<, \\>; \\b and \\B "
-				  "count 2) once its repetitions are unrolled, which makes compiling it take seconds",
+			cfg_error(errs, "%s: guest_cmdline: '%s' has more than %d anchors (^, $, \\<, \\>, \\`, \\'; \\b "
+				  "and \\B count 2) once its repetitions are unrolled, which makes compiling it take "
+				  "seconds",
 				  where(cfg, filename, "guest_cmdline", NULL, w, sizeof(w)), cfg->guest_cmdline,
 				  REGEX_ANCHORS_MAX);
 		} else if (r == REGEX_PAREN) {

@@ -128,6 +128,25 @@ int regcomp_search(regex_t *re, const char *pattern)
 	return r;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* compile s->pattern into re, timed into s->compile_ns */
+static int search_re_compile(struct search_re *s, regex_t *re)
+{
+	uint64_t t0 = now_ns();
+	int r = regcomp_search(re, s->pattern);
+
+	if (r == 0)
+		s->compile_ns = now_ns() - t0;
+	return r;
+}
+
 int search_re_init(struct search_re *s, const char *pattern)
 {
 	int r;
@@ -136,7 +155,7 @@ int search_re_init(struct search_re *s, const char *pattern)
 	s->pattern = strdup(pattern);
 	if (!s->pattern)
 		return REG_ESPACE;
-	r = regcomp_search(&s->re, pattern);
+	r = search_re_compile(s, &s->re);
 	if (r != 0) {
 		free(s->pattern);
 		s->pattern = NULL;
@@ -156,19 +175,25 @@ void search_re_free(struct search_re *s)
 bool search_re_match(struct search_re *s, const char *text, size_t len)
 {
 	regmatch_t m = { .rm_so = 0, .rm_eo = (regoff_t)len };
+	uint64_t t0;
+	bool found;
 
-	if (s->searched >= SEARCH_RENEW_BYTES) {
+	if (s->searched >= SEARCH_RENEW_BYTES && s->search_ns / SEARCH_RENEW_RATIO >= s->compile_ns) {
 		regex_t fresh;
-		if (regcomp_search(&fresh, s->pattern) == 0) {
+		if (search_re_compile(s, &fresh) == 0) {
 			regfree(&s->re);
 			s->re = fresh;
 			s->searched = 0;
+			s->search_ns = 0;
 			s->renewals++;
 		}
 	}
-	s->searched += len;
+	t0 = now_ns();
 	/* REG_STARTEND: within [rm_so, rm_eo), without a copy */
-	return regexec(&s->re, text, 1, &m, REG_STARTEND) == 0;
+	found = regexec(&s->re, text, 1, &m, REG_STARTEND) == 0;
+	s->search_ns += now_ns() - t0;
+	s->searched += len;
+	return found;
 }
 
 /* 2^64 as a double: the first value a uint64_t cannot hold. */

@@ -49,30 +49,6 @@ void duration_format(uint64_t ms, char *buf, size_t len);
  * result, or REG_ESPACE. */
 int regcomp_search(regex_t *re, const char *pattern);
 
-/* A pattern compiled by regcomp_search(), searched for in the command
- * lines of any local user. glibc's regexec() keeps every state it builds
- * in the regex_t until regfree(), and some patterns build thousands from
- * one crafted line: with "a.{20}c", each 16 KiB line of a and b added
- * about 40 MiB, and each search took longer than the last (0.3 s, 9 s at
- * the tenth line, 400 MiB). So the pattern is compiled again before a
- * search once SEARCH_RENEW_BYTES have been searched with it: at most 0.33 s
- * a line and 43 MiB in that case. A normal pattern builds a few states, and
- * compiling it again costs microseconds. */
-#define SEARCH_RENEW_BYTES CMDLINE_MATCH_MAX
-struct search_re {
-	regex_t re;
-	char *pattern;      /* to compile it again */
-	size_t searched;    /* bytes searched since it was compiled */
-	unsigned renewals;  /* times it was compiled again */
-};
-/* 0, or regcomp()'s error (REG_ESPACE when out of memory); nothing to free
- * then. */
-int search_re_init(struct search_re *s, const char *pattern);
-void search_re_free(struct search_re *s);
-/* Whether the pattern is found in text[0, len) (no NUL in it). When it is
- * compiled again and that fails (out of memory), the old one is used. */
-bool search_re_match(struct search_re *s, const char *text, size_t len);
-
 /* The shortest of %.15g and %.17g that strtod() reads back to v exactly. */
 void double_format(double v, char *buf, size_t len);
 
@@ -173,6 +149,38 @@ size_t cmdline_join(char *buf, size_t n);
  * doctor (any local user starts processes with command lines up to
  * ARG_MAX). */
 #define CMDLINE_MATCH_MAX 16384
+
+/* A pattern compiled by regcomp_search(), searched for in the command
+ * lines of any local user. glibc's regexec() keeps every state it builds
+ * in the regex_t until regfree(), and some patterns build thousands from
+ * one crafted line: with "a.{20}c", each 16 KiB line of a and b added
+ * about 40 MiB, and each search took longer than the last (0.3 s, 8.8 s at
+ * the tenth line, 400 MiB). So the pattern is compiled again before a
+ * search once SEARCH_RENEW_BYTES have been searched with it, and the time
+ * spent searching since is SEARCH_RENEW_RATIO times what compiling it took:
+ * at most 0.31 s a line and 44 MiB in that case. The second condition keeps
+ * the compiling a tenth of the searching at most, for a pattern that takes
+ * long to compile (up to 0.3 s within cfg_validate()'s limits) against many
+ * long lines that are quick to search; a normal pattern compiles in
+ * microseconds. */
+#define SEARCH_RENEW_BYTES CMDLINE_MATCH_MAX
+#define SEARCH_RENEW_RATIO 10u
+struct search_re {
+	regex_t re;
+	char *pattern;          /* to compile it again */
+	size_t searched;        /* bytes searched since it was compiled */
+	uint64_t compile_ns;    /* what compiling it took */
+	uint64_t search_ns;     /* time spent searching since */
+	unsigned renewals;      /* times it was compiled again */
+};
+/* 0, or regcomp()'s error (REG_ESPACE when out of memory); nothing to free
+ * then. */
+int search_re_init(struct search_re *s, const char *pattern);
+void search_re_free(struct search_re *s);
+/* Whether the pattern is found in text[0, len) (no NUL in it). When it is
+ * compiled again and that fails (out of memory), the old one is used. s
+ * must hold a pattern (search_re_init() returned 0). */
+bool search_re_match(struct search_re *s, const char *text, size_t len);
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), with its code
  * point in *cp; 0 when the bytes there are not valid UTF-8 (overlong forms,

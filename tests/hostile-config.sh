@@ -261,7 +261,8 @@ value $'[scan]\npages_to_scan_min =' "$SF:2: pages_to_scan_min: empty value"
 value $'[daemon]\nstate_dir =' "$SF:2: state_dir must be an absolute path"
 value $'[daemon]\nstate_dir = /run/ksmpilot/../../tmp' "$SF:2: state_dir must not go up with '..'"
 # regular expressions: broken, and ones that glibc's regcomp() unrolls into
-# too much, or that loop over the empty string (before the checks,
+# too much, that repeat what can match the empty string, or with too many
+# anchors (before the checks,
 # "a{1,32767}" took 8 GiB and 20 s, "((\b)*){20}" minutes; these cost at
 # most ~100 ms without them)
 value $'[memory]\nguest_cmdline = (qemu' "$SF:2: guest_cmdline: bad regular expression '(qemu'"
@@ -270,9 +271,9 @@ value $'[memory]\n\nguest_cmdline = ((a{1,20}){1,20}){0,20}' \
 	"$SF:3: guest_cmdline: '((a{1,20}){1,20}){0,20}' is too large once its repetitions ({m,n}, +) are unrolled"
 value $'[memory]\nguest_cmdline = x++++++++++++++++' "$SF:2: guest_cmdline: 'x++++++++++++++++' is too large"
 value $'[memory]\nguest_cmdline = (()*){200}' \
-	"$SF:2: guest_cmdline: '(()*){200}' repeats with *, + or {m,n} something that can match the empty string"
+	"$SF:2: guest_cmdline: '(()*){200}' repeats with *, + or a {m,n} of more than one copy something that can match"
 value $'[memory]\nguest_cmdline = (a?){2}' \
-	"$SF:2: guest_cmdline: '(a?){2}' repeats with *, + or {m,n} something that can match the empty string"
+	"$SF:2: guest_cmdline: '(a?){2}' repeats with *, + or a {m,n} of more than one copy something that can match"
 value $'[memory]\nguest_cmdline = (\\<a\\>){9}' "$SF:2: guest_cmdline: '(\\<a\\>){9}' has more than 16 anchors"
 value $'[memory]\nguest_cmdline = qemu)' \
 	"$SF:2: guest_cmdline: 'qemu)' has a ')' that closes no group; write \\) or [)] for the character"

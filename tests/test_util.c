@@ -279,8 +279,10 @@ static void test_regcomp_search_same_matches(void **state)
 }
 
 /* search_re: compiled again once SEARCH_RENEW_BYTES were searched with it
- * (glibc keeps the states regexec() builds until regfree()), and finding
- * the same before and after. */
+ * (glibc keeps the states regexec() builds until regfree()) and the time
+ * spent searching is SEARCH_RENEW_RATIO times what compiling took, and
+ * finding the same before and after. The times are set by hand where a
+ * step depends on them. */
 static void test_search_re_renews(void **state)
 {
 	static char text[SEARCH_RENEW_BYTES];
@@ -293,9 +295,16 @@ static void test_search_re_renews(void **state)
 	memset(text, 'a', sizeof(text));
 	assert_false(search_re_match(&s, text, sizeof(text) - 1));
 	assert_int_equal(s.renewals, 0);
-	assert_true(search_re_match(&s, "xabbbc", 6)); /* 6 bytes short of the mark before it */
+	assert_true(s.search_ns > 0); /* 16 KiB take microseconds */
+	s.search_ns = SEARCH_RENEW_RATIO * s.compile_ns; /* long enough */
+	assert_true(search_re_match(&s, "xabbbc", 6)); /* one byte short of the mark before it */
 	assert_int_equal(s.renewals, 0);
-	assert_false(search_re_match(&s, "zzz", 3)); /* past it: compiled again first */
+	/* past the mark, but compiling costs more than a tenth of the search */
+	s.compile_ns = s.search_ns / SEARCH_RENEW_RATIO + 1;
+	assert_false(search_re_match(&s, "zzz", 3));
+	assert_int_equal(s.renewals, 0);
+	s.search_ns = SEARCH_RENEW_RATIO * s.compile_ns;
+	assert_false(search_re_match(&s, "zzz", 3)); /* both: compiled again first */
 	assert_int_equal(s.renewals, 1);
 	assert_int_equal(s.searched, 3);
 	assert_true(search_re_match(&s, "abbbcz", 6));
@@ -312,6 +321,7 @@ static void test_search_re_renews(void **state)
 		for (size_t j = 0; j < ARRAY_SIZE(strs); j++) {
 			bool want = regexec(&ref, strs[j], 0, NULL, 0) == 0;
 			s.searched = SEARCH_RENEW_BYTES;
+			s.search_ns = SEARCH_RENEW_RATIO * s.compile_ns;
 			if (search_re_match(&s, strs[j], strlen(strs[j])) != want)
 				fail_msg("'%s' against '%s' after a renewal: %d, not %d", pats[i], strs[j], !want, want);
 			assert_int_equal(s.renewals, j + 1);
