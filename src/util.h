@@ -177,9 +177,11 @@ struct search_re {
  * then. */
 int search_re_init(struct search_re *s, const char *pattern);
 void search_re_free(struct search_re *s);
-/* Whether the pattern is found in text[0, len) (no NUL in it). When it is
- * compiled again and that fails (out of memory), the old one is used. s
- * must hold a pattern (search_re_init() returned 0). */
+/* Whether the pattern is found in text[0, len); text has no NUL before len
+ * and one at len or after (REG_STARTEND bounds the search, but sanitizers'
+ * regexec() reads to the NUL). When it is compiled again and that fails
+ * (out of memory), the old one is used. s must hold a pattern
+ * (search_re_init() returned 0). */
 bool search_re_match(struct search_re *s, const char *text, size_t len);
 
 /* Length of the valid UTF-8 sequence at s (at most n bytes), with its code
