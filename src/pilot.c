@@ -43,7 +43,7 @@ struct pilot {
 	bool sampler_ready;
 	char snap_path[CFG_PATH_MAX + 32];
 	int lock_fd;
-	int state_dirfd;                /* state_dir, trusted; -1 without (a dry run) */
+	int state_dirfd;                /* state_dir, trusted, opened once; -1 without (a dry run) */
 	const struct pilot_env *env;
 
 	/* what we wrote last, to see foreign changes */
@@ -66,7 +66,11 @@ struct pilot {
 	bool have_logged;
 	struct ctl_decision last_decision;
 
-	/* published state */
+	/* published state: set while the lock is held. The state and
+	 * controller files are written, and the state file removed at the
+	 * stop, through state_dirfd (no walk of state_dir's path each time);
+	 * the paths name them in messages, and restore_controller() reads
+	 * the controller file by its path at start */
 	char state_path[CFG_PATH_MAX + 32];
 	char ctl_path[CFG_PATH_MAX + 32];       /* the controller's learned state */
 	char boot_id[KSM_BOOT_ID_MAX + 1]; /* this boot's; "" if unknown */
@@ -984,7 +988,7 @@ static void save_controller(struct pilot *pl, const struct sample *s)
 	n = snprintf(buf, sizeof(buf), "saved=%lld\nboot_id=%s\n", (long long)time(NULL), pl->boot_id);
 	if (n < 0 || (size_t)n >= sizeof(buf) || ctl_save(&pl->ctl, s, buf + n, sizeof(buf) - (size_t)n) < 0)
 		return;
-	r = write_file_replace(pl->ctl_path, buf, strlen(buf), 0644, false);
+	r = write_file_at(pl->state_dirfd, "controller", buf, strlen(buf), 0644, false);
 	if (r < 0 && !pl->ctl_err_logged)
 		log_warn(-r, "cannot save the controller state to %s; a restart will probe again", pl->ctl_path);
 	pl->ctl_err_logged = r < 0;
@@ -1163,7 +1167,7 @@ static void publish(struct pilot *pl, const struct sample *s, const struct ctl_d
 	si.guests = inspect_fresh(pl) ? &pl->inspect.guests : NULL;
 	si.guest_series = (unsigned)pl->cfg.guest_series;
 	if (pl->state_path[0]) {
-		r = state_write(pl->state_path, &si);
+		r = state_write(pl->state_dirfd, "state", &si);
 		if (r < 0 && !pl->state_err_logged)
 			log_warn(-r, "cannot write the state file %s", pl->state_path);
 		pl->state_err_logged = r < 0;
@@ -1705,7 +1709,7 @@ bool pilot_stop(struct pilot *pl)
 		unlink(pl->snap_path);
 	/* no state, and no metrics, from a daemon that is gone */
 	if (pl->state_path[0])
-		unlink(pl->state_path);
+		unlinkat(pl->state_dirfd, "state", 0);
 	if (pl->cfg.textfile[0] && pl->state_written_ms)
 		unlink_nofollow(pl->cfg.textfile);
 	log_info("stopped after %" PRIu64 " ticks, %" PRIu64 " adjustments, %" PRIu64 " reloads", pl->stats.ticks,

@@ -303,28 +303,32 @@ char *metrics_format(const struct state_info *si)
 	return format_with(print_metrics, si);
 }
 
-static int write_text(const char *path, char *text)
+/* Rewritten every few seconds: atomic, but no fsync. */
+int state_write(int dirfd, const char *name, const struct state_info *si)
 {
+	char *text;
 	int r;
 
+	if (!values_ok(si))
+		return -EINVAL;
+	text = state_format(si);
 	if (!text)
 		return -ENOMEM;
-	/* rewritten every few seconds: atomic, but no fsync */
-	r = write_file_replace(path, text, strlen(text), 0644, false);
+	r = write_file_at(dirfd, name, text, strlen(text), 0644, false);
 	free(text);
 	return r;
 }
 
-int state_write(const char *path, const struct state_info *si)
-{
-	if (!values_ok(si))
-		return -EINVAL;
-	return write_text(path, state_format(si));
-}
-
 int metrics_write(const char *path, const struct state_info *si)
 {
-	return write_text(path, metrics_format(si));
+	char *text = metrics_format(si);
+	int r;
+
+	if (!text)
+		return -ENOMEM;
+	r = write_file_replace(path, text, strlen(text), 0644, false);
+	free(text);
+	return r;
 }
 
 int state_read(const char *path, struct state_kv *kv)

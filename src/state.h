@@ -51,9 +51,10 @@ struct state_info {
  * string value holds a newline, which would add a key. */
 char *state_format(const struct state_info *si);
 char *metrics_format(const struct state_info *si);
-/* Format and write atomically (mode 0644); 0 or -errno (-EINVAL: a
- * newline in a value). */
-int state_write(const char *path, const struct state_info *si);
+/* Format and write atomically (mode 0644), the state file as name in the
+ * directory dirfd, the metrics to path; 0 or -errno (-EINVAL: a newline
+ * in a value). */
+int state_write(int dirfd, const char *name, const struct state_info *si);
 int metrics_write(const char *path, const struct state_info *si);
 
 /* A parsed state file: key=value pairs in file order. */

@@ -76,7 +76,8 @@ int remove_temp_files(int dirfd, const char *name, time_t min_age);
 /* write_file_at() in the directory of path, fsync'd: the start-up snapshot. */
 int write_file_atomic(const char *path, const char *data, size_t len, mode_t mode);
 /* The same, with the fsync only when sync: for files rewritten often whose
- * readers need atomicity, not durability (state file, metrics). */
+ * readers need atomicity, not durability (the metrics; the daemon writes
+ * its state files with write_file_at() in the directory it holds). */
 int write_file_replace(const char *path, const char *data, size_t len, mode_t mode, bool sync);
 
 /* Open the directory path, walking it from "/" (or the working directory)

@@ -218,12 +218,15 @@ static void test_state_roundtrip(void **state)
 	struct state_kv *kv = calloc(1, sizeof(*kv));
 	char path[300];
 	struct stat st;
+	int dirfd;
 
 	(void)state;
 	assert_non_null(kv);
 	fill(&si, &s, &d);
+	dirfd = open(root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	assert_true(dirfd >= 0);
 	snprintf(path, sizeof(path), "%s/state", root);
-	assert_int_equal(state_write(path, &si), 0);
+	assert_int_equal(state_write(dirfd, "state", &si), 0);
 	assert_int_equal(stat(path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
 	assert_int_equal(state_read(path, kv), 0);
@@ -254,12 +257,13 @@ static void test_state_roundtrip(void **state)
 	/* a newline in a value would add a key: the writer refuses it */
 	si.config_path = "/etc/k.conf\nhazard_map_count=1";
 	snprintf(path, sizeof(path), "%s/state2", root);
-	assert_int_equal(state_write(path, &si), -EINVAL);
+	assert_int_equal(state_write(dirfd, "state2", &si), -EINVAL);
 	assert_int_equal(access(path, F_OK), -1);
 	assert_null(state_format(&si));
 	si.config_path = "/etc/ksmpilot.conf";
 	snprintf(si.maps.comm, sizeof(si.maps.comm), "a\nb");
-	assert_int_equal(state_write(path, &si), -EINVAL);
+	assert_int_equal(state_write(dirfd, "state2", &si), -EINVAL);
+	close(dirfd);
 	/* the reader lets no control character through, whoever wrote it */
 	put("esc", "# ksmpilot state v1\nmap_count_comm=\x1b]0;owned\x07x\xff\nreason=ok\n");
 	snprintf(path, sizeof(path), "%s/esc", root);
