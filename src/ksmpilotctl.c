@@ -21,7 +21,7 @@ static const struct ctl_cmd commands[] = {
 	{ "reload", "[PID]", "re-read ksmpilotd's configuration; fails if the daemon refuses it", 0, ctl_reload },
 	{ "inspect", "[PROC_DIR]", "record the processes that use KSM in state_dir/processes, for ksmpilotd", 0,
 	  ctl_inspect },
-	{ "history", "[--since TIME] [--json]", "the daemon's hourly records from the journal, with a trend line",
+	{ "history", "[--since TIME] [--json]", "the daemon's records (every history_period) from the journal, with a trend line",
 	  CTL_OPT_JSON | CTL_OPT_SINCE | CTL_OPT_JOURNAL_DIR, ctl_history },
 	{ "guests", "[--json]", "which guests KSM helps: saving, merged pages, profit per process (root: /proc; else state_dir/processes)",
 	  CTL_OPT_JSON | CTL_OPT_PROC_DIR, ctl_guests },
