@@ -95,7 +95,7 @@ static const struct key keys[] = {
 	{ "controller", "burst_duration", T_DURATION, OFF(burst_duration_ms), 0, 3600000, NULL, NULL, 0,
 	  "1min", "how long a full burst allowance lasts at max_cpu_burst; 0 turns bursts off" },
 	{ "controller", "idle_max_cpu", T_PERCENT, OFF(idle_max_cpu), 0.01, 100, NULL, NULL, 0,
-	  "1", "cap on the idle scan (nothing worth merging), in % of one core; at most half of max_cpu is used" },
+	  "1", "cap on the idle scan (nothing worth merging), in % of one core, on average over an hour; at most half of max_cpu is used" },
 	{ "controller", "idle_scan_period", T_DURATION, OFF(idle_scan_period_ms), 10000, 7 * DAY_MS, NULL, NULL, 0,
 	  "10min", "once nothing is worth merging: one full scan per this period, within idle_max_cpu" },
 	{ "controller", "min_yield", T_DOUBLE, OFF(min_yield), 0, 1, NULL, NULL, 0,

@@ -105,6 +105,14 @@ static double mind(double a, double b)
 /* Enough ksmd CPU (5 ticks at 100 Hz) and pages to trust a cost sample. */
 #define COST_MIN_CPU 0.05
 #define COST_MIN_PAGES 1000.0
+/* The idle scan is planned with the cost averaged over this much idle
+ * scanning (seconds), so that idle_max_cpu is an average over an hour, as
+ * max_cpu is over a few seconds: the cursor crosses regions of unequal
+ * cost (merged pages are cheap, volatile ones dear), and a rate that
+ * followed each would reverse the knobs at each crossing. It plans with
+ * at least half the cost measured now, so that a cost that rose takes
+ * about twice the budget, not more, while the average catches up. */
+#define IDLE_COST_TAU 3600.0
 /* An interval where this share of the pages scanned changed state (merged,
  * or were seen for the first time) measures the merging cost. */
 #define COST_WORK_SHARE 0.5
@@ -436,15 +444,28 @@ static void measure_cost(const struct cfg *cfg, struct ctl_state *st, const stru
 	st->acc_cpu += d_cpu;
 	st->acc_scanned += o->d_scan;
 	st->acc_work += o->gross + maxd(o->d_rmap, 0);
+	/* the span ran at the last decision's knobs: a sample of the idle
+	 * cost if every span in it idled (acc_s < 0: one did not) */
+	if (st->last.mode != CTL_MODE_IDLE)
+		st->acc_s = -1;
+	else if (st->acc_s >= 0)
+		st->acc_s += o->kdt;
 	if (st->acc_cpu >= COST_MIN_CPU && st->acc_scanned >= COST_MIN_PAGES) {
 		double c = clamp(st->acc_cpu / st->acc_scanned, COST_MIN, COST_MAX);
 		st->cost = st->cost_measured ? st->cost + 0.5 * (c - st->cost) : c;
 		st->cost_measured = true;
 		if (st->acc_work >= COST_WORK_SHARE * st->acc_scanned)
 			st->cost_merging = st->cost_merging + 0.5 * (c - st->cost_merging);
-		st->acc_cpu = st->acc_scanned = st->acc_work = 0;
+		if (st->acc_s > 0) {
+			/* a mean over the idle time seen while it is short of the
+			 * hour, so that a start does not plan on one region */
+			double w = maxd(1 - exp(-st->acc_s / IDLE_COST_TAU), st->acc_s / (st->idle_s + st->acc_s));
+			st->cost_idle += w * (c - st->cost_idle);
+			st->idle_s = mind(st->idle_s + st->acc_s, IDLE_COST_TAU);
+		}
+		st->acc_cpu = st->acc_scanned = st->acc_work = st->acc_s = 0;
 	} else if (st->acc_scanned > 1e9) {
-		st->acc_cpu = st->acc_scanned = st->acc_work = 0;
+		st->acc_cpu = st->acc_scanned = st->acc_work = st->acc_s = 0;
 	}
 }
 
@@ -1462,6 +1483,7 @@ static void caps(const struct cfg *cfg, struct ctl_state *st, const struct sampl
 	double rate_max = (double)cfg->pages_to_scan_max * 1000.0 / (double)cfg->sleep_ms_min;
 	double rate_floor = (double)cfg->pages_to_scan_min * 1000.0 / (double)cfg->sleep_ms_max;
 	double plan = working ? maxd(st->cost, st->cost_merging) : st->cost;
+	double idle_plan = !working && st->idle_s > 0 ? maxd(st->cost_idle, st->cost / 2) : st->cost;
 	double idle_rate;
 
 	/* the burst allowance: a token bucket of CPU-seconds, filled by what
@@ -1496,9 +1518,10 @@ static void caps(const struct cfg *cfg, struct ctl_state *st, const struct sampl
 	}
 	t->rate_cap = clamp(t->rate_cap, rate_floor, rate_max);
 	/* the idle scan: one full scan per idle_scan_period, within its own
-	 * budget (at most half of max_cpu), and always below the cap */
+	 * budget (at most half of max_cpu) on average (IDLE_COST_TAU), and
+	 * always below the cap */
 	idle_rate = (double)rmap_of(s) / ((double)cfg->idle_scan_period_ms / 1000.0);
-	idle_rate = mind(idle_rate, idle_budget / st->cost);
+	idle_rate = mind(idle_rate, idle_budget / idle_plan);
 	t->rate_idle = clamp(idle_rate, rate_floor, t->rate_cap);
 }
 
@@ -1524,7 +1547,7 @@ static void knobs(const struct cfg *cfg, struct ctl_state *st, const struct samp
 {
 	uint64_t kernel_pages = (uint64_t)s->ksm.v[KSM_PAGES_TO_SCAN];
 	uint64_t fixed, p, sl;
-	double prev_rate;
+	double prev_rate, bound;
 	bool in_bounds;
 	int dir = 0;
 
@@ -1536,8 +1559,11 @@ static void knobs(const struct cfg *cfg, struct ctl_state *st, const struct samp
 	/* under defer the batch is the advisor's, whatever our bounds */
 	in_bounds = (fixed || (st->pages >= cfg->pages_to_scan_min && st->pages <= cfg->pages_to_scan_max)) &&
 		    st->sleep_ms >= cfg->sleep_ms_min && st->sleep_ms <= cfg->sleep_ms_max;
+	/* idling, the knobs kept may not scan faster than the budget allows
+	 * (by half the dead band), as they may not above the cap */
+	bound = rate < IDLE_MARGIN * out->t.rate_idle ? rate : out->t.rate_cap;
 	if (in_bounds && prev_rate > 0 && (!fixed || fixed == st->pages) &&
-	    keep_knobs(st, prev_rate, rate, out->t.rate_cap, &dir)) {
+	    keep_knobs(st, prev_rate, rate, bound, &dir)) {
 		p = fixed ? fixed : st->pages;
 		sl = st->sleep_ms;
 	} else {

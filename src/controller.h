@@ -248,7 +248,10 @@ struct ctl_state {
 	double cost;                    /* seconds of ksmd CPU a page, measured */
 	double cost_merging;            /* ... while pages change state */
 	bool cost_measured;
+	double cost_idle;               /* ... averaged over IDLE_COST_TAU of idle scanning */
+	double idle_s;                  /* idle seconds behind cost_idle, up to IDLE_COST_TAU; 0: none */
 	double acc_cpu, acc_scanned, acc_work;
+	double acc_s;                   /* idle seconds in them; <0: a span that did not idle */
 	double cpu_share;
 	double bucket;                  /* burst allowance, CPU-seconds */
 	/* output */
